@@ -1,0 +1,32 @@
+//! The variational autoencoder of vae-explorer, defined once.
+//!
+//! Used by the trainer (with the `train` feature: autodiff and the optimiser step) and by the
+//! wasm crate (inference only). This crate does no I/O: it turns bytes into models, images and
+//! datasets, and back, so that every caller shares one definition.
+//!
+//! - [`model`]: encoder `784 → hidden → (μ, log σ²)`, decoder `2 → hidden → 784` Bernoulli logits.
+//! - [`loss`]: the ELBO split into reconstruction and KL, in nats.
+//! - [`preprocess`]: any RGBA image → a 28×28 MNIST-style input.
+//! - [`idx`]: the IDX file format of MNIST and its relatives.
+//! - [`weights`]: the versioned, checksummed weights file.
+#![cfg_attr(not(test), warn(missing_docs))]
+
+pub mod idx;
+pub mod loss;
+pub mod model;
+pub mod preprocess;
+#[cfg(feature = "train")]
+pub mod train;
+pub mod weights;
+
+pub use loss::{ElboTerms, kl_standard_normal, reconstruction_nats};
+pub use model::{ModelKind, Vae, VaeConfig};
+pub use preprocess::{PreprocessError, Preprocessed, preprocess_rgba};
+pub use weights::{WeightsError, WeightsFile, WeightsMeta};
+
+/// Side of an MNIST image, in pixels.
+pub const IMAGE_SIDE: usize = 28;
+/// Pixels in one MNIST image (`28 × 28`).
+pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
+/// Dimensions of the latent space: two, so it can be drawn.
+pub const LATENT_DIM: usize = 2;

@@ -1,0 +1,213 @@
+//! The weights file: a versioned, checksummed envelope around burn's burnpack record.
+//!
+//! ```text
+//! offset  size  field
+//! 0       8     magic  b"VAEXPLR\0"
+//! 8       4     format version, u32 LE (FORMAT_VERSION)
+//! 12      4     header length H, u32 LE
+//! 16      H     header: JSON of WeightsMeta (architecture, objective, training figures)
+//! 16+H    8     payload length P, u64 LE
+//! 24+H    P     payload: burnpack bytes of the model's ModuleRecord
+//! 24+H+P  4     CRC-32 (IEEE) of every byte before it, u32 LE
+//! ```
+//!
+//! Each field is checked on load, so a truncated, corrupted, foreign or newer file gives a
+//! [`WeightsError`] that names the problem instead of a panic or garbage images.
+
+use burn::module::Module;
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ModelKind, Vae, VaeConfig};
+
+/// First bytes of every weights file.
+pub const MAGIC: &[u8; 8] = b"VAEXPLR\0";
+/// The version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// A header larger than this is not one of ours (guards allocation on hostile input).
+const MAX_HEADER_LEN: usize = 1 << 20;
+
+/// Everything a weights file says about its model, besides the numbers themselves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WeightsMeta {
+    /// Short name used by the page's model switch, e.g. `vae`, `ae`, `vae-beta4`.
+    pub name: String,
+    /// The objective the model was trained with.
+    pub kind: ModelKind,
+    /// Weight of the KL term during training (0 for an AE).
+    pub beta: f64,
+    /// Architecture needed to rebuild the model.
+    pub config: VaeConfig,
+    /// Dataset the model was trained on, e.g. `mnist`.
+    pub dataset: String,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Seed of the training run.
+    pub seed: u64,
+    /// Test-set reconstruction term after training, nats per image.
+    pub test_recon: f64,
+    /// Test-set KL term after training, nats per image.
+    pub test_kl: f64,
+}
+
+/// Why a weights file could not be used. Each message says what to do next.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum WeightsError {
+    /// Shorter than its own fields say.
+    #[error("weights file is truncated ({0}); re-export it with the trainer")]
+    Truncated(String),
+    /// Not a vae-explorer weights file.
+    #[error("not a vae-explorer weights file (bad magic bytes)")]
+    BadMagic,
+    /// Written by another version of the format.
+    #[error("weights format version {found} is not supported (this build reads {FORMAT_VERSION}); retrain or use a matching build")]
+    Version {
+        /// Version found in the file.
+        found: u32,
+    },
+    /// The bytes changed after they were written.
+    #[error("weights file is corrupted (checksum {found:#010x}, expected {expected:#010x}); re-download or re-export it")]
+    Checksum {
+        /// Checksum computed over the file.
+        found: u32,
+        /// Checksum stored in the file.
+        expected: u32,
+    },
+    /// The JSON header does not parse.
+    #[error("weights header is invalid: {0}")]
+    Header(String),
+    /// The architecture is not one the explorer can use, or does not match the tensors.
+    #[error("weights are for another architecture: {0}")]
+    Architecture(String),
+    /// A parameter is NaN or infinite.
+    #[error("weights contain a non-finite value in `{0}`; the training run diverged, retrain it")]
+    NonFinite(String),
+    /// burn could not write the record.
+    #[error("could not serialise the model: {0}")]
+    Record(String),
+}
+
+/// A parsed weights file: metadata plus the model's burnpack record.
+#[derive(Debug, Clone)]
+pub struct WeightsFile {
+    /// What the file says about the model.
+    pub meta: WeightsMeta,
+    payload: Vec<u8>,
+}
+
+impl WeightsFile {
+    /// Packs a trained model with its metadata.
+    pub fn from_model(model: Vae, meta: WeightsMeta) -> Result<Self, WeightsError> {
+        check_finite(&model)?;
+        let bytes = model.into_record().into_bytes().map_err(|e| WeightsError::Record(e.to_string()))?;
+        Ok(Self { meta, payload: bytes.to_vec() })
+    }
+
+    /// The file's bytes, ready to be written.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // serde_json on plain structs of numbers and strings cannot fail.
+        let header = serde_json::to_vec(&self.meta).unwrap_or_default();
+        let mut out = Vec::with_capacity(28 + header.len() + self.payload.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&(self.payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(&self.payload);
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// Parses and verifies a file's bytes (magic, version, lengths, checksum, header).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, WeightsError> {
+        let mut cursor = Cursor { bytes, pos: 0 };
+        if cursor.take(8, "magic")? != MAGIC {
+            return Err(WeightsError::BadMagic);
+        }
+        let version = u32::from_le_bytes(cursor.array("version")?);
+        if version != FORMAT_VERSION {
+            return Err(WeightsError::Version { found: version });
+        }
+        let header_len = u32::from_le_bytes(cursor.array("header length")?) as usize;
+        if header_len > MAX_HEADER_LEN {
+            return Err(WeightsError::Header(format!("header claims {header_len} bytes")));
+        }
+        let header = cursor.take(header_len, "header")?;
+        let payload_len = u64::from_le_bytes(cursor.array("payload length")?);
+        let payload_len = usize::try_from(payload_len).map_err(|_| WeightsError::Truncated("payload".into()))?;
+        let payload = cursor.take(payload_len, "payload")?;
+        let body_end = cursor.pos;
+        let expected = u32::from_le_bytes(cursor.array("checksum")?);
+        let found = crc32fast::hash(&bytes[..body_end]);
+        if found != expected {
+            return Err(WeightsError::Checksum { found, expected });
+        }
+        let meta: WeightsMeta =
+            serde_json::from_slice(header).map_err(|e| WeightsError::Header(e.to_string()))?;
+        meta.config.check_explorable().map_err(WeightsError::Architecture)?;
+        Ok(Self { meta, payload: payload.to_vec() })
+    }
+
+    /// Rebuilds the model on `device`, checking that the tensors fit the architecture and are
+    /// finite.
+    pub fn load_model(&self, device: &Device) -> Result<Vae, WeightsError> {
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(self.payload.clone()))
+            .map_err(|e| WeightsError::Truncated(format!("payload: {e}")))?;
+        let model = self
+            .meta
+            .config
+            .init(device)
+            .try_load_record(record)
+            .map_err(|e| WeightsError::Architecture(e.to_string()))?;
+        check_finite(&model)?;
+        Ok(model)
+    }
+}
+
+/// Bounded reader over the file's bytes; running past the end is a [`WeightsError::Truncated`].
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], WeightsError> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or_else(|| WeightsError::Truncated(what.into()))?;
+        let out = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(out)
+    }
+
+    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], WeightsError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N, what)?);
+        Ok(out)
+    }
+}
+
+/// Every parameter must be finite: a diverged run must not ship.
+fn check_finite(model: &Vae) -> Result<(), WeightsError> {
+    let layers = model
+        .encoder
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (format!("encoder.{i}"), l))
+        .chain([("enc_mu".to_string(), &model.enc_mu), ("enc_logvar".to_string(), &model.enc_logvar)])
+        .chain(model.decoder.iter().enumerate().map(|(i, l)| (format!("decoder.{i}"), l)));
+    for (name, layer) in layers {
+        let mut tensors = vec![("weight", layer.weight.val())];
+        if let Some(bias) = &layer.bias {
+            tensors.push(("bias", bias.val().unsqueeze_dim(0)));
+        }
+        for (part, t) in tensors {
+            let finite = t.is_finite().all().into_scalar::<bool>();
+            if !finite {
+                return Err(WeightsError::NonFinite(format!("{name}.{part}")));
+            }
+        }
+    }
+    Ok(())
+}

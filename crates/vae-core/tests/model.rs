@@ -1,0 +1,177 @@
+//! The model's shapes, the loss maths, and the weights format, on the CPU backend.
+
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use vae_core::loss::{elbo_terms, kl_standard_normal, kl_standard_normal_f32, reconstruction_nats, standard_normal_samples};
+use vae_core::weights::{FORMAT_VERSION, MAGIC};
+use vae_core::{ModelKind, Vae, VaeConfig, WeightsError, WeightsFile, WeightsMeta};
+
+fn device() -> Device {
+    Device::flex()
+}
+
+fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().expect("f32 tensor")
+}
+
+fn meta(config: VaeConfig) -> WeightsMeta {
+    WeightsMeta {
+        name: "vae".into(),
+        kind: ModelKind::Vae,
+        beta: 1.0,
+        config,
+        dataset: "mnist".into(),
+        epochs: 0,
+        seed: 1,
+        test_recon: 0.0,
+        test_kl: 0.0,
+    }
+}
+
+#[test]
+fn encode_and_decode_have_the_documented_shapes() {
+    let model = VaeConfig::new().with_hidden(vec![32, 16]).init(&device());
+    let x = Tensor::<2>::random([3, 784], Distribution::Uniform(0.0, 1.0), &device());
+    let (mu, logvar) = model.encode(x);
+    assert_eq!(mu.dims(), [3, 2]);
+    assert_eq!(logvar.dims(), [3, 2]);
+    let images = model.decode(Tensor::<2>::zeros([5, 2], &device()));
+    assert_eq!(images.dims(), [5, 784]);
+    assert!(to_vec(images).iter().all(|v| *v > 0.0 && *v < 1.0));
+    assert_eq!(VaeConfig::new().decoder_macs(), 2 * 256 + 256 * 512 + 512 * 784);
+}
+
+#[test]
+fn closed_form_kl_matches_a_monte_carlo_estimate() {
+    let (mu, sigma) = ([0.5f32, -1.2], [0.3f32, 1.7]);
+    // KL = E_q[log q(z) − log p(z)], estimated with many reparameterised samples.
+    let n = 200_000;
+    let eps = standard_normal_samples(2 * n, 11);
+    let mut sum = 0.0f64;
+    for e in eps.chunks_exact(2) {
+        for d in 0..2 {
+            let z = mu[d] + sigma[d] * e[d];
+            let log_q = -0.5 * e[d] * e[d] - sigma[d].ln();
+            let log_p = -0.5 * z * z;
+            sum += (log_q - log_p) as f64;
+        }
+    }
+    let monte_carlo = sum / n as f64;
+    let logvar: Vec<f32> = sigma.iter().map(|s| 2.0 * s.ln()).collect();
+    let closed = to_vec(kl_standard_normal(
+        Tensor::<2>::from_data(TensorData::new(mu.to_vec(), [1, 2]), &device()),
+        Tensor::<2>::from_data(TensorData::new(logvar, [1, 2]), &device()),
+    ))[0] as f64;
+    assert!((closed - monte_carlo).abs() < 0.01 * closed.abs().max(1.0), "closed {closed} vs MC {monte_carlo}");
+    assert!((kl_standard_normal_f32(&mu, &sigma) as f64 - closed).abs() < 1e-4);
+}
+
+#[test]
+fn kl_of_the_prior_itself_is_zero() {
+    let zeros = Tensor::<2>::zeros([4, 2], &device());
+    assert!(to_vec(kl_standard_normal(zeros.clone(), zeros)).iter().all(|v| v.abs() < 1e-7));
+    assert_eq!(kl_standard_normal_f32(&[0.0, 0.0], &[1.0, 1.0]), 0.0);
+}
+
+#[test]
+fn reconstruction_is_the_summed_bernoulli_nll() {
+    let logits = [2.0f32, -1.0, 0.0, 3.0];
+    let x = [1.0f32, 0.0, 1.0, 0.25];
+    let expected: f32 = logits
+        .iter()
+        .zip(&x)
+        .map(|(&l, &t)| {
+            let p = 1.0 / (1.0 + (-l).exp());
+            -(t * p.ln() + (1.0 - t) * (1.0 - p).ln())
+        })
+        .sum();
+    let got = to_vec(reconstruction_nats(
+        Tensor::<2>::from_data(TensorData::new(logits.to_vec(), [1, 4]), &device()),
+        Tensor::<2>::from_data(TensorData::new(x.to_vec(), [1, 4]), &device()),
+    ))[0];
+    assert!((got - expected).abs() < 1e-5, "{got} vs {expected}");
+}
+
+#[test]
+fn reparameterised_samples_have_the_posterior_moments() {
+    let n = 50_000;
+    let mu = Tensor::<2>::from_data(TensorData::new([1.5f32, -0.5].repeat(n), [n, 2]), &device());
+    let logvar = Tensor::<2>::from_data(TensorData::new([(0.2f32 * 0.2).ln(), (3.0f32 * 3.0).ln()].repeat(n), [n, 2]), &device());
+    let eps = Tensor::<2>::from_data(TensorData::new(standard_normal_samples(2 * n, 3), [n, 2]), &device());
+    let z = to_vec(Vae::reparameterize(mu, logvar, eps));
+    for (d, (m, s)) in [(1.5f32, 0.2f32), (-0.5, 3.0)].into_iter().enumerate() {
+        let xs: Vec<f32> = z.iter().skip(d).step_by(2).copied().collect();
+        let mean = xs.iter().sum::<f32>() / n as f32;
+        let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / n as f32).sqrt();
+        assert!((mean - m).abs() < 0.05 * s.max(1.0), "dim {d}: mean {mean}");
+        assert!((sd - s).abs() < 0.03 * s, "dim {d}: sd {sd}");
+    }
+}
+
+#[test]
+fn autoencoder_terms_have_no_kl_and_ignore_eps() {
+    let model = VaeConfig::new().with_hidden(vec![8]).init(&device());
+    let x = Tensor::<2>::random([2, 784], Distribution::Uniform(0.0, 1.0), &device());
+    let (r1, kl) = elbo_terms(&model, ModelKind::Ae, x.clone(), Tensor::zeros([2, 2], &device()));
+    let (r2, _) = elbo_terms(&model, ModelKind::Ae, x, Tensor::ones([2, 2], &device()));
+    assert_eq!(to_vec(kl), vec![0.0, 0.0]);
+    assert_eq!(to_vec(r1), to_vec(r2));
+}
+
+#[test]
+fn weights_round_trip_exactly() {
+    let config = VaeConfig::new().with_hidden(vec![16, 8]);
+    let model = config.init(&device());
+    let z = Tensor::<2>::from_data(TensorData::new(vec![0.3f32, -1.1], [1, 2]), &device());
+    let before = to_vec(model.decode(z.clone()));
+    let bytes = WeightsFile::from_model(model, meta(config.clone())).expect("pack").to_bytes();
+    assert_eq!(&bytes[..8], MAGIC);
+    let file = WeightsFile::from_bytes(&bytes).expect("parse");
+    assert_eq!(file.meta, meta(config));
+    let after = to_vec(file.load_model(&device()).expect("load").decode(z));
+    assert_eq!(before, after);
+}
+
+#[test]
+fn damaged_weights_files_are_named_errors() {
+    let config = VaeConfig::new().with_hidden(vec![4]);
+    let bytes = WeightsFile::from_model(config.init(&device()), meta(config)).expect("pack").to_bytes();
+    for cut in (0..bytes.len()).step_by(97).chain([bytes.len() - 1]) {
+        assert!(matches!(WeightsFile::from_bytes(&bytes[..cut]), Err(WeightsError::Truncated(_) | WeightsError::BadMagic)), "cut at {cut}");
+    }
+    let mut flipped = bytes.clone();
+    let mid = bytes.len() / 2;
+    flipped[mid] ^= 0x40;
+    assert!(matches!(WeightsFile::from_bytes(&flipped), Err(WeightsError::Checksum { .. })));
+    let mut foreign = bytes.clone();
+    foreign[0] = b'X';
+    assert_eq!(WeightsFile::from_bytes(&foreign).unwrap_err(), WeightsError::BadMagic);
+    let mut newer = bytes.clone();
+    newer[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    assert_eq!(WeightsFile::from_bytes(&newer).unwrap_err(), WeightsError::Version { found: FORMAT_VERSION + 1 });
+}
+
+#[test]
+fn weights_of_another_architecture_are_refused() {
+    let small = VaeConfig::new().with_hidden(vec![4]);
+    let mut file = WeightsFile::from_model(small.init(&device()), meta(small)).expect("pack");
+    // Header claims a wider network than the tensors hold.
+    file.meta.config = VaeConfig::new().with_hidden(vec![8]);
+    let reparsed = WeightsFile::from_bytes(&file.to_bytes()).expect("envelope is fine");
+    assert!(matches!(reparsed.load_model(&device()), Err(WeightsError::Architecture(_))));
+    // A 3-D latent cannot be explored on a plane.
+    let mut three = file.clone();
+    three.meta.config = VaeConfig::new().with_latent_dim(3);
+    assert!(matches!(WeightsFile::from_bytes(&three.to_bytes()), Err(WeightsError::Architecture(_))));
+}
+
+#[test]
+fn non_finite_weights_never_ship() {
+    let config = VaeConfig::new().with_hidden(vec![4]);
+    let mut model = config.init(&device());
+    let w = model.decoder[0].weight.val();
+    let poisoned = w.clone().mul_scalar(f32::NAN);
+    model.decoder[0].weight = burn::module::Param::from_tensor(poisoned);
+    let err = WeightsFile::from_model(model, meta(config)).unwrap_err();
+    assert_eq!(err, WeightsError::NonFinite("decoder.0.weight".into()));
+}
