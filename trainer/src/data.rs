@@ -1,0 +1,153 @@
+//! MNIST-style IDX datasets on disk: find, decompress, download when missing, parse.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use vae_core::idx::{self, IdxImages};
+
+/// The four files of an IDX dataset, by their standard names.
+pub const FILES: [&str; 4] =
+    ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
+
+/// Public mirrors of MNIST's gzipped IDX files, tried in order.
+const MIRRORS: [&str; 2] =
+    ["https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/"];
+
+/// Images and labels of one split, intensities scaled to [0, 1].
+#[derive(Debug)]
+pub struct Split {
+    /// `count × 784` intensities.
+    pub pixels: Vec<f32>,
+    /// One label per image.
+    pub labels: Vec<u8>,
+}
+
+impl Split {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Keeps only the first `n` images (for smoke runs).
+    pub fn truncate(&mut self, n: usize) {
+        let n = n.min(self.len());
+        self.labels.truncate(n);
+        self.pixels.truncate(n * vae_core::IMAGE_PIXELS);
+    }
+}
+
+/// The train and test splits of a dataset.
+#[derive(Debug)]
+pub struct Dataset {
+    /// 60,000 training images for MNIST.
+    pub train: Split,
+    /// 10,000 test images for MNIST.
+    pub test: Split,
+}
+
+/// Loads the dataset from `dir`, downloading missing files first unless `allow_download` is off.
+pub fn load(dir: &Path, allow_download: bool) -> Result<Dataset> {
+    let missing: Vec<&str> = FILES.iter().copied().filter(|f| find(dir, f).is_none()).collect();
+    if !missing.is_empty() {
+        if !allow_download {
+            bail!(missing_message(dir, &missing, "downloading is turned off (--no-download)"));
+        }
+        fs::create_dir_all(dir).with_context(|| format!("creating the data directory {}", dir.display()))?;
+        for name in &missing {
+            if let Err(err) = download(dir, name) {
+                bail!(missing_message(dir, &missing, &format!("the download failed: {err:#}")));
+            }
+        }
+    }
+    let read = |name: &str| -> Result<Vec<u8>> {
+        let path = find(dir, name).with_context(|| format!("{name} disappeared from {}", dir.display()))?;
+        read_maybe_gz(&path)
+    };
+    let split = |images: &str, labels: &str| -> Result<Split> {
+        let imgs = idx::parse_images(&read(images)?).with_context(|| format!("{images} in {}", dir.display()))?;
+        let labels_v = idx::parse_labels(&read(labels)?).with_context(|| format!("{labels} in {}", dir.display()))?;
+        check_split(&imgs, &labels_v, images)?;
+        Ok(Split { pixels: imgs.pixels.iter().map(|&p| p as f32 / 255.0).collect(), labels: labels_v })
+    };
+    Ok(Dataset { train: split(FILES[0], FILES[1])?, test: split(FILES[2], FILES[3])? })
+}
+
+fn check_split(images: &IdxImages, labels: &[u8], name: &str) -> Result<()> {
+    if images.rows * images.cols != vae_core::IMAGE_PIXELS {
+        bail!("{name}: images are {}×{}, the model needs 28×28", images.rows, images.cols);
+    }
+    if images.count != labels.len() {
+        bail!("{name}: {} images but {} labels", images.count, labels.len());
+    }
+    Ok(())
+}
+
+fn missing_message(dir: &Path, missing: &[&str], why: &str) -> String {
+    format!(
+        "MNIST files missing in {dir}: {list}.\n{why}.\nPut the four files {all} (gzipped .gz or raw) in {dir}, \
+         or point --data-dir (or VAE_DATA_DIR) at a folder that has them.",
+        dir = dir.display(),
+        list = missing.join(", "),
+        all = FILES.join(", "),
+    )
+}
+
+/// `name` or `name.gz` in `dir`.
+fn find(dir: &Path, name: &str) -> Option<PathBuf> {
+    [dir.join(name), dir.join(format!("{name}.gz"))].into_iter().find(|p| p.is_file())
+}
+
+/// Reads a file, gunzipping it when it starts with the gzip magic bytes.
+pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
+    let raw = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .with_context(|| format!("{} is not a valid gzip file (truncated download?); delete it and retry", path.display()))?;
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}
+
+/// Downloads `name.gz` into `dir`: to a temporary file, verified to decompress and parse as
+/// IDX, then renamed, so an interrupted download never leaves a file that is later trusted.
+fn download(dir: &Path, name: &str) -> Result<()> {
+    let target = dir.join(format!("{name}.gz"));
+    let agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(120))).build().new_agent();
+    let mut last_err = anyhow::anyhow!("no mirror tried");
+    for mirror in MIRRORS {
+        let url = format!("{mirror}{name}.gz");
+        eprintln!("downloading {url}");
+        let body = agent.get(&url).call().and_then(|mut r| r.body_mut().with_config().limit(64 << 20).read_to_vec());
+        match body {
+            Ok(bytes) => {
+                let tmp = dir.join(format!(".{name}.gz.part"));
+                fs::File::create(&tmp)?.write_all(&bytes)?;
+                let check = read_maybe_gz(&tmp).and_then(|raw| {
+                    if name.contains("images") {
+                        idx::parse_images(&raw).map(|_| ()).map_err(Into::into)
+                    } else {
+                        idx::parse_labels(&raw).map(|_| ()).map_err(Into::into)
+                    }
+                });
+                match check {
+                    Ok(()) => {
+                        fs::rename(&tmp, &target)?;
+                        return Ok(());
+                    }
+                    Err(err) => {
+                        let _ = fs::remove_file(&tmp);
+                        last_err = err.context(format!("{url} gave a corrupt file"));
+                    }
+                }
+            }
+            Err(err) => last_err = anyhow::Error::new(err).context(url),
+        }
+    }
+    Err(last_err)
+}

@@ -1,0 +1,117 @@
+//! `cargo run --release -p trainer`: trains the explorer's VAE (or AE, or another β) on MNIST
+//! and exports weights where the wasm crate embeds them.
+
+mod data;
+mod export;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use vae_core::ModelKind;
+
+#[derive(Parser, Debug)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train a model and export its weights (the default).
+    Train(TrainArgs),
+}
+
+/// Objective to train.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ModelArg {
+    /// Variational autoencoder (reconstruction + β·KL).
+    Vae,
+    /// Plain autoencoder, same architecture (reconstruction only).
+    Ae,
+}
+
+/// Options of `trainer train`.
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// Folder with the four IDX files (.gz or raw); downloaded there when missing.
+    #[arg(long, env = "VAE_DATA_DIR", default_value = "data/mnist")]
+    pub data_dir: PathBuf,
+    /// Never download; fail with instructions when files are missing.
+    #[arg(long, env = "VAE_NO_DOWNLOAD")]
+    pub no_download: bool,
+    /// Passes over the training set.
+    #[arg(long, default_value_t = 30)]
+    pub epochs: usize,
+    /// Images per optimiser step.
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: usize,
+    /// Adam's initial learning rate (cosine-decayed to a tenth over the run).
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Weight of the KL term (1 = the ELBO).
+    #[arg(long, default_value_t = 1.0)]
+    pub beta: f64,
+    /// vae, or ae for a plain autoencoder.
+    #[arg(long, value_enum, default_value = "vae")]
+    model: ModelArg,
+    /// Hidden layer widths of the encoder (the decoder mirrors them), comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [512, 256])]
+    pub hidden: Vec<usize>,
+    /// Seed for initialisation, shuffling, binarisation and sampling.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Smoke run: 1 epoch on 2,000 training and 500 test images.
+    #[arg(long)]
+    pub short: bool,
+    /// Use only the first N training images (and N/6 test images).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Where to write the weights (default: weights/<name>.vaew, embedded by the wasm crate).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Name of the model on the page (default: vae, ae or vae-beta<β>).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Print one JSON object with the final figures on the last line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl TrainArgs {
+    /// The objective asked for.
+    pub fn kind(&self) -> ModelKind {
+        match self.model {
+            ModelArg::Vae => ModelKind::Vae,
+            ModelArg::Ae => ModelKind::Ae,
+        }
+    }
+
+    /// The page's name for this model.
+    pub fn model_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| match self.kind() {
+            ModelKind::Ae => "ae".into(),
+            ModelKind::Vae if self.beta == 1.0 => "vae".into(),
+            ModelKind::Vae => format!("vae-beta{}", self.beta),
+        })
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Train(args)) => run::train(&args),
+        None => run::train(&cli.train),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The trainer as a user runs it: on small IDX files made here (no network, no MNIST needed).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use burn::prelude::*;
+use vae_core::idx::{IdxImages, encode_images, encode_labels};
+use vae_core::{ModelKind, WeightsFile};
+
+/// Writes a tiny MNIST look-alike: bars at a few angles and positions; the training images
+/// gzipped (like the real download), the test images raw.
+fn write_dataset(dir: &Path, train: usize, test: usize) {
+    let make = |count: usize, seed: usize| {
+        let mut pixels = vec![0u8; count * 784];
+        for i in 0..count {
+            let k = (i * 7 + seed) % 10;
+            for t in 0..16 {
+                let (x, y) = (6 + k + (t * (k % 3)) / 3, 6 + t);
+                if x < 28 && y < 28 {
+                    pixels[i * 784 + y * 28 + x] = 255;
+                    pixels[i * 784 + y * 28 + (x + 1).min(27)] = 180;
+                }
+            }
+        }
+        let labels: Vec<u8> = (0..count).map(|i| ((i * 7 + seed) % 10) as u8).collect();
+        (encode_images(&IdxImages { count, rows: 28, cols: 28, pixels }), encode_labels(&labels))
+    };
+    let (train_images, train_labels) = make(train, 0);
+    let (test_images, test_labels) = make(test, 3);
+    let gz = |name: &str, bytes: &[u8]| {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(bytes).expect("gzip");
+        std::fs::write(dir.join(format!("{name}.gz")), enc.finish().expect("gzip")).expect("write");
+    };
+    gz("train-images-idx3-ubyte", &train_images);
+    gz("train-labels-idx1-ubyte", &train_labels);
+    std::fs::write(dir.join("t10k-images-idx3-ubyte"), test_images).expect("write");
+    std::fs::write(dir.join("t10k-labels-idx1-ubyte"), test_labels).expect("write");
+}
+
+fn trainer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trainer")).args(args).env_remove("VAE_DATA_DIR").output().expect("runs")
+}
+
+fn last_json(out: &Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().expect("output")).expect("last line is JSON")
+}
+
+#[test]
+fn short_run_trains_reports_nats_and_exports_loadable_weights() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write_dataset(tmp.path(), 512, 120);
+    let weights = tmp.path().join("out/vae.vaew");
+    let out = trainer(&[
+        "--data-dir", tmp.path().to_str().expect("utf8"), "--no-download", "--epochs", "3", "--batch-size", "32",
+        "--hidden", "64,32", "--out", weights.to_str().expect("utf8"), "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let epochs: Vec<&str> = stdout.lines().filter(|l| l.starts_with("epoch")).collect();
+    assert_eq!(epochs.len(), 3, "{stdout}");
+    let test_elbo = |line: &str| -> f64 {
+        line.split("test −ELBO").nth(1).and_then(|s| s.split_whitespace().next()).and_then(|s| s.parse().ok()).expect("figure")
+    };
+    assert!(test_elbo(epochs[2]) < test_elbo(epochs[0]), "training did not lower the test −ELBO:\n{stdout}");
+
+    let summary = last_json(&out);
+    let (elbo, recon, kl) = (summary["elbo"].as_f64().expect("elbo"), summary["recon"].as_f64().expect("recon"), summary["kl"].as_f64().expect("kl"));
+    assert!(recon > 0.0 && kl > 0.0 && (elbo + recon + kl).abs() < 1e-9);
+
+    let file = WeightsFile::from_bytes(&std::fs::read(&weights).expect("weights written")).expect("valid file");
+    assert_eq!(file.meta.name, "vae");
+    assert_eq!(file.meta.kind, ModelKind::Vae);
+    assert_eq!(file.meta.config.hidden, vec![64, 32]);
+    assert!((file.meta.test_recon - recon).abs() < 1e-9);
+    file.load_model(&Device::flex()).expect("loads");
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path().join("out")).expect("dir").filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    assert_eq!(leftovers.len(), 1, "temporary files left behind: {leftovers:?}");
+}
+
+#[test]
+fn same_seed_gives_the_same_weights() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write_dataset(tmp.path(), 256, 100);
+    let run = |name: &str| {
+        let path = tmp.path().join(name);
+        let out = trainer(&[
+            "--data-dir", tmp.path().to_str().expect("utf8"), "--no-download", "--short", "--batch-size", "32",
+            "--hidden", "32", "--seed", "9", "--out", path.to_str().expect("utf8"),
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let file = WeightsFile::from_bytes(&std::fs::read(path).expect("weights")).expect("valid");
+        let model = file.load_model(&Device::flex()).expect("loads");
+        let z = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 0.0, 1.0, -2.0], [2, 2]), &Device::flex());
+        (file.meta.test_recon, model.decode(z).into_data().try_to_vec::<f32>().expect("f32"))
+    };
+    // Compare what the weights do, not the bytes: burnpack records carry random parameter ids.
+    let (a, b) = (run("a.vaew"), run("b.vaew"));
+    assert!(a == b, "two runs with seed 9 differ: test recon {} vs {}", a.0, b.0);
+}
+
+#[test]
+fn autoencoder_mode_has_no_kl() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write_dataset(tmp.path(), 256, 100);
+    let weights = tmp.path().join("ae.vaew");
+    let out = trainer(&[
+        "--data-dir", tmp.path().to_str().expect("utf8"), "--no-download", "--short", "--batch-size", "32", "--hidden", "32",
+        "--model", "ae", "--out", weights.to_str().expect("utf8"), "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(last_json(&out)["kl"].as_f64(), Some(0.0));
+    assert_eq!(last_json(&out)["name"].as_str(), Some("ae"));
+    let file = WeightsFile::from_bytes(&std::fs::read(&weights).expect("written")).expect("valid");
+    assert_eq!((file.meta.kind, file.meta.beta), (ModelKind::Ae, 0.0));
+}
+
+#[test]
+fn missing_files_fail_with_instructions_naming_them() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = trainer(&["--data-dir", tmp.path().to_str().expect("utf8"), "--no-download", "--short"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for name in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
+        assert!(stderr.contains(name), "{name} not named in: {stderr}");
+    }
+    assert!(stderr.contains(tmp.path().to_str().expect("utf8")) && stderr.contains("--data-dir"), "{stderr}");
+}
+
+#[test]
+fn malformed_idx_fails_naming_the_file() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write_dataset(tmp.path(), 64, 100);
+    let test_images = tmp.path().join("t10k-images-idx3-ubyte");
+    let bytes = std::fs::read(&test_images).expect("read");
+    std::fs::write(&test_images, &bytes[..bytes.len() - 10]).expect("truncate");
+    let out = trainer(&["--data-dir", tmp.path().to_str().expect("utf8"), "--no-download", "--short"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("t10k-images-idx3-ubyte") && stderr.contains("truncated"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn bad_arguments_are_refused_clearly() {
+    let out = trainer(&["--beta=-1", "--no-download"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--beta"));
+}
