@@ -1,0 +1,243 @@
+//! The wasm-bindgen boundary of vae-explorer: a thin layer over `vae-core`.
+//!
+//! The weights are embedded in the module (`include_bytes!`), so the page needs no fetch and
+//! works offline and from `file://`. Rust-side logic lives in a plain `impl`; the
+//! `#[wasm_bindgen] impl` below it is the JS API, which checks every input and returns a
+//! `JsError` instead of panicking.
+
+use burn::prelude::*;
+use serde::Serialize;
+use vae_core::loss::{kl_standard_normal_f32, standard_normal_samples};
+use vae_core::{IMAGE_PIXELS, IMAGE_SIDE, LATENT_DIM, ModelKind, Vae, WeightsFile, WeightsMeta, preprocess_rgba};
+use wasm_bindgen::prelude::*;
+
+/// The models compiled into the module, by the name the page's model switch uses.
+pub const EMBEDDED: &[(&str, &[u8])] =
+    &[("vae", include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../weights/vae.vaew")))];
+
+/// Posterior samples used for the reconstruction term of the ELBO readout.
+pub const READOUT_SAMPLES: usize = 64;
+/// Seed of those samples: the same image always gets the same readout.
+const READOUT_SEED: u64 = 7;
+/// Latent coordinates beyond this are refused (the prior has essentially no mass there).
+pub const MAX_LATENT_ABS: f32 = 1.0e3;
+/// Points decoded per call at most (a 400-image grid is the largest the page asks for).
+pub const MAX_BATCH: usize = 16_384;
+
+/// The posterior of one image and the two terms of its ELBO, for the page.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Posterior {
+    /// Mean μ of q(z|x), latent units.
+    pub mu: [f32; 2],
+    /// Standard deviation σ of q(z|x), latent units (0 for a plain AE: it has no posterior).
+    pub sigma: [f32; 2],
+    /// E_q[−log p(x|z)], nats, a Monte-Carlo estimate with [`READOUT_SAMPLES`] samples.
+    pub recon: f32,
+    /// KL[q(z|x) ‖ N(0, I)], nats, closed form.
+    pub kl: f32,
+    /// ELBO = −(recon + KL), nats.
+    pub elbo: f32,
+    /// The preprocessed 28×28 input the encoder saw.
+    pub input: Vec<f32>,
+    /// decode(μ): the image's reconstruction.
+    pub reconstruction: Vec<f32>,
+    /// Whether the upload was dark-on-light and was inverted.
+    pub inverted: bool,
+}
+
+/// One embedded model, ready to encode and decode.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Explorer {
+    model: Vae,
+    meta: WeightsMeta,
+    device: Device,
+}
+
+impl Explorer {
+    /// Loads a model from weights-file bytes.
+    pub fn from_weights(bytes: &[u8]) -> Result<Self, vae_core::WeightsError> {
+        let device = Device::flex();
+        let file = WeightsFile::from_bytes(bytes)?;
+        let model = file.load_model(&device)?;
+        Ok(Self { model, meta: file.meta, device })
+    }
+
+    /// Loads the embedded model `name`.
+    pub fn embedded(name: &str) -> Result<Self, String> {
+        let (_, bytes) = EMBEDDED.iter().find(|(n, _)| *n == name).ok_or_else(|| {
+            let names: Vec<_> = EMBEDDED.iter().map(|(n, _)| *n).collect();
+            format!("no embedded model named {name:?}; choose one of {names:?}")
+        })?;
+        Self::from_weights(bytes).map_err(|e| format!("embedded model {name:?}: {e}"))
+    }
+
+    /// What the weights file says about the model.
+    pub fn meta(&self) -> &WeightsMeta {
+        &self.meta
+    }
+
+    /// Decodes latent points `[x0, y0, x1, y1, …]` into `n × 784` intensities in [0, 1].
+    pub fn decode_points(&self, zs: &[f32]) -> Vec<f32> {
+        let n = zs.len() / LATENT_DIM;
+        if n == 0 {
+            return Vec::new();
+        }
+        let z = Tensor::<2>::from_data(TensorData::new(zs[..n * LATENT_DIM].to_vec(), [n, LATENT_DIM]), &self.device); // [n, 2]
+        tensor_to_vec(self.model.decode(z)) // [n, 784]
+    }
+
+    /// Posterior and ELBO readout of a preprocessed 28×28 input.
+    pub fn posterior_of_pixels(&self, pixels: &[f32]) -> Posterior {
+        let x = Tensor::<2>::from_data(TensorData::new(pixels.to_vec(), [1, IMAGE_PIXELS]), &self.device); // [1, 784]
+        let (mu, logvar) = self.model.encode(x.clone()); // [1, 2] each
+        let mu = tensor_to_vec(mu);
+        let mu = [mu[0], mu[1]];
+        let reconstruction = self.decode_points(&mu);
+        let (sigma, zs) = match self.meta.kind {
+            ModelKind::Ae => ([0.0; 2], mu.to_vec()),
+            ModelKind::Vae => {
+                let lv = tensor_to_vec(logvar);
+                let sigma = [(0.5 * lv[0]).exp(), (0.5 * lv[1]).exp()];
+                let eps = standard_normal_samples(READOUT_SAMPLES * LATENT_DIM, READOUT_SEED);
+                let zs = eps.chunks_exact(2).flat_map(|e| [mu[0] + sigma[0] * e[0], mu[1] + sigma[1] * e[1]]).collect();
+                (sigma, zs)
+            }
+        };
+        let k = zs.len() / LATENT_DIM;
+        let z = Tensor::<2>::from_data(TensorData::new(zs, [k, LATENT_DIM]), &self.device); // [k, 2]
+        let logits = self.model.decode_logits(z); // [k, 784]
+        let recon = vae_core::reconstruction_nats(logits, x.repeat_dim(0, k)).mean(); // [1]
+        let recon = tensor_to_vec(recon)[0];
+        let kl = match self.meta.kind {
+            ModelKind::Ae => 0.0,
+            ModelKind::Vae => kl_standard_normal_f32(&mu, &sigma),
+        };
+        Posterior { mu, sigma, recon, kl, elbo: -(recon + kl), input: pixels.to_vec(), reconstruction, inverted: false }
+    }
+}
+
+fn tensor_to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    // The CPU backends finish at once, so reading back cannot fail on a valid tensor.
+    t.into_data().try_to_vec::<f32>().unwrap_or_default()
+}
+
+/// Grey intensities in [0, 1] → opaque RGBA bytes (white ink on black, like MNIST).
+pub fn grey_to_rgba(grey: &[f32]) -> Vec<u8> {
+    grey.iter().flat_map(|&v| {
+        let c = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+        [c, c, c, 255]
+    }).collect()
+}
+
+#[wasm_bindgen]
+impl Explorer {
+    /// Loads the embedded model `name` (`Explorer.models()` lists them).
+    #[wasm_bindgen(constructor)]
+    pub fn new(name: &str) -> Result<Explorer, JsError> {
+        console_error_panic_hook::set_once();
+        Self::embedded(name).map_err(|e| JsError::new(&e))
+    }
+
+    /// Names of the embedded models.
+    pub fn models() -> Vec<String> {
+        EMBEDDED.iter().map(|(n, _)| n.to_string()).collect()
+    }
+
+    /// The weights file's metadata (name, kind, β, architecture, test figures) as an object.
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        serde_wasm_bindgen::to_value(&self.meta).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// Decodes one latent point into 784 intensities in [0, 1].
+    pub fn decode(&self, x: f32, y: f32) -> Result<Vec<f32>, JsError> {
+        check_point(x, y)?;
+        Ok(self.decode_points(&[x, y]))
+    }
+
+    /// Decodes points `[x0, y0, x1, y1, …]` into `n × 784` intensities, one batched call.
+    #[wasm_bindgen(js_name = decodeBatch)]
+    pub fn decode_batch(&self, zs: &[f32]) -> Result<Vec<f32>, JsError> {
+        if zs.len() % LATENT_DIM != 0 {
+            return Err(JsError::new(&format!("decodeBatch needs x,y pairs; got {} numbers", zs.len())));
+        }
+        if zs.len() / LATENT_DIM > MAX_BATCH {
+            return Err(JsError::new(&format!("decodeBatch takes at most {MAX_BATCH} points at once")));
+        }
+        for p in zs.chunks_exact(2) {
+            check_point(p[0], p[1])?;
+        }
+        Ok(self.decode_points(zs))
+    }
+
+    /// Decodes one latent point straight into a 28×28 `ImageData` for `putImageData`.
+    #[wasm_bindgen(js_name = decodeImageData)]
+    pub fn decode_image_data(&self, x: f32, y: f32) -> Result<web_sys::ImageData, JsValue> {
+        check_point(x, y)?;
+        let rgba = grey_to_rgba(&self.decode_points(&[x, y]));
+        web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+            wasm_bindgen::Clamped(&rgba),
+            IMAGE_SIDE as u32,
+            IMAGE_SIDE as u32,
+        )
+    }
+
+    /// Preprocesses an RGBA image MNIST-style and returns its posterior and ELBO readout
+    /// (`{mu, sigma, recon, kl, elbo, input, reconstruction, inverted}`).
+    #[wasm_bindgen(js_name = encodeImage)]
+    pub fn encode_image(&self, rgba: &[u8], width: u32, height: u32) -> Result<JsValue, JsError> {
+        let pre = preprocess_rgba(rgba, width as usize, height as usize).map_err(|e| JsError::new(&e.to_string()))?;
+        let mut posterior = self.posterior_of_pixels(&pre.pixels);
+        posterior.inverted = pre.inverted;
+        serde_wasm_bindgen::to_value(&posterior).map_err(|e| JsError::new(&e.to_string()))
+    }
+}
+
+fn check_point(x: f32, y: f32) -> Result<(), JsError> {
+    if !(x.is_finite() && y.is_finite()) {
+        return Err(JsError::new(&format!("latent point ({x}, {y}) is not finite")));
+    }
+    if x.abs() > MAX_LATENT_ABS || y.abs() > MAX_LATENT_ABS {
+        return Err(JsError::new(&format!("latent point ({x}, {y}) is out of range (|z| ≤ {MAX_LATENT_ABS})")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_weights_load_into_the_current_architecture() {
+        for (name, _) in EMBEDDED {
+            let explorer = Explorer::embedded(name).expect("embedded weights must load");
+            assert_eq!(&explorer.meta().name, name);
+            let out = explorer.decode_points(&[0.0, 0.0, 1.5, -2.0]);
+            assert_eq!(out.len(), 2 * IMAGE_PIXELS);
+            assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
+            // A trained decoder draws a digit: some ink, mostly background.
+            let ink = out[..IMAGE_PIXELS].iter().filter(|&&v| v > 0.5).count();
+            assert!((20..400).contains(&ink), "{name}: decode(0,0) has {ink} ink pixels");
+        }
+    }
+
+    #[test]
+    fn unknown_model_is_an_error_naming_the_choices() {
+        let err = Explorer::embedded("nope").expect_err("unknown name");
+        assert!(err.contains("vae"), "{err}");
+    }
+
+    #[test]
+    fn posterior_readout_is_consistent() {
+        let explorer = Explorer::embedded("vae").expect("loads");
+        // Use a decoded image as input: its posterior should be near the point it came from.
+        let img = explorer.decode_points(&[0.8, -0.5]);
+        let p = explorer.posterior_of_pixels(&img);
+        assert!(p.sigma.iter().all(|&s| s > 0.0 && s < 1.0), "σ = {:?}", p.sigma);
+        assert!((p.elbo + p.recon + p.kl).abs() < 1e-3);
+        assert!((p.kl - kl_standard_normal_f32(&p.mu, &p.sigma)).abs() < 1e-6);
+        assert!(p.kl > 0.0 && p.recon > 0.0);
+        let again = explorer.posterior_of_pixels(&img);
+        assert_eq!(p, again, "the readout is deterministic");
+    }
+}

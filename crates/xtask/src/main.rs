@@ -1,0 +1,95 @@
+//! `cargo xtask <task>`: the project's build, serve and test tasks, with all set-up included.
+//!
+//! - `web`: build the wasm bundle into `web/pkg/` (setting up the wasm toolchain if needed);
+//! - `serve [--port N]`: `web`, then serve `web/` on 127.0.0.1 and print the URL;
+//! - `test`: all Rust tests, then `web`, then the real-browser tests in Chromium.
+
+mod serve;
+mod setup;
+mod web;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("web") => web::build().map(|_| ()),
+        Some("serve") => serve_task(&args[1..]),
+        Some("test") => test_task(),
+        _ => {
+            eprintln!("usage: cargo xtask <web | serve [--port N] | test>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve_task(args: &[String]) -> Result<()> {
+    let port = match args {
+        [] => 8000,
+        [flag, port] if flag == "--port" => port.parse().context("--port takes a number")?,
+        _ => bail!("usage: cargo xtask serve [--port N]"),
+    };
+    web::build()?;
+    serve::serve(&root().join("web"), port)
+}
+
+fn test_task() -> Result<()> {
+    let root = root();
+    step("Rust tests (native)");
+    run(Command::new(cargo()).args(["test", "--workspace", "--locked"]).current_dir(&root))?;
+    web::build()?;
+    step("browser tests (Chromium via playwright-core)");
+    let chromium = setup::chromium()?;
+    let browser_dir = root.join("tests/browser");
+    setup::npm_install(&browser_dir)?;
+    let mut tests: Vec<_> = std::fs::read_dir(&browser_dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
+        .collect();
+    tests.sort();
+    run(Command::new("node")
+        .args(["--test", "--test-reporter=spec"])
+        .args(&tests)
+        .env("CHROMIUM", chromium)
+        .current_dir(&root))
+}
+
+/// The workspace root (xtask lives in crates/xtask).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("."))
+}
+
+/// The cargo that runs this task.
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// Prints a visible step header.
+pub fn step(what: &str) {
+    eprintln!("\n==> {what}");
+}
+
+/// Runs a command, failing with its command line when it fails.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("could not start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed ({status})");
+    }
+    Ok(())
+}
+
+/// Runs a command and returns its stdout, or `None` when it cannot run or fails.
+pub fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}

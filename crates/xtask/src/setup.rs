@@ -1,0 +1,93 @@
+//! Installing what the tasks need on a fresh machine: Debian packages, cargo tools, npm packages.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{output, run, step};
+
+/// Whether we may install Debian packages ourselves (root on a machine with apt-get).
+fn can_apt() -> bool {
+    Path::new("/usr/bin/apt-get").exists() && output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0")
+}
+
+/// Installs Debian packages, or explains how when we cannot.
+pub fn apt_install(packages: &[&str], why: &str) -> Result<()> {
+    if !can_apt() {
+        bail!("{why} needs the Debian packages {0}; install them with:\n    sudo apt-get update && sudo apt-get install -y {0}", packages.join(" "));
+    }
+    step(&format!("installing {} ({why})", packages.join(" ")));
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// Path of a Chromium for the browser tests, installing Debian's when missing.
+pub fn chromium() -> Result<String> {
+    if let Ok(path) = std::env::var("CHROMIUM")
+        && Path::new(&path).exists()
+    {
+        return Ok(path);
+    }
+    let path = "/usr/bin/chromium";
+    if !Path::new(path).exists() {
+        apt_install(&["chromium"], "the browser tests")?;
+    }
+    Ok(path.into())
+}
+
+/// `npm ci` in `dir` when its node_modules is missing or older than its lock file.
+pub fn npm_install(dir: &Path) -> Result<()> {
+    if output(Command::new("node").arg("--version")).is_none() {
+        apt_install(&["nodejs", "npm"], "the browser tests")?;
+    }
+    let stamp = dir.join("node_modules/.package-lock.json");
+    let lock = dir.join("package-lock.json");
+    let fresh = match (stamp.metadata().and_then(|m| m.modified()), lock.metadata().and_then(|m| m.modified())) {
+        (Ok(installed), Ok(locked)) => installed >= locked,
+        _ => false,
+    };
+    if !fresh {
+        step("npm ci (playwright-core; no browser download)");
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+            .current_dir(dir))
+        .context("installing the browser-test packages")?;
+    }
+    Ok(())
+}
+
+/// Ensures a `wasm-bindgen` CLI of exactly `version` (it must match the library in Cargo.lock).
+pub fn wasm_bindgen_cli(version: &str) -> Result<String> {
+    let home = std::env::var("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| Path::new(&std::env::var("HOME").unwrap_or_default()).join(".cargo"));
+    let installed = home.join("bin/wasm-bindgen");
+    for candidate in [installed.to_string_lossy().into_owned(), "wasm-bindgen".into()] {
+        if let Some(v) = output(Command::new(&candidate).arg("--version"))
+            && v.split_whitespace().nth(1) == Some(version)
+        {
+            return Ok(candidate);
+        }
+    }
+    step(&format!("installing wasm-bindgen-cli {version} (once; a few minutes)"));
+    let install = |locked: bool| {
+        let mut cmd = Command::new(crate::cargo());
+        cmd.args(["install", "wasm-bindgen-cli", "--version", version, "--force"]);
+        if locked {
+            cmd.arg("--locked");
+        }
+        run(&mut cmd)
+    };
+    // The CLI's own lock file can name a dependency version the registry no longer serves
+    // (seen: webpki-roots 1.0.11); then resolve its dependencies afresh.
+    if install(true).is_err() {
+        eprintln!("retrying without --locked");
+        install(false)?;
+    }
+    Ok(installed.to_string_lossy().into_owned())
+}

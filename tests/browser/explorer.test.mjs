@@ -1,0 +1,106 @@
+// The explorer in a real browser: it loads (over http and from disk), the decoded image follows
+// the dragged point continuously, and an uploaded digit gets a posterior drawn to scale.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  FILE_URL, decodedPixels, latentToPage, launchBrowser, meanAbsDiff, nextFrames, openExplorer, renderTextPng, serveWeb,
+} from './harness.mjs';
+
+let browser;
+let server;
+
+before(async () => {
+  browser = await launchBrowser();
+  server = await serveWeb();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+for (const mode of ['http', 'file']) {
+  describe(`explorer over ${mode}`, () => {
+    const url = () => (mode === 'http' ? server.url : FILE_URL);
+
+    test('loads the model without errors and draws a digit at the origin', async () => {
+      const page = await openExplorer(browser, url());
+      await nextFrames(page);
+      const pixels = await decodedPixels(page);
+      const ink = pixels.filter((v) => v > 128).length;
+      assert.ok(ink > 20 && ink < 400, `decoded image at z=0 has ${ink} ink pixels`);
+      assert.match(await page.locator('#status').textContent(), /Ready/);
+      assert.deepEqual(page.problems, []);
+      await page.close();
+    });
+
+    test('dragging changes the decoded image a lot for a large move and little for a tiny one', async () => {
+      const page = await openExplorer(browser, url());
+      const start = await latentToPage(page, { x: 0.3, y: 0.2 });
+      await page.mouse.move(start.x, start.y);
+      await page.mouse.down();
+      await nextFrames(page);
+      const before = await decodedPixels(page);
+
+      await page.mouse.move(start.x + 1, start.y); // one CSS pixel ≈ 0.015 latent units
+      await nextFrames(page);
+      const tiny = await decodedPixels(page);
+
+      // A long drag in steps: every step should show a new image (continuous updates).
+      const end = await latentToPage(page, { x: -2.2, y: -1.8 });
+      const seen = new Set();
+      const steps = 8;
+      for (let i = 1; i <= steps; i++) {
+        await page.mouse.move(start.x + ((end.x - start.x) * i) / steps, start.y + ((end.y - start.y) * i) / steps);
+        await nextFrames(page);
+        seen.add((await decodedPixels(page)).join(','));
+      }
+      const far = await decodedPixels(page);
+      await page.mouse.up();
+
+      const small = meanAbsDiff(before, tiny);
+      const large = meanAbsDiff(before, far);
+      assert.ok(large > 15, `a move of ~3 latent units changed pixels by only ${large.toFixed(2)} grey levels`);
+      assert.ok(small < large / 10, `a 1-pixel move changed ${small.toFixed(2)} vs ${large.toFixed(2)} for a large one`);
+      assert.ok(seen.size >= steps - 1, `only ${seen.size} distinct images over ${steps} drag steps`);
+      const z1 = Number(await page.locator('#z1').textContent());
+      assert.ok(Math.abs(z1 - -2.2) < 0.1, `z₁ readout ${z1} after dragging to −2.2`);
+      assert.deepEqual(page.problems, []);
+      await page.close();
+    });
+
+    test('uploading a digit shows its posterior μ, σ and ELBO terms', async () => {
+      const page = await openExplorer(browser, url());
+      const png = await renderTextPng(page, '3');
+      await page.locator('#upload').setInputFiles({ name: 'three.png', mimeType: 'image/png', buffer: png });
+      await page.waitForSelector('#posterior[data-mu]', { timeout: 10_000 });
+      const mu = (await page.locator('#posterior').getAttribute('data-mu')).split(',').map(Number);
+      const sigma = (await page.locator('#posterior').getAttribute('data-sigma')).split(',').map(Number);
+      assert.equal(mu.length, 2);
+      assert.ok(mu.every((v) => Number.isFinite(v) && Math.abs(v) < 5), `μ = ${mu}`);
+      assert.ok(sigma.every((v) => v > 0 && v < 2), `σ = ${sigma}`);
+      const elbo = await page.locator('#elbo').evaluate((el) => ({ ...el.dataset }));
+      const [recon, kl, value] = [elbo.recon, elbo.kl, elbo.elbo].map(Number);
+      assert.ok(recon > 0 && kl > 0, `recon ${recon}, KL ${kl}`);
+      assert.ok(Math.abs(value + recon + kl) < 1e-3, 'ELBO = −(recon + KL)');
+      // The point jumps to μ, so the decoded image is the reconstruction.
+      const [z1, z2] = [Number(await page.locator('#z1').textContent()), Number(await page.locator('#z2').textContent())];
+      assert.ok(Math.abs(z1 - mu[0]) < 0.01 && Math.abs(z2 - mu[1]) < 0.01, `point (${z1}, ${z2}) vs μ ${mu}`);
+      assert.match(await page.locator('#status').textContent(), /inverted/);
+      assert.deepEqual(page.problems, []);
+      await page.close();
+    });
+
+    test('a file that is not an image gives a clear message and the page keeps working', async () => {
+      const page = await openExplorer(browser, url());
+      await page.locator('#upload').setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('hello, not a png') });
+      await page.waitForSelector('#status.error', { timeout: 10_000 });
+      assert.match(await page.locator('#status').textContent(), /not an image/);
+      const a = await latentToPage(page, { x: 1, y: 1 });
+      await page.mouse.click(a.x, a.y);
+      await nextFrames(page);
+      assert.ok(Math.abs(Number(await page.locator('#z1').textContent()) - 1) < 0.1, 'dragging still works');
+      assert.deepEqual(page.problems, []);
+      await page.close();
+    });
+  });
+}

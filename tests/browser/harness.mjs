@@ -1,0 +1,96 @@
+// Shared set-up for the browser tests: a loopback static server for web/, Debian's Chromium
+// through playwright-core, and helpers that read what the page shows.
+import { createServer } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const WEB_DIR = resolve(fileURLToPath(import.meta.url), '../../../web');
+export const FILE_URL = pathToFileURL(join(WEB_DIR, 'index.html')).href;
+
+const MIME = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' };
+
+/** Serves web/ on 127.0.0.1 (a free port); resolves to { url, close }. */
+export async function serveWeb() {
+  const server = createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    const file = join(WEB_DIR, path.endsWith('/') ? join(path, 'index.html') : path);
+    if (!file.startsWith(WEB_DIR + sep)) { res.writeHead(403).end(); return; }
+    try {
+      if (!(await stat(file)).isFile()) throw new Error('not a file');
+      res.writeHead(200, { 'content-type': MIME[extname(file)] || 'application/octet-stream' });
+      res.end(await readFile(file));
+    } catch {
+      res.writeHead(404).end('not found');
+    }
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise((ok) => server.close(ok)) };
+}
+
+/** Launches headless Chromium (Debian's; never a downloaded one). */
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+}
+
+/**
+ * Opens the explorer at `url` and waits until the model is ready.
+ * Collects console errors and uncaught exceptions in `page.problems`.
+ */
+export async function openExplorer(browser, url) {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  page.problems = [];
+  page.on('pageerror', (err) => page.problems.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => { if (msg.type() === 'error') page.problems.push(`console: ${msg.text()}`); });
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+  return page;
+}
+
+/** Waits two animation frames, so a pending decode has been drawn. */
+export function nextFrames(page) {
+  return page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok))));
+}
+
+/** The 784 grey values currently shown in canvas#decoded (red channel, 0–255). */
+export function decodedPixels(page) {
+  return page.evaluate(() => {
+    const c = document.getElementById('decoded');
+    const d = c.getContext('2d').getImageData(0, 0, 28, 28).data;
+    return Array.from({ length: 784 }, (_, i) => d[4 * i]);
+  });
+}
+
+/** Mean absolute difference of two images, in grey levels (0–255). */
+export function meanAbsDiff(a, b) {
+  return a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
+}
+
+/** Page coordinates of latent point z on canvas#latent-plane (the page shows ±4). */
+export async function latentToPage(page, z, range = 4) {
+  const box = await page.locator('#latent-plane').boundingBox();
+  return { x: box.x + ((z.x + range) / (2 * range)) * box.width, y: box.y + ((range - z.y) / (2 * range)) * box.height };
+}
+
+/** A PNG of `text` drawn by the browser itself (dark on light, like a photo of paper). */
+export async function renderTextPng(page, text, { size = 200, ink = '#111', paper = '#f4f1e8' } = {}) {
+  const b64 = await page.evaluate(({ text, size, ink, paper }) => {
+    const c = document.createElement('canvas');
+    c.width = c.height = size;
+    const ctx = c.getContext('2d');
+    ctx.fillStyle = paper;
+    ctx.fillRect(0, 0, size, size);
+    ctx.fillStyle = ink;
+    ctx.font = `bold ${Math.round(size * 0.75)}px sans-serif`;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    ctx.fillText(text, size / 2, size / 2);
+    return c.toDataURL('image/png').split(',')[1];
+  }, { text, size, ink, paper });
+  return Buffer.from(b64, 'base64');
+}

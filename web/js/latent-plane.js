@@ -1,0 +1,172 @@
+// latent-plane.js — the 2-D latent plane: prior N(0, I) with 1/2/3σ rings, axes in latent units,
+// a draggable point (pointer events: mouse, pen and touch; arrow keys) and posterior ellipses.
+(function (ns) {
+  'use strict';
+
+  const RANGE = 4;            // the plane shows z ∈ [−RANGE, RANGE]²
+  const KEY_STEP = 0.05;      // latent units per arrow-key press (×5 with Shift)
+  const RING_SIGMAS = [1, 2, 3];
+  const POINT_RADIUS = 7;     // CSS pixels
+  const COLORS = { prior: '#9aa0a6', axis: '#c8c8c0', label: '#5b6470', point: '#d2461e', posterior: '#1f6fd2' };
+
+  /**
+   * Creates the latent plane on `canvas`.
+   * @param {HTMLCanvasElement} canvas
+   * @param {(z: {x: number, y: number}) => void} onMove called whenever the point moves
+   */
+  ns.createLatentPlane = function createLatentPlane(canvas, onMove) {
+    const ctx = canvas.getContext('2d');
+    const state = { point: { x: 0, y: 0 }, posterior: null, dragging: false, dirty: true, size: 0 };
+
+    /** Canvas pixels per latent unit, and the conversions both ways. */
+    const scale = () => state.size / (2 * RANGE);
+    const toPx = (z) => ({ x: (z.x + RANGE) * scale(), y: (RANGE - z.y) * scale() });
+    /** Client (pointer) coordinates → latent coordinates, through the element's current box. */
+    function clientToLatent(clientX, clientY) {
+      const box = canvas.getBoundingClientRect();
+      const u = (clientX - box.left) / box.width;
+      const v = (clientY - box.top) / box.height;
+      const clamp = (t) => Math.max(-RANGE, Math.min(RANGE, t));
+      return { x: clamp((u * 2 - 1) * RANGE), y: clamp((1 - v * 2) * RANGE) };
+    }
+
+    function resize() {
+      const box = canvas.getBoundingClientRect();
+      const size = Math.max(1, Math.round(box.width * (self.devicePixelRatio || 1)));
+      if (size !== canvas.width) { canvas.width = canvas.height = size; }
+      state.size = canvas.width;
+      state.dirty = true;
+    }
+
+    function setPoint(z) {
+      state.point = z;
+      state.dirty = true;
+      onMove(z);
+    }
+
+    canvas.addEventListener('pointerdown', (e) => {
+      state.dragging = true;
+      canvas.setPointerCapture(e.pointerId);
+      setPoint(clientToLatent(e.clientX, e.clientY));
+      e.preventDefault();
+    });
+    canvas.addEventListener('pointermove', (e) => {
+      if (state.dragging) setPoint(clientToLatent(e.clientX, e.clientY));
+    });
+    const stop = () => { state.dragging = false; };
+    canvas.addEventListener('pointerup', stop);
+    canvas.addEventListener('pointercancel', stop);
+    canvas.addEventListener('keydown', (e) => {
+      const step = KEY_STEP * (e.shiftKey ? 5 : 1);
+      const d = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] }[e.key];
+      if (!d) return;
+      const clamp = (t) => Math.max(-RANGE, Math.min(RANGE, t));
+      setPoint({ x: clamp(state.point.x + d[0]), y: clamp(state.point.y + d[1]) });
+      e.preventDefault();
+    });
+    new ResizeObserver(resize).observe(canvas);
+    resize();
+
+    function drawPrior() {
+      const s = scale();
+      const c = toPx({ x: 0, y: 0 });
+      const grad = ctx.createRadialGradient(c.x, c.y, 0, c.x, c.y, 3 * s);
+      // Density of N(0, I) along a radius r: exp(−r²/2), sampled at r = 0, 1, 2, 3.
+      [0, 1, 2, 3].forEach((r) => grad.addColorStop(r / 3, `rgba(31,111,210,${(0.16 * Math.exp(-r * r / 2)).toFixed(4)})`));
+      ctx.fillStyle = grad;
+      ctx.fillRect(0, 0, state.size, state.size);
+      ctx.strokeStyle = COLORS.prior;
+      ctx.fillStyle = COLORS.label;
+      ctx.lineWidth = Math.max(1, s / 60);
+      ctx.font = `${Math.round(s * 0.2)}px system-ui, sans-serif`;
+      for (const k of RING_SIGMAS) {
+        ctx.beginPath();
+        ctx.arc(c.x, c.y, k * s, 0, 2 * Math.PI);
+        ctx.stroke();
+        ctx.fillText(`${k}σ`, c.x + k * s * Math.SQRT1_2 + 3, c.y - k * s * Math.SQRT1_2 - 3);
+      }
+    }
+
+    function drawAxes() {
+      const s = scale();
+      const c = toPx({ x: 0, y: 0 });
+      ctx.strokeStyle = COLORS.axis;
+      ctx.lineWidth = Math.max(1, s / 80);
+      ctx.beginPath();
+      ctx.moveTo(0, c.y); ctx.lineTo(state.size, c.y);
+      ctx.moveTo(c.x, 0); ctx.lineTo(c.x, state.size);
+      ctx.stroke();
+      ctx.fillStyle = COLORS.label;
+      ctx.font = `${Math.round(s * 0.18)}px system-ui, sans-serif`;
+      for (let t = -RANGE + 1; t < RANGE; t++) {
+        if (t === 0) continue;
+        const p = toPx({ x: t, y: t });
+        ctx.fillText(String(t), p.x - 4, c.y + s * 0.25);
+        ctx.fillText(String(t), c.x + 4, p.y + 4);
+        ctx.beginPath();
+        ctx.moveTo(p.x, c.y - 4); ctx.lineTo(p.x, c.y + 4);
+        ctx.moveTo(c.x - 4, p.y); ctx.lineTo(c.x + 4, p.y);
+        ctx.stroke();
+      }
+      ctx.fillText('z₁', state.size - s * 0.35, c.y - 6);
+      ctx.fillText('z₂', c.x + 6, s * 0.25);
+    }
+
+    function drawPosterior() {
+      const post = state.posterior;
+      if (!post) return;
+      const s = scale();
+      const c = toPx({ x: post.mu[0], y: post.mu[1] });
+      ctx.strokeStyle = COLORS.posterior;
+      ctx.fillStyle = COLORS.posterior;
+      ctx.lineWidth = Math.max(1.5, s / 40);
+      ctx.setLineDash([6, 4]);
+      for (const k of [1, 2]) {
+        ctx.beginPath();
+        // Axis-aligned: a diagonal covariance has no rotation. Radii are kσ in latent units.
+        ctx.ellipse(c.x, c.y, Math.max(0.5, k * post.sigma[0] * s), Math.max(0.5, k * post.sigma[1] * s), 0, 0, 2 * Math.PI);
+        ctx.stroke();
+      }
+      ctx.setLineDash([]);
+      ctx.beginPath();
+      ctx.arc(c.x, c.y, 3, 0, 2 * Math.PI);
+      ctx.fill();
+    }
+
+    function drawPoint() {
+      const p = toPx(state.point);
+      const r = POINT_RADIUS * (self.devicePixelRatio || 1);
+      ctx.fillStyle = COLORS.point;
+      ctx.strokeStyle = '#fff';
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      ctx.arc(p.x, p.y, r, 0, 2 * Math.PI);
+      ctx.fill();
+      ctx.stroke();
+    }
+
+    function frame() {
+      if (state.dirty) {
+        state.dirty = false;
+        ctx.clearRect(0, 0, state.size, state.size);
+        drawPrior();
+        drawAxes();
+        drawPosterior();
+        drawPoint();
+      }
+      requestAnimationFrame(frame);
+    }
+    requestAnimationFrame(frame);
+
+    return {
+      /** Moves the point (and notifies onMove). */
+      setPoint,
+      /** The current point in latent units. */
+      getPoint: () => ({ ...state.point }),
+      /** Shows (or, with null, hides) a posterior N(μ, diag σ²). */
+      setPosterior(post) { state.posterior = post; state.dirty = true; },
+      /** The latent range shown, ±RANGE on both axes. */
+      range: RANGE,
+    };
+  };
+})(self.VaeExplorer = self.VaeExplorer || {});
