@@ -2,6 +2,7 @@
 //! and exports weights where the wasm crate embeds them.
 
 mod data;
+mod eval;
 mod export;
 mod run;
 
@@ -24,11 +25,17 @@ struct Cli {
 enum Command {
     /// Train a model and export its weights (the default).
     Train(TrainArgs),
+    /// Train every model the page compares (AE, VAE, other β) and export them all.
+    TrainSuite(TrainArgs),
+    /// Test-set ELBO, reconstruction, KL, IWAE log p(x) and continuity of a weights file.
+    Eval(eval::EvalArgs),
+    /// Posterior μ, σ and ELBO terms of image files, one JSON line each.
+    Encode(eval::EncodeArgs),
 }
 
 /// Objective to train.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum ModelArg {
+pub enum ModelArg {
     /// Variational autoencoder (reconstruction + β·KL).
     Vae,
     /// Plain autoencoder, same architecture (reconstruction only).
@@ -58,7 +65,7 @@ pub struct TrainArgs {
     pub beta: f64,
     /// vae, or ae for a plain autoencoder.
     #[arg(long, value_enum, default_value = "vae")]
-    model: ModelArg,
+    pub model: ModelArg,
     /// Hidden layer widths of the encoder (the decoder mirrors them), comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [512, 256])]
     pub hidden: Vec<usize>,
@@ -105,6 +112,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Train(args)) => run::train(&args),
+        Some(Command::TrainSuite(args)) => run::train_suite(&args),
+        Some(Command::Eval(args)) => eval::eval(&args),
+        Some(Command::Encode(args)) => eval::encode(&args),
         None => run::train(&cli.train),
     };
     match result {

@@ -51,13 +51,15 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     let test_x = binarize(&dataset.test.pixels, &mut SmallRng::seed_from_u64(TEST_BINARIZATION_SEED));
 
     let name = args.model_name();
+    let objective_text = match objective.kind {
+        ModelKind::Vae => format!("VAE, loss = recon + {}·KL", args.beta),
+        ModelKind::Ae => "plain AE, loss = recon (no KL)".to_string(),
+    };
     println!(
-        "training {name}: {} on {} images ({} test), hidden {:?}, β = {}, {epochs} epochs of batch {}",
-        objective.kind,
+        "training {name} ({objective_text}) on {} images ({} test), hidden {:?}, {epochs} epochs of batch {}",
         dataset.train.len(),
         dataset.test.len(),
         args.hidden,
-        args.beta,
         args.batch_size
     );
     let steps_per_epoch = dataset.train.len() / args.batch_size;
@@ -139,6 +141,20 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             "seconds": started.elapsed().as_secs_f64(),
         });
         println!("{summary}");
+    }
+    Ok(())
+}
+
+/// The models the page compares, trained one after another with the same architecture and
+/// schedule: plain AE, VAE (β = 1), and VAEs with a weaker and a stronger KL term.
+pub fn train_suite(args: &TrainArgs) -> Result<()> {
+    ensure!(args.out.is_none() && args.name.is_none(), "train-suite names its own outputs; drop --out and --name");
+    let runs = [(crate::ModelArg::Ae, 1.0), (crate::ModelArg::Vae, 1.0), (crate::ModelArg::Vae, 0.1), (crate::ModelArg::Vae, 4.0)];
+    for (model, beta) in runs {
+        let mut one = args.clone();
+        one.model = model;
+        one.beta = beta;
+        train(&one)?;
     }
     Ok(())
 }

@@ -149,3 +149,61 @@ fn bad_arguments_are_refused_clearly() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--beta"));
 }
+
+/// Trains a tiny model in `dir` and returns the weights path.
+fn tiny_model(dir: &Path) -> std::path::PathBuf {
+    write_dataset(dir, 256, 100);
+    let weights = dir.join("tiny.vaew");
+    let out = trainer(&[
+        "--data-dir", dir.to_str().expect("utf8"), "--no-download", "--short", "--batch-size", "32", "--hidden", "32",
+        "--out", weights.to_str().expect("utf8"),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    weights
+}
+
+#[test]
+fn eval_prints_every_figure_as_json() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let weights = tiny_model(tmp.path());
+    let out = trainer(&[
+        "eval", "--weights", weights.to_str().expect("utf8"), "--data-dir", tmp.path().to_str().expect("utf8"),
+        "--no-download", "--k", "20", "--limit", "40", "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let j = last_json(&out);
+    for key in ["elbo", "recon", "kl", "iwae", "k", "continuity_mean", "continuity_max"] {
+        assert!(j[key].is_number(), "{key} missing in {j}");
+    }
+    assert_eq!(j["k"].as_u64(), Some(20));
+    assert_eq!(j["images"].as_u64(), Some(40));
+    let (elbo, iwae) = (j["elbo"].as_f64().expect("elbo"), j["iwae"].as_f64().expect("iwae"));
+    assert!(iwae > elbo - 1.0, "IWAE {iwae} should not be much below the ELBO {elbo}");
+    assert!(iwae < 0.0 && elbo < 0.0);
+}
+
+#[test]
+fn encode_prints_a_json_line_per_image_and_flags_bad_files() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let weights = tiny_model(tmp.path());
+    let digit = tmp.path().join("one.png");
+    let img = image::RgbaImage::from_fn(40, 30, |x, y| {
+        let ink = (18..22).contains(&x) && (4..26).contains(&y);
+        if ink { image::Rgba([20, 20, 20, 255]) } else { image::Rgba([240, 240, 240, 255]) }
+    });
+    img.save(&digit).expect("png");
+    let bogus = tmp.path().join("bogus.png");
+    std::fs::write(&bogus, b"not a png").expect("write");
+    let out = trainer(&["encode", "--weights", weights.to_str().expect("utf8"), digit.to_str().expect("utf8")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let j = last_json(&out);
+    assert_eq!(j["file"].as_str(), digit.to_str());
+    assert!(j["mu"].as_array().is_some_and(|a| a.len() == 2 && a.iter().all(|v| v.is_number())));
+    assert!(j["sigma"].as_array().is_some_and(|a| a.iter().all(|v| v.as_f64().is_some_and(|s| s > 0.0))));
+    assert!(j["kl"].as_f64().is_some_and(|v| v > 0.0) && j["recon"].as_f64().is_some_and(|v| v > 0.0));
+    assert_eq!(j["inverted"].as_bool(), Some(true));
+
+    let out = trainer(&["encode", "--weights", weights.to_str().expect("utf8"), bogus.to_str().expect("utf8")]);
+    assert!(!out.status.success());
+    assert!(last_json(&out)["error"].as_str().is_some_and(|e| e.contains("not an image")));
+}

@@ -175,3 +175,35 @@ fn non_finite_weights_never_ship() {
     let err = WeightsFile::from_model(model, meta(config)).unwrap_err();
     assert_eq!(err, WeightsError::NonFinite("decoder.0.weight".into()));
 }
+
+#[test]
+fn iwae_with_one_sample_is_the_elbo_in_expectation_and_tightens_with_k() {
+    use vae_core::eval::{iwae_log_likelihood, mean_of};
+    let model = VaeConfig::new().with_hidden(vec![16]).init(&device());
+    let x = Tensor::<2>::random([8, 784], Distribution::Bernoulli(0.2), &device());
+    let reps = 400;
+    // ELBO with closed-form KL, averaged over many posterior samples.
+    let eps = Tensor::<2>::from_data(TensorData::new(standard_normal_samples(8 * reps * 2, 5), [8 * reps, 2]), &device());
+    let x_rep = x.clone().unsqueeze_dim::<3>(1).repeat_dim(1, reps).reshape([8 * reps, 784]);
+    let (recon, kl) = elbo_terms(&model, ModelKind::Vae, x_rep.clone(), eps.clone());
+    let elbo = -(mean_of(recon) + mean_of(kl));
+    // IWAE with k = 1 on the same number of samples: each "image" is one repetition.
+    let iwae1 = mean_of(iwae_log_likelihood(&model, x_rep, eps, 1));
+    assert!((iwae1 - elbo).abs() < 0.01 * elbo.abs(), "IWAE(k=1) {iwae1} vs ELBO {elbo}");
+    let eps = Tensor::<2>::from_data(TensorData::new(standard_normal_samples(8 * 64 * 2, 6), [8 * 64, 2]), &device());
+    let iwae64 = mean_of(iwae_log_likelihood(&model, x, eps, 64));
+    assert!(iwae64 >= iwae1 - 0.01, "IWAE(k=64) {iwae64} is looser than IWAE(k=1) {iwae1}");
+}
+
+#[test]
+fn continuity_is_zero_for_a_constant_decoder_and_positive_otherwise() {
+    use vae_core::eval::continuity;
+    let mut model = VaeConfig::new().with_hidden(vec![8]).init(&device());
+    let c = continuity(&model, &device(), 3.0, 0.5);
+    assert!(c.mean > 0.0 && c.max >= c.mean);
+    // Zero the first decoder layer's weights: the output no longer depends on z.
+    let w = model.decoder[0].weight.val();
+    model.decoder[0].weight = burn::module::Param::from_tensor(w.zeros_like());
+    let flat = continuity(&model, &device(), 3.0, 0.5);
+    assert_eq!((flat.mean, flat.max), (0.0, 0.0));
+}

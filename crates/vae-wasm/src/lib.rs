@@ -6,44 +6,18 @@
 //! `JsError` instead of panicking.
 
 use burn::prelude::*;
-use serde::Serialize;
-use vae_core::loss::{kl_standard_normal_f32, standard_normal_samples};
-use vae_core::{IMAGE_PIXELS, IMAGE_SIDE, LATENT_DIM, ModelKind, Vae, WeightsFile, WeightsMeta, preprocess_rgba};
+use vae_core::readout::{self, Posterior};
+use vae_core::{IMAGE_SIDE, LATENT_DIM, Vae, WeightsFile, WeightsMeta, preprocess_rgba};
 use wasm_bindgen::prelude::*;
 
 /// The models compiled into the module, by the name the page's model switch uses.
 pub const EMBEDDED: &[(&str, &[u8])] =
     &[("vae", include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../weights/vae.vaew")))];
 
-/// Posterior samples used for the reconstruction term of the ELBO readout.
-pub const READOUT_SAMPLES: usize = 64;
-/// Seed of those samples: the same image always gets the same readout.
-const READOUT_SEED: u64 = 7;
 /// Latent coordinates beyond this are refused (the prior has essentially no mass there).
 pub const MAX_LATENT_ABS: f32 = 1.0e3;
 /// Points decoded per call at most (a 400-image grid is the largest the page asks for).
 pub const MAX_BATCH: usize = 16_384;
-
-/// The posterior of one image and the two terms of its ELBO, for the page.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Posterior {
-    /// Mean μ of q(z|x), latent units.
-    pub mu: [f32; 2],
-    /// Standard deviation σ of q(z|x), latent units (0 for a plain AE: it has no posterior).
-    pub sigma: [f32; 2],
-    /// E_q[−log p(x|z)], nats, a Monte-Carlo estimate with [`READOUT_SAMPLES`] samples.
-    pub recon: f32,
-    /// KL[q(z|x) ‖ N(0, I)], nats, closed form.
-    pub kl: f32,
-    /// ELBO = −(recon + KL), nats.
-    pub elbo: f32,
-    /// The preprocessed 28×28 input the encoder saw.
-    pub input: Vec<f32>,
-    /// decode(μ): the image's reconstruction.
-    pub reconstruction: Vec<f32>,
-    /// Whether the upload was dark-on-light and was inverted.
-    pub inverted: bool,
-}
 
 /// One embedded model, ready to encode and decode.
 #[wasm_bindgen]
@@ -79,47 +53,13 @@ impl Explorer {
 
     /// Decodes latent points `[x0, y0, x1, y1, …]` into `n × 784` intensities in [0, 1].
     pub fn decode_points(&self, zs: &[f32]) -> Vec<f32> {
-        let n = zs.len() / LATENT_DIM;
-        if n == 0 {
-            return Vec::new();
-        }
-        let z = Tensor::<2>::from_data(TensorData::new(zs[..n * LATENT_DIM].to_vec(), [n, LATENT_DIM]), &self.device); // [n, 2]
-        tensor_to_vec(self.model.decode(z)) // [n, 784]
+        readout::decode_points(&self.model, zs, &self.device)
     }
 
     /// Posterior and ELBO readout of a preprocessed 28×28 input.
     pub fn posterior_of_pixels(&self, pixels: &[f32]) -> Posterior {
-        let x = Tensor::<2>::from_data(TensorData::new(pixels.to_vec(), [1, IMAGE_PIXELS]), &self.device); // [1, 784]
-        let (mu, logvar) = self.model.encode(x.clone()); // [1, 2] each
-        let mu = tensor_to_vec(mu);
-        let mu = [mu[0], mu[1]];
-        let reconstruction = self.decode_points(&mu);
-        let (sigma, zs) = match self.meta.kind {
-            ModelKind::Ae => ([0.0; 2], mu.to_vec()),
-            ModelKind::Vae => {
-                let lv = tensor_to_vec(logvar);
-                let sigma = [(0.5 * lv[0]).exp(), (0.5 * lv[1]).exp()];
-                let eps = standard_normal_samples(READOUT_SAMPLES * LATENT_DIM, READOUT_SEED);
-                let zs = eps.chunks_exact(2).flat_map(|e| [mu[0] + sigma[0] * e[0], mu[1] + sigma[1] * e[1]]).collect();
-                (sigma, zs)
-            }
-        };
-        let k = zs.len() / LATENT_DIM;
-        let z = Tensor::<2>::from_data(TensorData::new(zs, [k, LATENT_DIM]), &self.device); // [k, 2]
-        let logits = self.model.decode_logits(z); // [k, 784]
-        let recon = vae_core::reconstruction_nats(logits, x.repeat_dim(0, k)).mean(); // [1]
-        let recon = tensor_to_vec(recon)[0];
-        let kl = match self.meta.kind {
-            ModelKind::Ae => 0.0,
-            ModelKind::Vae => kl_standard_normal_f32(&mu, &sigma),
-        };
-        Posterior { mu, sigma, recon, kl, elbo: -(recon + kl), input: pixels.to_vec(), reconstruction, inverted: false }
+        readout::posterior(&self.model, self.meta.kind, pixels, &self.device)
     }
-}
-
-fn tensor_to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    // The CPU backends finish at once, so reading back cannot fail on a valid tensor.
-    t.into_data().try_to_vec::<f32>().unwrap_or_default()
 }
 
 /// Grey intensities in [0, 1] → opaque RGBA bytes (white ink on black, like MNIST).
@@ -206,6 +146,8 @@ fn check_point(x: f32, y: f32) -> Result<(), JsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vae_core::IMAGE_PIXELS;
+    use vae_core::loss::kl_standard_normal_f32;
 
     #[test]
     fn embedded_weights_load_into_the_current_architecture() {

@@ -1,0 +1,77 @@
+//! What the explorer (and `trainer encode`) says about one image: its posterior and ELBO terms.
+
+use burn::prelude::*;
+use serde::Serialize;
+
+use crate::loss::{kl_standard_normal_f32, reconstruction_nats, standard_normal_samples};
+use crate::{IMAGE_PIXELS, LATENT_DIM, ModelKind, Vae};
+
+/// Posterior samples used for the reconstruction term of the readout.
+pub const READOUT_SAMPLES: usize = 64;
+/// Seed of those samples: the same image always gets the same readout.
+const READOUT_SEED: u64 = 7;
+
+/// The posterior of one image and the two terms of its ELBO.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Posterior {
+    /// Mean μ of q(z|x), latent units.
+    pub mu: [f32; 2],
+    /// Standard deviation σ of q(z|x), latent units (0 for a plain AE: it has no posterior).
+    pub sigma: [f32; 2],
+    /// E_q[−log p(x|z)], nats, a Monte-Carlo estimate with [`READOUT_SAMPLES`] samples
+    /// (for an AE: −log p(x|μ)).
+    pub recon: f32,
+    /// KL[q(z|x) ‖ N(0, I)], nats, closed form (0 for an AE).
+    pub kl: f32,
+    /// ELBO = −(recon + KL), nats.
+    pub elbo: f32,
+    /// The 28×28 input the encoder saw.
+    pub input: Vec<f32>,
+    /// decode(μ): the image's reconstruction.
+    pub reconstruction: Vec<f32>,
+    /// Whether the upload was dark-on-light and was inverted (set by the caller that preprocessed).
+    pub inverted: bool,
+}
+
+/// Decodes latent points `[x0, y0, x1, y1, …]` into `n × 784` intensities in [0, 1].
+pub fn decode_points(model: &Vae, zs: &[f32], device: &Device) -> Vec<f32> {
+    let n = zs.len() / LATENT_DIM;
+    if n == 0 {
+        return Vec::new();
+    }
+    let z = Tensor::<2>::from_data(TensorData::new(zs[..n * LATENT_DIM].to_vec(), [n, LATENT_DIM]), device); // [n, 2]
+    to_vec(model.decode(z)) // [n, 784]
+}
+
+/// Posterior and ELBO readout of a 28×28 input with intensities in [0, 1].
+pub fn posterior(model: &Vae, kind: ModelKind, pixels: &[f32], device: &Device) -> Posterior {
+    let x = Tensor::<2>::from_data(TensorData::new(pixels.to_vec(), [1, IMAGE_PIXELS]), device); // [1, 784]
+    let (mu, logvar) = model.encode(x.clone()); // [1, 2] each
+    let mu = to_vec(mu);
+    let mu = [mu[0], mu[1]];
+    let reconstruction = decode_points(model, &mu, device);
+    let (sigma, zs) = match kind {
+        ModelKind::Ae => ([0.0; 2], mu.to_vec()),
+        ModelKind::Vae => {
+            let lv = to_vec(logvar);
+            let sigma = [(0.5 * lv[0]).exp(), (0.5 * lv[1]).exp()];
+            let eps = standard_normal_samples(READOUT_SAMPLES * LATENT_DIM, READOUT_SEED);
+            let zs = eps.chunks_exact(2).flat_map(|e| [mu[0] + sigma[0] * e[0], mu[1] + sigma[1] * e[1]]).collect();
+            (sigma, zs)
+        }
+    };
+    let k = zs.len() / LATENT_DIM;
+    let z = Tensor::<2>::from_data(TensorData::new(zs, [k, LATENT_DIM]), device); // [k, 2]
+    let logits = model.decode_logits(z); // [k, 784]
+    let recon = to_vec(reconstruction_nats(logits, x.repeat_dim(0, k)).mean())[0];
+    let kl = match kind {
+        ModelKind::Ae => 0.0,
+        ModelKind::Vae => kl_standard_normal_f32(&mu, &sigma),
+    };
+    Posterior { mu, sigma, recon, kl, elbo: -(recon + kl), input: pixels.to_vec(), reconstruction, inverted: false }
+}
+
+/// A tensor's values (the CPU backends finish at once, so reading back cannot fail).
+pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().unwrap_or_default()
+}

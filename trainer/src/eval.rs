@@ -1,0 +1,155 @@
+//! `trainer eval` and `trainer encode`: figures for a weights file, posteriors for image files.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, ensure};
+use burn::prelude::*;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use vae_core::eval::{continuity, iwae_log_likelihood, mean_of};
+use vae_core::loss::standard_normal_samples;
+use vae_core::{IMAGE_PIXELS, ModelKind, Vae, WeightsFile, preprocess_rgba, readout};
+
+use crate::data;
+use crate::run::{TEST_BINARIZATION_SEED, binarize, evaluate};
+
+/// Options of `trainer eval`.
+#[derive(Args, Debug, Clone)]
+pub struct EvalArgs {
+    /// The weights file to evaluate.
+    #[arg(long, default_value = "weights/vae.vaew")]
+    pub weights: PathBuf,
+    /// Folder with the four IDX files (.gz or raw).
+    #[arg(long, env = "VAE_DATA_DIR", default_value = "data/mnist")]
+    pub data_dir: PathBuf,
+    /// Never download; fail with instructions when files are missing.
+    #[arg(long, env = "VAE_NO_DOWNLOAD")]
+    pub no_download: bool,
+    /// Importance samples per image for the IWAE bound (1000 for the reported figures).
+    #[arg(long, default_value_t = 1000)]
+    pub k: usize,
+    /// Evaluate on the first N test images only.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Print one JSON object with every figure on the last line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `trainer encode`.
+#[derive(Args, Debug, Clone)]
+pub struct EncodeArgs {
+    /// Image files (PNG, JPEG, GIF, BMP, WebP).
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+    /// The weights file to encode with.
+    #[arg(long, default_value = "weights/vae.vaew")]
+    pub weights: PathBuf,
+}
+
+/// Loads and verifies a weights file.
+pub fn load_weights(path: &Path, device: &Device) -> Result<(WeightsFile, Vae)> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {} (train one with `cargo run --release -p trainer`)", path.display()))?;
+    let file = WeightsFile::from_bytes(&bytes).with_context(|| path.display().to_string())?;
+    let model = file.load_model(device).with_context(|| path.display().to_string())?;
+    Ok((file, model))
+}
+
+/// Prints test ELBO, reconstruction, KL, IWAE and continuity of a model.
+pub fn eval(args: &EvalArgs) -> Result<()> {
+    ensure!(args.k >= 1, "--k must be at least 1");
+    let device = Device::flex();
+    let (file, model) = load_weights(&args.weights, &device)?;
+    let kind = file.meta.kind;
+    let mut dataset = data::load(&args.data_dir, !args.no_download)?;
+    if let Some(n) = args.limit {
+        dataset.test.truncate(n.max(1));
+    }
+    let test_x = binarize(&dataset.test.pixels, &mut SmallRng::seed_from_u64(TEST_BINARIZATION_SEED));
+    let n = dataset.test.len();
+    device.seed(TEST_BINARIZATION_SEED);
+    let terms = evaluate(&model, kind, &test_x, &device);
+    let started = Instant::now();
+    let iwae = match kind {
+        ModelKind::Vae => Some(iwae(&model, &test_x, args.k, &device)),
+        ModelKind::Ae => None,
+    };
+    let cont = continuity(&model, &device, 3.0, 0.1);
+    println!("{} ({}, β = {}) on {n} test images, binarised with seed {TEST_BINARIZATION_SEED:#x}:", file.meta.name, kind, file.meta.beta);
+    match kind {
+        ModelKind::Vae => println!(
+            "  ELBO {:.2} nats = −(reconstruction {:.2} + KL {:.2})\n  IWAE log p(x) ≥ {:.2} nats (k = {}, {:.0}s)",
+            terms.elbo(),
+            terms.recon,
+            terms.kl,
+            iwae.unwrap_or(f64::NAN),
+            args.k,
+            started.elapsed().as_secs_f64()
+        ),
+        ModelKind::Ae => println!("  reconstruction −log p(x|μ) {:.2} nats (a plain AE has no posterior, so no ELBO or IWAE)", terms.recon),
+    }
+    println!("  continuity: mean |Δpixel| per latent unit {:.4} (max {:.4}) on a {}-step grid within {}σ", cont.mean, cont.max, cont.step, cont.radius);
+    if args.json {
+        let elbo = (kind == ModelKind::Vae).then(|| terms.elbo());
+        let summary = serde_json::json!({
+            "name": file.meta.name, "kind": kind, "beta": file.meta.beta, "images": n,
+            "elbo": elbo, "recon": terms.recon, "kl": terms.kl, "iwae": iwae, "k": args.k,
+            "continuity_mean": cont.mean, "continuity_max": cont.max,
+        });
+        println!("{summary}");
+    }
+    Ok(())
+}
+
+/// Mean IWAE bound over the test images, in batches, with a progress bar.
+fn iwae(model: &Vae, pixels: &[f32], k: usize, device: &Device) -> f64 {
+    let n = pixels.len() / IMAGE_PIXELS;
+    let batch = (8192 / k).clamp(1, 100);
+    let bar = ProgressBar::new(n as u64);
+    if let Ok(style) = ProgressStyle::with_template("IWAE [{bar:30}] {pos}/{len} images (eta {eta})") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    let mut sum = 0.0;
+    for (i, chunk) in pixels.chunks(batch * IMAGE_PIXELS).enumerate() {
+        let b = chunk.len() / IMAGE_PIXELS;
+        let x = Tensor::<2>::from_data(TensorData::new(chunk.to_vec(), [b, IMAGE_PIXELS]), device); // [b, 784]
+        let eps = standard_normal_samples(b * k * 2, 0x1_3a3e ^ i as u64);
+        let eps = Tensor::<2>::from_data(TensorData::new(eps, [b * k, 2]), device); // [b·k, 2]
+        sum += mean_of(iwae_log_likelihood(model, x, eps, k)) * b as f64;
+        bar.inc(b as u64);
+    }
+    bar.finish_and_clear();
+    sum / n as f64
+}
+
+/// Prints one JSON line per image: its posterior and ELBO terms under the model.
+pub fn encode(args: &EncodeArgs) -> Result<()> {
+    let device = Device::flex();
+    let (file, model) = load_weights(&args.weights, &device)?;
+    let mut failed = 0;
+    for path in &args.images {
+        match encode_one(path, &model, file.meta.kind, &device) {
+            Ok(line) => println!("{line}"),
+            Err(err) => {
+                failed += 1;
+                eprintln!("{}: {err:#}", path.display());
+                println!("{}", serde_json::json!({ "file": path, "error": format!("{err:#}") }));
+            }
+        }
+    }
+    ensure!(failed == 0, "{failed} of {} images could not be encoded", args.images.len());
+    Ok(())
+}
+
+fn encode_one(path: &Path, model: &Vae, kind: ModelKind, device: &Device) -> Result<serde_json::Value> {
+    let img = image::open(path).context("not an image this tool can read (PNG, JPEG, GIF, BMP, WebP)")?.to_rgba8();
+    let pre = preprocess_rgba(img.as_raw(), img.width() as usize, img.height() as usize)?;
+    let post = readout::posterior(model, kind, &pre.pixels, device);
+    Ok(serde_json::json!({
+        "file": path, "mu": post.mu, "sigma": post.sigma, "kl": post.kl, "recon": post.recon,
+        "elbo": post.elbo, "inverted": pre.inverted,
+    }))
+}
