@@ -7,7 +7,7 @@
   const KEY_STEP = 0.05;      // latent units per arrow-key press (×5 with Shift)
   const RING_SIGMAS = [1, 2, 3];
   const POINT_RADIUS = 7;     // CSS pixels
-  const COLORS = { prior: '#9aa0a6', axis: '#c8c8c0', label: '#5b6470', point: '#d2461e', posterior: '#1f6fd2' };
+  const COLORS = { prior: '#9aa0a6', axis: '#c8c8c0', label: '#5b6470', point: '#d2461e', posterior: '#1f6fd2', sample: '#2e9d4f' };
 
   /**
    * Creates the latent plane on `canvas`.
@@ -16,7 +16,7 @@
    */
   ns.createLatentPlane = function createLatentPlane(canvas, onMove) {
     const ctx = canvas.getContext('2d');
-    const state = { point: { x: 0, y: 0 }, posterior: null, dragging: false, dirty: true, size: 0 };
+    const state = { point: { x: 0, y: 0 }, posterior: null, samples: null, background: null, showPrior: true, dragging: false, dirty: true, size: 0 };
 
     /** Canvas pixels per latent unit, and the conversions both ways. */
     const scale = () => state.size / (2 * RANGE);
@@ -112,6 +112,29 @@
       ctx.fillText('z₂', c.x + 6, s * 0.25);
     }
 
+    /** The manifold grid (or any picture of the plane) under everything else. */
+    function drawBackground() {
+      const bg = state.background;
+      if (!bg) return;
+      const a = toPx({ x: -bg.extent, y: bg.extent });
+      const b = toPx({ x: bg.extent, y: -bg.extent });
+      ctx.imageSmoothingEnabled = false;
+      ctx.globalAlpha = 0.85;
+      ctx.drawImage(bg.image, a.x, a.y, b.x - a.x, b.y - a.y);
+      ctx.globalAlpha = 1;
+    }
+
+    function drawSamples() {
+      if (!state.samples) return;
+      ctx.fillStyle = COLORS.sample;
+      for (let i = 0; i + 1 < state.samples.length; i += 2) {
+        const p = toPx({ x: state.samples[i], y: state.samples[i + 1] });
+        ctx.beginPath();
+        ctx.arc(p.x, p.y, 3 * (self.devicePixelRatio || 1), 0, 2 * Math.PI);
+        ctx.fill();
+      }
+    }
+
     function drawPosterior() {
       const post = state.posterior;
       if (!post) return;
@@ -136,12 +159,14 @@
     function drawPoint() {
       const p = toPx(state.point);
       const r = POINT_RADIUS * (self.devicePixelRatio || 1);
-      ctx.fillStyle = COLORS.point;
+      // A ring, not a disc: what lies under the point (a posterior, a grid cell) stays visible.
+      ctx.lineWidth = 4 * (self.devicePixelRatio || 1);
       ctx.strokeStyle = '#fff';
-      ctx.lineWidth = 2;
       ctx.beginPath();
       ctx.arc(p.x, p.y, r, 0, 2 * Math.PI);
-      ctx.fill();
+      ctx.stroke();
+      ctx.lineWidth = 2 * (self.devicePixelRatio || 1);
+      ctx.strokeStyle = COLORS.point;
       ctx.stroke();
     }
 
@@ -149,10 +174,12 @@
       if (state.dirty) {
         state.dirty = false;
         ctx.clearRect(0, 0, state.size, state.size);
-        drawPrior();
+        drawBackground();
+        if (state.showPrior) drawPrior();
         drawAxes();
-        drawPosterior();
+        drawSamples();
         drawPoint();
+        drawPosterior();
       }
       requestAnimationFrame(frame);
     }
@@ -165,6 +192,12 @@
       getPoint: () => ({ ...state.point }),
       /** Shows (or, with null, hides) a posterior N(μ, diag σ²). */
       setPosterior(post) { state.posterior = post; state.dirty = true; },
+      /** Shows latent points `[x0, y0, …]` as dots (or hides them with null). */
+      setSamples(points) { state.samples = points; state.dirty = true; },
+      /** Draws `image` under the plane, covering [−extent, extent]² (null hides it). */
+      setBackground(image, extent) { state.background = image ? { image, extent } : null; state.dirty = true; },
+      /** Shows or hides the prior's density and rings. */
+      showPrior(on) { state.showPrior = on; state.dirty = true; },
       /** The latent range shown, ±RANGE on both axes. */
       range: RANGE,
     };

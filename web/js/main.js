@@ -1,8 +1,11 @@
-// main.js — wires the model, the latent plane and the upload together.
+// main.js — wires the models, the latent plane, the comparison views and the upload together.
 (function (ns) {
   'use strict';
 
   const DEFAULT_MODEL = 'vae';
+  const GRID_CELLS = 20;       // manifold grid: GRID_CELLS² decodings
+  const GRID_RANGE = 3;        // … over [−GRID_RANGE, GRID_RANGE]²
+  const PRIOR_SAMPLES = 16;    // prior samples per click, shown 4 × 4
   const $ = (id) => document.getElementById(id);
   const fmt = (v, digits = 2) => Number(v).toFixed(digits);
 
@@ -12,19 +15,46 @@
     el.classList.toggle('error', isError);
   }
 
+  /** A labelled canvas in a `.tiles` container. */
+  function tile(container, label, width, height, className = '') {
+    const fig = document.createElement('figure');
+    const canvas = document.createElement('canvas');
+    canvas.width = width;
+    canvas.height = height;
+    canvas.className = className;
+    canvas.dataset.model = label;
+    const cap = document.createElement('figcaption');
+    cap.textContent = label;
+    fig.append(canvas, cap);
+    container.append(fig);
+    return canvas;
+  }
+
   async function start() {
-    let model;
+    const models = new Map();
     try {
-      model = await ns.loadModel(DEFAULT_MODEL);
+      models.set(DEFAULT_MODEL, await ns.loadModel(DEFAULT_MODEL));
+      for (const name of ns.modelNames()) {
+        if (!models.has(name)) models.set(name, await ns.loadModel(name));
+      }
     } catch (err) {
-      setStatus(`Could not load the model: ${err.message || err}`, true);
+      setStatus(`Could not load the models: ${err.message || err}`, true);
       return;
     }
-    const info = model.info;
-    $('model-info').textContent = `Model “${info.name}”: ${info.kind.toUpperCase()}, β = ${info.beta}, ` +
-      `${info.epochs} epochs on ${info.dataset}; test ELBO ${fmt(-(info.test_recon + info.test_kl))} nats ` +
-      `(reconstruction ${fmt(info.test_recon)} + KL ${fmt(info.test_kl)}).`;
+    let model = models.get(DEFAULT_MODEL);
+    let lastImage = null;       // the last encoded upload, re-encoded when the model changes
+    let sampleSeed = 1;
 
+    const select = $('model');
+    for (const [name, m] of models) {
+      const opt = document.createElement('option');
+      opt.value = name;
+      opt.textContent = m.info.kind === 'ae' ? `${name} (plain autoencoder)` : `${name} (VAE, β = ${m.info.beta})`;
+      select.append(opt);
+    }
+    select.value = DEFAULT_MODEL;
+
+    const compare = new Map([...models.keys()].map((name) => [name, tile($('compare'), name, 28, 28).getContext('2d')]));
     const decodedCtx = $('decoded').getContext('2d');
     let pending = null; // the latest point to decode; decoding happens once per animation frame
     const plane = ns.createLatentPlane($('latent-plane'), (z) => {
@@ -33,12 +63,14 @@
       $('z2').textContent = fmt(z.y);
       $('prior-density').textContent = `prior density p(z) = ${(Math.exp(-(z.x * z.x + z.y * z.y) / 2) / (2 * Math.PI)).toExponential(2)}`;
     });
+
     function frame() {
       if (pending) {
         const z = pending;
         pending = null;
         try {
           decodedCtx.putImageData(model.decodeImageData(z.x, z.y), 0, 0);
+          for (const [name, ctx] of compare) ctx.putImageData(models.get(name).decodeImageData(z.x, z.y), 0, 0);
         } catch (err) {
           setStatus(`Decoding failed: ${err.message || err}`, true);
         }
@@ -46,40 +78,102 @@
       requestAnimationFrame(frame);
     }
     requestAnimationFrame(frame);
-    plane.setPoint({ x: 0, y: 0 });
+
+    function describeModel() {
+      const info = model.info;
+      const figures = info.kind === 'ae'
+        ? `test reconstruction ${fmt(info.test_recon)} nats (no KL term, so no ELBO)`
+        : `test ELBO ${fmt(-(info.test_recon + info.test_kl))} nats (reconstruction ${fmt(info.test_recon)} + KL ${fmt(info.test_kl)})`;
+      $('model-info').textContent = `Model “${info.name}”: ${info.kind.toUpperCase()}${info.kind === 'ae' ? '' : `, β = ${info.beta}`}, ` +
+        `${info.epochs} epochs on ${info.dataset}; ${figures}.`;
+    }
+
+    const gridCache = new Map();
+    function updateGrid() {
+      const on = $('layer-grid').checked;
+      $('grid-explain').hidden = !on;
+      if (!on) { plane.setBackground(null); return; }
+      const name = select.value;
+      if (!gridCache.has(name)) {
+        const img = model.decodeGrid(GRID_CELLS, GRID_RANGE);
+        const canvas = document.createElement('canvas');
+        canvas.width = img.width;
+        canvas.height = img.height;
+        canvas.getContext('2d').putImageData(img, 0, 0);
+        gridCache.set(name, canvas);
+      }
+      // Cell centres sit on the grid points, so the picture reaches half a cell beyond ±range.
+      const half = GRID_RANGE / (GRID_CELLS - 1);
+      plane.setBackground(gridCache.get(name), GRID_RANGE + half);
+    }
+
+    function sampleFromPrior() {
+      const zs = ns.samplePrior(PRIOR_SAMPLES, sampleSeed++);
+      const box = $('samples');
+      box.replaceChildren();
+      for (const [name, m] of models) {
+        const canvas = tile(box, name, 112, 112, 'sheet');
+        canvas.getContext('2d').putImageData(m.decodeTiles(zs, 4), 0, 0);
+      }
+      $('samples-explain').hidden = false;
+      plane.setSamples(zs);
+    }
+
+    function encode(image, label) {
+      const post = model.encodeImage(image.rgba, image.width, image.height);
+      showPosterior(post, model.info);
+      plane.setPosterior(post.sigma[0] > 0 ? post : null);
+      plane.setPoint({ x: post.mu[0], y: post.mu[1] });
+      setStatus(`Encoded “${label}” with ${model.info.name}` +
+        `${post.inverted ? ' (dark ink on light paper: inverted to MNIST’s white on black)' : ''}.`);
+    }
+
+    select.addEventListener('change', () => {
+      model = models.get(select.value);
+      describeModel();
+      updateGrid();
+      pending = plane.getPoint();
+      if (lastImage) {
+        try { encode(lastImage, lastImage.name); } catch (err) { setStatus(`Could not encode: ${err.message || err}`, true); }
+      }
+    });
+    $('layer-grid').addEventListener('change', updateGrid);
+    $('layer-prior').addEventListener('change', () => plane.showPrior($('layer-prior').checked));
+    $('sample-prior').addEventListener('click', sampleFromPrior);
 
     ns.attachUpload($('upload'), async (file) => {
       setStatus(`Encoding “${file.name}”…`);
       try {
-        const { rgba, width, height } = await ns.fileToRgba(file);
-        const post = model.encodeImage(rgba, width, height);
-        showPosterior(post);
-        plane.setPosterior(post);
-        plane.setPoint({ x: post.mu[0], y: post.mu[1] });
-        setStatus(`Encoded “${file.name}”${post.inverted ? ' (dark ink on light paper: inverted to MNIST’s white on black)' : ''}.`);
+        const image = await ns.fileToRgba(file);
+        image.name = file.name;
+        encode(image, file.name);
+        lastImage = image;
       } catch (err) {
         setStatus(`Could not encode “${file.name}”: ${err.message || err}`, true);
       }
     });
 
+    describeModel();
+    plane.setPoint({ x: 0, y: 0 });
     document.body.dataset.ready = 'true';
     setStatus('Ready: drag the point, or encode an image.');
   }
 
-  function showPosterior(post) {
+  function showPosterior(post, info) {
     const el = $('posterior');
     el.hidden = false;
     el.dataset.mu = `${post.mu[0]},${post.mu[1]}`;
     el.dataset.sigma = `${post.sigma[0]},${post.sigma[1]}`;
     $('mu').textContent = `${fmt(post.mu[0])}, ${fmt(post.mu[1])}`;
-    $('sigma').textContent = `${fmt(post.sigma[0], 3)}, ${fmt(post.sigma[1], 3)}`;
+    $('sigma').textContent = info.kind === 'ae' ? '— (an AE encodes a point, not a distribution)'
+      : `${fmt(post.sigma[0], 3)}, ${fmt(post.sigma[1], 3)}`;
     const elbo = $('elbo');
     elbo.dataset.recon = String(post.recon);
     elbo.dataset.kl = String(post.kl);
     elbo.dataset.elbo = String(post.elbo);
-    $('elbo-recon').textContent = `${fmt(post.recon)} nats`;
-    $('elbo-kl').textContent = `${fmt(post.kl)} nats`;
-    $('elbo-value').textContent = `${fmt(post.elbo)} nats`;
+    $('elbo-recon').textContent = `${fmt(post.recon)} nats (test mean ${fmt(info.test_recon)})`;
+    $('elbo-kl').textContent = `${fmt(post.kl)} nats (test mean ${fmt(info.test_kl)})`;
+    $('elbo-value').textContent = `${fmt(post.elbo)} nats (test mean ${fmt(-(info.test_recon + info.test_kl))})`;
     ns.paintGrey($('input-preview'), post.input);
     ns.paintGrey($('reconstruction'), post.reconstruction);
   }

@@ -36,6 +36,14 @@
     return wasm_bindgen.Explorer.models();
   };
 
+  /**
+   * `n` draws from the prior N(0, I) as `[x0, y0, …]`, repeatable by `seed` (drawn in Rust).
+   * @returns {Float32Array}
+   */
+  ns.samplePrior = function samplePrior(n, seed) {
+    return wasm_bindgen.Explorer.samplePrior(n, seed);
+  };
+
   /** One embedded model: decode latent points, encode images. */
   class Model {
     constructor(explorer) {
@@ -59,6 +67,23 @@
      */
     decodeBatch(zs) {
       return this.explorer.decodeBatch(zs);
+    }
+
+    /**
+     * Decodes points into one ImageData of 28×28 tiles, `cols` per row.
+     * @param {Float32Array} zs [x0, y0, x1, y1, …]
+     * @returns {ImageData}
+     */
+    decodeTiles(zs, cols) {
+      return this.explorer.decodeTiles(zs, cols);
+    }
+
+    /**
+     * The decoder's manifold: an n × n grid over [−range, range]² as one ImageData.
+     * @returns {ImageData}
+     */
+    decodeGrid(n, range) {
+      return this.explorer.decodeGrid(n, range);
     }
 
     /**

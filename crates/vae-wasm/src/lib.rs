@@ -7,7 +7,7 @@
 
 use burn::prelude::*;
 use vae_core::readout::{self, Posterior};
-use vae_core::{IMAGE_SIDE, LATENT_DIM, Vae, WeightsFile, WeightsMeta, preprocess_rgba};
+use vae_core::{IMAGE_PIXELS, IMAGE_SIDE, LATENT_DIM, Vae, WeightsFile, WeightsMeta, preprocess_rgba};
 use wasm_bindgen::prelude::*;
 
 /// The models compiled into the module, by the name the page's model switch uses.
@@ -60,6 +60,33 @@ impl Explorer {
     pub fn posterior_of_pixels(&self, pixels: &[f32]) -> Posterior {
         readout::posterior(&self.model, self.meta.kind, pixels, &self.device)
     }
+}
+
+/// Lays out `n` 28×28 grey images row by row, `cols` per row, as one RGBA image
+/// (`cols·28 × rows·28`); returns `(rgba, width, height)`.
+pub fn tile_rgba(images: &[f32], cols: usize) -> (Vec<u8>, usize, usize) {
+    let n = images.len() / IMAGE_PIXELS;
+    let cols = cols.max(1);
+    let rows = n.div_ceil(cols);
+    let (width, height) = (cols * IMAGE_SIDE, rows * IMAGE_SIDE);
+    let mut rgba = vec![0u8; width * height * 4];
+    for (k, img) in images.chunks_exact(IMAGE_PIXELS).enumerate() {
+        let (ox, oy) = ((k % cols) * IMAGE_SIDE, (k / cols) * IMAGE_SIDE);
+        for y in 0..IMAGE_SIDE {
+            let row = grey_to_rgba(&img[y * IMAGE_SIDE..(y + 1) * IMAGE_SIDE]);
+            let start = ((oy + y) * width + ox) * 4;
+            rgba[start..start + row.len()].copy_from_slice(&row);
+        }
+    }
+    // Cells past the last image stay transparent black (alpha 0).
+    (rgba, width, height)
+}
+
+/// Points of an `n × n` grid over [−range, range]², row by row from the top (z₂ = +range) down,
+/// like the latent plane is drawn.
+pub fn grid_points(n: usize, range: f32) -> Vec<f32> {
+    let at = |i: usize| if n == 1 { 0.0 } else { -range + 2.0 * range * i as f32 / (n - 1) as f32 };
+    (0..n).flat_map(|row| (0..n).flat_map(move |col| [at(col), -at(row)])).collect()
 }
 
 /// Grey intensities in [0, 1] → opaque RGBA bytes (white ink on black, like MNIST).
@@ -122,6 +149,39 @@ impl Explorer {
         )
     }
 
+    /// Decodes points `[x0, y0, …]` into one `ImageData` of 28×28 tiles, `cols` per row.
+    #[wasm_bindgen(js_name = decodeTiles)]
+    pub fn decode_tiles(&self, zs: &[f32], cols: u32) -> Result<web_sys::ImageData, JsValue> {
+        if cols == 0 || cols > 64 {
+            return Err(JsError::new("decodeTiles takes 1 to 64 columns").into());
+        }
+        let images = self.decode_batch(zs)?;
+        let (rgba, w, h) = tile_rgba(&images, cols as usize);
+        if w == 0 || h == 0 {
+            return Err(JsError::new("decodeTiles needs at least one point").into());
+        }
+        web_sys::ImageData::new_with_u8_clamped_array_and_sh(wasm_bindgen::Clamped(&rgba), w as u32, h as u32)
+    }
+
+    /// The manifold of the decoder: an `n × n` grid of decodings over [−range, range]², as one
+    /// `ImageData` (top row at z₂ = +range, like the plane).
+    #[wasm_bindgen(js_name = decodeGrid)]
+    pub fn decode_grid(&self, n: u32, range: f32) -> Result<web_sys::ImageData, JsValue> {
+        if !(1..=64).contains(&n) || !(range.is_finite() && range > 0.0 && range <= 10.0) {
+            return Err(JsError::new("decodeGrid takes 1 to 64 cells per side and a range in (0, 10]").into());
+        }
+        self.decode_tiles(&grid_points(n as usize, range), n)
+    }
+
+    /// `n` points drawn from the prior N(0, I), `[x0, y0, x1, y1, …]`, repeatable by `seed`.
+    #[wasm_bindgen(js_name = samplePrior)]
+    pub fn sample_prior(n: u32, seed: u32) -> Result<Vec<f32>, JsError> {
+        if n as usize > MAX_BATCH {
+            return Err(JsError::new(&format!("samplePrior draws at most {MAX_BATCH} points")));
+        }
+        Ok(vae_core::loss::standard_normal_samples(n as usize * LATENT_DIM, seed as u64))
+    }
+
     /// Preprocesses an RGBA image MNIST-style and returns its posterior and ELBO readout
     /// (`{mu, sigma, recon, kl, elbo, input, reconstruction, inverted}`).
     #[wasm_bindgen(js_name = encodeImage)]
@@ -146,7 +206,6 @@ fn check_point(x: f32, y: f32) -> Result<(), JsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vae_core::IMAGE_PIXELS;
     use vae_core::loss::kl_standard_normal_f32;
 
     #[test]
@@ -161,6 +220,19 @@ mod tests {
             let ink = out[..IMAGE_PIXELS].iter().filter(|&&v| v > 0.5).count();
             assert!((20..400).contains(&ink), "{name}: decode(0,0) has {ink} ink pixels");
         }
+    }
+
+    #[test]
+    fn tiles_are_laid_out_row_by_row() {
+        let mut images = vec![0.0f32; 3 * IMAGE_PIXELS];
+        images[IMAGE_PIXELS + 5] = 1.0; // image 1, row 0, column 5
+        images[2 * IMAGE_PIXELS] = 1.0; // image 2, top-left
+        let (rgba, w, h) = tile_rgba(&images, 2);
+        assert_eq!((w, h), (56, 56));
+        assert_eq!(&rgba[(28 + 5) * 4..(28 + 5) * 4 + 4], &[255, 255, 255, 255]);
+        assert_eq!(&rgba[(28 * 56) * 4..(28 * 56) * 4 + 4], &[255, 255, 255, 255]);
+        assert_eq!(rgba[(28 * 56 + 30) * 4 + 3], 0, "the empty fourth cell stays transparent");
+        assert_eq!(grid_points(3, 2.0), vec![-2.0, 2.0, 0.0, 2.0, 2.0, 2.0, -2.0, -0.0, 0.0, -0.0, 2.0, -0.0, -2.0, -2.0, 0.0, -2.0, 2.0, -2.0]);
     }
 
     #[test]

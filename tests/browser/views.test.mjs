@@ -1,0 +1,85 @@
+// The comparison views: model switch, same-z comparison, manifold grid layer, prior sampling.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { latentToPage, launchBrowser, meanAbsDiff, nextFrames, openExplorer, serveWeb } from './harness.mjs';
+
+let browser;
+let server;
+let page;
+
+before(async () => {
+  browser = await launchBrowser();
+  server = await serveWeb();
+  page = await openExplorer(browser, server.url);
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Grey values of a canvas (red channel). */
+const canvasPixels = (selector) => page.evaluate((sel) => {
+  const c = document.querySelector(sel);
+  return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 === 0));
+}, selector);
+
+test('the model switch lists every embedded model and the comparison shows each', async () => {
+  const names = await page.evaluate(() => wasm_bindgen.Explorer.models());
+  const options = await page.locator('select#model option').evaluateAll((opts) => opts.map((o) => o.value));
+  assert.deepEqual(options, names);
+  assert.ok(names.includes('vae'));
+  const compared = await page.locator('#compare canvas').evaluateAll((cs) => cs.map((c) => c.dataset.model));
+  assert.deepEqual(compared, names);
+  // The comparison tile of the selected model shows exactly the main decoded image.
+  const z = await latentToPage(page, { x: 0.7, y: -0.4 });
+  await page.mouse.click(z.x, z.y);
+  await nextFrames(page);
+  assert.deepEqual(await canvasPixels('#compare canvas[data-model="vae"]'), await canvasPixels('#decoded'));
+  assert.deepEqual(page.problems, []);
+});
+
+test('switching the model changes the decoded image when several are embedded', async (t) => {
+  const options = await page.locator('select#model option').evaluateAll((opts) => opts.map((o) => o.value));
+  if (options.length < 2) { t.skip('only one model embedded'); return; }
+  const before = await canvasPixels('#decoded');
+  await page.selectOption('select#model', options.find((o) => o !== 'vae'));
+  await nextFrames(page);
+  assert.ok(meanAbsDiff(before, await canvasPixels('#decoded')) > 1, 'another model decodes the same z differently');
+  await page.selectOption('select#model', 'vae');
+  await nextFrames(page);
+  assert.deepEqual(await canvasPixels('#decoded'), before, 'switching back restores the image');
+});
+
+test('the manifold grid layer draws decoded digits under the plane, and hides again', async () => {
+  const plane = () => canvasPixels('#latent-plane');
+  const without = await plane();
+  await page.check('#layer-grid');
+  await nextFrames(page);
+  const withGrid = await plane();
+  assert.ok(meanAbsDiff(without, withGrid) > 15, `grid barely changed the plane (${meanAbsDiff(without, withGrid)})`);
+  assert.equal(await page.locator('#grid-explain').isVisible(), true);
+  await page.uncheck('#layer-grid');
+  await nextFrames(page);
+  assert.ok(meanAbsDiff(without, await plane()) < 1, 'unchecking removes the grid');
+  assert.deepEqual(page.problems, []);
+});
+
+test('sampling the prior decodes the same 16 draws with every model and marks them on the plane', async () => {
+  await page.click('#sample-prior');
+  const sheets = page.locator('#samples canvas');
+  const names = await page.evaluate(() => wasm_bindgen.Explorer.models());
+  assert.equal(await sheets.count(), names.length);
+  const vaeSheet = await canvasPixels('#samples canvas[data-model="vae"]');
+  assert.equal(vaeSheet.length, 112 * 112);
+  // Every one of the 16 tiles of the VAE holds a digit-like amount of ink.
+  for (let k = 0; k < 16; k++) {
+    const [cx, cy] = [(k % 4) * 28, Math.floor(k / 4) * 28];
+    let ink = 0;
+    for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) ink += vaeSheet[(cy + y) * 112 + cx + x] > 128;
+    assert.ok(ink > 20 && ink < 350, `sample ${k} has ${ink} ink pixels`);
+  }
+  const first = vaeSheet;
+  await page.click('#sample-prior');
+  assert.ok(meanAbsDiff(first, await canvasPixels('#samples canvas[data-model="vae"]')) > 5, 'a new click draws new samples');
+  assert.deepEqual(page.problems, []);
+});
