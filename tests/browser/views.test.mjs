@@ -83,3 +83,33 @@ test('sampling the prior decodes the same 16 draws with every model and marks th
   assert.ok(meanAbsDiff(first, await canvasPixels('#samples canvas[data-model="vae"]')) > 5, 'a new click draws new samples');
   assert.deepEqual(page.problems, []);
 });
+
+for (const layer of ['scatter', 'aggregate', 'continuity', 'prior']) {
+  test(`the ${layer} layer toggles and changes the plane`, async () => {
+    const plane = () => canvasPixels('#latent-plane');
+    const box = page.locator(`#layer-${layer}`);
+    const wasChecked = await box.isChecked();
+    const before = await plane();
+    await box.setChecked(!wasChecked);
+    await nextFrames(page);
+    const after = await plane();
+    assert.ok(meanAbsDiff(before, after) > 0.5, `${layer}: the plane did not change (${meanAbsDiff(before, after)})`);
+    if (layer !== 'prior') {
+      assert.equal(await page.locator(`#${layer}-explain`).isVisible(), !wasChecked, 'its explanation follows the toggle');
+    }
+    await box.setChecked(wasChecked);
+    await nextFrames(page);
+    assert.ok(meanAbsDiff(before, await plane()) < 0.5, `${layer}: toggling back restores the plane`);
+    assert.deepEqual(page.problems, []);
+  });
+}
+
+test('the scatter shows the shipped test posteriors with a digit legend', async () => {
+  const n = await page.evaluate(() => wasm_bindgen.Explorer.prototype.testPosteriors.call(new wasm_bindgen.Explorer('vae')).length / 5);
+  assert.equal(n, 2000);
+  await page.check('#layer-scatter');
+  assert.equal(await page.locator('#legend span').count(), 10);
+  assert.equal(await page.locator('#legend').isVisible(), true);
+  await page.uncheck('#layer-scatter');
+  assert.equal(await page.locator('#legend').isVisible(), false);
+});

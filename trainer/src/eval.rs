@@ -50,6 +50,32 @@ pub struct EncodeArgs {
     pub weights: PathBuf,
 }
 
+/// Options of `trainer annotate`.
+#[derive(Args, Debug, Clone)]
+pub struct AnnotateArgs {
+    /// The weights file to update in place.
+    #[arg(long, default_value = "weights/vae.vaew")]
+    pub weights: PathBuf,
+    /// Folder with the four IDX files (.gz or raw).
+    #[arg(long, env = "VAE_DATA_DIR", default_value = "data/mnist")]
+    pub data_dir: PathBuf,
+    /// Never download; fail with instructions when files are missing.
+    #[arg(long, env = "VAE_NO_DOWNLOAD")]
+    pub no_download: bool,
+}
+
+/// Recomputes the test-set posteriors stored in a weights file (for files written before the
+/// format carried them), keeping the weights themselves; writes atomically.
+pub fn annotate(args: &AnnotateArgs) -> Result<()> {
+    let device = Device::flex();
+    let (mut file, model) = load_weights(&args.weights, &device)?;
+    let dataset = data::load(&args.data_dir, !args.no_download)?;
+    file.meta.test_posteriors = crate::run::test_posteriors(&model, file.meta.kind, &dataset.test, &device);
+    crate::export::write_atomic(&args.weights, &file.to_bytes())?;
+    println!("{}: stored the posteriors of {} test images", args.weights.display(), file.meta.test_posteriors.len());
+    Ok(())
+}
+
 /// Loads and verifies a weights file.
 pub fn load_weights(path: &Path, device: &Device) -> Result<(WeightsFile, Vae)> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {} (train one with `cargo run --release -p trainer`)", path.display()))?;

@@ -31,6 +31,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Posterior μ, σ and ELBO terms of image files, one JSON line each.
     Encode(eval::EncodeArgs),
+    /// Store the test-set posteriors (for the page's scatter layer) in an existing weights file.
+    Annotate(eval::AnnotateArgs),
 }
 
 /// Objective to train.
@@ -115,6 +117,7 @@ fn main() -> ExitCode {
         Some(Command::TrainSuite(args)) => run::train_suite(&args),
         Some(Command::Eval(args)) => eval::eval(&args),
         Some(Command::Encode(args)) => eval::encode(&args),
+        Some(Command::Annotate(args)) => eval::annotate(&args),
         None => run::train(&cli.train),
     };
     match result {

@@ -122,6 +122,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         seed: args.seed,
         test_recon: test.recon,
         test_kl: test.kl,
+        test_posteriors: test_posteriors(&model.valid(), objective.kind, &dataset.test, &device),
     };
     let file = WeightsFile::from_model(model.valid(), meta).context("packing the trained weights")?;
     write_atomic(&out, &file.to_bytes())?;
@@ -157,6 +158,19 @@ pub fn train_suite(args: &TrainArgs) -> Result<()> {
         train(&one)?;
     }
     Ok(())
+}
+
+/// Test images whose posteriors ship with the weights (for the page's scatter layer).
+pub const SHIPPED_POSTERIORS: usize = 2000;
+
+/// Posteriors `[μ₁, μ₂, σ₁, σ₂, label]` of the first [`SHIPPED_POSTERIORS`] test images.
+pub fn test_posteriors(model: &Vae, kind: ModelKind, test: &Split, device: &Device) -> Vec<[f32; 5]> {
+    let n = test.len().min(SHIPPED_POSTERIORS);
+    vae_core::readout::encode_many(model, kind, &test.pixels[..n * IMAGE_PIXELS], device)
+        .into_iter()
+        .zip(&test.labels)
+        .map(|(p, &label)| [p[0], p[1], p[2], p[3], label as f32])
+        .collect()
 }
 
 /// Mean reconstruction and KL over a (binarised) test set, one posterior sample per image.

@@ -7,7 +7,26 @@
   const KEY_STEP = 0.05;      // latent units per arrow-key press (×5 with Shift)
   const RING_SIGMAS = [1, 2, 3];
   const POINT_RADIUS = 7;     // CSS pixels
+  const LAYER_ORDER = ['aggregate', 'continuity', 'grid'];
+  /** One colour per digit 0–9 (Tableau 10), shared with the legend. */
+  const DIGIT_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+  ns.DIGIT_COLORS = DIGIT_COLORS;
   const COLORS = { prior: '#9aa0a6', axis: '#c8c8c0', label: '#5b6470', point: '#d2461e', posterior: '#1f6fd2', sample: '#2e9d4f' };
+
+  /**
+   * Paints an n × n grid of values (rows from the top) into an n × n canvas through `color`,
+   * which maps a value to [r, g, b, a] (0–255).
+   * @returns {HTMLCanvasElement}
+   */
+  ns.heatmapCanvas = function heatmapCanvas(values, n, color) {
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = n;
+    const ctx = canvas.getContext('2d');
+    const img = ctx.createImageData(n, n);
+    for (let i = 0; i < n * n; i++) img.data.set(color(values[i]), 4 * i);
+    ctx.putImageData(img, 0, 0);
+    return canvas;
+  };
 
   /**
    * Creates the latent plane on `canvas`.
@@ -16,7 +35,7 @@
    */
   ns.createLatentPlane = function createLatentPlane(canvas, onMove) {
     const ctx = canvas.getContext('2d');
-    const state = { point: { x: 0, y: 0 }, posterior: null, samples: null, background: null, showPrior: true, dragging: false, dirty: true, size: 0 };
+    const state = { point: { x: 0, y: 0 }, posterior: null, samples: null, layers: {}, scatter: null, showPrior: true, dragging: false, dirty: true, size: 0 };
 
     /** Canvas pixels per latent unit, and the conversions both ways. */
     const scale = () => state.size / (2 * RANGE);
@@ -112,16 +131,30 @@
       ctx.fillText('z₂', c.x + 6, s * 0.25);
     }
 
-    /** The manifold grid (or any picture of the plane) under everything else. */
-    function drawBackground() {
-      const bg = state.background;
-      if (!bg) return;
-      const a = toPx({ x: -bg.extent, y: bg.extent });
-      const b = toPx({ x: bg.extent, y: -bg.extent });
-      ctx.imageSmoothingEnabled = false;
-      ctx.globalAlpha = 0.85;
-      ctx.drawImage(bg.image, a.x, a.y, b.x - a.x, b.y - a.y);
-      ctx.globalAlpha = 1;
+    /** Pictures of the plane (manifold grid, heatmaps) under everything else, in LAYER_ORDER. */
+    function drawLayers() {
+      for (const name of LAYER_ORDER) {
+        const layer = state.layers[name];
+        if (!layer) continue;
+        const a = toPx({ x: -layer.extent, y: layer.extent });
+        const b = toPx({ x: layer.extent, y: -layer.extent });
+        ctx.imageSmoothingEnabled = layer.smooth;
+        ctx.globalAlpha = layer.alpha;
+        ctx.drawImage(layer.image, a.x, a.y, b.x - a.x, b.y - a.y);
+        ctx.globalAlpha = 1;
+      }
+    }
+
+    /** Encoded test images as dots coloured by digit. */
+    function drawScatter() {
+      const pts = state.scatter;
+      if (!pts) return;
+      const r = 1.6 * (self.devicePixelRatio || 1);
+      for (let i = 0; i + 4 < pts.length; i += 5) {
+        const p = toPx({ x: pts[i], y: pts[i + 1] });
+        ctx.fillStyle = DIGIT_COLORS[pts[i + 4]] || '#000';
+        ctx.fillRect(p.x - r, p.y - r, 2 * r, 2 * r);
+      }
     }
 
     function drawSamples() {
@@ -174,9 +207,10 @@
       if (state.dirty) {
         state.dirty = false;
         ctx.clearRect(0, 0, state.size, state.size);
-        drawBackground();
+        drawLayers();
         if (state.showPrior) drawPrior();
         drawAxes();
+        drawScatter();
         drawSamples();
         drawPoint();
         drawPosterior();
@@ -194,8 +228,16 @@
       setPosterior(post) { state.posterior = post; state.dirty = true; },
       /** Shows latent points `[x0, y0, …]` as dots (or hides them with null). */
       setSamples(points) { state.samples = points; state.dirty = true; },
-      /** Draws `image` under the plane, covering [−extent, extent]² (null hides it). */
-      setBackground(image, extent) { state.background = image ? { image, extent } : null; state.dirty = true; },
+      /**
+       * Draws `image` (a canvas) under the plane as layer `name`, covering [−extent, extent]²;
+       * null removes the layer.
+       */
+      setLayer(name, image, extent, { alpha = 0.85, smooth = false } = {}) {
+        state.layers[name] = image ? { image, extent, alpha, smooth } : null;
+        state.dirty = true;
+      },
+      /** Shows test posteriors `[μ₁, μ₂, σ₁, σ₂, label, …]` as dots coloured by digit (null hides). */
+      setScatter(points) { state.scatter = points; state.dirty = true; },
       /** Shows or hides the prior's density and rings. */
       showPrior(on) { state.showPrior = on; state.dirty = true; },
       /** The latent range shown, ±RANGE on both axes. */

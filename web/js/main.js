@@ -6,6 +6,15 @@
   const GRID_CELLS = 20;       // manifold grid: GRID_CELLS² decodings
   const GRID_RANGE = 3;        // … over [−GRID_RANGE, GRID_RANGE]²
   const PRIOR_SAMPLES = 16;    // prior samples per click, shown 4 × 4
+  const MAP_CELLS = 64;        // aggregate-posterior map: MAP_CELLS² cells …
+  const MAP_RANGE = 4;         // … over the whole plane
+  const CONTINUITY_CELLS = 49; // continuity map: grid points over [−GRID_RANGE, GRID_RANGE]²
+  /** log₂ q/p → colour: red where codes crowd, blue in holes, clear where they agree. */
+  const divergingColor = (v) => {
+    if (!Number.isFinite(v)) return [0, 0, 0, 0];
+    const t = Math.max(-1, Math.min(1, v / 4));
+    return t > 0 ? [214, 39, 40, Math.round(200 * t)] : [31, 119, 180, Math.round(-200 * t)];
+  };
   const $ = (id) => document.getElementById(id);
   const fmt = (v, digits = 2) => Number(v).toFixed(digits);
 
@@ -88,24 +97,55 @@
         `${info.epochs} epochs on ${info.dataset}; ${figures}.`;
     }
 
-    const gridCache = new Map();
-    function updateGrid() {
-      const on = $('layer-grid').checked;
-      $('grid-explain').hidden = !on;
-      if (!on) { plane.setBackground(null); return; }
-      const name = select.value;
-      if (!gridCache.has(name)) {
-        const img = model.decodeGrid(GRID_CELLS, GRID_RANGE);
-        const canvas = document.createElement('canvas');
-        canvas.width = img.width;
-        canvas.height = img.height;
-        canvas.getContext('2d').putImageData(img, 0, 0);
-        gridCache.set(name, canvas);
-      }
-      // Cell centres sit on the grid points, so the picture reaches half a cell beyond ±range.
-      const half = GRID_RANGE / (GRID_CELLS - 1);
-      plane.setBackground(gridCache.get(name), GRID_RANGE + half);
+    const layerCache = new Map();
+    /** A layer picture for the current model, computed once per model. */
+    function cached(layer, make) {
+      const key = `${select.value}:${layer}`;
+      if (!layerCache.has(key)) layerCache.set(key, make());
+      return layerCache.get(key);
     }
+
+    function updateLayers() {
+      const on = (id) => $(`layer-${id}`).checked;
+      for (const id of ['grid', 'scatter', 'aggregate', 'continuity']) $(`${id}-explain`).hidden = !on(id);
+      try {
+        plane.setLayer('grid', on('grid') ? cached('grid', () => {
+          const img = model.decodeGrid(GRID_CELLS, GRID_RANGE);
+          const canvas = document.createElement('canvas');
+          canvas.width = img.width;
+          canvas.height = img.height;
+          canvas.getContext('2d').putImageData(img, 0, 0);
+          return canvas;
+        }) : null, GRID_RANGE + GRID_RANGE / (GRID_CELLS - 1)); // tiles are centred on grid points
+
+        const posteriors = model.testPosteriors();
+        plane.setScatter(on('scatter') && posteriors.length ? posteriors : null);
+        $('legend').hidden = !on('scatter');
+
+        plane.setLayer('aggregate', on('aggregate') && posteriors.length ? cached('aggregate',
+          () => ns.heatmapCanvas(model.aggregateVsPrior(MAP_CELLS, MAP_RANGE), MAP_CELLS, divergingColor)) : null,
+        MAP_RANGE, { alpha: 1, smooth: true });
+
+        plane.setLayer('continuity', on('continuity') ? cached('continuity', () => {
+          const rates = model.continuityMap(CONTINUITY_CELLS, GRID_RANGE);
+          const max = rates.reduce((m, v) => Math.max(m, v), 1e-6);
+          return ns.heatmapCanvas(rates, CONTINUITY_CELLS, (v) => {
+            const t = Math.min(1, v / max);
+            return [255, Math.round(200 * (1 - t)), 0, Math.round(230 * Math.sqrt(t))];
+          });
+        }) : null, GRID_RANGE + GRID_RANGE / (CONTINUITY_CELLS - 1), { alpha: 1, smooth: true });
+      } catch (err) {
+        setStatus(`Could not draw a layer: ${err.message || err}`, true);
+      }
+    }
+
+    const legend = $('legend');
+    ns.DIGIT_COLORS.forEach((color, digit) => {
+      const span = document.createElement('span');
+      span.style.setProperty('--swatch', color);
+      span.textContent = String(digit);
+      legend.append(span);
+    });
 
     function sampleFromPrior() {
       const zs = ns.samplePrior(PRIOR_SAMPLES, sampleSeed++);
@@ -131,13 +171,13 @@
     select.addEventListener('change', () => {
       model = models.get(select.value);
       describeModel();
-      updateGrid();
+      updateLayers();
       pending = plane.getPoint();
       if (lastImage) {
         try { encode(lastImage, lastImage.name); } catch (err) { setStatus(`Could not encode: ${err.message || err}`, true); }
       }
     });
-    $('layer-grid').addEventListener('change', updateGrid);
+    for (const id of ['grid', 'scatter', 'aggregate', 'continuity']) $(`layer-${id}`).addEventListener('change', updateLayers);
     $('layer-prior').addEventListener('change', () => plane.showPrior($('layer-prior').checked));
     $('sample-prior').addEventListener('click', sampleFromPrior);
 

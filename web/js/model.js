@@ -86,6 +86,21 @@
       return this.explorer.decodeGrid(n, range);
     }
 
+    /** Test-set posteriors, flattened `[μ₁, μ₂, σ₁, σ₂, label, …]` (may be empty). */
+    testPosteriors() {
+      return this.explorer.testPosteriors();
+    }
+
+    /** log₂ q(z)/p(z) of the aggregate posterior on an n × n grid over [−range, range]². */
+    aggregateVsPrior(n, range) {
+      return this.explorer.aggregateVsPrior(n, range);
+    }
+
+    /** Mean |Δpixel| per latent unit on an n × n grid over [−range, range]². */
+    continuityMap(n, range) {
+      return this.explorer.continuityMap(n, range);
+    }
+
     /**
      * Preprocesses RGBA pixels MNIST-style and returns the posterior with its ELBO terms.
      * @returns {{mu: number[], sigma: number[], recon: number, kl: number, elbo: number,

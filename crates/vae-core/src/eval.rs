@@ -51,22 +51,45 @@ pub struct Continuity {
     pub radius: f32,
 }
 
+/// Mean |Δpixel| per latent unit towards the right and upper neighbour of every point of an
+/// `n × n` grid with spacing `step` centred on the origin; rows from the top (z₂ high) down.
+/// Returns `(rate_right, rate_up)`, `(n − 1)` wide/high respectively (`NaN` on the missing edge).
+pub fn continuity_rates(model: &Vae, device: &Device, n: usize, step: f32) -> (Vec<f32>, Vec<f32>) {
+    let half = (n as f32 - 1.0) / 2.0;
+    let coord = |i: usize| (i as f32 - half) * step;
+    let zs: Vec<f32> = (0..n).flat_map(|row| (0..n).flat_map(move |col| [coord(col), -coord(row)])).collect();
+    let images: Vec<f32> = zs.chunks(4096 * LATENT_DIM).flat_map(|chunk| decode_points(model, chunk, device)).collect();
+    let image = |col: usize, row: usize| &images[(row * n + col) * IMAGE_PIXELS..(row * n + col + 1) * IMAGE_PIXELS];
+    let rate = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f32>() / IMAGE_PIXELS as f32 / step;
+    let mut right = vec![f32::NAN; n * n];
+    let mut up = vec![f32::NAN; n * n];
+    for row in 0..n {
+        for col in 0..n {
+            if col + 1 < n {
+                right[row * n + col] = rate(image(col, row), image(col + 1, row));
+            }
+            if row > 0 {
+                up[row * n + col] = rate(image(col, row), image(col, row - 1));
+            }
+        }
+    }
+    (right, up)
+}
+
 /// Mean pixel change per unit latent step between horizontally and vertically neighbouring grid
 /// points with spacing `step`, inside the disk of radius `radius` (pixel intensities in [0, 1]).
 pub fn continuity(model: &Vae, device: &Device, radius: f32, step: f32) -> Continuity {
     let n = (2.0 * radius / step).round() as usize + 1;
-    let coord = |i: usize| -radius + i as f32 * step;
-    let zs: Vec<f32> = (0..n).flat_map(|j| (0..n).flat_map(move |i| [coord(i), coord(j)])).collect();
-    let images: Vec<f32> = zs.chunks(4096 * LATENT_DIM).flat_map(|chunk| decode_points(model, chunk, device)).collect();
-    let image = |i: usize, j: usize| &images[(j * n + i) * IMAGE_PIXELS..(j * n + i + 1) * IMAGE_PIXELS];
-    let inside = |i: usize, j: usize| coord(i).hypot(coord(j)) <= radius + 1e-4;
+    let half = (n as f32 - 1.0) / 2.0;
+    let coord = |i: usize| (i as f32 - half) * step;
+    let inside = |col: usize, row: usize| coord(col).hypot(coord(row)) <= radius + 1e-4;
+    let (right, up) = continuity_rates(model, device, n, step);
     let (mut sum, mut max, mut count) = (0.0f64, 0.0f32, 0usize);
-    for j in 0..n {
-        for i in 0..n {
-            for (ni, nj) in [(i + 1, j), (i, j + 1)] {
-                if ni < n && nj < n && inside(i, j) && inside(ni, nj) {
-                    let diff = image(i, j).iter().zip(image(ni, nj)).map(|(a, b)| (a - b).abs()).sum::<f32>();
-                    let rate = diff / IMAGE_PIXELS as f32 / step;
+    for row in 0..n {
+        for col in 0..n {
+            let pairs = [(right[row * n + col], inside(col + 1, row)), (up[row * n + col], row > 0 && inside(col, row - 1))];
+            for (rate, other_inside) in pairs {
+                if inside(col, row) && other_inside && rate.is_finite() {
                     sum += rate as f64;
                     max = max.max(rate);
                     count += 1;
@@ -75,6 +98,34 @@ pub fn continuity(model: &Vae, device: &Device, radius: f32, step: f32) -> Conti
         }
     }
     Continuity { mean: (sum / count.max(1) as f64) as f32, max, step, radius }
+}
+
+/// Density of the aggregate posterior q(z) = (1/N) Σᵢ N(z; μᵢ, diag σᵢ²) at the centres of an
+/// `n × n` grid over [−range, range]² (rows from the top down). Posteriors narrower than
+/// `min_sigma` (an AE's points) are widened to it, a kernel density estimate.
+pub fn aggregate_density(posteriors: &[[f32; 5]], n: usize, range: f32, min_sigma: f32) -> Vec<f32> {
+    let cell = 2.0 * range / n as f32;
+    let centre = |i: usize| -range + (i as f32 + 0.5) * cell;
+    let count = posteriors.len().max(1) as f32;
+    let mut out = vec![0.0f32; n * n];
+    for p in posteriors {
+        let (sx, sy) = (p[2].max(min_sigma), p[3].max(min_sigma));
+        let norm = 1.0 / (2.0 * core::f32::consts::PI * sx * sy * count);
+        // Only cells within 4σ contribute noticeably.
+        let cols = |c: f32, s: f32| {
+            let lo = (((c - 4.0 * s + range) / cell).floor().max(0.0)) as usize;
+            let hi = ((((c + 4.0 * s + range) / cell).ceil()).max(0.0) as usize).min(n);
+            lo..hi
+        };
+        for row in cols(-p[1], sy) {
+            let dy = (-centre(row) - p[1]) / sy;
+            for col in cols(p[0], sx) {
+                let dx = (centre(col) - p[0]) / sx;
+                out[row * n + col] += norm * (-0.5 * (dx * dx + dy * dy)).exp();
+            }
+        }
+    }
+    out
 }
 
 /// Reads a `[batch]` tensor's mean as f64.

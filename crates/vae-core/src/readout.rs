@@ -71,6 +71,26 @@ pub fn posterior(model: &Vae, kind: ModelKind, pixels: &[f32], device: &Device) 
     Posterior { mu, sigma, recon, kl, elbo: -(recon + kl), input: pixels.to_vec(), reconstruction, inverted: false }
 }
 
+/// Posterior means and standard deviations of many 28×28 inputs, `[μ₁, μ₂, σ₁, σ₂]` per image
+/// (σ = 0 for an AE), encoded in batches.
+pub fn encode_many(model: &Vae, kind: ModelKind, pixels: &[f32], device: &Device) -> Vec<[f32; 4]> {
+    let mut out = Vec::with_capacity(pixels.len() / IMAGE_PIXELS);
+    for chunk in pixels.chunks(1000 * IMAGE_PIXELS) {
+        let b = chunk.len() / IMAGE_PIXELS;
+        let x = Tensor::<2>::from_data(TensorData::new(chunk.to_vec(), [b, IMAGE_PIXELS]), device); // [b, 784]
+        let (mu, logvar) = model.encode(x); // [b, 2] each
+        let (mu, logvar) = (to_vec(mu), to_vec(logvar));
+        for i in 0..b {
+            let sigma = |d: usize| match kind {
+                ModelKind::Vae => (0.5 * logvar[2 * i + d]).exp(),
+                ModelKind::Ae => 0.0,
+            };
+            out.push([mu[2 * i], mu[2 * i + 1], sigma(0), sigma(1)]);
+        }
+    }
+    out
+}
+
 /// A tensor's values (the CPU backends finish at once, so reading back cannot fail).
 pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_to_vec::<f32>().unwrap_or_default()

@@ -50,6 +50,10 @@ pub struct WeightsMeta {
     pub test_recon: f64,
     /// Test-set KL term after training, nats per image.
     pub test_kl: f64,
+    /// Posteriors of a sample of test images, for the page's scatter and aggregate-posterior
+    /// layers: `[μ₁, μ₂, σ₁, σ₂, label]` each (σ = 0 for an AE).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test_posteriors: Vec<[f32; 5]>,
 }
 
 /// Why a weights file could not be used. Each message says what to do next.

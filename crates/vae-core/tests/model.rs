@@ -25,6 +25,7 @@ fn meta(config: VaeConfig) -> WeightsMeta {
         seed: 1,
         test_recon: 0.0,
         test_kl: 0.0,
+        test_posteriors: Vec::new(),
     }
 }
 
@@ -206,4 +207,19 @@ fn continuity_is_zero_for_a_constant_decoder_and_positive_otherwise() {
     model.decoder[0].weight = burn::module::Param::from_tensor(w.zeros_like());
     let flat = continuity(&model, &device(), 3.0, 0.5);
     assert_eq!((flat.mean, flat.max), (0.0, 0.0));
+}
+
+#[test]
+fn aggregate_density_integrates_to_one_and_peaks_at_the_posteriors() {
+    use vae_core::eval::aggregate_density;
+    let posteriors = [[1.0f32, -1.0, 0.3, 0.2, 3.0], [-2.0, 1.5, 0.2, 0.4, 7.0]];
+    let (n, range) = (200, 4.0);
+    let d = aggregate_density(&posteriors, n, range, 0.0);
+    let cell = 2.0 * range / n as f32;
+    let mass: f32 = d.iter().sum::<f32>() * cell * cell;
+    assert!((mass - 1.0).abs() < 0.01, "mass {mass}");
+    let (argmax, _) = d.iter().enumerate().fold((0, 0.0f32), |best, (i, &v)| if v > best.1 { (i, v) } else { best });
+    let (col, row) = (argmax % n, argmax / n);
+    let (x, y) = (-range + (col as f32 + 0.5) * cell, range - (row as f32 + 0.5) * cell);
+    assert!((x - 1.0).abs() < 0.05 && (y + 1.0).abs() < 0.05, "peak at ({x}, {y})");
 }

@@ -16,6 +16,9 @@ pub const EMBEDDED: &[(&str, &[u8])] =
 
 /// Latent coordinates beyond this are refused (the prior has essentially no mass there).
 pub const MAX_LATENT_ABS: f32 = 1.0e3;
+/// Smallest standard deviation of a test posterior in the aggregate-posterior map (a kernel
+/// density estimate's bandwidth), latent units.
+pub const AGGREGATE_BANDWIDTH: f32 = 0.25;
 /// Points decoded per call at most (a 400-image grid is the largest the page asks for).
 pub const MAX_BATCH: usize = 16_384;
 
@@ -173,6 +176,63 @@ impl Explorer {
         self.decode_tiles(&grid_points(n as usize, range), n)
     }
 
+    /// Posteriors of a sample of the test set, flattened `[μ₁, μ₂, σ₁, σ₂, label, …]`
+    /// (empty when the weights file carries none).
+    #[wasm_bindgen(js_name = testPosteriors)]
+    pub fn test_posteriors(&self) -> Vec<f32> {
+        self.meta.test_posteriors.iter().flatten().copied().collect()
+    }
+
+    /// log₂ q(z)/p(z): the aggregate posterior (the mixture of the test posteriors) against
+    /// the prior, at the centres of an `n × n` grid over [−range, range]², rows from the top.
+    /// Positive where codes crowd, negative in holes the prior still samples from.
+    #[wasm_bindgen(js_name = aggregateVsPrior)]
+    pub fn aggregate_vs_prior(&self, n: u32, range: f32) -> Result<Vec<f32>, JsError> {
+        check_map(n, range)?;
+        if self.meta.test_posteriors.is_empty() {
+            return Err(JsError::new("these weights carry no test posteriors; run `trainer annotate` on them"));
+        }
+        let n = n as usize;
+        let cell = 2.0 * range / n as f32;
+        // 2,000 posteriors with σ ≈ 0.05 are too few to estimate a density on their own: widen each
+        // to at least AGGREGATE_BANDWIDTH (Scott's rule for 2,000 points in 2-D gives ≈ 0.28σ_data).
+        let q = vae_core::eval::aggregate_density(&self.meta.test_posteriors, n, range, AGGREGATE_BANDWIDTH.max(cell / 2.0));
+        let centre = |i: usize| -range + (i as f32 + 0.5) * cell;
+        Ok(q.iter()
+            .enumerate()
+            .map(|(i, &q)| {
+                let (x, y) = (centre(i % n), -centre(i / n));
+                let log_p = -0.5 * (x * x + y * y) - (2.0 * core::f32::consts::PI).ln();
+                let log_p0 = -(2.0 * core::f32::consts::PI).ln();
+                // Far outside both the prior (beyond ~3.7σ) and the codes, the ratio means nothing.
+                if log_p < log_p0 - 7.0 && q.ln() < log_p0 - 7.0 {
+                    return f32::NAN;
+                }
+                ((q.max(1e-12)).ln() - log_p) / core::f32::consts::LN_2
+            })
+            .collect())
+    }
+
+    /// How fast the decoded image changes (mean |Δpixel| per latent unit, averaged over the
+    /// right and upward neighbour) at each point of an `n × n` grid over [−range, range]².
+    #[wasm_bindgen(js_name = continuityMap)]
+    pub fn continuity_map(&self, n: u32, range: f32) -> Result<Vec<f32>, JsError> {
+        check_map(n, range)?;
+        let n = n as usize;
+        let step = 2.0 * range / (n as f32 - 1.0).max(1.0);
+        let (right, up) = vae_core::eval::continuity_rates(&self.model, &self.device, n, step);
+        Ok(right
+            .iter()
+            .zip(&up)
+            .map(|(&r, &u)| match (r.is_finite(), u.is_finite()) {
+                (true, true) => 0.5 * (r + u),
+                (true, false) => r,
+                (false, true) => u,
+                (false, false) => 0.0,
+            })
+            .collect())
+    }
+
     /// `n` points drawn from the prior N(0, I), `[x0, y0, x1, y1, …]`, repeatable by `seed`.
     #[wasm_bindgen(js_name = samplePrior)]
     pub fn sample_prior(n: u32, seed: u32) -> Result<Vec<f32>, JsError> {
@@ -191,6 +251,13 @@ impl Explorer {
         posterior.inverted = pre.inverted;
         serde_wasm_bindgen::to_value(&posterior).map_err(|e| JsError::new(&e.to_string()))
     }
+}
+
+fn check_map(n: u32, range: f32) -> Result<(), JsError> {
+    if !(2..=128).contains(&n) || !(range.is_finite() && range > 0.0 && range <= 10.0) {
+        return Err(JsError::new("maps take 2 to 128 cells per side and a range in (0, 10]"));
+    }
+    Ok(())
 }
 
 fn check_point(x: f32, y: f32) -> Result<(), JsError> {
