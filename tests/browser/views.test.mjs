@@ -113,3 +113,35 @@ test('the scatter shows the shipped test posteriors with a digit legend', async 
   await page.uncheck('#layer-scatter');
   assert.equal(await page.locator('#legend').isVisible(), false);
 });
+
+test('drawing a digit updates the posterior while drawing, with reparameterised samples', async () => {
+  await page.locator('#draw').scrollIntoViewIfNeeded();
+  const box = await page.locator('#draw').boundingBox();
+  const at = (u, v) => ({ x: box.x + u * box.width, y: box.y + v * box.height });
+  await page.click('#draw-clear');
+  // A "7": a top bar, then a diagonal; read the posterior after each stroke.
+  let p = at(0.25, 0.2);
+  await page.mouse.move(p.x, p.y);
+  await page.mouse.down();
+  for (let i = 1; i <= 6; i++) { p = at(0.25 + 0.08 * i, 0.2); await page.mouse.move(p.x, p.y); }
+  await nextFrames(page);
+  await page.waitForSelector('#posterior[data-mu]');
+  const afterBar = await page.locator('#posterior').getAttribute('data-mu');
+  for (let i = 1; i <= 8; i++) { p = at(0.73 - 0.04 * i, 0.2 + 0.08 * i); await page.mouse.move(p.x, p.y); }
+  await page.mouse.up();
+  await nextFrames(page);
+  const afterSeven = await page.locator('#posterior').getAttribute('data-mu');
+  assert.notEqual(afterSeven, afterBar, 'the posterior follows the drawing');
+  assert.match(await page.locator('#status').textContent(), /your drawing/);
+  const mu = afterSeven.split(',').map(Number);
+  const [z1, z2] = [Number(await page.locator('#z1').textContent()), Number(await page.locator('#z2').textContent())];
+  assert.ok(Math.abs(z1 - mu[0]) < 0.01 && Math.abs(z2 - mu[1]) < 0.01, 'the point follows μ');
+  // Eight decoded posterior samples, each with ink.
+  const strip = await canvasPixels('#posterior-samples');
+  for (let k = 0; k < 8; k++) {
+    let ink = 0;
+    for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) ink += strip[y * 224 + k * 28 + x] > 128;
+    assert.ok(ink > 15, `posterior sample ${k} has ${ink} ink pixels`);
+  }
+  assert.deepEqual(page.problems, []);
+});

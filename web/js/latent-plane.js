@@ -187,6 +187,14 @@
       ctx.beginPath();
       ctx.arc(c.x, c.y, 3, 0, 2 * Math.PI);
       ctx.fill();
+      // The reparameterised samples z = μ + σ ⊙ ε behind the readout.
+      const zs = post.samples || [];
+      for (let i = 0; i + 1 < zs.length; i += 2) {
+        const p = toPx({ x: zs[i], y: zs[i + 1] });
+        ctx.beginPath();
+        ctx.arc(p.x, p.y, 2 * (self.devicePixelRatio || 1), 0, 2 * Math.PI);
+        ctx.fill();
+      }
     }
 
     function drawPoint() {

@@ -162,6 +162,7 @@
     function encode(image, label) {
       const post = model.encodeImage(image.rgba, image.width, image.height);
       showPosterior(post, model.info);
+      $('posterior-samples').getContext('2d').putImageData(model.decodeTiles(post.samples, 8), 0, 0);
       plane.setPosterior(post.sigma[0] > 0 ? post : null);
       plane.setPoint({ x: post.mu[0], y: post.mu[1] });
       setStatus(`Encoded “${label}” with ${model.info.name}` +
@@ -192,6 +193,18 @@
         setStatus(`Could not encode “${file.name}”: ${err.message || err}`, true);
       }
     });
+
+    const pad = ns.createDrawPad($('draw'), (image) => {
+      image.name = 'your drawing';
+      try {
+        encode(image, image.name);
+        lastImage = image;
+      } catch (err) {
+        // Mid-stroke "no ink yet" is expected; say it quietly.
+        setStatus(`Drawing: ${err.message || err}`);
+      }
+    });
+    $('draw-clear').addEventListener('click', () => { pad.clear(); });
 
     describeModel();
     plane.setPoint({ x: 0, y: 0 });

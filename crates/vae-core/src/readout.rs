@@ -8,6 +8,8 @@ use crate::{IMAGE_PIXELS, LATENT_DIM, ModelKind, Vae};
 
 /// Posterior samples used for the reconstruction term of the readout.
 pub const READOUT_SAMPLES: usize = 64;
+/// Samples of the posterior returned for display.
+pub const SHOWN_SAMPLES: usize = 8;
 /// Seed of those samples: the same image always gets the same readout.
 const READOUT_SEED: u64 = 7;
 
@@ -29,6 +31,9 @@ pub struct Posterior {
     pub input: Vec<f32>,
     /// decode(μ): the image's reconstruction.
     pub reconstruction: Vec<f32>,
+    /// A few of the reparameterised samples z = μ + σ ⊙ ε used for `recon`, `[x0, y0, …]`
+    /// ([`SHOWN_SAMPLES`] of them; for an AE, μ repeated).
+    pub samples: Vec<f32>,
     /// Whether the upload was dark-on-light and was inverted (set by the caller that preprocessed).
     pub inverted: bool,
 }
@@ -60,6 +65,7 @@ pub fn posterior(model: &Vae, kind: ModelKind, pixels: &[f32], device: &Device) 
             (sigma, zs)
         }
     };
+    let samples = zs.iter().copied().cycle().take(SHOWN_SAMPLES * LATENT_DIM).collect();
     let k = zs.len() / LATENT_DIM;
     let z = Tensor::<2>::from_data(TensorData::new(zs, [k, LATENT_DIM]), device); // [k, 2]
     let logits = model.decode_logits(z); // [k, 784]
@@ -68,7 +74,7 @@ pub fn posterior(model: &Vae, kind: ModelKind, pixels: &[f32], device: &Device) 
         ModelKind::Ae => 0.0,
         ModelKind::Vae => kl_standard_normal_f32(&mu, &sigma),
     };
-    Posterior { mu, sigma, recon, kl, elbo: -(recon + kl), input: pixels.to_vec(), reconstruction, inverted: false }
+    Posterior { mu, sigma, recon, kl, elbo: -(recon + kl), input: pixels.to_vec(), reconstruction, samples, inverted: false }
 }
 
 /// Posterior means and standard deviations of many 28×28 inputs, `[μ₁, μ₂, σ₁, σ₂]` per image
