@@ -26,13 +26,17 @@ fn packed(kind: ModelKind) -> (vae_core::Vae, Vec<u8>) {
 }
 
 #[test]
-fn wasm_crate_decodes_exactly_like_the_core_model() {
+fn wasm_crate_decodes_like_the_core_model() {
     let (model, bytes) = packed(ModelKind::Vae);
     let explorer = Explorer::from_weights(&bytes).expect("loads");
     let points = [0.0f32, 0.0, -1.5, 2.25, 3.0, -0.5];
     let z = Tensor::<2>::from_data(TensorData::new(points.to_vec(), [3, 2]), &Device::flex());
     let expected = model.decode(z).into_data().try_to_vec::<f32>().expect("f32");
-    assert_eq!(explorer.decode_points(&points), expected);
+    let got = explorer.decode_points(&points);
+    assert_eq!(got.len(), expected.len());
+    // The file stores f16 parameters: the same images to well within one grey level.
+    let diff = got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(diff < 1.0 / 255.0, "decodes differ by up to {diff}");
 }
 
 #[test]

@@ -65,12 +65,14 @@ pub struct AnnotateArgs {
 }
 
 /// Recomputes the test-set posteriors stored in a weights file (for files written before the
-/// format carried them), keeping the weights themselves; writes atomically.
+/// format carried them) and re-packs its parameters; writes atomically.
 pub fn annotate(args: &AnnotateArgs) -> Result<()> {
     let device = Device::flex();
     let (mut file, model) = load_weights(&args.weights, &device)?;
     let dataset = data::load(&args.data_dir, !args.no_download)?;
     file.meta.test_posteriors = crate::run::test_posteriors(&model, file.meta.kind, &dataset.test, &device);
+    // Re-pack the parameters too, so older files move to the current payload (f16).
+    let file = WeightsFile::from_model(model, file.meta).context("re-packing the weights")?;
     crate::export::write_atomic(&args.weights, &file.to_bytes())?;
     println!("{}: stored the posteriors of {} test images", args.weights.display(), file.meta.test_posteriors.len());
     Ok(())

@@ -31,7 +31,7 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Posterior μ, σ and ELBO terms of image files, one JSON line each.
     Encode(eval::EncodeArgs),
-    /// Store the test-set posteriors (for the page's scatter layer) in an existing weights file.
+    /// Store the test-set posteriors (for the page's scatter layer) in a weights file and re-pack it.
     Annotate(eval::AnnotateArgs),
 }
 

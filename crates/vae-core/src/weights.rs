@@ -7,14 +7,18 @@
 //! 12      4     header length H, u32 LE
 //! 16      H     header: JSON of WeightsMeta (architecture, objective, training figures)
 //! 16+H    8     payload length P, u64 LE
-//! 24+H    P     payload: burnpack bytes of the model's ModuleRecord
+//! 24+H    P     payload: burnpack bytes of the model's ModuleRecord, parameters in f16
 //! 24+H+P  4     CRC-32 (IEEE) of every byte before it, u32 LE
 //! ```
+//!
+//! Parameters are stored as f16 (half the bytes the page downloads) and cast back to f32 on
+//! load; a decoded image moves by well under one grey level.
 //!
 //! Each field is checked on load, so a truncated, corrupted, foreign or newer file gives a
 //! [`WeightsError`] that names the problem instead of a panic or garbage images.
 
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, Param};
+use burn::tensor::DType;
 use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
@@ -105,7 +109,7 @@ impl WeightsFile {
     /// Packs a trained model with its metadata.
     pub fn from_model(model: Vae, meta: WeightsMeta) -> Result<Self, WeightsError> {
         check_finite(&model)?;
-        let bytes = model.into_record().into_bytes().map_err(|e| WeightsError::Record(e.to_string()))?;
+        let bytes = model.map(&mut CastFloats(DType::F16)).into_record().into_bytes().map_err(|e| WeightsError::Record(e.to_string()))?;
         Ok(Self { meta, payload: bytes.to_vec() })
     }
 
@@ -159,7 +163,8 @@ impl WeightsFile {
     /// finite.
     pub fn load_model(&self, device: &Device) -> Result<Vae, WeightsError> {
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(self.payload.clone()))
-            .map_err(|e| WeightsError::Truncated(format!("payload: {e}")))?;
+            .map_err(|e| WeightsError::Truncated(format!("payload: {e}")))?
+            .cast_to_module_dtype();
         let model = self
             .meta
             .config
@@ -168,6 +173,16 @@ impl WeightsFile {
             .map_err(|e| WeightsError::Architecture(e.to_string()))?;
         check_finite(&model)?;
         Ok(model)
+    }
+}
+
+/// Casts every float parameter to one dtype.
+struct CastFloats(DType);
+
+impl ModuleMapper for CastFloats {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let dtype = self.0;
+        param.map(|t| t.cast(dtype))
     }
 }
 

@@ -119,8 +119,14 @@ fn autoencoder_terms_have_no_kl_and_ignore_eps() {
     assert_eq!(to_vec(r1), to_vec(r2));
 }
 
+/// Largest absolute difference between two equally long slices.
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
 #[test]
-fn weights_round_trip_exactly() {
+fn weights_round_trip_within_half_precision() {
     let config = VaeConfig::new().with_hidden(vec![16, 8]);
     let model = config.init(&device());
     let z = Tensor::<2>::from_data(TensorData::new(vec![0.3f32, -1.1], [1, 2]), &device());
@@ -130,7 +136,9 @@ fn weights_round_trip_exactly() {
     let file = WeightsFile::from_bytes(&bytes).expect("parse");
     assert_eq!(file.meta, meta(config));
     let after = to_vec(file.load_model(&device()).expect("load").decode(z));
-    assert_eq!(before, after);
+    // Stored as f16: a decoded pixel moves by far less than one grey level (1/255).
+    let diff = max_diff(&before, &after);
+    assert!(diff < 1.0 / 255.0 && diff > 0.0, "round trip moved pixels by {diff}");
 }
 
 #[test]
