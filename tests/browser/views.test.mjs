@@ -145,3 +145,28 @@ test('drawing a digit updates the posterior while drawing, with reparameterised 
   }
   assert.deepEqual(page.problems, []);
 });
+
+test('interpolation decodes ten points from A to B with every model, ends matching the plane', async () => {
+  await page.locator('#latent-plane').scrollIntoViewIfNeeded();
+  const a = await latentToPage(page, { x: -1.5, y: 1 });
+  await page.mouse.click(a.x, a.y);
+  await page.click('#set-a');
+  const b = await latentToPage(page, { x: 1.5, y: -1 });
+  await page.mouse.click(b.x, b.y);
+  await page.click('#set-b');
+  await nextFrames(page);
+  const names = await page.evaluate(() => wasm_bindgen.Explorer.models());
+  assert.equal(await page.locator('#interpolation canvas').count(), names.length);
+  const strip = await canvasPixels('#interpolation canvas[data-model="vae"]');
+  assert.equal(strip.length, 280 * 28);
+  // The last tile is the decoding of B, which is what the main canvas shows now.
+  const decoded = await canvasPixels('#decoded');
+  const lastTile = [];
+  for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) lastTile.push(strip[y * 280 + 252 + x]);
+  assert.ok(meanAbsDiff(lastTile, decoded) < 2, `last tile differs from decode(B) by ${meanAbsDiff(lastTile, decoded)}`);
+  const firstTile = [];
+  for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) firstTile.push(strip[y * 280 + x]);
+  assert.ok(meanAbsDiff(firstTile, lastTile) > 10, 'A and B decode to different digits');
+  assert.match(await page.locator('#hud').textContent(), /ms\/decode · \d+ fps/);
+  assert.deepEqual(page.problems, []);
+});

@@ -11,7 +11,7 @@
   /** One colour per digit 0–9 (Tableau 10), shared with the legend. */
   const DIGIT_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
   ns.DIGIT_COLORS = DIGIT_COLORS;
-  const COLORS = { prior: '#9aa0a6', axis: '#c8c8c0', label: '#5b6470', point: '#d2461e', posterior: '#1f6fd2', sample: '#2e9d4f' };
+  const COLORS = { prior: '#9aa0a6', axis: '#c8c8c0', label: '#5b6470', point: '#d2461e', posterior: '#1f6fd2', sample: '#2e9d4f', segment: '#7a3cc2' };
 
   /**
    * Paints an n × n grid of values (rows from the top) into an n × n canvas through `color`,
@@ -35,7 +35,7 @@
    */
   ns.createLatentPlane = function createLatentPlane(canvas, onMove) {
     const ctx = canvas.getContext('2d');
-    const state = { point: { x: 0, y: 0 }, posterior: null, samples: null, layers: {}, scatter: null, showPrior: true, dragging: false, dirty: true, size: 0 };
+    const state = { point: { x: 0, y: 0 }, posterior: null, samples: null, layers: {}, scatter: null, segment: null, showPrior: true, dragging: false, dirty: true, size: 0 };
 
     /** Canvas pixels per latent unit, and the conversions both ways. */
     const scale = () => state.size / (2 * RANGE);
@@ -157,6 +157,24 @@
       }
     }
 
+    /** The interpolation segment A → B. */
+    function drawSegment() {
+      const seg = state.segment;
+      if (!seg) return;
+      const dpr = self.devicePixelRatio || 1;
+      ctx.strokeStyle = COLORS.segment;
+      ctx.fillStyle = COLORS.segment;
+      ctx.lineWidth = 2 * dpr;
+      const a = seg.a && toPx(seg.a), b = seg.b && toPx(seg.b);
+      if (a && b) { ctx.beginPath(); ctx.moveTo(a.x, a.y); ctx.lineTo(b.x, b.y); ctx.stroke(); }
+      ctx.font = `bold ${Math.round(13 * dpr)}px system-ui, sans-serif`;
+      for (const [p, label] of [[a, 'A'], [b, 'B']]) {
+        if (!p) continue;
+        ctx.beginPath(); ctx.arc(p.x, p.y, 3 * dpr, 0, 2 * Math.PI); ctx.fill();
+        ctx.fillText(label, p.x + 5 * dpr, p.y - 5 * dpr);
+      }
+    }
+
     function drawSamples() {
       if (!state.samples) return;
       ctx.fillStyle = COLORS.sample;
@@ -220,6 +238,7 @@
         drawAxes();
         drawScatter();
         drawSamples();
+        drawSegment();
         drawPoint();
         drawPosterior();
       }
@@ -244,6 +263,8 @@
         state.layers[name] = image ? { image, extent, alpha, smooth } : null;
         state.dirty = true;
       },
+      /** Shows the interpolation segment between points a and b (either may be null). */
+      setSegment(a, b) { state.segment = a || b ? { a, b } : null; state.dirty = true; },
       /** Shows test posteriors `[μ₁, μ₂, σ₁, σ₂, label, …]` as dots coloured by digit (null hides). */
       setScatter(points) { state.scatter = points; state.dirty = true; },
       /** Shows or hides the prior's density and rings. */

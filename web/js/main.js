@@ -6,6 +6,7 @@
   const GRID_CELLS = 20;       // manifold grid: GRID_CELLS² decodings
   const GRID_RANGE = 3;        // … over [−GRID_RANGE, GRID_RANGE]²
   const PRIOR_SAMPLES = 16;    // prior samples per click, shown 4 × 4
+  const INTERPOLATION_STEPS = 10;
   const MAP_CELLS = 64;        // aggregate-posterior map: MAP_CELLS² cells …
   const MAP_RANGE = 4;         // … over the whole plane
   const CONTINUITY_CELLS = 49; // continuity map: grid points over [−GRID_RANGE, GRID_RANGE]²
@@ -73,16 +74,27 @@
       $('prior-density').textContent = `prior density p(z) = ${(Math.exp(-(z.x * z.x + z.y * z.y) / 2) / (2 * Math.PI)).toExponential(2)}`;
     });
 
-    function frame() {
+    // HUD: time of the last decode (all models, with drawing) and frames per second.
+    let frames = 0, fpsSince = performance.now(), fps = 0, decodeMs = 0;
+    function frame(now) {
       if (pending) {
         const z = pending;
         pending = null;
         try {
+          const t0 = performance.now();
           decodedCtx.putImageData(model.decodeImageData(z.x, z.y), 0, 0);
           for (const [name, ctx] of compare) ctx.putImageData(models.get(name).decodeImageData(z.x, z.y), 0, 0);
+          decodeMs = (performance.now() - t0) / (1 + compare.size);
         } catch (err) {
           setStatus(`Decoding failed: ${err.message || err}`, true);
         }
+      }
+      frames++;
+      if (now - fpsSince >= 500) {
+        fps = (1000 * frames) / (now - fpsSince);
+        frames = 0;
+        fpsSince = now;
+        $('hud').textContent = `${decodeMs.toFixed(2)} ms/decode · ${Math.round(fps)} fps`;
       }
       requestAnimationFrame(frame);
     }
@@ -158,6 +170,21 @@
       $('samples-explain').hidden = false;
       plane.setSamples(zs);
     }
+
+    const ends = { a: null, b: null };
+    function updateInterpolation() {
+      plane.setSegment(ends.a, ends.b);
+      const box = $('interpolation');
+      box.replaceChildren();
+      if (!ends.a || !ends.b) return;
+      const zs = ns.interpolate(ends.a, ends.b, INTERPOLATION_STEPS);
+      for (const [name, m] of models) {
+        tile(box, name, 28 * INTERPOLATION_STEPS, 28, 'strip10').getContext('2d').putImageData(m.decodeTiles(zs, INTERPOLATION_STEPS), 0, 0);
+      }
+      $('interpolation-explain').hidden = false;
+    }
+    $('set-a').addEventListener('click', () => { ends.a = plane.getPoint(); updateInterpolation(); });
+    $('set-b').addEventListener('click', () => { ends.b = plane.getPoint(); updateInterpolation(); });
 
     function encode(image, label) {
       const post = model.encodeImage(image.rgba, image.width, image.height);

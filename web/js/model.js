@@ -44,6 +44,14 @@
     return wasm_bindgen.Explorer.samplePrior(n, seed);
   };
 
+  /**
+   * `n` evenly spaced points from a to b (computed in Rust).
+   * @returns {Float32Array}
+   */
+  ns.interpolate = function interpolate(a, b, n) {
+    return wasm_bindgen.Explorer.interpolate(a.x, a.y, b.x, b.y, n);
+  };
+
   /** One embedded model: decode latent points, encode images. */
   class Model {
     constructor(explorer) {

@@ -92,6 +92,16 @@ pub fn grid_points(n: usize, range: f32) -> Vec<f32> {
     (0..n).flat_map(|row| (0..n).flat_map(move |col| [at(col), -at(row)])).collect()
 }
 
+/// `n ≥ 2` evenly spaced points from (ax, ay) to (bx, by), both included.
+pub fn interpolation(ax: f32, ay: f32, bx: f32, by: f32, n: usize) -> Vec<f32> {
+    (0..n)
+        .flat_map(|i| {
+            let t = i as f32 / (n - 1) as f32;
+            [ax + t * (bx - ax), ay + t * (by - ay)]
+        })
+        .collect()
+}
+
 /// Grey intensities in [0, 1] → opaque RGBA bytes (white ink on black, like MNIST).
 pub fn grey_to_rgba(grey: &[f32]) -> Vec<u8> {
     grey.iter().flat_map(|&v| {
@@ -233,6 +243,16 @@ impl Explorer {
             .collect())
     }
 
+    /// `n` evenly spaced points on the segment from a to b (both ends included), `[x0, y0, …]`.
+    pub fn interpolate(ax: f32, ay: f32, bx: f32, by: f32, n: u32) -> Result<Vec<f32>, JsError> {
+        check_point(ax, ay)?;
+        check_point(bx, by)?;
+        if !(2..=64).contains(&n) {
+            return Err(JsError::new("interpolate takes 2 to 64 points"));
+        }
+        Ok(interpolation(ax, ay, bx, by, n as usize))
+    }
+
     /// `n` points drawn from the prior N(0, I), `[x0, y0, x1, y1, …]`, repeatable by `seed`.
     #[wasm_bindgen(js_name = samplePrior)]
     pub fn sample_prior(n: u32, seed: u32) -> Result<Vec<f32>, JsError> {
@@ -299,6 +319,7 @@ mod tests {
         assert_eq!(&rgba[(28 + 5) * 4..(28 + 5) * 4 + 4], &[255, 255, 255, 255]);
         assert_eq!(&rgba[(28 * 56) * 4..(28 * 56) * 4 + 4], &[255, 255, 255, 255]);
         assert_eq!(rgba[(28 * 56 + 30) * 4 + 3], 0, "the empty fourth cell stays transparent");
+        assert_eq!(interpolation(0.0, 1.0, 2.0, -1.0, 3), vec![0.0, 1.0, 1.0, 0.0, 2.0, -1.0]);
         assert_eq!(grid_points(3, 2.0), vec![-2.0, 2.0, 0.0, 2.0, 2.0, 2.0, -2.0, -0.0, 0.0, -0.0, 2.0, -0.0, -2.0, -2.0, 0.0, -2.0, 2.0, -2.0]);
     }
 
