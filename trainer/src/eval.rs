@@ -13,7 +13,9 @@ use vae_core::eval::{continuity, iwae_log_likelihood, mean_of};
 use vae_core::loss::standard_normal_samples;
 use vae_core::{IMAGE_PIXELS, ModelKind, Vae, WeightsFile, preprocess_rgba, readout};
 
-use crate::data;
+use crate::data::{self, Split};
+use vae_core::classifier::{Classifier, ClassifierConfig};
+use vae_core::train::classifier_step;
 use crate::run::{TEST_BINARIZATION_SEED, binarize, evaluate};
 
 /// Options of `trainer eval`.
@@ -105,7 +107,10 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         ModelKind::Vae => Some(iwae(&model, &test_x, args.k, &device)),
         ModelKind::Ae => None,
     };
+    let iwae_seconds = started.elapsed().as_secs_f64();
     let cont = continuity(&model, &device, 3.0, 0.1);
+    let (classifier, accuracy) = train_classifier(&dataset.train, &dataset.test, TEST_BINARIZATION_SEED);
+    let complete = completeness(&model, &classifier, &device);
     println!("{} ({}, β = {}) on {n} test images, binarised with seed {TEST_BINARIZATION_SEED:#x}:", file.meta.name, kind, file.meta.beta);
     match kind {
         ModelKind::Vae => println!(
@@ -115,21 +120,94 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             terms.kl,
             iwae.unwrap_or(f64::NAN),
             args.k,
-            started.elapsed().as_secs_f64()
+            iwae_seconds
         ),
         ModelKind::Ae => println!("  reconstruction −log p(x|μ) {:.2} nats (a plain AE has no posterior, so no ELBO or IWAE)", terms.recon),
     }
     println!("  continuity: mean |Δpixel| per latent unit {:.4} (max {:.4}) on a {}-step grid within {}σ", cont.mean, cont.max, cont.step, cont.radius);
+    println!(
+        "  completeness: {:.1}% of {COMPLETENESS_SAMPLES} prior samples decode to a digit the classifier names with p ≥ {CONFIDENT} (classifier test accuracy {:.2}%)",
+        100.0 * complete,
+        100.0 * accuracy
+    );
     if args.json {
         let elbo = (kind == ModelKind::Vae).then(|| terms.elbo());
         let summary = serde_json::json!({
             "name": file.meta.name, "kind": kind, "beta": file.meta.beta, "images": n,
             "elbo": elbo, "recon": terms.recon, "kl": terms.kl, "iwae": iwae, "k": args.k,
             "continuity_mean": cont.mean, "continuity_max": cont.max,
+            "completeness": complete, "completeness_samples": COMPLETENESS_SAMPLES, "classifier_accuracy": accuracy,
         });
         println!("{summary}");
     }
     Ok(())
+}
+
+/// Prior samples scored for completeness.
+pub const COMPLETENESS_SAMPLES: usize = 1000;
+/// A decoded prior sample counts as recognisable when the classifier is this sure of its digit.
+pub const CONFIDENT: f32 = 0.9;
+
+/// Trains the digit classifier used to score completeness (3 epochs, seeded) and returns it
+/// with its test accuracy.
+pub fn train_classifier(train: &Split, test: &Split, seed: u64) -> (Classifier, f64) {
+    use burn::module::Module;
+    use burn::optim::AdamConfig;
+    use rand::seq::SliceRandom;
+    let device = Device::flex();
+    device.seed(seed);
+    let train_device = device.clone().autodiff();
+    let mut model = ClassifierConfig::new().init(&train_device);
+    let mut optimizer = AdamConfig::new().init();
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let batch = 128;
+    let bar = ProgressBar::new((3 * (train.len() / batch)) as u64);
+    if let Ok(style) = ProgressStyle::with_template("digit classifier [{bar:30}] {pos}/{len} steps") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    for _ in 0..3 {
+        order.shuffle(&mut rng);
+        for chunk in order.chunks_exact(batch) {
+            let x: Vec<f32> = chunk.iter().flat_map(|&i| train.pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS].iter().copied()).collect();
+            let y: Vec<i64> = chunk.iter().map(|&i| train.labels[i] as i64).collect();
+            let x = Tensor::<2>::from_data(TensorData::new(x, [batch, IMAGE_PIXELS]), &train_device); // [batch, 784]
+            let y = Tensor::<1, Int>::from_data(TensorData::new(y, [batch]), &train_device); // [batch]
+            model = classifier_step(model, &mut optimizer, x, y, 1e-3).0;
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    let model = model.valid();
+    let probs = classify(&model, &test.pixels, &device);
+    let correct = probs.chunks_exact(10).zip(&test.labels).filter(|(p, l)| argmax(p) == **l as usize).count();
+    (model, correct as f64 / test.len().max(1) as f64)
+}
+
+/// Class probabilities of many images, `n × 10`.
+fn classify(model: &Classifier, pixels: &[f32], device: &Device) -> Vec<f32> {
+    pixels
+        .chunks(1000 * IMAGE_PIXELS)
+        .flat_map(|chunk| {
+            let b = chunk.len() / IMAGE_PIXELS;
+            let x = Tensor::<2>::from_data(TensorData::new(chunk.to_vec(), [b, IMAGE_PIXELS]), device); // [b, 784]
+            readout::to_vec(model.probabilities(x)) // [b, 10]
+        })
+        .collect()
+}
+
+fn argmax(p: &[f32]) -> usize {
+    p.iter().enumerate().fold((0, f32::MIN), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0
+}
+
+/// Share of decoded prior samples that the classifier assigns to a digit with probability
+/// ≥ [`CONFIDENT`]: how much of the prior decodes to something recognisable.
+pub fn completeness(model: &Vae, classifier: &Classifier, device: &Device) -> f64 {
+    let zs = standard_normal_samples(COMPLETENESS_SAMPLES * 2, 0xc0de);
+    let images = readout::decode_points(model, &zs, device);
+    let probs = classify(classifier, &images, device);
+    let confident = probs.chunks_exact(10).filter(|p| p.iter().copied().fold(0.0, f32::max) >= CONFIDENT).count();
+    confident as f64 / COMPLETENESS_SAMPLES as f64
 }
 
 /// Mean IWAE bound over the test images, in batches, with a progress bar.

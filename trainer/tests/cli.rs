@@ -172,7 +172,7 @@ fn eval_prints_every_figure_as_json() {
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let j = last_json(&out);
-    for key in ["elbo", "recon", "kl", "iwae", "k", "continuity_mean", "continuity_max"] {
+    for key in ["elbo", "recon", "kl", "iwae", "k", "continuity_mean", "continuity_max", "completeness", "classifier_accuracy"] {
         assert!(j[key].is_number(), "{key} missing in {j}");
     }
     assert_eq!(j["k"].as_u64(), Some(20));
@@ -180,6 +180,10 @@ fn eval_prints_every_figure_as_json() {
     let (elbo, iwae) = (j["elbo"].as_f64().expect("elbo"), j["iwae"].as_f64().expect("iwae"));
     assert!(iwae > elbo - 1.0, "IWAE {iwae} should not be much below the ELBO {elbo}");
     assert!(iwae < 0.0 && elbo < 0.0);
+    let completeness = j["completeness"].as_f64().expect("completeness");
+    assert!((0.0..=1.0).contains(&completeness));
+    // The synthetic digits are easy: the classifier must learn them.
+    assert!(j["classifier_accuracy"].as_f64().expect("accuracy") > 0.5, "{j}");
 }
 
 #[test]

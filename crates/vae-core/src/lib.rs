@@ -7,12 +7,14 @@
 //! - [`model`]: encoder `784 → hidden → (μ, log σ²)`, decoder `2 → hidden → 784` Bernoulli logits.
 //! - [`loss`]: the ELBO split into reconstruction and KL, in nats.
 //! - [`preprocess`]: any RGBA image → a 28×28 MNIST-style input.
+//! - [`classifier`]: a small digit classifier that scores decoded prior samples.
 //! - [`eval`]: the importance-weighted log-likelihood and the decoder's continuity.
 //! - [`idx`]: the IDX file format of MNIST and its relatives.
 //! - [`readout`]: one image's posterior and ELBO terms, as the page shows them.
 //! - [`weights`]: the versioned, checksummed weights file.
 #![cfg_attr(not(test), warn(missing_docs))]
 
+pub mod classifier;
 pub mod eval;
 pub mod idx;
 pub mod loss;

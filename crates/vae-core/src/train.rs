@@ -54,3 +54,21 @@ pub fn train_step(
 pub fn without_autodiff(model: &Vae) -> Vae {
     model.valid()
 }
+
+/// One step of the digit classifier on a labelled batch; returns the updated classifier and the
+/// batch's cross-entropy.
+///
+/// # Shapes
+/// - `x`: `[batch, 784]`, `labels`: `[batch]`
+pub fn classifier_step(
+    model: crate::classifier::Classifier,
+    optimizer: &mut ModuleOptimizer,
+    x: Tensor<2>,
+    labels: Tensor<1, Int>,
+    learning_rate: f64,
+) -> (crate::classifier::Classifier, f64) {
+    let loss = crate::classifier::cross_entropy(model.forward(x), labels); // [1]
+    let value = loss.clone().detach().into_scalar::<f32>() as f64;
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    (optimizer.step(learning_rate, model, grads), value)
+}
