@@ -12,9 +12,59 @@ use vae_core::idx::{self, IdxImages};
 pub const FILES: [&str; 4] =
     ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
 
-/// Public mirrors of MNIST's gzipped IDX files, tried in order.
-const MIRRORS: [&str; 2] =
-    ["https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/"];
+/// The IDX datasets the trainer knows: same file names, same 28×28 format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DatasetName {
+    /// Handwritten digits (LeCun et al.).
+    Mnist,
+    /// Zalando's clothing images (Xiao et al. 2017).
+    FashionMnist,
+    /// Kuzushiji, cursive Japanese characters (Clanuwat et al. 2018).
+    Kmnist,
+}
+
+impl DatasetName {
+    /// Short name, also the default folder under `data/`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatasetName::Mnist => "mnist",
+            DatasetName::FashionMnist => "fashion-mnist",
+            DatasetName::Kmnist => "kmnist",
+        }
+    }
+
+    /// Public mirrors of the gzipped IDX files, tried in order.
+    fn mirrors(self) -> &'static [&'static str] {
+        match self {
+            DatasetName::Mnist => &["https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/"],
+            DatasetName::FashionMnist => &["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
+            DatasetName::Kmnist => &["http://codh.rois.ac.jp/kmnist/dataset/kmnist/"],
+        }
+    }
+}
+
+/// Where the data comes from: shared by every subcommand that reads a dataset.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Which IDX dataset.
+    #[arg(long, value_enum, default_value = "mnist")]
+    pub dataset: DatasetName,
+    /// Folder with the four IDX files (.gz or raw); downloaded there when missing
+    /// [default: data/<dataset>].
+    #[arg(long, env = "VAE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Never download; fail with instructions when files are missing.
+    #[arg(long, env = "VAE_NO_DOWNLOAD")]
+    pub no_download: bool,
+}
+
+impl DataArgs {
+    /// Loads the dataset as asked.
+    pub fn load(&self) -> Result<Dataset> {
+        let dir = self.data_dir.clone().unwrap_or_else(|| Path::new("data").join(self.dataset.as_str()));
+        load(&dir, self.dataset, !self.no_download)
+    }
+}
 
 /// Images and labels of one split, intensities scaled to [0, 1].
 #[derive(Debug)]
@@ -49,15 +99,15 @@ pub struct Dataset {
 }
 
 /// Loads the dataset from `dir`, downloading missing files first unless `allow_download` is off.
-pub fn load(dir: &Path, allow_download: bool) -> Result<Dataset> {
+pub fn load(dir: &Path, name: DatasetName, allow_download: bool) -> Result<Dataset> {
     let missing: Vec<&str> = FILES.iter().copied().filter(|f| find(dir, f).is_none()).collect();
     if !missing.is_empty() {
         if !allow_download {
             bail!(missing_message(dir, &missing, "downloading is turned off (--no-download)"));
         }
         fs::create_dir_all(dir).with_context(|| format!("creating the data directory {}", dir.display()))?;
-        for name in &missing {
-            if let Err(err) = download(dir, name) {
+        for file in &missing {
+            if let Err(err) = download(dir, file, name) {
                 bail!(missing_message(dir, &missing, &format!("the download failed: {err:#}")));
             }
         }
@@ -87,7 +137,7 @@ fn check_split(images: &IdxImages, labels: &[u8], name: &str) -> Result<()> {
 
 fn missing_message(dir: &Path, missing: &[&str], why: &str) -> String {
     format!(
-        "MNIST files missing in {dir}: {list}.\n{why}.\nPut the four files {all} (gzipped .gz or raw) in {dir}, \
+        "dataset files missing in {dir}: {list}.\n{why}.\nPut the four files {all} (gzipped .gz or raw) in {dir}, \
          or point --data-dir (or VAE_DATA_DIR) at a folder that has them.",
         dir = dir.display(),
         list = missing.join(", "),
@@ -116,11 +166,11 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
 
 /// Downloads `name.gz` into `dir`: to a temporary file, verified to decompress and parse as
 /// IDX, then renamed, so an interrupted download never leaves a file that is later trusted.
-fn download(dir: &Path, name: &str) -> Result<()> {
+fn download(dir: &Path, name: &str, dataset: DatasetName) -> Result<()> {
     let target = dir.join(format!("{name}.gz"));
     let agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(120))).build().new_agent();
     let mut last_err = anyhow::anyhow!("no mirror tried");
-    for mirror in MIRRORS {
+    for mirror in dataset.mirrors() {
         let url = format!("{mirror}{name}.gz");
         eprintln!("downloading {url}");
         let body = agent.get(&url).call().and_then(|mut r| r.body_mut().with_config().limit(64 << 20).read_to_vec());

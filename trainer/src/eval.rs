@@ -24,12 +24,8 @@ pub struct EvalArgs {
     /// The weights file to evaluate.
     #[arg(long, default_value = "weights/vae.vaew")]
     pub weights: PathBuf,
-    /// Folder with the four IDX files (.gz or raw).
-    #[arg(long, env = "VAE_DATA_DIR", default_value = "data/mnist")]
-    pub data_dir: PathBuf,
-    /// Never download; fail with instructions when files are missing.
-    #[arg(long, env = "VAE_NO_DOWNLOAD")]
-    pub no_download: bool,
+    #[command(flatten)]
+    pub data: data::DataArgs,
     /// Importance samples per image for the IWAE bound (1000 for the reported figures).
     #[arg(long, default_value_t = 1000)]
     pub k: usize,
@@ -58,12 +54,8 @@ pub struct AnnotateArgs {
     /// The weights file to update in place.
     #[arg(long, default_value = "weights/vae.vaew")]
     pub weights: PathBuf,
-    /// Folder with the four IDX files (.gz or raw).
-    #[arg(long, env = "VAE_DATA_DIR", default_value = "data/mnist")]
-    pub data_dir: PathBuf,
-    /// Never download; fail with instructions when files are missing.
-    #[arg(long, env = "VAE_NO_DOWNLOAD")]
-    pub no_download: bool,
+    #[command(flatten)]
+    pub data: data::DataArgs,
 }
 
 /// Recomputes the test-set posteriors stored in a weights file (for files written before the
@@ -71,7 +63,7 @@ pub struct AnnotateArgs {
 pub fn annotate(args: &AnnotateArgs) -> Result<()> {
     let device = Device::flex();
     let (mut file, model) = load_weights(&args.weights, &device)?;
-    let dataset = data::load(&args.data_dir, !args.no_download)?;
+    let dataset = args.data.load()?;
     file.meta.test_posteriors = crate::run::test_posteriors(&model, file.meta.kind, &dataset.test, &device);
     // Re-pack the parameters too, so older files move to the current payload (f16).
     let file = WeightsFile::from_model(model, file.meta).context("re-packing the weights")?;
@@ -94,7 +86,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     let device = Device::flex();
     let (file, model) = load_weights(&args.weights, &device)?;
     let kind = file.meta.kind;
-    let mut dataset = data::load(&args.data_dir, !args.no_download)?;
+    let mut dataset = args.data.load()?;
     if let Some(n) = args.limit {
         dataset.test.truncate(n.max(1));
     }

@@ -47,12 +47,8 @@ pub enum ModelArg {
 /// Options of `trainer train`.
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
-    /// Folder with the four IDX files (.gz or raw); downloaded there when missing.
-    #[arg(long, env = "VAE_DATA_DIR", default_value = "data/mnist")]
-    pub data_dir: PathBuf,
-    /// Never download; fail with instructions when files are missing.
-    #[arg(long, env = "VAE_NO_DOWNLOAD")]
-    pub no_download: bool,
+    #[command(flatten)]
+    pub data: data::DataArgs,
     /// Passes over the training set.
     #[arg(long, default_value_t = 30)]
     pub epochs: usize,

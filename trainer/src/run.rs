@@ -16,7 +16,7 @@ use vae_core::train::{Objective, train_step};
 use vae_core::{ElboTerms, IMAGE_PIXELS, ModelKind, Vae, VaeConfig, WeightsFile, WeightsMeta};
 
 use crate::TrainArgs;
-use crate::data::{self, Split};
+use crate::data::Split;
 use crate::export::write_atomic;
 
 /// The test set is binarised once with this seed, so every run and every model is scored on
@@ -32,7 +32,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     ensure!(args.beta.is_finite() && args.beta >= 0.0, "--beta must be a non-negative number");
     ensure!(!args.hidden.is_empty() && !args.hidden.contains(&0), "--hidden needs widths ≥ 1, e.g. 512,256");
 
-    let mut dataset = data::load(&args.data_dir, !args.no_download)?;
+    let mut dataset = args.data.load()?;
     let (epochs, limit) = if args.short { (1, Some(args.limit.unwrap_or(2000))) } else { (args.epochs, args.limit) };
     if let Some(n) = limit {
         dataset.train.truncate(n);
@@ -117,7 +117,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         kind: objective.kind,
         beta: if objective.kind == ModelKind::Ae { 0.0 } else { args.beta },
         config,
-        dataset: "mnist".into(),
+        dataset: args.data.dataset.as_str().into(),
         epochs,
         seed: args.seed,
         test_recon: test.recon,
