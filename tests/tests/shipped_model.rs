@@ -63,3 +63,27 @@ fn encoder_inverts_the_decoder_inside_two_sigma() {
     }
     assert!(worst < 0.5, "encode(decode(z)) strays {worst:.3} latent units from z");
 }
+
+/// Standard deviation of the stored test-posterior means, per latent axis.
+fn code_spread(model: &str) -> [f32; 2] {
+    let e = Explorer::embedded(model).expect("loads");
+    let p = &e.meta().test_posteriors;
+    assert!(p.len() >= 1000, "{model} carries only {} test posteriors", p.len());
+    let n = p.len() as f32;
+    let mut out = [0.0; 2];
+    for (d, spread) in out.iter_mut().enumerate() {
+        let mean = p.iter().map(|q| q[d]).sum::<f32>() / n;
+        *spread = (p.iter().map(|q| (q[d] - mean).powi(2)).sum::<f32>() / n).sqrt();
+    }
+    out
+}
+
+#[test]
+fn the_kl_term_fits_the_codes_to_the_prior_and_the_autoencoder_does_not() {
+    let vae = code_spread("vae");
+    assert!(vae.iter().all(|s| (0.6..1.5).contains(s)), "VAE codes spread {vae:?}, the prior has 1");
+    if Explorer::models().contains(&"ae".to_string()) {
+        let ae = code_spread("ae");
+        assert!(ae.iter().all(|s| *s > 2.0), "AE codes spread only {ae:?}");
+    }
+}

@@ -118,8 +118,10 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     }
     println!("  continuity: mean |Δpixel| per latent unit {:.4} (max {:.4}) on a {}-step grid within {}σ", cont.mean, cont.max, cont.step, cont.radius);
     println!(
-        "  completeness: {:.1}% of {COMPLETENESS_SAMPLES} prior samples decode to a digit the classifier names with p ≥ {CONFIDENT} (classifier test accuracy {:.2}%)",
-        100.0 * complete,
+        "  completeness: {:.1}% of {COMPLETENESS_SAMPLES} prior samples decode to a digit the classifier names with p ≥ {CONFIDENT}; \
+         their digits have {:.2} bits of entropy (3.32 = all ten equally) (classifier test accuracy {:.2}%)",
+        100.0 * complete.confident,
+        complete.class_entropy_bits,
         100.0 * accuracy
     );
     if args.json {
@@ -128,7 +130,8 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             "name": file.meta.name, "kind": kind, "beta": file.meta.beta, "images": n,
             "elbo": elbo, "recon": terms.recon, "kl": terms.kl, "iwae": iwae, "k": args.k,
             "continuity_mean": cont.mean, "continuity_max": cont.max,
-            "completeness": complete, "completeness_samples": COMPLETENESS_SAMPLES, "classifier_accuracy": accuracy,
+            "completeness": complete.confident, "prior_class_entropy_bits": complete.class_entropy_bits,
+            "completeness_samples": COMPLETENESS_SAMPLES, "classifier_accuracy": accuracy,
         });
         println!("{summary}");
     }
@@ -192,14 +195,34 @@ fn argmax(p: &[f32]) -> usize {
     p.iter().enumerate().fold((0, f32::MIN), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0
 }
 
-/// Share of decoded prior samples that the classifier assigns to a digit with probability
-/// ≥ [`CONFIDENT`]: how much of the prior decodes to something recognisable.
-pub fn completeness(model: &Vae, classifier: &Classifier, device: &Device) -> f64 {
+/// What decoded prior samples look like to the digit classifier.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Completeness {
+    /// Share of samples the classifier assigns to a digit with probability ≥ [`CONFIDENT`]:
+    /// how much of the prior decodes to something recognisable.
+    pub confident: f64,
+    /// Entropy of the predicted digits, bits (log₂ 10 ≈ 3.32 when all ten digits come out
+    /// equally often): whether sampling the prior generates the whole data set or a corner of it.
+    pub class_entropy_bits: f64,
+}
+
+/// Decodes [`COMPLETENESS_SAMPLES`] draws from the prior and scores them with the classifier.
+pub fn completeness(model: &Vae, classifier: &Classifier, device: &Device) -> Completeness {
     let zs = standard_normal_samples(COMPLETENESS_SAMPLES * 2, 0xc0de);
     let images = readout::decode_points(model, &zs, device);
     let probs = classify(classifier, &images, device);
     let confident = probs.chunks_exact(10).filter(|p| p.iter().copied().fold(0.0, f32::max) >= CONFIDENT).count();
-    confident as f64 / COMPLETENESS_SAMPLES as f64
+    let mut counts = [0usize; 10];
+    probs.chunks_exact(10).for_each(|p| counts[argmax(p)] += 1);
+    let class_entropy_bits = counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / COMPLETENESS_SAMPLES as f64;
+            -p * p.log2()
+        })
+        .sum();
+    Completeness { confident: confident as f64 / COMPLETENESS_SAMPLES as f64, class_entropy_bits }
 }
 
 /// Mean IWAE bound over the test images, in batches, with a progress bar.

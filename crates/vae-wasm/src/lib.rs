@@ -11,8 +11,10 @@ use vae_core::{IMAGE_PIXELS, IMAGE_SIDE, LATENT_DIM, Vae, WeightsFile, WeightsMe
 use wasm_bindgen::prelude::*;
 
 /// The models compiled into the module, by the name the page's model switch uses.
-pub const EMBEDDED: &[(&str, &[u8])] =
-    &[("vae", include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../weights/vae.vaew")))];
+pub const EMBEDDED: &[(&str, &[u8])] = &[
+    ("vae", include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../weights/vae.vaew"))),
+    ("ae", include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../weights/ae.vaew"))),
+];
 
 /// Latent coordinates beyond this are refused (the prior has essentially no mass there).
 pub const MAX_LATENT_ABS: f32 = 1.0e3;
