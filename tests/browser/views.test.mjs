@@ -170,3 +170,46 @@ test('interpolation decodes ten points from A to B with every model, ends matchi
   assert.match(await page.locator('#hud').textContent(), /ms\/decode · \d+ fps/);
   assert.deepEqual(page.problems, []);
 });
+
+test('the URL fragment restores model, point and layers; the decoded image exports as PNG', async () => {
+  const names = await page.evaluate(() => wasm_bindgen.Explorer.models());
+  const other = names.find((n) => n !== 'vae') || 'vae';
+  const view = await browser.newPage();
+  view.problems = [];
+  view.on('pageerror', (err) => view.problems.push(err.message));
+  await view.goto(`${server.url}#model=${other}&z=1.250,-0.750&layers=grid,scatter`);
+  await view.waitForSelector('body[data-ready="true"]');
+  assert.equal(await view.locator('select#model').inputValue(), other);
+  assert.equal(await view.locator('#z1').textContent(), '1.25');
+  assert.equal(await view.locator('#z2').textContent(), '-0.75');
+  assert.equal(await view.locator('#layer-grid').isChecked(), true);
+  assert.equal(await view.locator('#layer-scatter').isChecked(), true);
+  assert.equal(await view.locator('#layer-prior').isChecked(), false);
+  // Moving the point rewrites the fragment.
+  await view.keyboard.press('Tab');
+  await view.locator('#latent-plane').focus();
+  await view.keyboard.press('ArrowRight');
+  await view.waitForFunction(() => location.hash.includes('z=1.300,-0.750'));
+  const [download] = await Promise.all([view.waitForEvent('download'), view.click('#save-decoded')]);
+  assert.match(download.suggestedFilename(), /\.png$/);
+  const bytes = await (async () => { const chunks = []; for await (const c of await download.createReadStream()) chunks.push(c); return Buffer.concat(chunks); })();
+  assert.deepEqual([...bytes.subarray(1, 4)].map((b) => String.fromCharCode(b)).join(''), 'PNG');
+  assert.equal(bytes.readUInt32BE(16), 280, 'the 28×28 image is saved 10× larger');
+  assert.deepEqual(view.problems, []);
+  await view.close();
+});
+
+test('the ELBO readout shows an IWAE bound at or above the ELBO', async () => {
+  await page.selectOption('select#model', 'vae');
+  await page.locator('#draw').scrollIntoViewIfNeeded();
+  const box = await page.locator('#draw').boundingBox();
+  await page.click('#draw-clear');
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.15);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.85, { steps: 8 });
+  await page.mouse.up();
+  await nextFrames(page);
+  const d = await page.locator('#elbo').evaluate((el) => ({ ...el.dataset }));
+  const [elbo, iwae] = [Number(d.elbo), Number(d.iwae)];
+  assert.ok(Number.isFinite(iwae) && iwae >= elbo - 0.5 && iwae < 0, `IWAE ${iwae} vs ELBO ${elbo}`);
+});

@@ -19,6 +19,34 @@
   const $ = (id) => document.getElementById(id);
   const fmt = (v, digits = 2) => Number(v).toFixed(digits);
 
+  const LAYERS = ['prior', 'grid', 'scatter', 'aggregate', 'continuity'];
+  const FRAGMENT_DELAY_MS = 250; // the URL fragment follows the view at most this often
+
+  /** Reads `#model=…&z=x,y&layers=a,b` into {model, z, layers} (missing parts are undefined). */
+  function readFragment() {
+    const params = new URLSearchParams(location.hash.slice(1));
+    const z = (params.get('z') || '').split(',').map(Number);
+    return {
+      model: params.get('model') || undefined,
+      z: z.length === 2 && z.every(Number.isFinite) ? { x: z[0], y: z[1] } : undefined,
+      layers: params.has('layers') ? params.get('layers').split(',').filter((l) => LAYERS.includes(l)) : undefined,
+    };
+  }
+
+  /** Saves `canvas` as a PNG download, scaled up `scale`× with crisp pixels. */
+  function savePng(canvas, name, scale) {
+    const out = document.createElement('canvas');
+    out.width = canvas.width * scale;
+    out.height = canvas.height * scale;
+    const ctx = out.getContext('2d');
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(canvas, 0, 0, out.width, out.height);
+    const link = document.createElement('a');
+    link.href = out.toDataURL('image/png');
+    link.download = name;
+    link.click();
+  }
+
   function setStatus(text, isError = false) {
     const el = $('status');
     el.textContent = text;
@@ -67,8 +95,21 @@
     const compare = new Map([...models.keys()].map((name) => [name, tile($('compare'), name, 28, 28).getContext('2d')]));
     const decodedCtx = $('decoded').getContext('2d');
     let pending = null; // the latest point to decode; decoding happens once per animation frame
+    let fragmentTimer = null;
+    function scheduleFragment() {
+      clearTimeout(fragmentTimer);
+      fragmentTimer = setTimeout(() => {
+        const z = plane.getPoint();
+        const layers = LAYERS.filter((l) => $(`layer-${l}`).checked).join(',');
+        try {
+          history.replaceState(null, '', `#model=${encodeURIComponent(select.value)}&z=${z.x.toFixed(3)},${z.y.toFixed(3)}&layers=${layers}`);
+        } catch (_) { /* some file:// setups refuse; the view still works */ }
+      }, FRAGMENT_DELAY_MS);
+    }
+
     const plane = ns.createLatentPlane($('latent-plane'), (z) => {
       pending = z;
+      scheduleFragment();
       $('z1').textContent = fmt(z.x);
       $('z2').textContent = fmt(z.y);
       $('prior-density').textContent = `prior density p(z) = ${(Math.exp(-(z.x * z.x + z.y * z.y) / 2) / (2 * Math.PI)).toExponential(2)}`;
@@ -198,6 +239,7 @@
 
     select.addEventListener('change', () => {
       model = models.get(select.value);
+      scheduleFragment();
       describeModel();
       updateLayers();
       pending = plane.getPoint();
@@ -207,6 +249,12 @@
     });
     for (const id of ['grid', 'scatter', 'aggregate', 'continuity']) $(`layer-${id}`).addEventListener('change', updateLayers);
     $('layer-prior').addEventListener('change', () => plane.showPrior($('layer-prior').checked));
+    for (const id of LAYERS) $(`layer-${id}`).addEventListener('change', scheduleFragment);
+    $('save-decoded').addEventListener('click', () => {
+      const z = plane.getPoint();
+      savePng($('decoded'), `${select.value}-z${z.x.toFixed(2)},${z.y.toFixed(2)}.png`, 10);
+    });
+    $('save-plane').addEventListener('click', () => savePng($('latent-plane'), `${select.value}-latent-plane.png`, 1));
     $('sample-prior').addEventListener('click', sampleFromPrior);
 
     ns.attachUpload($('upload'), async (file) => {
@@ -233,8 +281,21 @@
     });
     $('draw-clear').addEventListener('click', () => { pad.clear(); });
 
+    // Restore the view from the URL fragment (model, point, layers), if any.
+    const restored = readFragment();
+    if (restored.model && models.has(restored.model)) {
+      select.value = restored.model;
+      model = models.get(restored.model);
+    }
+    if (restored.layers) {
+      for (const id of LAYERS) $(`layer-${id}`).checked = restored.layers.includes(id);
+      plane.showPrior($('layer-prior').checked);
+    }
+    updateLayers();
     describeModel();
-    plane.setPoint({ x: 0, y: 0 });
+    const range = plane.range;
+    const clamp = (t) => Math.max(-range, Math.min(range, t));
+    plane.setPoint(restored.z ? { x: clamp(restored.z.x), y: clamp(restored.z.y) } : { x: 0, y: 0 });
     document.body.dataset.ready = 'true';
     setStatus('Ready: drag the point, or encode an image.');
   }
@@ -254,6 +315,8 @@
     $('elbo-recon').textContent = `${fmt(post.recon)} nats (test mean ${fmt(info.test_recon)})`;
     $('elbo-kl').textContent = `${fmt(post.kl)} nats (test mean ${fmt(info.test_kl)})`;
     $('elbo-value').textContent = `${fmt(post.elbo)} nats (test mean ${fmt(-(info.test_recon + info.test_kl))})`;
+    elbo.dataset.iwae = post.iwae == null ? '' : String(post.iwae);
+    $('elbo-iwae').textContent = post.iwae == null ? '— (an AE defines no p(x))' : `${fmt(post.iwae)} nats`;
     ns.paintGrey($('input-preview'), post.input);
     ns.paintGrey($('reconstruction'), post.reconstruction);
   }

@@ -27,6 +27,9 @@ pub struct Posterior {
     pub kl: f32,
     /// ELBO = −(recon + KL), nats.
     pub elbo: f32,
+    /// Importance-weighted estimate of log p(x) from the same [`READOUT_SAMPLES`] samples
+    /// (≥ the ELBO in expectation); `None` for an AE, which defines no p(x).
+    pub iwae: Option<f32>,
     /// The 28×28 input the encoder saw.
     pub input: Vec<f32>,
     /// decode(μ): the image's reconstruction.
@@ -69,12 +72,17 @@ pub fn posterior(model: &Vae, kind: ModelKind, pixels: &[f32], device: &Device) 
     let k = zs.len() / LATENT_DIM;
     let z = Tensor::<2>::from_data(TensorData::new(zs, [k, LATENT_DIM]), device); // [k, 2]
     let logits = model.decode_logits(z); // [k, 784]
-    let recon = to_vec(reconstruction_nats(logits, x.repeat_dim(0, k)).mean())[0];
+    let recon = to_vec(reconstruction_nats(logits, x.clone().repeat_dim(0, k)).mean())[0];
     let kl = match kind {
         ModelKind::Ae => 0.0,
         ModelKind::Vae => kl_standard_normal_f32(&mu, &sigma),
     };
-    Posterior { mu, sigma, recon, kl, elbo: -(recon + kl), input: pixels.to_vec(), reconstruction, samples, inverted: false }
+    let iwae = (kind == ModelKind::Vae).then(|| {
+        let eps = standard_normal_samples(READOUT_SAMPLES * LATENT_DIM, READOUT_SEED);
+        let eps = Tensor::<2>::from_data(TensorData::new(eps, [READOUT_SAMPLES, LATENT_DIM]), device); // [k, 2]
+        to_vec(crate::eval::iwae_log_likelihood(model, x, eps, READOUT_SAMPLES))[0]
+    });
+    Posterior { mu, sigma, recon, kl, elbo: -(recon + kl), iwae, input: pixels.to_vec(), reconstruction, samples, inverted: false }
 }
 
 /// Posterior means and standard deviations of many 28×28 inputs, `[μ₁, μ₂, σ₁, σ₂]` per image

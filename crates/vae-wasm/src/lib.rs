@@ -341,6 +341,8 @@ mod tests {
         assert!((p.elbo + p.recon + p.kl).abs() < 1e-3);
         assert!((p.kl - kl_standard_normal_f32(&p.mu, &p.sigma)).abs() < 1e-6);
         assert!(p.kl > 0.0 && p.recon > 0.0);
+        let iwae = p.iwae.expect("a VAE has an IWAE readout");
+        assert!(iwae >= p.elbo - 0.5 && iwae < 0.0, "IWAE {iwae} vs ELBO {}", p.elbo);
         let again = explorer.posterior_of_pixels(&img);
         assert_eq!(p, again, "the readout is deterministic");
     }
