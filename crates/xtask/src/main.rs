@@ -2,7 +2,9 @@
 //!
 //! - `web`: build the wasm bundle into `web/pkg/` (setting up the wasm toolchain if needed);
 //! - `serve [--port N]`: `web`, then serve `web/` on 127.0.0.1 and print the URL;
-//! - `test`: all Rust tests, then `web`, then the real-browser tests in Chromium.
+//! - `test`: all Rust tests, then `web`, then the real-browser tests in Chromium;
+//! - `bench`: `web`, then the in-browser figures (decode, grid, drag frame, start-up, bytes),
+//!   written to `docs/benchmarks.md`.
 
 mod serve;
 mod setup;
@@ -19,8 +21,9 @@ fn main() -> ExitCode {
         Some("web") => web::build().map(|_| ()),
         Some("serve") => serve_task(&args[1..]),
         Some("test") => test_task(),
+        Some("bench") => bench_task(),
         _ => {
-            eprintln!("usage: cargo xtask <web | serve [--port N] | test>");
+            eprintln!("usage: cargo xtask <web | serve [--port N] | test | bench>");
             return ExitCode::from(2);
         }
     };
@@ -62,6 +65,37 @@ fn test_task() -> Result<()> {
         .args(&tests)
         .env("CHROMIUM", chromium)
         .current_dir(&root))
+}
+
+fn bench_task() -> Result<()> {
+    let root = root();
+    web::build()?;
+    let chromium = setup::chromium()?;
+    let browser_dir = root.join("tests/browser");
+    setup::npm_install(&browser_dir)?;
+    step("benchmark in headless Chromium");
+    let table = root.join("target/bench-table.md");
+    run(Command::new("node")
+        .arg(browser_dir.join("bench.mjs"))
+        .env("CHROMIUM", &chromium)
+        .env("BENCH_MARKDOWN", &table)
+        .current_dir(&root))?;
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let browser = output(Command::new(&chromium).arg("--version")).unwrap_or_default();
+    let doc = format!(
+        "# Benchmarks\n\nMeasured by `cargo xtask bench` (tests/browser/bench.mjs) in headless {browser} \
+         on {cores} cores ({cpu}), release wasm with SIMD128. Figures, not pass/fail: the machine is \
+         shared, so expect noise; rerun to compare.\n\n{}\n\nReproduce: `cargo xtask bench`.\n",
+        std::fs::read_to_string(&table).context("the benchmark wrote no table")?.trim(),
+        browser = browser.trim()
+    );
+    std::fs::write(root.join("docs/benchmarks.md"), doc)?;
+    eprintln!("wrote docs/benchmarks.md");
+    Ok(())
 }
 
 /// The workspace root (xtask lives in crates/xtask).

@@ -1,0 +1,89 @@
+// `cargo xtask bench`: how the explorer feels, measured in headless Chromium on this machine.
+// Prints a table and, on the last line, one JSON object with every figure. No pass/fail: the
+// machines are shared and noisy, so figures are reported, not asserted.
+import { gzipSync } from 'node:zlib';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { WEB_DIR, launchBrowser, serveWeb } from './harness.mjs';
+
+const quantile = (xs, q) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; };
+
+const browser = await launchBrowser();
+const server = await serveWeb();
+const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+const t0 = Date.now();
+await page.goto(server.url);
+await page.waitForSelector('body[data-ready-ms]', { timeout: 60_000 });
+const ttiMs = Number(await page.locator('body').getAttribute('data-ready-ms'));
+const wallTtiMs = Date.now() - t0;
+
+const decode = await page.evaluate(() => {
+  const e = new wasm_bindgen.Explorer('vae');
+  const single = [];
+  for (let i = 0; i < 600; i++) {
+    const t = performance.now();
+    e.decode(Math.sin(i) * 2, Math.cos(i * 0.7) * 2);
+    single.push(performance.now() - t);
+  }
+  const grid = [];
+  for (let i = 0; i < 12; i++) {
+    const t = performance.now();
+    e.decodeGrid(20, 3);
+    grid.push(performance.now() - t);
+  }
+  e.free();
+  return { single: single.slice(100), grid: grid.slice(2) };
+});
+
+// Drag with every layer on: one pointer move per animation frame, frame-to-frame intervals.
+for (const id of ['grid', 'scatter', 'aggregate', 'continuity', 'prior']) await page.check(`#layer-${id}`);
+const frames = await page.evaluate(async () => {
+  const canvas = document.getElementById('latent-plane');
+  const box = canvas.getBoundingClientRect();
+  const at = (i) => ({ clientX: box.left + box.width * (0.5 + 0.35 * Math.cos(i / 20)), clientY: box.top + box.height * (0.5 + 0.35 * Math.sin(i / 13)), pointerId: 1, bubbles: true });
+  canvas.dispatchEvent(new PointerEvent('pointerdown', at(0)));
+  const stamps = [];
+  for (let i = 1; i <= 180; i++) {
+    canvas.dispatchEvent(new PointerEvent('pointermove', at(i)));
+    stamps.push(await new Promise((ok) => requestAnimationFrame(ok)));
+  }
+  canvas.dispatchEvent(new PointerEvent('pointerup', at(181)));
+  return stamps.slice(1).map((t, i) => t - stamps[i]).slice(20);
+});
+const hud = await page.locator('#hud').textContent();
+
+const files = [join(WEB_DIR, 'index.html'), join(WEB_DIR, 'style.css'),
+  ...readdirSync(join(WEB_DIR, 'js')).map((f) => join(WEB_DIR, 'js', f)),
+  join(WEB_DIR, 'pkg', 'vae_wasm.js'), join(WEB_DIR, 'pkg', 'vae_wasm_bytes.js')];
+const transferBytesGz = files.reduce((sum, f) => sum + gzipSync(readFileSync(f), { level: 9 }).length, 0);
+const wasmBytes = readFileSync(join(WEB_DIR, 'pkg', 'vae_wasm_bg.wasm')).length;
+const models = await page.evaluate(() => wasm_bindgen.Explorer.models().length);
+
+await browser.close();
+await server.close();
+
+const r = {
+  decode_single_p50_ms: quantile(decode.single, 0.5),
+  decode_single_p95_ms: quantile(decode.single, 0.95),
+  decode_grid400_ms: quantile(decode.grid, 0.5),
+  drag_frame_p50_ms: quantile(frames, 0.5),
+  drag_frame_p95_ms: quantile(frames, 0.95),
+  tti_ms: ttiMs,
+  tti_wall_ms: wallTtiMs,
+  transfer_bytes_gz: transferBytesGz,
+  wasm_bytes: wasmBytes,
+  models,
+};
+const fmt = (v, d = 3) => (typeof v === 'number' ? v.toFixed(d) : String(v));
+const rows = [
+  ['single decode, p50 / p95', `${fmt(r.decode_single_p50_ms)} / ${fmt(r.decode_single_p95_ms)} ms`],
+  ['400-image manifold grid (one call)', `${fmt(r.decode_grid400_ms, 1)} ms`],
+  ['drag frame with every layer on, p50 / p95', `${fmt(r.drag_frame_p50_ms, 1)} / ${fmt(r.drag_frame_p95_ms, 1)} ms`],
+  ['time to interactive (page start → first decoded image)', `${fmt(r.tti_ms, 0)} ms (${r.tti_wall_ms} ms from goto)`],
+  ['transferred bytes, gzip -9 (page + scripts + inlined wasm)', `${(r.transfer_bytes_gz / 1e6).toFixed(2)} MB (${models} models, wasm ${(wasmBytes / 1e6).toFixed(2)} MB)`],
+];
+const table = ['| measure | figure |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
+console.log(table);
+console.log(`HUD at the end of the drag: ${hud}`);
+if (process.env.BENCH_MARKDOWN) writeFileSync(process.env.BENCH_MARKDOWN, table + '\n');
+console.log(JSON.stringify(r));
