@@ -94,6 +94,7 @@
 
     const compare = new Map([...models.keys()].map((name) => [name, tile($('compare'), name, 28, 28).getContext('2d')]));
     const decodedCtx = $('decoded').getContext('2d');
+    const miniCtx = $('decoded-mini').getContext('2d');
     let pending = null; // the latest point to decode; decoding happens once per animation frame
     let fragmentTimer = null;
     function scheduleFragment() {
@@ -123,7 +124,9 @@
         pending = null;
         try {
           const t0 = performance.now();
-          decodedCtx.putImageData(model.decodeImageData(z.x, z.y), 0, 0);
+          const image = model.decodeImageData(z.x, z.y);
+          decodedCtx.putImageData(image, 0, 0);
+          miniCtx.putImageData(image, 0, 0);
           for (const [name, ctx] of compare) ctx.putImageData(models.get(name).decodeImageData(z.x, z.y), 0, 0);
           decodeMs = (performance.now() - t0) / (1 + compare.size);
         } catch (err) {
