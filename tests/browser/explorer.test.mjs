@@ -1,29 +1,19 @@
 // The explorer in a real browser: it loads (over http and from disk), the decoded image follows
 // the dragged point continuously, and an uploaded digit gets a posterior drawn to scale.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  FILE_URL, decodedPixels, latentToPage, launchBrowser, meanAbsDiff, nextFrames, openExplorer, renderTextPng, serveWeb,
+  FILE_URL, decodedPixels, latentToPage, meanAbsDiff, nextFrames, openExplorer, renderTextPng, sharedBrowser,
 } from './harness.mjs';
 
-let browser;
-let server;
-
-before(async () => {
-  browser = await launchBrowser();
-  server = await serveWeb();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const shared = sharedBrowser();
 
 for (const mode of ['http', 'file']) {
   describe(`explorer over ${mode}`, () => {
-    const url = () => (mode === 'http' ? server.url : FILE_URL);
+    const url = () => (mode === 'http' ? shared.server.url : FILE_URL);
 
     test('loads the model without errors and draws a digit at the origin', async () => {
-      const page = await openExplorer(browser, url());
+      const page = await openExplorer(shared.browser, url());
       await nextFrames(page);
       const pixels = await decodedPixels(page);
       const ink = pixels.filter((v) => v > 128).length;
@@ -34,7 +24,7 @@ for (const mode of ['http', 'file']) {
     });
 
     test('dragging changes the decoded image a lot for a large move and little for a tiny one', async () => {
-      const page = await openExplorer(browser, url());
+      const page = await openExplorer(shared.browser, url());
       const start = await latentToPage(page, { x: 0.3, y: 0.2 });
       await page.mouse.move(start.x, start.y);
       await page.mouse.down();
@@ -69,7 +59,7 @@ for (const mode of ['http', 'file']) {
     });
 
     test('uploading a digit shows its posterior μ, σ and ELBO terms', async () => {
-      const page = await openExplorer(browser, url());
+      const page = await openExplorer(shared.browser, url());
       const png = await renderTextPng(page, '3');
       await page.locator('#upload').setInputFiles({ name: 'three.png', mimeType: 'image/png', buffer: png });
       await page.waitForSelector('#posterior[data-mu]', { timeout: 10_000 });
@@ -91,7 +81,7 @@ for (const mode of ['http', 'file']) {
     });
 
     test('a file that is not an image gives a clear message and the page keeps working', async () => {
-      const page = await openExplorer(browser, url());
+      const page = await openExplorer(shared.browser, url());
       await page.locator('#upload').setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('hello, not a png') });
       await page.waitForSelector('#status.error', { timeout: 10_000 });
       assert.match(await page.locator('#status').textContent(), /not an image/);

@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const WEB_DIR = resolve(fileURLToPath(import.meta.url), '../../../web');
@@ -36,6 +37,23 @@ export function launchBrowser() {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
       '--disable-component-update', '--no-first-run', '--disable-sync'],
   });
+}
+
+/**
+ * Registers before/after hooks that start Chromium and the web/ server once for a test file;
+ * returns an object whose `browser` and `server` are set while the tests run.
+ */
+export function sharedBrowser() {
+  const ctx = { browser: null, server: null };
+  before(async () => {
+    ctx.browser = await launchBrowser();
+    ctx.server = await serveWeb();
+  });
+  after(async () => {
+    await ctx.browser?.close();
+    await ctx.server?.close();
+  });
+  return ctx;
 }
 
 /**

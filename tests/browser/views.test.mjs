@@ -1,22 +1,11 @@
 // The comparison views: model switch, same-z comparison, manifold grid layer, prior sampling.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FILE_URL, latentToPage, launchBrowser, meanAbsDiff, nextFrames, openExplorer, serveWeb } from './harness.mjs';
+import { FILE_URL, latentToPage, meanAbsDiff, nextFrames, openExplorer, sharedBrowser } from './harness.mjs';
 
-let browser;
-let server;
+const shared = sharedBrowser();
 let page;
-
 let base;
-
-before(async () => {
-  browser = await launchBrowser();
-  server = await serveWeb();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
 
 /** Grey values of a canvas (red channel). */
 const canvasPixels = (selector) => page.evaluate((sel) => {
@@ -27,8 +16,8 @@ const canvasPixels = (selector) => page.evaluate((sel) => {
 for (const mode of ['http', 'file']) {
   describe(`views over ${mode}`, () => {
     before(async () => {
-      base = mode === 'http' ? server.url : FILE_URL;
-      page = await openExplorer(browser, base);
+      base = mode === 'http' ? shared.server.url : FILE_URL;
+      page = await openExplorer(shared.browser, base);
     });
     after(() => page.close());
 
@@ -183,7 +172,7 @@ for (const mode of ['http', 'file']) {
     test('the URL fragment restores model, point and layers; the decoded image exports as PNG', async () => {
       const names = await page.evaluate(() => wasm_bindgen.Explorer.models());
       const other = names.find((n) => n !== 'vae') || 'vae';
-      const view = await browser.newPage();
+      const view = await shared.browser.newPage();
       view.problems = [];
       view.on('pageerror', (err) => view.problems.push(err.message));
       await view.goto(`${base}#model=${other}&z=1.250,-0.750&layers=grid,scatter`);
