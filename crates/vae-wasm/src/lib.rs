@@ -14,6 +14,7 @@ use wasm_bindgen::prelude::*;
 pub const EMBEDDED: &[(&str, &[u8])] = &[
     ("vae", include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../weights/vae.vaew"))),
     ("ae", include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../weights/ae.vaew"))),
+    ("vae-beta4", include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../weights/vae-beta4.vaew"))),
 ];
 
 /// Latent coordinates beyond this are refused (the prior has essentially no mass there).
