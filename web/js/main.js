@@ -260,15 +260,18 @@
     $('save-plane').addEventListener('click', () => savePng($('latent-plane'), `${select.value}-latent-plane.png`, 1));
     $('sample-prior').addEventListener('click', sampleFromPrior);
 
+    let uploadSeq = 0; // only the latest upload is shown when several decode at once
     ns.attachUpload($('upload'), async (file) => {
+      const seq = ++uploadSeq;
       setStatus(`Encoding “${file.name}”…`);
       try {
         const image = await ns.fileToRgba(file);
+        if (seq !== uploadSeq) return;
         image.name = file.name;
         encode(image, file.name);
         lastImage = image;
       } catch (err) {
-        setStatus(`Could not encode “${file.name}”: ${err.message || err}`, true);
+        if (seq === uploadSeq) setStatus(`Could not encode “${file.name}”: ${err.message || err}`, true);
       }
     });
 

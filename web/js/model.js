@@ -31,6 +31,15 @@
     return new Model(new wasm_bindgen.Explorer(name));
   };
 
+  /**
+   * Bytes of linear memory the wasm module holds now (after loadModel has run once): the
+   * long-session tests watch it for leaks.
+   * @returns {Promise<number>}
+   */
+  ns.wasmMemoryBytes = async function wasmMemoryBytes() {
+    return (await initialised).memory.buffer.byteLength;
+  };
+
   /** Names of the models compiled into the module (after loadModel has run once). */
   ns.modelNames = function modelNames() {
     return wasm_bindgen.Explorer.models();

@@ -5,6 +5,8 @@
   'use strict';
 
   const MAX_SIDE = 1024; // larger images are scaled down first: preprocessing fits 20×20 anyway
+  const MAX_BYTES = 64 * 1024 * 1024; // bigger files are refused before the browser decodes them
+  const SVG_FALLBACK_SIDE = 512; // an SVG without width/height is rendered at this size
 
   /**
    * Decodes an image file to RGBA pixels.
@@ -13,6 +15,9 @@
    */
   ns.fileToRgba = async function fileToRgba(file) {
     if (file.size === 0) throw new Error(`“${file.name}” is empty`);
+    if (file.size > MAX_BYTES) {
+      throw new Error(`“${file.name}” is ${(file.size / 1048576).toFixed(0)} MB; choose an image under ${MAX_BYTES / 1048576} MB`);
+    }
     const url = URL.createObjectURL(file);
     try {
       const img = new Image();
@@ -22,7 +27,8 @@
       } catch (_) {
         throw new Error(`“${file.name}” is not an image this browser can read (PNG, JPEG, GIF, WebP, SVG…)`);
       }
-      const w0 = img.naturalWidth, h0 = img.naturalHeight;
+      let w0 = img.naturalWidth, h0 = img.naturalHeight;
+      if ((!w0 || !h0) && file.type === 'image/svg+xml') w0 = h0 = SVG_FALLBACK_SIDE; // no intrinsic size
       if (!w0 || !h0) throw new Error(`“${file.name}” has no pixels`);
       const k = Math.min(1, MAX_SIDE / Math.max(w0, h0));
       const width = Math.max(1, Math.round(w0 * k)), height = Math.max(1, Math.round(h0 * k));
@@ -46,6 +52,7 @@
   ns.attachUpload = function attachUpload(input, onImage) {
     input.addEventListener('change', () => {
       const file = input.files && input.files[0];
+      input.value = ''; // so choosing the same file again encodes it again
       if (file) onImage(file);
     });
   };

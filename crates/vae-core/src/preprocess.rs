@@ -56,6 +56,9 @@ pub enum PreprocessError {
         /// Height given.
         height: usize,
     },
+    /// Every pixel is fully transparent (also what a cut-short PNG decodes to).
+    #[error("nothing visible: every pixel is fully transparent (a file cut short decodes like this); upload the complete image")]
+    Invisible,
     /// Blank or nearly uniform: no digit to find.
     #[error("no ink found: the image is blank or has too little contrast; draw or upload a digit")]
     NoInk,
@@ -83,6 +86,9 @@ pub fn preprocess_rgba(rgba: &[u8], width: usize, height: usize) -> Result<Prepr
     };
     if rgba.len() != n * 4 {
         return Err(PreprocessError::LengthMismatch { width, height, expected: n * 4, actual: rgba.len() });
+    }
+    if rgba.chunks_exact(4).all(|p| p[3] == 0) {
+        return Err(PreprocessError::Invisible);
     }
     let grey = greyscale_composited(rgba);
     let (mut grey, inverted) = to_mnist_polarity(grey, width, height);
@@ -350,7 +356,7 @@ mod tests {
         assert!(matches!(preprocess_rgba(&[], usize::MAX, 3), Err(PreprocessError::TooLarge { .. })));
         assert_eq!(preprocess_rgba(&[255; 400], 10, 10), Err(PreprocessError::NoInk));
         assert_eq!(preprocess_rgba(&[0, 0, 0, 255].repeat(100), 10, 10), Err(PreprocessError::NoInk));
-        assert_eq!(preprocess_rgba(&[0; 400], 10, 10), Err(PreprocessError::NoInk), "fully transparent");
+        assert_eq!(preprocess_rgba(&[0; 400], 10, 10), Err(PreprocessError::Invisible), "fully transparent");
         let one_pixel = preprocess_rgba(&[255, 255, 255, 255], 1, 1);
         assert!(one_pixel.is_err(), "a 1×1 image has no border/ink split");
     }
