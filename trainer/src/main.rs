@@ -1,6 +1,7 @@
 //! `cargo run --release -p trainer`: trains the explorer's VAE (or AE, or another β) on MNIST
 //! and exports weights where the wasm crate embeds them.
 
+mod checkpoint;
 mod data;
 mod eval;
 mod export;
@@ -85,6 +86,13 @@ pub struct TrainArgs {
     /// Print one JSON object with the final figures on the last line.
     #[arg(long)]
     pub json: bool,
+    /// Where to keep the checkpoint written after every epoch (default: beside --out with the
+    /// extension .ckpt, else checkpoints/<name>.ckpt). Removed once the weights are written.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Continue the interrupted run from its checkpoint (same flags as the run it continues).
+    #[arg(long)]
+    pub resume: bool,
 }
 
 impl TrainArgs {
@@ -103,6 +111,15 @@ impl TrainArgs {
             ModelKind::Vae if self.beta == 1.0 => "vae".into(),
             ModelKind::Vae => format!("vae-beta{}", self.beta),
         })
+    }
+
+    /// Where this run's checkpoint lives.
+    pub fn checkpoint_path(&self) -> PathBuf {
+        match (&self.checkpoint, &self.out) {
+            (Some(path), _) => path.clone(),
+            (None, Some(out)) => out.with_extension("ckpt"),
+            (None, None) => format!("checkpoints/{}.ckpt", self.model_name()).into(),
+        }
     }
 }
 

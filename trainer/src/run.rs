@@ -16,6 +16,7 @@ use vae_core::train::{Objective, train_step};
 use vae_core::{ElboTerms, IMAGE_PIXELS, ModelKind, Vae, VaeConfig, WeightsFile, WeightsMeta};
 
 use crate::TrainArgs;
+use crate::checkpoint::{Checkpoint, RunSettings};
 use crate::data::Split;
 use crate::export::write_atomic;
 
@@ -47,10 +48,29 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     let mut model = config.init(&train_device);
     let mut optimizer = AdamConfig::new().init();
     let objective = Objective { kind: args.kind(), beta: args.beta };
-    let mut rng = SmallRng::seed_from_u64(args.seed);
     let test_x = binarize(&dataset.test.pixels, &mut SmallRng::seed_from_u64(TEST_BINARIZATION_SEED));
 
     let name = args.model_name();
+    let settings = RunSettings {
+        name: name.clone(),
+        kind: format!("{:?}", objective.kind).to_lowercase(),
+        beta: args.beta,
+        hidden: args.hidden.clone(),
+        batch_size: args.batch_size,
+        seed: args.seed,
+        epochs,
+        train_images: dataset.train.len(),
+        dataset: args.data.dataset.as_str().into(),
+    };
+    let checkpoint_path = args.checkpoint_path();
+    let mut first_epoch = 1;
+    if args.resume {
+        let checkpoint = Checkpoint::load(&checkpoint_path)?;
+        checkpoint.check_matches(&settings, &checkpoint_path)?;
+        first_epoch = checkpoint.epochs_done + 1;
+        println!("resuming {name} from {} after epoch {}/{epochs}", checkpoint_path.display(), checkpoint.epochs_done);
+        (model, optimizer) = checkpoint.restore(&config, &train_device, optimizer)?;
+    }
     let objective_text = match objective.kind {
         ModelKind::Vae => format!("VAE, loss = recon + {}·KL", args.beta),
         ModelKind::Ae => "plain AE, loss = recon (no KL)".to_string(),
@@ -64,11 +84,16 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     );
     let steps_per_epoch = dataset.train.len() / args.batch_size;
     let total_steps = (steps_per_epoch * epochs) as f64;
-    let mut order: Vec<usize> = (0..dataset.train.len()).collect();
     let mut batch = vec![0f32; args.batch_size * IMAGE_PIXELS];
     let mut test = ElboTerms::default();
     let started = Instant::now();
-    for epoch in 1..=epochs {
+    for epoch in first_epoch..=epochs {
+        // Every epoch draws from streams seeded by (seed, epoch), so a resumed run repeats exactly
+        // what the uninterrupted one would have drawn.
+        let epoch_seed = args.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let mut rng = SmallRng::seed_from_u64(epoch_seed);
+        device.seed(epoch_seed);
+        let mut order: Vec<usize> = (0..dataset.train.len()).collect();
         order.shuffle(&mut rng);
         let bar = progress_bar(steps_per_epoch, epoch, epochs);
         let epoch_start = Instant::now();
@@ -81,7 +106,12 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             model = next;
             if !(terms.recon.is_finite() && terms.kl.is_finite()) {
                 bar.abandon();
-                bail!("the loss became non-finite at epoch {epoch}, step {step} (recon {}, KL {}); lower --lr and retrain", terms.recon, terms.kl);
+                let rescue = if epoch > 1 {
+                    format!("the last good checkpoint (after epoch {}) is {}: continue it with --resume and a lower --lr", epoch - 1, checkpoint_path.display())
+                } else {
+                    "retrain with a lower --lr".to_string()
+                };
+                bail!("the loss became non-finite at epoch {epoch}, step {step} (recon {}, KL {}); {rescue}", terms.recon, terms.kl);
             }
             sum.recon += terms.recon;
             sum.kl += terms.kl;
@@ -109,6 +139,10 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             test.kl,
             epoch_start.elapsed().as_secs_f64()
         );
+        Checkpoint::capture(&settings, epoch, &model, &optimizer)?.save(&checkpoint_path)?;
+    }
+    if first_epoch > epochs {
+        test = evaluate(&model.valid(), objective.kind, &test_x, &device);
     }
 
     let out = args.out.clone().unwrap_or_else(|| format!("weights/{name}.vaew").into());
@@ -126,6 +160,8 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     };
     let file = WeightsFile::from_model(model.valid(), meta).context("packing the trained weights")?;
     write_atomic(&out, &file.to_bytes())?;
+    // The run is complete and its weights are safe: the checkpoint has served its purpose.
+    let _ = std::fs::remove_file(&checkpoint_path);
     println!(
         "wrote {} ({:.1} MB) after {:.0}s: test ELBO {:.2} nats (recon {:.2}, KL {:.2})",
         out.display(),

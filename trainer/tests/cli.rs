@@ -211,3 +211,105 @@ fn encode_prints_a_json_line_per_image_and_flags_bad_files() {
     assert!(!out.status.success());
     assert!(last_json(&out)["error"].as_str().is_some_and(|e| e.contains("not an image")));
 }
+
+/// What a weights file decodes at a few latent points (parameter ids differ between runs).
+fn decodings(path: &Path) -> Vec<f32> {
+    let file = WeightsFile::from_bytes(&std::fs::read(path).expect("weights")).expect("valid");
+    let model = file.load_model(&Device::flex()).expect("loads");
+    let z = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 0.0, 1.0, -2.0, -0.5, 0.7], [3, 2]), &Device::flex());
+    model.decode(z).into_data().try_to_vec::<f32>().expect("f32")
+}
+
+#[test]
+fn a_killed_run_resumes_from_its_checkpoint_and_ends_as_if_never_stopped() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write_dataset(tmp.path(), 512, 120);
+    let dir = tmp.path().to_str().expect("utf8").to_string();
+    let args = |out: &Path| -> Vec<String> {
+        ["--data-dir", &dir, "--no-download", "--epochs", "40", "--batch-size", "32", "--hidden", "32", "--seed", "5", "--json", "--out"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([out.to_str().expect("utf8").to_string()])
+            .collect()
+    };
+    let (whole, killed) = (tmp.path().join("whole/vae.vaew"), tmp.path().join("killed/vae.vaew"));
+
+    let uninterrupted = Command::new(env!("CARGO_BIN_EXE_trainer")).args(args(&whole)).output().expect("runs");
+    assert!(uninterrupted.status.success(), "{}", String::from_utf8_lossy(&uninterrupted.stderr));
+    assert!(!whole.with_extension("ckpt").exists(), "the checkpoint of a finished run should be gone");
+
+    // Start the same run and SIGKILL it once a few epochs have been checkpointed.
+    kill_after_epoch(&args(&killed), 3);
+    assert!(!killed.exists(), "the killed run should not have written weights");
+    let checkpoint = killed.with_extension("ckpt");
+    assert!(checkpoint.exists(), "no checkpoint after 3 epochs");
+
+    // Resuming under other settings is refused, naming the difference.
+    let mut other = args(&killed);
+    other.extend(["--resume".into(), "--beta".into(), "4".into()]);
+    let refused = Command::new(env!("CARGO_BIN_EXE_trainer")).args(&other).output().expect("runs");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("beta: checkpoint 1.0, now 4.0"), "{}", String::from_utf8_lossy(&refused.stderr));
+
+    let mut resume = args(&killed);
+    resume.push("--resume".into());
+    let resumed = Command::new(env!("CARGO_BIN_EXE_trainer")).args(&resume).output().expect("runs");
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let stdout = String::from_utf8_lossy(&resumed.stdout);
+    assert!(stdout.contains("resuming vae from"), "{stdout}");
+    assert!(!stdout.contains("epoch   1/40"), "the resumed run started over:\n{stdout}");
+    assert_eq!(last_json(&resumed)["elbo"], last_json(&uninterrupted)["elbo"], "resumed run ends elsewhere");
+    assert!(decodings(&killed) == decodings(&whole), "the resumed weights differ from the uninterrupted run's");
+}
+
+#[test]
+fn a_diverging_run_stops_clearly_and_keeps_its_last_good_checkpoint() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write_dataset(tmp.path(), 256, 100);
+    let out = tmp.path().join("vae.vaew");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "--data-dir", tmp.path().to_str().expect("utf8"), "--no-download", "--epochs", "40", "--batch-size", "32",
+            "--hidden", "16", "--out", out.to_str().expect("utf8"),
+        ];
+        args.extend_from_slice(extra);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    kill_after_epoch(&run(&[]), 2);
+    let checkpoint = out.with_extension("ckpt");
+    let good = std::fs::read(&checkpoint).expect("a checkpoint after 2 epochs");
+
+    // Resumed with an absurd learning rate, the run diverges: it stops, says where the last good
+    // checkpoint is, and leaves that checkpoint untouched.
+    let diverged = Command::new(env!("CARGO_BIN_EXE_trainer")).args(run(&["--resume", "--lr", "1e38"])).output().expect("runs");
+    assert!(!diverged.status.success(), "an absurd learning rate should diverge");
+    let err = String::from_utf8_lossy(&diverged.stderr);
+    assert!(err.contains("non-finite") && err.contains(checkpoint.to_str().expect("utf8")) && err.contains("--resume"), "{err}");
+    assert!(std::fs::read(&checkpoint).expect("still there") == good, "the last good checkpoint was overwritten");
+    assert!(!out.exists(), "weights written by a diverged run");
+
+    // …and a sane learning rate rescues it from there.
+    let rescued = Command::new(env!("CARGO_BIN_EXE_trainer")).args(run(&["--resume", "--lr", "1e-3"])).output().expect("runs");
+    assert!(rescued.status.success(), "{}", String::from_utf8_lossy(&rescued.stderr));
+    WeightsFile::from_bytes(&std::fs::read(&out).expect("weights")).expect("valid weights");
+}
+
+/// Runs the trainer with `args` and SIGKILLs it once epoch `n` has been reported.
+fn kill_after_epoch(args: &[String], n: usize) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starts");
+    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let marker = format!("epoch {n:>3}/");
+    for line in stdout.lines() {
+        if line.expect("line").starts_with(&marker) {
+            break;
+        }
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+}
