@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use vae_core::idx::{self, IdxImages};
 
 /// The four files of an IDX dataset, by their standard names.
@@ -165,7 +165,7 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// Downloads `name.gz` into `dir`: to a temporary file, verified to decompress and parse as
-/// IDX, then renamed, so an interrupted download never leaves a file that is later trusted.
+/// IDX with the dataset's known count and size, then renamed, so an interrupted download never leaves a file that is later trusted.
 fn download(dir: &Path, name: &str, dataset: DatasetName) -> Result<()> {
     let target = dir.join(format!("{name}.gz"));
     let agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(120))).build().new_agent();
@@ -178,12 +178,17 @@ fn download(dir: &Path, name: &str, dataset: DatasetName) -> Result<()> {
             Ok(bytes) => {
                 let tmp = dir.join(format!(".{name}.gz.part"));
                 fs::File::create(&tmp)?.write_all(&bytes)?;
+                // Every dataset we know has 60,000 training and 10,000 test images of 28×28.
+                let expected = if name.starts_with("train") { 60_000 } else { 10_000 };
                 let check = read_maybe_gz(&tmp).and_then(|raw| {
-                    if name.contains("images") {
-                        idx::parse_images(&raw).map(|_| ()).map_err(Into::into)
+                    let (count, shape_ok) = if name.contains("images") {
+                        let images = idx::parse_images(&raw)?;
+                        (images.count, images.rows == 28 && images.cols == 28)
                     } else {
-                        idx::parse_labels(&raw).map(|_| ()).map_err(Into::into)
-                    }
+                        (idx::parse_labels(&raw)?.len(), true)
+                    };
+                    ensure!(count == expected && shape_ok, "expected {expected} items of 28×28, found {count}");
+                    Ok(())
                 });
                 match check {
                     Ok(()) => {
