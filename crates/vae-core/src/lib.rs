@@ -16,6 +16,7 @@
 
 pub mod classifier;
 pub mod eval;
+pub mod fast;
 pub mod idx;
 pub mod loss;
 pub mod model;

@@ -231,3 +231,24 @@ fn aggregate_density_integrates_to_one_and_peaks_at_the_posteriors() {
     let (x, y) = (-range + (col as f32 + 0.5) * cell, range - (row as f32 + 0.5) * cell);
     assert!((x - 1.0).abs() < 0.05 && (y + 1.0).abs() < 0.05, "peak at ({x}, {y})");
 }
+
+#[test]
+fn fast_decoder_matches_burns_decode() {
+    use vae_core::fast::FastDecoder;
+    // Widths that are not multiples of the tile sizes, and batch sizes around the tile height.
+    for hidden in [vec![30, 13], vec![64, 32], vec![7]] {
+        let model = VaeConfig::new().with_hidden(hidden.clone()).init(&device());
+        let fast = FastDecoder::from_vae(&model);
+        for n in [0usize, 1, 3, 4, 5, 9, 37] {
+            let zs: Vec<f32> = (0..2 * n).map(|i| ((i as f32) * 0.7).sin() * 2.5).collect();
+            let got = fast.decode(&zs);
+            assert_eq!(got.len(), n * 784, "hidden {hidden:?}, n = {n}");
+            if n == 0 {
+                continue;
+            }
+            let expected = to_vec(model.decode(Tensor::<2>::from_data(TensorData::new(zs.clone(), [n, 2]), &device())));
+            let worst = got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert!(worst < 1e-5, "hidden {hidden:?}, n = {n}: differs from burn by {worst}");
+        }
+    }
+}

@@ -6,6 +6,7 @@
 //! `JsError` instead of panicking.
 
 use burn::prelude::*;
+use vae_core::fast::FastDecoder;
 use vae_core::readout::{self, Posterior};
 use vae_core::{IMAGE_PIXELS, IMAGE_SIDE, LATENT_DIM, Vae, WeightsFile, WeightsMeta, preprocess_rgba};
 use wasm_bindgen::prelude::*;
@@ -30,6 +31,8 @@ pub const MAX_BATCH: usize = 16_384;
 #[derive(Debug)]
 pub struct Explorer {
     model: Vae,
+    /// The same decoder weights on the specialised path every decode of the page takes.
+    fast: FastDecoder,
     meta: WeightsMeta,
     device: Device,
 }
@@ -40,7 +43,8 @@ impl Explorer {
         let device = Device::flex();
         let file = WeightsFile::from_bytes(bytes)?;
         let model = file.load_model(&device)?;
-        Ok(Self { model, meta: file.meta, device })
+        let fast = FastDecoder::from_vae(&model);
+        Ok(Self { model, fast, meta: file.meta, device })
     }
 
     /// Loads the embedded model `name`.
@@ -57,9 +61,10 @@ impl Explorer {
         &self.meta
     }
 
-    /// Decodes latent points `[x0, y0, x1, y1, …]` into `n × 784` intensities in [0, 1].
+    /// Decodes latent points `[x0, y0, x1, y1, …]` into `n × 784` intensities in [0, 1]
+    /// (on the specialised path; burn's `Vae::decode` gives the same to 1e-5).
     pub fn decode_points(&self, zs: &[f32]) -> Vec<f32> {
-        readout::decode_points(&self.model, zs, &self.device)
+        self.fast.decode(zs)
     }
 
     /// Posterior and ELBO readout of a preprocessed 28×28 input.
@@ -79,9 +84,12 @@ pub fn tile_rgba(images: &[f32], cols: usize) -> (Vec<u8>, usize, usize) {
     for (k, img) in images.chunks_exact(IMAGE_PIXELS).enumerate() {
         let (ox, oy) = ((k % cols) * IMAGE_SIDE, (k / cols) * IMAGE_SIDE);
         for y in 0..IMAGE_SIDE {
-            let row = grey_to_rgba(&img[y * IMAGE_SIDE..(y + 1) * IMAGE_SIDE]);
             let start = ((oy + y) * width + ox) * 4;
-            rgba[start..start + row.len()].copy_from_slice(&row);
+            let grey = &img[y * IMAGE_SIDE..(y + 1) * IMAGE_SIDE];
+            for (px, &v) in rgba[start..start + IMAGE_SIDE * 4].chunks_exact_mut(4).zip(grey) {
+                let c = grey_byte(v);
+                px.copy_from_slice(&[c, c, c, 255]);
+            }
         }
     }
     // Cells past the last image stay transparent black (alpha 0).
@@ -108,9 +116,15 @@ pub fn interpolation(ax: f32, ay: f32, bx: f32, by: f32, n: usize) -> Vec<f32> {
 /// Grey intensities in [0, 1] → opaque RGBA bytes (white ink on black, like MNIST).
 pub fn grey_to_rgba(grey: &[f32]) -> Vec<u8> {
     grey.iter().flat_map(|&v| {
-        let c = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+        let c = grey_byte(v);
         [c, c, c, 255]
     }).collect()
+}
+
+/// One intensity in [0, 1] as a grey level 0–255.
+#[inline]
+fn grey_byte(v: f32) -> u8 {
+    (v.clamp(0.0, 1.0) * 255.0).round() as u8
 }
 
 #[wasm_bindgen]
@@ -132,6 +146,14 @@ impl Explorer {
         serde_wasm_bindgen::to_value(&self.meta).map_err(|e| JsError::new(&e.to_string()))
     }
 
+    /// `decodeBatch` on burn's generic tensor path instead of the specialised one: the peer the
+    /// benchmark measures the fast path against, in the same page and run.
+    #[wasm_bindgen(js_name = decodeBatchReference)]
+    pub fn decode_batch_reference(&self, zs: &[f32]) -> Result<Vec<f32>, JsError> {
+        check_points(zs)?;
+        Ok(readout::decode_points(&self.model, zs, &self.device))
+    }
+
     /// Decodes one latent point into 784 intensities in [0, 1].
     pub fn decode(&self, x: f32, y: f32) -> Result<Vec<f32>, JsError> {
         check_point(x, y)?;
@@ -141,15 +163,7 @@ impl Explorer {
     /// Decodes points `[x0, y0, x1, y1, …]` into `n × 784` intensities, one batched call.
     #[wasm_bindgen(js_name = decodeBatch)]
     pub fn decode_batch(&self, zs: &[f32]) -> Result<Vec<f32>, JsError> {
-        if zs.len() % LATENT_DIM != 0 {
-            return Err(JsError::new(&format!("decodeBatch needs x,y pairs; got {} numbers", zs.len())));
-        }
-        if zs.len() / LATENT_DIM > MAX_BATCH {
-            return Err(JsError::new(&format!("decodeBatch takes at most {MAX_BATCH} points at once")));
-        }
-        for p in zs.chunks_exact(2) {
-            check_point(p[0], p[1])?;
-        }
+        check_points(zs)?;
         Ok(self.decode_points(zs))
     }
 
@@ -283,6 +297,17 @@ fn check_map(n: u32, range: f32) -> Result<(), JsError> {
     Ok(())
 }
 
+/// A batch of latent points `[x0, y0, …]`: whole pairs, not too many, each in range.
+fn check_points(zs: &[f32]) -> Result<(), JsError> {
+    if zs.len() % LATENT_DIM != 0 {
+        return Err(JsError::new(&format!("decodeBatch needs x,y pairs; got {} numbers", zs.len())));
+    }
+    if zs.len() / LATENT_DIM > MAX_BATCH {
+        return Err(JsError::new(&format!("decodeBatch takes at most {MAX_BATCH} points at once")));
+    }
+    zs.chunks_exact(2).try_for_each(|p| check_point(p[0], p[1]))
+}
+
 fn check_point(x: f32, y: f32) -> Result<(), JsError> {
     if !(x.is_finite() && y.is_finite()) {
         return Err(JsError::new(&format!("latent point ({x}, {y}) is not finite")));
@@ -309,6 +334,19 @@ mod tests {
             // A trained decoder draws a digit: some ink, mostly background.
             let ink = out[..IMAGE_PIXELS].iter().filter(|&&v| v > 0.5).count();
             assert!((20..400).contains(&ink), "{name}: decode(0,0) has {ink} ink pixels");
+        }
+    }
+
+    #[test]
+    fn the_fast_decode_path_agrees_with_burn_on_every_embedded_model() {
+        let zs: Vec<f32> = (0..2 * 401).map(|i| ((i as f32) * 0.37).sin() * 3.0).collect();
+        for (name, _) in EMBEDDED {
+            let explorer = Explorer::embedded(name).expect("loads");
+            let fast = explorer.decode_points(&zs);
+            let burn = readout::decode_points(&explorer.model, &zs, &explorer.device);
+            assert_eq!(fast.len(), burn.len());
+            let worst = fast.iter().zip(&burn).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert!(worst < 1e-5, "{name}: the fast path differs from burn by {worst}");
         }
     }
 
