@@ -4,7 +4,11 @@
 import { gzipSync } from 'node:zlib';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { WEB_DIR, launchBrowser, serveWeb } from './harness.mjs';
+
+const PEER_DIR = fileURLToPath(new URL('./peer', import.meta.url));
 
 const quantile = (xs, q) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; };
 
@@ -61,6 +65,47 @@ const frames = await page.evaluate(async () => {
 });
 const hud = await page.locator('#hud').textContent();
 
+// The same 400 points decoded by our page, to check the peer computes the same thing.
+const gridPoints = Array.from({ length: 400 }, (_, i) => [((i % 20) / 19) * 6 - 3, (Math.floor(i / 20) / 19) * 6 - 3]).flat();
+const oursOnGrid = await page.evaluate((zs) => {
+  const e = new wasm_bindgen.Explorer('vae');
+  const out = Array.from(e.decodeBatch(new Float32Array(zs)));
+  e.free();
+  return out;
+}, gridPoints);
+
+// Peer: onnxruntime-web (wasm backend, SIMD, one thread) running decoder.onnx — the same decoder
+// and weights, exported by `trainer export-onnx` — in a page of its own, in this same run.
+let peer = null;
+if (existsSync(join(PEER_DIR, 'decoder.onnx')) && existsSync(join(PEER_DIR, 'node_modules/onnxruntime-web'))) {
+  const peerServer = await serveWeb(PEER_DIR);
+  const peerPage = await browser.newPage();
+  await peerPage.goto(peerServer.url);
+  peer = await peerPage.evaluate(async (zs) => {
+    const session = await self.peerReady;
+    const run = async (points) => (await session.run({ z: new ort.Tensor('float32', points, [points.length / 2, 2]) })).x.data;
+    const perCall = async (fn, calls, blocks) => {
+      const out = [];
+      for (let b = 0; b < blocks; b++) {
+        const t = performance.now();
+        for (let i = 0; i < calls; i++) await fn(b * calls + i);
+        out.push((performance.now() - t) / calls);
+      }
+      return out.slice(2);
+    };
+    const grid = new Float32Array(zs);
+    return {
+      single: await perCall((i) => run(new Float32Array([Math.sin(i) * 2, Math.cos(i * 0.7) * 2])), 100, 12),
+      batch400: await perCall(() => run(grid), 1, 14),
+      onGrid: Array.from(await run(grid)),
+    };
+  }, gridPoints);
+  await peerPage.close();
+  await peerServer.close();
+} else {
+  console.error('peer skipped: run `cargo xtask bench` (it exports tests/browser/peer/decoder.onnx and installs onnxruntime-web)');
+}
+
 const files = [join(WEB_DIR, 'index.html'), join(WEB_DIR, 'style.css'),
   ...readdirSync(join(WEB_DIR, 'js')).map((f) => join(WEB_DIR, 'js', f)),
   join(WEB_DIR, 'pkg', 'vae_wasm.js'), join(WEB_DIR, 'pkg', 'vae_wasm_bytes.js')];
@@ -82,19 +127,29 @@ const r = {
   ratio_batch400_vs_burn_generic: quantile(decode.batch400, 0.5) / quantile(decode.batch400Ref, 0.5),
   drag_frame_p50_ms: quantile(frames, 0.5),
   drag_frame_p95_ms: quantile(frames, 0.95),
+  onnxruntime_web_single_p50_ms: peer ? quantile(peer.single, 0.5) : null,
+  onnxruntime_web_batch400_ms: peer ? quantile(peer.batch400, 0.5) : null,
+  ratio_single_vs_onnxruntime_web: peer ? quantile(decode.single, 0.5) / quantile(peer.single, 0.5) : null,
+  ratio_batch400_vs_onnxruntime_web: peer ? quantile(decode.batch400, 0.5) / quantile(peer.batch400, 0.5) : null,
+  max_abs_diff_vs_onnxruntime_web: peer ? oursOnGrid.reduce((m, v, i) => Math.max(m, Math.abs(v - peer.onGrid[i])), 0) : null,
   tti_ms: ttiMs,
   tti_wall_ms: wallTtiMs,
   transfer_bytes_gz: transferBytesGz,
   wasm_bytes: wasmBytes,
   models,
 };
-const fmt = (v, d = 3) => (typeof v === 'number' ? v.toFixed(d) : String(v));
+// The headline ratio is the worse of the two: we must be at least as fast for one point and for a grid.
+r.ratio_vs_onnxruntime_web = peer ? Math.max(r.ratio_single_vs_onnxruntime_web, r.ratio_batch400_vs_onnxruntime_web) : null;
+const fmt = (v, d = 3) => (typeof v === 'number' ? (Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(1) : v.toFixed(d)) : 'skipped');
 const rows = [
   ['single decode, p50 / p95 (per call, blocks of 100)', `${fmt(r.decode_single_p50_ms)} / ${fmt(r.decode_single_p95_ms)} ms`],
   ['400-image manifold grid to RGBA (one call)', `${fmt(r.decode_grid400_ms, 1)} ms`],
   ['400-point batch decode', `${fmt(r.decode_batch400_ms, 1)} ms`],
   ['peer: burn generic path, single / 400 batch', `${fmt(r.burn_generic_single_p50_ms)} / ${fmt(r.burn_generic_batch400_ms, 1)} ms`],
   ['ratio ours / burn generic, single / 400 batch', `${fmt(r.ratio_single_vs_burn_generic, 2)} / ${fmt(r.ratio_batch400_vs_burn_generic, 2)}`],
+  ['peer: onnxruntime-web 1.30 (wasm, SIMD, 1 thread), single / 400 batch', `${fmt(r.onnxruntime_web_single_p50_ms)} / ${fmt(r.onnxruntime_web_batch400_ms, 1)} ms`],
+  ['ratio ours / onnxruntime-web, single / 400 batch (target ≤ 1)', `${fmt(r.ratio_single_vs_onnxruntime_web, 2)} / ${fmt(r.ratio_batch400_vs_onnxruntime_web, 2)}`],
+  ['largest pixel difference, ours vs onnxruntime-web, 400 points', fmt(r.max_abs_diff_vs_onnxruntime_web)],
   ['drag frame with every layer on, p50 / p95', `${fmt(r.drag_frame_p50_ms, 1)} / ${fmt(r.drag_frame_p95_ms, 1)} ms`],
   ['time to interactive (page start → first decoded image)', `${fmt(r.tti_ms, 0)} ms (${r.tti_wall_ms} ms from goto)`],
   ['transferred bytes, gzip -9 (page + scripts + inlined wasm)', `${(r.transfer_bytes_gz / 1e6).toFixed(2)} MB (${models} models, wasm ${(wasmBytes / 1e6).toFixed(2)} MB)`],

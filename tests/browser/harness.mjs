@@ -10,14 +10,14 @@ import { chromium } from 'playwright-core';
 export const WEB_DIR = resolve(fileURLToPath(import.meta.url), '../../../web');
 export const FILE_URL = pathToFileURL(join(WEB_DIR, 'index.html')).href;
 
-const MIME = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' };
+const MIME = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' };
 
-/** Serves web/ on 127.0.0.1 (a free port); resolves to { url, close }. */
-export async function serveWeb() {
+/** Serves `root` (default web/) on 127.0.0.1 (a free port); resolves to { url, close }. */
+export async function serveWeb(root = WEB_DIR) {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    const file = join(WEB_DIR, path.endsWith('/') ? join(path, 'index.html') : path);
-    if (!file.startsWith(WEB_DIR + sep)) { res.writeHead(403).end(); return; }
+    const file = join(root, path.endsWith('/') ? join(path, 'index.html') : path);
+    if (!file.startsWith(root + sep)) { res.writeHead(403).end(); return; }
     try {
       if (!(await stat(file)).isFile()) throw new Error('not a file');
       res.writeHead(200, { 'content-type': MIME[extname(file)] || 'application/octet-stream' });

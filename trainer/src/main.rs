@@ -5,6 +5,7 @@ mod checkpoint;
 mod data;
 mod eval;
 mod export;
+mod onnx;
 mod run;
 
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ enum Command {
     Encode(eval::EncodeArgs),
     /// Store the test-set posteriors (for the page's scatter layer) in a weights file and re-pack it.
     Annotate(eval::AnnotateArgs),
+    /// Write a weights file's decoder as ONNX (for the benchmark against onnxruntime-web).
+    ExportOnnx(onnx::ExportOnnxArgs),
 }
 
 /// Objective to train.
@@ -131,6 +134,7 @@ fn main() -> ExitCode {
         Some(Command::Eval(args)) => eval::eval(&args),
         Some(Command::Encode(args)) => eval::encode(&args),
         Some(Command::Annotate(args)) => eval::annotate(&args),
+        Some(Command::ExportOnnx(args)) => onnx::export_onnx(&args),
         None => run::train(&cli.train),
     };
     match result {

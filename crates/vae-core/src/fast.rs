@@ -11,7 +11,6 @@
 
 use std::cell::RefCell;
 
-use burn::prelude::*;
 
 use crate::model::Vae;
 

@@ -73,6 +73,18 @@ fn bench_task() -> Result<()> {
     let chromium = setup::chromium()?;
     let browser_dir = root.join("tests/browser");
     setup::npm_install(&browser_dir)?;
+    // The peer: onnxruntime-web running the same decoder, exported to ONNX by the trainer. If it
+    // cannot be set up here, the bench says so and reports the other figures.
+    let peer_dir = browser_dir.join("peer");
+    step("peer: export the decoder to ONNX, install onnxruntime-web");
+    let peer = run(Command::new(cargo())
+        .args(["run", "--quiet", "-p", "trainer", "--", "export-onnx", "--weights", "weights/vae.vaew", "--out"])
+        .arg(peer_dir.join("decoder.onnx"))
+        .current_dir(&root))
+    .and_then(|()| setup::npm_install(&peer_dir));
+    if let Err(err) = peer {
+        eprintln!("the onnxruntime-web peer is skipped: {err:#}");
+    }
     step("benchmark in headless Chromium");
     let table = root.join("target/bench-table.md");
     run(Command::new("node")
@@ -88,8 +100,10 @@ fn bench_task() -> Result<()> {
     let browser = output(Command::new(&chromium).arg("--version")).unwrap_or_default();
     let doc = format!(
         "# Benchmarks\n\nMeasured by `cargo xtask bench` (tests/browser/bench.mjs) in headless {browser} \
-         on {cores} cores ({cpu}), release wasm with SIMD128. Figures, not pass/fail: the machine is \
-         shared, so expect noise; rerun to compare.\n\n{}\n\nReproduce: `cargo xtask bench`.\n",
+         on {cores} cores ({cpu}), release wasm with SIMD128. Peers are measured in the same run: \
+         burn's generic tensor path on the same weights (same page), and onnxruntime-web 1.30 (wasm \
+         backend, SIMD, one thread, as ours) running the same decoder exported by `trainer \
+         export-onnx`. Figures, not pass/fail: the machine is shared, so expect noise; rerun to compare.\n\n{}\n\nReproduce: `cargo xtask bench`.\n",
         std::fs::read_to_string(&table).context("the benchmark wrote no table")?.trim(),
         browser = browser.trim()
     );

@@ -51,7 +51,7 @@ pub fn npm_install(dir: &Path) -> Result<()> {
         _ => false,
     };
     if !fresh {
-        step("npm ci (playwright-core; no browser download)");
+        step(&format!("npm ci in {} (no browser download)", dir.display()));
         run(Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
             .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
