@@ -2,8 +2,13 @@
 // the dragged point continuously, and an uploaded digit gets a posterior drawn to scale.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
-  FILE_URL, decodedPixels, latentToPage, meanAbsDiff, nextFrames, openExplorer, renderTextPng, sharedBrowser,
+  FILE_URL, WEB_DIR, decodedPixels, latentToPage, meanAbsDiff, nextFrames, openExplorer, renderTextPng, sharedBrowser,
 } from './harness.mjs';
 
 const shared = sharedBrowser();
@@ -94,3 +99,37 @@ for (const mode of ['http', 'file']) {
     });
   });
 }
+
+describe('the page and the Rust command line agree', () => {
+  test('an uploaded digit gets the same μ, σ and ELBO terms as `trainer encode` gives for the file', async (t) => {
+    const root = join(WEB_DIR, '..');
+    const trainer = join(root, 'target', 'debug', 'trainer');
+    assert.ok(existsSync(trainer), `build the trainer first (cargo build -p trainer): ${trainer} is missing`);
+    const page = await openExplorer(shared.browser, shared.server.url);
+    const dir = await mkdtemp(join(tmpdir(), 'vae-agree-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    for (const [digit, model] of [['3', 'vae'], ['7', 'ae'], ['5', 'vae-beta4']]) {
+      const png = await renderTextPng(page, digit, { size: 180 });
+      const file = join(dir, `digit-${digit}.png`);
+      await writeFile(file, png);
+      const cli = JSON.parse(execFileSync(trainer, ['encode', '--weights', join(root, 'weights', `${model}.vaew`), file], { encoding: 'utf8' }).trim().split('\n').pop());
+
+      await page.selectOption('select#model', model);
+      await page.setInputFiles('#upload', file);
+      await page.waitForFunction((name) => document.getElementById('status').textContent.startsWith(`Encoded “${name}”`), `digit-${digit}.png`);
+      const shown = await page.evaluate(() => ({ ...document.getElementById('posterior').dataset, ...document.getElementById('elbo').dataset }));
+      const mu = shown.mu.split(',').map(Number);
+      const sigma = shown.sigma.split(',').map(Number);
+      const close = (a, b, tol, what) => assert.ok(Math.abs(a - b) <= tol, `${model} “${digit}”: ${what} page ${a} vs trainer ${b}`);
+      for (const i of [0, 1]) {
+        close(mu[i], cli.mu[i], 1e-4, `μ${i + 1}`);
+        close(sigma[i], cli.sigma[i], 1e-4, `σ${i + 1}`);
+      }
+      close(Number(shown.recon), cli.recon, 1e-3, 'reconstruction');
+      close(Number(shown.kl), cli.kl, 1e-4, 'KL');
+      close(Number(shown.elbo), cli.elbo, 1e-3, 'ELBO');
+    }
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  });
+});
