@@ -87,6 +87,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     let mut batch = vec![0f32; args.batch_size * IMAGE_PIXELS];
     let mut test = ElboTerms::default();
     let started = Instant::now();
+    let mut fastest_epoch = f64::INFINITY;
     for epoch in first_epoch..=epochs {
         // Every epoch draws from streams seeded by (seed, epoch), so a resumed run repeats exactly
         // what the uninterrupted one would have drawn.
@@ -139,6 +140,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             test.kl,
             epoch_start.elapsed().as_secs_f64()
         );
+        fastest_epoch = fastest_epoch.min(epoch_start.elapsed().as_secs_f64());
         Checkpoint::capture(&settings, epoch, &model, &optimizer)?.save(&checkpoint_path)?;
     }
     if first_epoch > epochs {
@@ -176,6 +178,9 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             "name": name, "weights": out, "epochs": epochs,
             "elbo": test.elbo(), "recon": test.recon, "kl": test.kl,
             "seconds": started.elapsed().as_secs_f64(),
+            // One epoch of training plus its test-set evaluation (the fastest, if several).
+            "epoch_s": fastest_epoch.is_finite().then_some(fastest_epoch),
+            "images_per_s": fastest_epoch.is_finite().then(|| (steps_per_epoch * args.batch_size) as f64 / fastest_epoch),
         });
         println!("{summary}");
     }

@@ -85,12 +85,14 @@ fn bench_task() -> Result<()> {
     if let Err(err) = peer {
         eprintln!("the onnxruntime-web peer is skipped: {err:#}");
     }
+    let training = training_bench(&root);
     step("benchmark in headless Chromium");
     let table = root.join("target/bench-table.md");
     run(Command::new("node")
         .arg(browser_dir.join("bench.mjs"))
         .env("CHROMIUM", &chromium)
         .env("BENCH_MARKDOWN", &table)
+        .env("BENCH_TRAINING_JSON", training.to_string())
         .current_dir(&root))?;
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -110,6 +112,66 @@ fn bench_task() -> Result<()> {
     std::fs::write(root.join("docs/benchmarks.md"), doc)?;
     eprintln!("wrote docs/benchmarks.md");
     Ok(())
+}
+
+/// One training epoch of ours (release build, all cores) and of the PyTorch reference
+/// (tests/bench/pytorch_vae.py: same model, batch, optimiser, data and thread count) in a venv
+/// set up here. Returns `{"epoch_s", "images_per_s", "pytorch_epoch_s", "pytorch", "skipped"}`;
+/// whatever cannot run here is reported as skipped with the reason, never guessed.
+fn training_bench(root: &Path) -> serde_json::Value {
+    let data_dir = std::env::var("VAE_DATA_DIR").unwrap_or_else(|_| "data/mnist".into());
+    let bench_dir = root.join("target/bench");
+    let mut result = serde_json::json!({ "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) });
+    let mut skipped = Vec::new();
+
+    step("training: one epoch of ours (cargo run --release -p trainer)");
+    let ours = output(Command::new(cargo())
+        .args(["run", "--release", "--quiet", "-p", "trainer", "--", "--epochs", "1", "--json", "--name", "bench", "--data-dir", &data_dir])
+        .arg("--out")
+        .arg(bench_dir.join("bench.vaew"))
+        .current_dir(root));
+    match ours.as_deref().and_then(|o| o.lines().last()).and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()) {
+        Some(summary) => {
+            result["epoch_s"] = summary["epoch_s"].clone();
+            result["images_per_s"] = summary["images_per_s"].clone();
+        }
+        None => skipped.push(format!("our training epoch (is MNIST in {data_dir}? set VAE_DATA_DIR)")),
+    }
+
+    step("training: one epoch of the PyTorch reference (venv in target/bench/venv)");
+    let venv = bench_dir.join("venv");
+    let python = venv.join("bin/python");
+    let have_torch = |py: &Path| output(Command::new(py).args(["-c", "import torch"])).is_some();
+    if !have_torch(&python) {
+        let _ = run(Command::new("python3").arg("-m").arg("venv").arg(&venv));
+        let pip = venv.join("bin/pip");
+        // The CPU-only wheels first (small); PyPI's default wheel (with CUDA libraries) otherwise.
+        let _ = run(Command::new(&pip).args(["install", "--quiet", "torch", "--index-url", "https://download.pytorch.org/whl/cpu"]))
+            .or_else(|_| run(Command::new(&pip).args(["install", "--quiet", "torch"])));
+    }
+    if have_torch(&python) {
+        let script = root.join("tests/bench/pytorch_vae.py");
+        let threads = result["threads"].to_string();
+        let line = output(Command::new(&python).arg(script).arg(&data_dir).args(["--threads", &threads]).current_dir(root))
+            .and_then(|o| o.lines().last().and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()));
+        match line {
+            Some(torch) => {
+                result["pytorch_epoch_s"] = torch["epoch_s"].clone();
+                result["pytorch"] = torch;
+            }
+            None => skipped.push("the PyTorch reference run failed (see its output above)".into()),
+        }
+    } else {
+        skipped.push("PyTorch could not be installed into target/bench/venv (no python3-venv or no network)".into());
+    }
+    if let (Some(ours), Some(torch)) = (result["epoch_s"].as_f64(), result["pytorch_epoch_s"].as_f64()) {
+        result["ratio_epoch_vs_pytorch"] = serde_json::json!(ours / torch);
+    }
+    for why in &skipped {
+        eprintln!("skipped: {why}");
+    }
+    result["skipped"] = serde_json::json!(skipped);
+    result
 }
 
 /// The workspace root (xtask lives in crates/xtask).
