@@ -138,6 +138,16 @@ const r = {
   wasm_bytes: wasmBytes,
   models,
 };
+// Training figures come from `cargo xtask bench` (native runs, before the browser starts).
+const training = process.env.BENCH_TRAINING_JSON ? JSON.parse(process.env.BENCH_TRAINING_JSON) : { skipped: ['run through `cargo xtask bench`'] };
+r.epoch_s = training.epoch_s ?? null;
+r.images_per_s = training.images_per_s ?? null;
+r.pytorch_epoch_s = training.pytorch_epoch_s ?? null;
+r.ratio_epoch_vs_pytorch = training.ratio_epoch_vs_pytorch ?? null;
+r.pytorch_version = training.pytorch?.torch ?? null;
+r.training_threads = training.threads ?? null;
+r.skipped = training.skipped ?? [];
+if (!peer) r.skipped.push('onnxruntime-web peer');
 // The headline ratio is the worse of the two: we must be at least as fast for one point and for a grid.
 r.ratio_vs_onnxruntime_web = peer ? Math.max(r.ratio_single_vs_onnxruntime_web, r.ratio_batch400_vs_onnxruntime_web) : null;
 const fmt = (v, d = 3) => (typeof v === 'number' ? (Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(1) : v.toFixed(d)) : 'skipped');
@@ -150,12 +160,19 @@ const rows = [
   ['peer: onnxruntime-web 1.30 (wasm, SIMD, 1 thread), single / 400 batch', `${fmt(r.onnxruntime_web_single_p50_ms)} / ${fmt(r.onnxruntime_web_batch400_ms, 1)} ms`],
   ['ratio ours / onnxruntime-web, single / 400 batch (target ≤ 1)', `${fmt(r.ratio_single_vs_onnxruntime_web, 2)} / ${fmt(r.ratio_batch400_vs_onnxruntime_web, 2)}`],
   ['largest pixel difference, ours vs onnxruntime-web, 400 points', fmt(r.max_abs_diff_vs_onnxruntime_web)],
+  [`training epoch (60,000 images + test ELBO), ours, release, ${r.training_threads} threads`, r.epoch_s == null ? 'skipped' : `${fmt(r.epoch_s, 2)} s (${fmt(r.images_per_s, 0)} images/s)`],
+  [`peer: PyTorch ${r.pytorch_version ?? ''} (CPU, same model/batch/optimiser/threads)`, r.pytorch_epoch_s == null ? 'skipped' : `${fmt(r.pytorch_epoch_s, 2)} s`],
+  ['ratio ours / PyTorch, epoch time (target ≤ 1)', fmt(r.ratio_epoch_vs_pytorch, 2)],
   ['drag frame with every layer on, p50 / p95', `${fmt(r.drag_frame_p50_ms, 1)} / ${fmt(r.drag_frame_p95_ms, 1)} ms`],
   ['time to interactive (page start → first decoded image)', `${fmt(r.tti_ms, 0)} ms (${r.tti_wall_ms} ms from goto)`],
   ['transferred bytes, gzip -9 (page + scripts + inlined wasm)', `${(r.transfer_bytes_gz / 1e6).toFixed(2)} MB (${models} models, wasm ${(wasmBytes / 1e6).toFixed(2)} MB)`],
 ];
 const table = ['| measure | figure |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
 console.log(table);
+for (const what of r.skipped) console.log(`skipped: ${what}`);
 console.log(`HUD at the end of the drag: ${hud}`);
-if (process.env.BENCH_MARKDOWN) writeFileSync(process.env.BENCH_MARKDOWN, table + '\n');
+if (process.env.BENCH_MARKDOWN) {
+  const notes = r.skipped.map((w) => `\n- skipped: ${w}`).join('');
+  writeFileSync(process.env.BENCH_MARKDOWN, `${table}\n${notes}\n\nAll figures as JSON:\n\n\`\`\`json\n${JSON.stringify(r, null, 1)}\n\`\`\`\n`);
+}
 console.log(JSON.stringify(r));
