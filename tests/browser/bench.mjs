@@ -167,7 +167,19 @@ const rows = [
   ['time to interactive (page start → first decoded image)', `${fmt(r.tti_ms, 0)} ms (${r.tti_wall_ms} ms from goto)`],
   ['transferred bytes, gzip -9 (page + scripts + inlined wasm)', `${(r.transfer_bytes_gz / 1e6).toFixed(2)} MB (${models} models, wasm ${(wasmBytes / 1e6).toFixed(2)} MB)`],
 ];
-const table = ['| measure | figure |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
+// The performance issue's targets, each with its figure from this run.
+const targets = [
+  ['single decode in Chromium, p50', '≤ 0.1 ms', r.decode_single_p50_ms, (v) => v <= 0.1, (v) => `${fmt(v)} ms`],
+  ['400-image grid decode in Chromium', '≤ 16 ms', r.decode_batch400_ms, (v) => v <= 16, (v) => `${fmt(v, 1)} ms (to RGBA: ${fmt(r.decode_grid400_ms, 1)} ms)`],
+  ['drag frame, all layers on, p95', '≤ 16.7 ms', r.drag_frame_p95_ms, (v) => v <= 16.7 + 0.05, (v) => `${fmt(v, 1)} ms`],
+  ['ours / onnxruntime-web (worse of single and 400 batch)', '≤ 1.0', r.ratio_vs_onnxruntime_web, (v) => v <= 1, (v) => fmt(v, 2)],
+  ['training epoch, ours / PyTorch', '≤ 1.0', r.ratio_epoch_vs_pytorch, (v) => v <= 1, (v) => fmt(v, 2)],
+  ['time to interactive', '≤ 1 s', r.tti_ms, (v) => v <= 1000, (v) => `${fmt(v, 0)} ms`],
+  ['transferred bytes (gzip)', '≤ 3 MB', r.transfer_bytes_gz, (v) => v <= 3e6, (v) => `${(v / 1e6).toFixed(2)} MB`],
+];
+const targetTable = ['| target | goal | this run | met |', '|---|---|---|---|',
+  ...targets.map(([what, goal, v, ok, show]) => `| ${what} | ${goal} | ${v == null ? 'skipped' : show(v)} | ${v == null ? '—' : ok(v) ? 'yes' : '**no**'} |`)].join('\n');
+const table = ['| measure | figure |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n') + '\n\n' + targetTable;
 console.log(table);
 for (const what of r.skipped) console.log(`skipped: ${what}`);
 console.log(`HUD at the end of the drag: ${hud}`);
