@@ -106,12 +106,17 @@ if (existsSync(join(PEER_DIR, 'decoder.onnx')) && existsSync(join(PEER_DIR, 'nod
   console.error('peer skipped: run `cargo xtask bench` (it exports tests/browser/peer/decoder.onnx and installs onnxruntime-web)');
 }
 
-const files = [join(WEB_DIR, 'index.html'), join(WEB_DIR, 'style.css'),
+// What the page transfers before its first image (the default model is inside the wasm), and
+// with every model (the others load as scripts after the first image).
+const gz = (f) => gzipSync(readFileSync(f), { level: 9 }).length;
+const initialFiles = [join(WEB_DIR, 'index.html'), join(WEB_DIR, 'style.css'),
   ...readdirSync(join(WEB_DIR, 'js')).map((f) => join(WEB_DIR, 'js', f)),
-  join(WEB_DIR, 'pkg', 'vae_wasm.js'), join(WEB_DIR, 'pkg', 'vae_wasm_bytes.js')];
-const transferBytesGz = files.reduce((sum, f) => sum + gzipSync(readFileSync(f), { level: 9 }).length, 0);
+  ...['vae_wasm.js', 'vae_wasm_bytes.js', 'models.js'].map((f) => join(WEB_DIR, 'pkg', f))];
+const modelFiles = readdirSync(join(WEB_DIR, 'pkg')).filter((f) => /^model-.*\.js$/.test(f)).map((f) => join(WEB_DIR, 'pkg', f));
+const transferBytesGz = initialFiles.reduce((sum, f) => sum + gz(f), 0);
+const transferBytesGzAll = transferBytesGz + modelFiles.reduce((sum, f) => sum + gz(f), 0);
 const wasmBytes = readFileSync(join(WEB_DIR, 'pkg', 'vae_wasm_bg.wasm')).length;
-const models = await page.evaluate(() => wasm_bindgen.Explorer.models().length);
+const models = await page.evaluate(() => VaeExplorer.modelNames().length);
 
 await browser.close();
 await server.close();
@@ -135,6 +140,7 @@ const r = {
   tti_ms: ttiMs,
   tti_wall_ms: wallTtiMs,
   transfer_bytes_gz: transferBytesGz,
+  transfer_bytes_gz_all_models: transferBytesGzAll,
   wasm_bytes: wasmBytes,
   models,
 };
@@ -165,7 +171,8 @@ const rows = [
   ['ratio ours / PyTorch, epoch time (target ≤ 1)', fmt(r.ratio_epoch_vs_pytorch, 2)],
   ['drag frame with every layer on, p50 / p95', `${fmt(r.drag_frame_p50_ms, 1)} / ${fmt(r.drag_frame_p95_ms, 1)} ms`],
   ['time to interactive (page start → first decoded image)', `${fmt(r.tti_ms, 0)} ms (${r.tti_wall_ms} ms from goto)`],
-  ['transferred bytes, gzip -9 (page + scripts + inlined wasm)', `${(r.transfer_bytes_gz / 1e6).toFixed(2)} MB (${models} models, wasm ${(wasmBytes / 1e6).toFixed(2)} MB)`],
+  ['transferred bytes before the first image, gzip -9 (page, scripts, wasm with the default model inlined)', `${(r.transfer_bytes_gz / 1e6).toFixed(2)} MB (wasm ${(wasmBytes / 1e6).toFixed(2)} MB)`],
+  [`… with all ${models} models (the others load after the first image)`, `${(r.transfer_bytes_gz_all_models / 1e6).toFixed(2)} MB`],
 ];
 // The performance issue's targets, each with its figure from this run.
 const targets = [
@@ -175,7 +182,7 @@ const targets = [
   ['ours / onnxruntime-web (worse of single and 400 batch)', '≤ 1.0', r.ratio_vs_onnxruntime_web, (v) => v <= 1, (v) => fmt(v, 2)],
   ['training epoch, ours / PyTorch', '≤ 1.0', r.ratio_epoch_vs_pytorch, (v) => v <= 1, (v) => fmt(v, 2)],
   ['time to interactive', '≤ 1 s', r.tti_ms, (v) => v <= 1000, (v) => `${fmt(v, 0)} ms`],
-  ['transferred bytes (gzip)', '≤ 3 MB', r.transfer_bytes_gz, (v) => v <= 3e6, (v) => `${(v / 1e6).toFixed(2)} MB`],
+  ['transferred bytes before the first image (gzip)', '≤ 3 MB', r.transfer_bytes_gz, (v) => v <= 3e6, (v) => `${(v / 1e6).toFixed(2)} MB`],
 ];
 const targetTable = ['| target | goal | this run | met |', '|---|---|---|---|',
   ...targets.map(([what, goal, v, ok, show]) => `| ${what} | ${goal} | ${v == null ? 'skipped' : show(v)} | ${v == null ? '—' : ok(v) ? 'yes' : '**no**'} |`)].join('\n');

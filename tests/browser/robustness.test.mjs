@@ -207,6 +207,25 @@ describe('privacy and page security', () => {
     await page.close();
   });
 
+  test('damaged weights given to the page are refused with a message naming the problem', async () => {
+    const page = await openExplorer(shared.browser, shared.server.url);
+    const messages = await page.evaluate(() => {
+      const attempt = (bytes) => {
+        try { wasm_bindgen.Explorer.fromBytes(bytes); return 'loaded'; } catch (e) { return e.message; }
+      };
+      return [
+        attempt(new Uint8Array(0)),
+        attempt(new TextEncoder().encode('definitely not weights')),
+        attempt(new TextEncoder().encode('VAEXPLR\0\u0009\0\0\0')), // a future format version
+      ];
+    });
+    assert.match(messages[0], /truncated|not a vae-explorer weights file/);
+    assert.match(messages[1], /not a vae-explorer weights file/);
+    assert.match(messages[2], /version 9 is not supported/);
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  });
+
   test('no page script writes HTML from strings', async () => {
     const dir = join(WEB_DIR, 'js');
     for (const name of await readdir(dir)) {

@@ -21,8 +21,9 @@ for (const mode of ['http', 'file']) {
     });
     after(() => page.close());
 
-    test('the model switch lists every embedded model and the comparison shows each', async () => {
-      const names = await page.evaluate(() => wasm_bindgen.Explorer.models());
+    test('the model switch lists every shipped model and the comparison shows each', async () => {
+      const names = await page.evaluate(() => VaeExplorer.modelNames());
+      assert.deepEqual([...names].sort(), ['ae', 'vae', 'vae-beta4']);
       const options = await page.locator('select#model option').evaluateAll((opts) => opts.map((o) => o.value));
       assert.deepEqual(options, names);
       assert.ok(names.includes('vae'));
@@ -65,7 +66,7 @@ for (const mode of ['http', 'file']) {
     test('sampling the prior decodes the same 16 draws with every model and marks them on the plane', async () => {
       await page.click('#sample-prior');
       const sheets = page.locator('#samples canvas');
-      const names = await page.evaluate(() => wasm_bindgen.Explorer.models());
+      const names = await page.evaluate(() => VaeExplorer.modelNames());
       assert.equal(await sheets.count(), names.length);
       const vaeSheet = await canvasPixels('#samples canvas[data-model="vae"]');
       assert.equal(vaeSheet.length, 112 * 112);
@@ -153,7 +154,7 @@ for (const mode of ['http', 'file']) {
       await page.mouse.click(b.x, b.y);
       await page.click('#set-b');
       await nextFrames(page);
-      const names = await page.evaluate(() => wasm_bindgen.Explorer.models());
+      const names = await page.evaluate(() => VaeExplorer.modelNames());
       assert.equal(await page.locator('#interpolation canvas').count(), names.length);
       const strip = await canvasPixels('#interpolation canvas[data-model="vae"]');
       assert.equal(strip.length, 280 * 28);
@@ -170,7 +171,7 @@ for (const mode of ['http', 'file']) {
     });
 
     test('the URL fragment restores model, point and layers; the decoded image exports as PNG', async () => {
-      const names = await page.evaluate(() => wasm_bindgen.Explorer.models());
+      const names = await page.evaluate(() => VaeExplorer.modelNames());
       const other = names.find((n) => n !== 'vae') || 'vae';
       const view = await shared.browser.newPage();
       view.problems = [];

