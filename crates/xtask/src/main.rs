@@ -114,7 +114,7 @@ fn bench_task() -> Result<()> {
     Ok(())
 }
 
-/// One training epoch of ours (release build, all cores) and of the PyTorch reference
+/// The faster of two training epochs of ours (release build, all cores) and of the PyTorch reference
 /// (tests/bench/pytorch_vae.py: same model, batch, optimiser, data and thread count) in a venv
 /// set up here. Returns `{"epoch_s", "images_per_s", "pytorch_epoch_s", "pytorch", "skipped"}`;
 /// whatever cannot run here is reported as skipped with the reason, never guessed.
@@ -124,9 +124,9 @@ fn training_bench(root: &Path) -> serde_json::Value {
     let mut result = serde_json::json!({ "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) });
     let mut skipped = Vec::new();
 
-    step("training: one epoch of ours (cargo run --release -p trainer)");
+    step("training: two epochs of ours, the faster counts (cargo run --release -p trainer)");
     let ours = output(Command::new(cargo())
-        .args(["run", "--release", "--quiet", "-p", "trainer", "--", "--epochs", "1", "--json", "--name", "bench", "--data-dir", &data_dir])
+        .args(["run", "--release", "--quiet", "-p", "trainer", "--", "--epochs", "2", "--json", "--name", "bench", "--data-dir", &data_dir])
         .arg("--out")
         .arg(bench_dir.join("bench.vaew"))
         .current_dir(root));
@@ -138,7 +138,7 @@ fn training_bench(root: &Path) -> serde_json::Value {
         None => skipped.push(format!("our training epoch (is MNIST in {data_dir}? set VAE_DATA_DIR)")),
     }
 
-    step("training: one epoch of the PyTorch reference (venv in target/bench/venv)");
+    step("training: two epochs of the PyTorch reference, the faster counts (venv in target/bench/venv)");
     let venv = bench_dir.join("venv");
     let python = venv.join("bin/python");
     let have_torch = |py: &Path| output(Command::new(py).args(["-c", "import torch"])).is_some();
@@ -152,7 +152,7 @@ fn training_bench(root: &Path) -> serde_json::Value {
     if have_torch(&python) {
         let script = root.join("tests/bench/pytorch_vae.py");
         let threads = result["threads"].to_string();
-        let line = output(Command::new(&python).arg(script).arg(&data_dir).args(["--threads", &threads]).current_dir(root))
+        let line = output(Command::new(&python).arg(script).arg(&data_dir).args(["--threads", &threads, "--epochs", "2"]).current_dir(root))
             .and_then(|o| o.lines().last().and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()));
         match line {
             Some(torch) => {
