@@ -1,7 +1,8 @@
 //! One optimisation step on the loss reconstruction + β·KL (autodiff; trainer only).
 
 use burn::module::Module;
-use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
+use rayon::prelude::*;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 
@@ -20,6 +21,13 @@ pub struct Objective {
 /// Runs forward, backward and the optimiser on one batch; returns the updated model and the
 /// batch's mean terms (before the update).
 ///
+/// The batch is split into one shard per thread of rayon's pool; each shard runs its forward and
+/// backward pass on its own core and the shards' gradients are summed before the one optimiser
+/// step. The result is the gradient of the whole batch's mean loss, as with one shard (up to
+/// float rounding): the model, batch size and optimiser are unchanged, only the work is split.
+/// burn's matmuls alone hardly use a second core at these sizes (batch 128: one epoch took
+/// 5.6 s on two threads against 6.4 s on one).
+///
 /// `model` and `x` must live on an autodiff device.
 ///
 /// # Shapes
@@ -31,23 +39,66 @@ pub fn train_step(
     x: Tensor<2>,
     learning_rate: f64,
 ) -> (Vae, ElboTerms) {
+    let shards = rayon::current_num_threads();
+    let (grads, terms) = batch_gradients(&model, objective, x, shards);
+    let model = optimizer.step(learning_rate, model, grads);
+    (model, terms)
+}
+
+/// Gradients of the batch's mean loss and the batch's mean terms, computed in `shards` parts in
+/// parallel (fewer if the batch is small). The noise ε is drawn once for the whole batch, before
+/// the split, so a run draws the same numbers whatever the number of shards.
+///
+/// # Shapes
+/// - `x`: `[batch, 784]`
+pub fn batch_gradients(model: &Vae, objective: Objective, x: Tensor<2>, shards: usize) -> (GradientsParams, ElboTerms) {
+    /// Below this many images per shard the split costs more than it saves.
+    const MIN_SHARD: usize = 16;
     let [batch, _] = x.dims();
     let latent = model.enc_mu.weight.dims()[1];
-    let eps = Tensor::<2>::random([batch, latent], Distribution::Normal(0.0, 1.0), &x.device()); // [batch, latent]
-    let (recon, kl) = elbo_terms(&model, objective.kind, x, eps); // [batch] each
-    let recon = recon.mean(); // [1]
-    let kl = kl.mean(); // [1]
+    let device = x.device();
+    let eps = Tensor::<2>::random([batch, latent], Distribution::Normal(0.0, 1.0), &device); // [batch, latent]
+    let shards = shards.clamp(1, (batch / MIN_SHARD).max(1));
+    let bounds: Vec<(usize, usize)> = (0..shards).map(|i| (i * batch / shards, (i + 1) * batch / shards)).collect();
+    // Each shard gets its own leaves (`fork`: same parameter ids and buffers, fresh autodiff
+    // nodes), so the shards build separate graphs that burn can differentiate concurrently.
+    let jobs: Vec<_> = bounds
+        .iter()
+        .map(|&(start, end)| (model.clone().fork(&device), x.clone().slice(start..end), eps.clone().slice(start..end)))
+        .collect();
+    let results: Vec<(GradientsParams, f64, f64)> = jobs
+        .into_par_iter()
+        .map(|(shard_model, x, eps)| shard_gradients(shard_model, objective, x, eps, batch))
+        .collect();
+    let mut accumulator = GradientsAccumulator::<Vae>::new();
+    let mut sum = ElboTerms::default();
+    for (grads, recon, kl) in results {
+        accumulator.accumulate(model, grads);
+        sum.recon += recon;
+        sum.kl += kl;
+    }
+    let terms = ElboTerms { recon: sum.recon / batch as f64, kl: sum.kl / batch as f64 };
+    (accumulator.grads(), terms)
+}
+
+/// One shard's share of the batch loss, (Σ recon + β·Σ KL) / `batch`, differentiated; returns
+/// its gradients and its summed reconstruction and KL.
+///
+/// # Shapes
+/// - `x`: `[shard, 784]`, `eps`: `[shard, latent]`
+fn shard_gradients(model: Vae, objective: Objective, x: Tensor<2>, eps: Tensor<2>, batch: usize) -> (GradientsParams, f64, f64) {
+    let (recon, kl) = elbo_terms(&model, objective.kind, x, eps); // [shard] each
+    let recon = recon.sum(); // [1]
+    let kl = kl.sum(); // [1]
     let loss = match objective.kind {
         ModelKind::Vae => recon.clone() + kl.clone().mul_scalar(objective.beta),
         ModelKind::Ae => recon.clone(),
-    };
-    let terms = ElboTerms {
-        recon: recon.detach().into_scalar::<f32>() as f64,
-        kl: kl.detach().into_scalar::<f32>() as f64,
-    };
+    }
+    .div_scalar(batch as f64); // [1]
+    let recon_sum = recon.detach().into_scalar::<f32>() as f64;
+    let kl_sum = kl.detach().into_scalar::<f32>() as f64;
     let grads = GradientsParams::from_grads(loss.backward(), &model);
-    let model = optimizer.step(learning_rate, model, grads);
-    (model, terms)
+    (grads, recon_sum, kl_sum)
 }
 
 /// Drops the autodiff graph: the same parameters on the plain device, for evaluation and export.

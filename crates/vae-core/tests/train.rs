@@ -1,0 +1,95 @@
+//! The training step's data-parallel split: however many shards the batch is cut into, the
+//! gradients and reported terms are those of the whole batch.
+#![cfg(feature = "train")]
+
+use std::sync::Mutex;
+
+use burn::module::Param;
+use burn::nn::Linear;
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use vae_core::train::{Objective, batch_gradients};
+use vae_core::{ModelKind, Vae, VaeConfig};
+
+fn layers(model: &Vae) -> Vec<&Linear> {
+    model.encoder.iter().chain([&model.enc_mu, &model.enc_logvar]).chain(&model.decoder).collect()
+}
+
+/// A parameter's gradient; empty where it has none (an AE never uses its log-variance head).
+fn values<const D: usize>(grads: &GradientsParams, param: &Param<Tensor<D>>) -> Vec<f32> {
+    grads.get::<D>(param.id).map(|grad| grad.into_data().try_to_vec::<f32>().expect("f32 gradient")).unwrap_or_default()
+}
+
+/// Every gradient of the model, layer by layer, weights then biases.
+fn all_gradients(model: &Vae, grads: &GradientsParams) -> Vec<Vec<f32>> {
+    let mut out = Vec::new();
+    for layer in layers(model) {
+        out.push(values(grads, &layer.weight));
+        out.push(values(grads, layer.bias.as_ref().expect("layers have biases")));
+    }
+    out
+}
+
+/// How many parameters have a gradient.
+fn with_gradient(grads: &[Vec<f32>]) -> usize {
+    grads.iter().filter(|g| !g.is_empty()).count()
+}
+
+fn assert_close(a: &[Vec<f32>], b: &[Vec<f32>]) {
+    assert_eq!(a.len(), b.len());
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        let scale = x.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+        let worst = x.iter().zip(y).fold(0f32, |m, (p, q)| m.max((p - q).abs()));
+        assert!(worst <= 1e-4 * scale, "gradient {i}: differs by {worst} (largest entry {scale})");
+    }
+}
+
+/// The device's random stream is process-wide: tests that seed it must not interleave.
+static RANDOM_STREAM: Mutex<()> = Mutex::new(());
+
+fn gradients_with_shards(kind: ModelKind, shards: usize) -> (Vec<Vec<f32>>, f64, f64) {
+    let _stream = RANDOM_STREAM.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let device = Device::flex().autodiff();
+    device.seed(11);
+    let model = VaeConfig::new().with_hidden(vec![64, 32]).init(&device);
+    let x = Tensor::<2>::random([96, 784], Distribution::Bernoulli(0.3), &device); // [96, 784]
+    device.seed(12); // the same ε for every shard count
+    let (grads, terms) = batch_gradients(&model, Objective { kind, beta: 2.0 }, x, shards);
+    (all_gradients(&model, &grads), terms.recon, terms.kl)
+}
+
+#[test]
+fn sharded_gradients_equal_the_whole_batch_gradients() {
+    for kind in [ModelKind::Vae, ModelKind::Ae] {
+        let (whole, recon, kl) = gradients_with_shards(kind, 1);
+        assert!(whole.iter().flatten().any(|g| *g != 0.0), "{kind}: the whole-batch gradient is not all zero");
+        // Every weight and bias has one, except the AE's log-variance head, which it never uses.
+        let expected = if kind == ModelKind::Ae { whole.len() - 2 } else { whole.len() };
+        assert_eq!(with_gradient(&whole), expected, "{kind}: parameters with a gradient");
+        for shards in [2, 3, 5] {
+            let (split, split_recon, split_kl) = gradients_with_shards(kind, shards);
+            assert_eq!(with_gradient(&split), expected, "{kind}, {shards} shards: parameters with a gradient");
+            assert_close(&whole, &split);
+            assert!((recon - split_recon).abs() < 1e-3 * recon, "{kind}, {shards} shards: recon {split_recon} vs {recon}");
+            assert!((kl - split_kl).abs() < 1e-3 * kl.max(1e-3), "{kind}, {shards} shards: KL {split_kl} vs {kl}");
+        }
+    }
+}
+
+#[test]
+fn the_batch_mean_not_the_shard_mean_is_differentiated() {
+    // Doubling the batch with the same images must leave the mean's gradient unchanged; a step
+    // that averaged per shard and then summed shards would double it.
+    let _stream = RANDOM_STREAM.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let device = Device::flex().autodiff();
+    device.seed(3);
+    let model = VaeConfig::new().with_hidden(vec![32]).init(&device);
+    let x = Tensor::<2>::random([32, 784], Distribution::Bernoulli(0.3), &device); // [32, 784]
+    let twice = Tensor::cat(vec![x.clone(), x.clone()], 0); // [64, 784]
+    let objective = Objective { kind: ModelKind::Ae, beta: 1.0 };
+    let (once, _) = batch_gradients(&model, objective, x, 1);
+    let (doubled, _) = batch_gradients(&model, objective, twice, 2);
+    assert_close(&all_gradients(&model, &once), &all_gradients(&model, &doubled));
+}
+
