@@ -54,6 +54,10 @@ pub struct AnnotateArgs {
     /// The weights file to update in place.
     #[arg(long, default_value = "weights/vae.vaew")]
     pub weights: PathBuf,
+    /// Also renames the model (the page loads a model by a name that must equal its file name,
+    /// e.g. a run trained as `--name trial-3` shipped as `weights/vae.vaew` needs `--name vae`).
+    #[arg(long)]
+    pub name: Option<String>,
     #[command(flatten)]
     pub data: data::DataArgs,
 }
@@ -65,6 +69,10 @@ pub fn annotate(args: &AnnotateArgs) -> Result<()> {
     let (mut file, model) = load_weights(&args.weights, &device)?;
     let dataset = args.data.load()?;
     file.meta.test_posteriors = crate::run::test_posteriors(&model, file.meta.kind, &dataset.test, &device);
+    if let Some(name) = &args.name {
+        ensure!(!name.is_empty(), "--name must not be empty");
+        file.meta.name = name.clone();
+    }
     // Re-pack the parameters too, so older files move to the current payload (f16).
     let file = WeightsFile::from_model(model, file.meta).context("re-packing the weights")?;
     crate::export::write_atomic(&args.weights, &file.to_bytes())?;

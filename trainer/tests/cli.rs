@@ -163,6 +163,31 @@ fn tiny_model(dir: &Path) -> std::path::PathBuf {
 }
 
 #[test]
+fn annotate_stores_posteriors_and_renames_the_model() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let weights = tiny_model(tmp.path());
+    let read = |path: &Path| WeightsFile::from_bytes(&std::fs::read(path).expect("read")).expect("loads");
+    let before = read(&weights);
+    let out = trainer(&[
+        "annotate", "--weights", weights.to_str().expect("utf8"), "--name", "digits-v2", "--data-dir",
+        tmp.path().to_str().expect("utf8"), "--no-download",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let after = read(&weights);
+    assert_ne!(before.meta.name, "digits-v2");
+    assert_eq!(after.meta.name, "digits-v2");
+    assert_eq!(after.meta.test_posteriors.len(), 100, "one posterior per test image");
+    // The same model (read back from its half-precision file) gives the same posteriors.
+    for (a, b) in after.meta.test_posteriors.iter().zip(&before.meta.test_posteriors) {
+        assert_eq!(a[4], b[4], "labels");
+        assert!(a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 0.01), "{a:?} vs {b:?}");
+    }
+    let refused = trainer(&["annotate", "--weights", weights.to_str().expect("utf8"), "--name", "", "--data-dir", tmp.path().to_str().expect("utf8"), "--no-download"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--name"), "{}", String::from_utf8_lossy(&refused.stderr));
+}
+
+#[test]
 fn eval_prints_every_figure_as_json() {
     let tmp = tempfile::tempdir().expect("tmp");
     let weights = tiny_model(tmp.path());
