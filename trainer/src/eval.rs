@@ -9,7 +9,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use vae_core::eval::{continuity, iwae_log_likelihood, mean_of};
+use vae_core::eval::{code_spread, continuity, continuity_scaled, iwae_log_likelihood, mean_of};
 use vae_core::loss::standard_normal_samples;
 use vae_core::{IMAGE_PIXELS, ModelKind, Vae, WeightsFile, preprocess_rgba, readout};
 
@@ -109,6 +109,10 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     };
     let iwae_seconds = started.elapsed().as_secs_f64();
     let cont = continuity(&model, &device, 3.0, 0.1);
+    // The same measure in units of the spread of the model's own codes (test-set μ): the only
+    // fair comparison with an AE, whose latent has no scale of its own.
+    let spread = code_spread(&vae_core::readout::encode_many(&model, kind, &dataset.test.pixels, &device));
+    let cont_own = continuity_scaled(&model, &device, 3.0, 0.1, spread);
     let (classifier, accuracy) = train_classifier(&dataset.train, &dataset.test, TEST_BINARIZATION_SEED);
     let complete = completeness(&model, &classifier, &device);
     println!("{} ({}, β = {}) on {n} test images, binarised with seed {TEST_BINARIZATION_SEED:#x}:", file.meta.name, kind, file.meta.beta);
@@ -126,6 +130,14 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     }
     println!("  continuity: mean |Δpixel| per latent unit {:.4} (max {:.4}) on a {}-step grid within {}σ", cont.mean, cont.max, cont.step, cont.radius);
     println!(
+        "  continuity in units of the codes' own spread (σ of μ: {:.2}, {:.2}): mean {:.4} (max {:.4}, max/mean {:.1}) within 3 of those units",
+        spread[0],
+        spread[1],
+        cont_own.mean,
+        cont_own.max,
+        cont_own.max / cont_own.mean.max(f32::MIN_POSITIVE)
+    );
+    println!(
         "  completeness: {:.1}% of {COMPLETENESS_SAMPLES} prior samples decode to a digit the classifier names with p ≥ {CONFIDENT}; \
          their digits have {:.2} bits of entropy (3.32 = all ten equally) (classifier test accuracy {:.2}%)",
         100.0 * complete.confident,
@@ -138,6 +150,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             "name": file.meta.name, "kind": kind, "beta": file.meta.beta, "images": n,
             "elbo": elbo, "recon": terms.recon, "kl": terms.kl, "iwae": iwae, "k": args.k,
             "continuity_mean": cont.mean, "continuity_max": cont.max,
+            "code_spread": spread, "continuity_own_mean": cont_own.mean, "continuity_own_max": cont_own.max,
             "completeness": complete.confident, "prior_class_entropy_bits": complete.class_entropy_bits,
             "completeness_samples": COMPLETENESS_SAMPLES, "classifier_accuracy": accuracy,
         });

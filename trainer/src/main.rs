@@ -53,9 +53,9 @@ pub enum ModelArg {
 pub struct TrainArgs {
     #[command(flatten)]
     pub data: data::DataArgs,
-    /// Passes over the training set (100, the shipped model's recipe: ≈ 11 min in release on
-    /// 2 cores).
-    #[arg(long, default_value_t = 100)]
+    /// Passes over the training set (150: ≈ 14 min in release on 2 cores, within 1.2 nats of the
+    /// shipped model, which had 300).
+    #[arg(long, default_value_t = 150)]
     pub epochs: usize,
     /// Images per optimiser step.
     #[arg(long, default_value_t = 128)]

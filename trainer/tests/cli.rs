@@ -197,10 +197,13 @@ fn eval_prints_every_figure_as_json() {
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let j = last_json(&out);
-    for key in ["elbo", "recon", "kl", "iwae", "k", "continuity_mean", "continuity_max", "completeness", "classifier_accuracy"] {
+    for key in ["elbo", "recon", "kl", "iwae", "k", "continuity_mean", "continuity_max", "continuity_own_mean", "continuity_own_max", "completeness", "classifier_accuracy"] {
         assert!(j[key].is_number(), "{key} missing in {j}");
     }
     assert_eq!(j["k"].as_u64(), Some(20));
+    let spread = j["code_spread"].as_array().expect("code_spread is [σ₁, σ₂]");
+    assert_eq!(spread.len(), 2);
+    assert!(spread.iter().all(|s| s.as_f64().is_some_and(|s| s > 0.0)), "{j}");
     assert_eq!(j["images"].as_u64(), Some(40));
     let (elbo, iwae) = (j["elbo"].as_f64().expect("elbo"), j["iwae"].as_f64().expect("iwae"));
     assert!(iwae > elbo - 1.0, "IWAE {iwae} should not be much below the ELBO {elbo}");

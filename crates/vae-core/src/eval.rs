@@ -55,9 +55,16 @@ pub struct Continuity {
 /// `n × n` grid with spacing `step` centred on the origin; rows from the top (z₂ high) down.
 /// Returns `(rate_right, rate_up)`, `(n − 1)` wide/high respectively (`NaN` on the missing edge).
 pub fn continuity_rates(model: &Vae, device: &Device, n: usize, step: f32) -> (Vec<f32>, Vec<f32>) {
+    continuity_rates_scaled(model, device, n, step, [1.0, 1.0])
+}
+
+/// As [`continuity_rates`], on the grid z = `scale` ⊙ u: the grid, its step and the rates are in
+/// units of u, so `scale` = the spread of a model's codes measures every model in its own units.
+fn continuity_rates_scaled(model: &Vae, device: &Device, n: usize, step: f32, scale: [f32; 2]) -> (Vec<f32>, Vec<f32>) {
     let half = (n as f32 - 1.0) / 2.0;
     let coord = |i: usize| (i as f32 - half) * step;
-    let zs: Vec<f32> = (0..n).flat_map(|row| (0..n).flat_map(move |col| [coord(col), -coord(row)])).collect();
+    let zs: Vec<f32> =
+        (0..n).flat_map(|row| (0..n).flat_map(move |col| [coord(col) * scale[0], -coord(row) * scale[1]])).collect();
     let images: Vec<f32> = zs.chunks(4096 * LATENT_DIM).flat_map(|chunk| decode_points(model, chunk, device)).collect();
     let image = |col: usize, row: usize| &images[(row * n + col) * IMAGE_PIXELS..(row * n + col + 1) * IMAGE_PIXELS];
     let rate = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f32>() / IMAGE_PIXELS as f32 / step;
@@ -79,11 +86,22 @@ pub fn continuity_rates(model: &Vae, device: &Device, n: usize, step: f32) -> (V
 /// Mean pixel change per unit latent step between horizontally and vertically neighbouring grid
 /// points with spacing `step`, inside the disk of radius `radius` (pixel intensities in [0, 1]).
 pub fn continuity(model: &Vae, device: &Device, radius: f32, step: f32) -> Continuity {
+    continuity_scaled(model, device, radius, step, [1.0, 1.0])
+}
+
+/// [`continuity`] in units of `scale` per latent dimension: the grid is z = `scale` ⊙ u with u
+/// inside the disk of radius `radius`, and rates are per unit of u.
+///
+/// Why: a plain autoencoder's latent has no scale of its own (stretch z by 10 and shrink the
+/// decoder's first layer by 10: the same model), so its continuity per unit of z says nothing
+/// until z is measured against the spread of its own codes. A VAE's codes are held near the
+/// prior's scale, so for it the two measures nearly agree.
+pub fn continuity_scaled(model: &Vae, device: &Device, radius: f32, step: f32, scale: [f32; 2]) -> Continuity {
     let n = (2.0 * radius / step).round() as usize + 1;
     let half = (n as f32 - 1.0) / 2.0;
     let coord = |i: usize| (i as f32 - half) * step;
     let inside = |col: usize, row: usize| coord(col).hypot(coord(row)) <= radius + 1e-4;
-    let (right, up) = continuity_rates(model, device, n, step);
+    let (right, up) = continuity_rates_scaled(model, device, n, step, scale);
     let (mut sum, mut max, mut count) = (0.0f64, 0.0f32, 0usize);
     for row in 0..n {
         for col in 0..n {
@@ -98,6 +116,19 @@ pub fn continuity(model: &Vae, device: &Device, radius: f32, step: f32) -> Conti
         }
     }
     Continuity { mean: (sum / count.max(1) as f64) as f32, max, step, radius }
+}
+
+/// Standard deviation of each latent coordinate over a set of codes `[μ₁, μ₂, …]` (rows of at
+/// least two numbers): the spread of a model's codes, the unit of [`continuity_scaled`].
+pub fn code_spread<R: AsRef<[f32]>>(codes: &[R]) -> [f32; 2] {
+    let n = codes.len().max(1) as f64;
+    let mut out = [0.0f32; 2];
+    for (d, value) in out.iter_mut().enumerate() {
+        let mean = codes.iter().map(|c| c.as_ref()[d] as f64).sum::<f64>() / n;
+        let var = codes.iter().map(|c| (c.as_ref()[d] as f64 - mean).powi(2)).sum::<f64>() / n;
+        *value = var.sqrt() as f32;
+    }
+    out
 }
 
 /// Density of the aggregate posterior q(z) = (1/N) Σᵢ N(z; μᵢ, diag σᵢ²) at the centres of an

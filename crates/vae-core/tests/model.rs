@@ -218,6 +218,24 @@ fn continuity_is_zero_for_a_constant_decoder_and_positive_otherwise() {
 }
 
 #[test]
+fn continuity_in_code_units_does_not_change_when_the_latent_is_stretched() {
+    use vae_core::eval::{code_spread, continuity, continuity_scaled};
+    let model = VaeConfig::new().with_hidden(vec![16]).init(&device());
+    // The same decoder on a latent stretched 5×: z' = 5z, first layer's weights ÷ 5.
+    let mut stretched = model.clone();
+    let w = stretched.decoder[0].weight.val();
+    stretched.decoder[0].weight = burn::module::Param::from_tensor(w.div_scalar(5.0));
+    let plain = continuity(&model, &device(), 3.0, 0.25);
+    let per_unit = continuity(&stretched, &device(), 3.0, 0.25);
+    assert!(per_unit.mean < plain.mean, "per unit of z the stretched model looks smoother: {per_unit:?} vs {plain:?}");
+    let own_units = continuity_scaled(&stretched, &device(), 3.0, 0.25, [5.0, 5.0]);
+    assert!((own_units.mean - plain.mean).abs() <= 1e-4 * plain.mean.max(1e-3), "{own_units:?} vs {plain:?}");
+    assert!((own_units.max - plain.max).abs() <= 1e-4 * plain.max.max(1e-3), "{own_units:?} vs {plain:?}");
+    let spread = code_spread(&[[1.0f32, 10.0], [3.0, 10.0], [5.0, 16.0], [7.0, 16.0]]);
+    assert!((spread[0] - 5f32.sqrt()).abs() < 1e-6 && (spread[1] - 3.0).abs() < 1e-6, "{spread:?}");
+}
+
+#[test]
 fn aggregate_density_integrates_to_one_and_peaks_at_the_posteriors() {
     use vae_core::eval::aggregate_density;
     let posteriors = [[1.0f32, -1.0, 0.3, 0.2, 3.0], [-2.0, 1.5, 0.2, 0.4, 7.0]];
