@@ -116,7 +116,8 @@ fn bench_task() -> Result<()> {
 
 /// The faster of two training epochs of ours (release build, all cores) and of the PyTorch reference
 /// (tests/bench/pytorch_vae.py: same model, batch, optimiser, data and thread count) in a venv
-/// set up here. Returns `{"epoch_s", "images_per_s", "pytorch_epoch_s", "pytorch", "skipped"}`;
+/// set up here, and the same on one thread. Returns `{"epoch_s", "images_per_s", "pytorch_epoch_s",
+/// "ratio_epoch_vs_pytorch", the same keys with `_1thread`, "pytorch", "skipped"}`;
 /// whatever cannot run here is reported as skipped with the reason, never guessed.
 fn training_bench(root: &Path) -> serde_json::Value {
     let data_dir = std::env::var("VAE_DATA_DIR").unwrap_or_else(|_| "data/mnist".into());
@@ -124,18 +125,24 @@ fn training_bench(root: &Path) -> serde_json::Value {
     let mut result = serde_json::json!({ "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) });
     let mut skipped = Vec::new();
 
-    step("training: two epochs of ours, the faster counts (cargo run --release -p trainer)");
-    let ours = output(Command::new(cargo())
-        .args(["run", "--release", "--quiet", "-p", "trainer", "--", "--epochs", "2", "--json", "--name", "bench", "--data-dir", &data_dir])
-        .arg("--out")
-        .arg(bench_dir.join("bench.vaew"))
-        .current_dir(root));
-    match ours.as_deref().and_then(|o| o.lines().last()).and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()) {
-        Some(summary) => {
-            result["epoch_s"] = summary["epoch_s"].clone();
-            result["images_per_s"] = summary["images_per_s"].clone();
+    // Both at every core (the target) and at one thread: the second separates per-core speed from
+    // how well each side uses a second core (which this shared VM gives little of).
+    let all = result["threads"].as_u64().unwrap_or(1).to_string();
+    for (threads, suffix) in [(all.as_str(), ""), ("1", "_1thread")] {
+        step(&format!("training: two epochs of ours on {threads} thread(s), the faster counts (cargo run --release -p trainer)"));
+        let ours = output(Command::new(cargo())
+            .args(["run", "--release", "--quiet", "-p", "trainer", "--", "--epochs", "2", "--json", "--name", "bench", "--data-dir", &data_dir])
+            .arg("--out")
+            .arg(bench_dir.join("bench.vaew"))
+            .env("RAYON_NUM_THREADS", threads)
+            .current_dir(root));
+        match ours.as_deref().and_then(|o| o.lines().last()).and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()) {
+            Some(summary) => {
+                result[format!("epoch{suffix}_s")] = summary["epoch_s"].clone();
+                result[format!("images_per_s{suffix}")] = summary["images_per_s"].clone();
+            }
+            None => skipped.push(format!("our training epoch on {threads} thread(s) (is MNIST in {data_dir}? set VAE_DATA_DIR)")),
         }
-        None => skipped.push(format!("our training epoch (is MNIST in {data_dir}? set VAE_DATA_DIR)")),
     }
 
     step("training: two epochs of the PyTorch reference, the faster counts (venv in target/bench/venv)");
@@ -151,21 +158,24 @@ fn training_bench(root: &Path) -> serde_json::Value {
     }
     if have_torch(&python) {
         let script = root.join("tests/bench/pytorch_vae.py");
-        let threads = result["threads"].to_string();
-        let line = output(Command::new(&python).arg(script).arg(&data_dir).args(["--threads", &threads, "--epochs", "2"]).current_dir(root))
-            .and_then(|o| o.lines().last().and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()));
-        match line {
-            Some(torch) => {
-                result["pytorch_epoch_s"] = torch["epoch_s"].clone();
-                result["pytorch"] = torch;
+        for (threads, suffix) in [(all.as_str(), ""), ("1", "_1thread")] {
+            let line = output(Command::new(&python).arg(&script).arg(&data_dir).args(["--threads", threads, "--epochs", "2"]).current_dir(root))
+                .and_then(|o| o.lines().last().and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()));
+            match line {
+                Some(torch) => {
+                    result[format!("pytorch_epoch{suffix}_s")] = torch["epoch_s"].clone();
+                    result["pytorch"] = torch;
+                }
+                None => skipped.push(format!("the PyTorch reference run on {threads} thread(s) failed (see its output above)")),
             }
-            None => skipped.push("the PyTorch reference run failed (see its output above)".into()),
         }
     } else {
         skipped.push("PyTorch could not be installed into target/bench/venv (no python3-venv or no network)".into());
     }
-    if let (Some(ours), Some(torch)) = (result["epoch_s"].as_f64(), result["pytorch_epoch_s"].as_f64()) {
-        result["ratio_epoch_vs_pytorch"] = serde_json::json!(ours / torch);
+    for suffix in ["", "_1thread"] {
+        if let (Some(ours), Some(torch)) = (result[format!("epoch{suffix}_s")].as_f64(), result[format!("pytorch_epoch{suffix}_s")].as_f64()) {
+            result[format!("ratio_epoch{suffix}_vs_pytorch")] = serde_json::json!(ours / torch);
+        }
     }
     for why in &skipped {
         eprintln!("skipped: {why}");
