@@ -70,13 +70,7 @@ fn code_spread(model: &str) -> [f32; 2] {
     let e = Explorer::from_weights(&std::fs::read(&path).expect("a shipped weights file")).expect("loads");
     let p = &e.meta().test_posteriors;
     assert!(p.len() >= 1000, "{model} carries only {} test posteriors", p.len());
-    let n = p.len() as f32;
-    let mut out = [0.0; 2];
-    for (d, spread) in out.iter_mut().enumerate() {
-        let mean = p.iter().map(|q| q[d]).sum::<f32>() / n;
-        *spread = (p.iter().map(|q| (q[d] - mean).powi(2)).sum::<f32>() / n).sqrt();
-    }
-    out
+    vae_core::eval::code_spread(p)
 }
 
 #[test]

@@ -11,7 +11,6 @@
 
 use std::cell::RefCell;
 
-
 use crate::model::Vae;
 
 /// Rows (batch items) per register tile.

@@ -2,9 +2,9 @@
 
 use burn::module::Module;
 use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
-use rayon::prelude::*;
 use burn::prelude::*;
 use burn::tensor::Distribution;
+use rayon::prelude::*;
 
 use crate::loss::{ElboTerms, elbo_terms};
 use crate::model::{ModelKind, Vae};
@@ -59,12 +59,13 @@ pub fn batch_gradients(model: &Vae, objective: Objective, x: Tensor<2>, shards: 
     let device = x.device();
     let eps = Tensor::<2>::random([batch, latent], Distribution::Normal(0.0, 1.0), &device); // [batch, latent]
     let shards = shards.clamp(1, (batch / MIN_SHARD).max(1));
-    let bounds: Vec<(usize, usize)> = (0..shards).map(|i| (i * batch / shards, (i + 1) * batch / shards)).collect();
     // Each shard gets its own leaves (`fork`: same parameter ids and buffers, fresh autodiff
     // nodes), so the shards build separate graphs that burn can differentiate concurrently.
-    let jobs: Vec<_> = bounds
-        .iter()
-        .map(|&(start, end)| (model.clone().fork(&device), x.clone().slice(start..end), eps.clone().slice(start..end)))
+    let jobs: Vec<_> = (0..shards)
+        .map(|i| {
+            let rows = i * batch / shards..(i + 1) * batch / shards;
+            (model.clone().fork(&device), x.clone().slice(rows.clone()), eps.clone().slice(rows))
+        })
         .collect();
     let results: Vec<(GradientsParams, f64, f64)> = jobs
         .into_par_iter()

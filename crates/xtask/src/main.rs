@@ -128,7 +128,8 @@ fn training_bench(root: &Path) -> serde_json::Value {
     // Both at every core (the target) and at one thread: the second separates per-core speed from
     // how well each side uses a second core (which this shared VM gives little of).
     let all = result["threads"].as_u64().unwrap_or(1).to_string();
-    for (threads, suffix) in [(all.as_str(), ""), ("1", "_1thread")] {
+    let runs = [(all.as_str(), ""), ("1", "_1thread")];
+    for (threads, suffix) in runs {
         step(&format!("training: two epochs of ours on {threads} thread(s), the faster counts (cargo run --release -p trainer)"));
         let ours = output(Command::new(cargo())
             .args(["run", "--release", "--quiet", "-p", "trainer", "--", "--epochs", "2", "--json", "--name", "bench", "--data-dir", &data_dir])
@@ -158,13 +159,15 @@ fn training_bench(root: &Path) -> serde_json::Value {
     }
     if have_torch(&python) {
         let script = root.join("tests/bench/pytorch_vae.py");
-        for (threads, suffix) in [(all.as_str(), ""), ("1", "_1thread")] {
+        for (threads, suffix) in runs {
             let line = output(Command::new(&python).arg(&script).arg(&data_dir).args(["--threads", threads, "--epochs", "2"]).current_dir(root))
                 .and_then(|o| o.lines().last().and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()));
             match line {
                 Some(torch) => {
                     result[format!("pytorch_epoch{suffix}_s")] = torch["epoch_s"].clone();
-                    result["pytorch"] = torch;
+                    if suffix.is_empty() {
+                        result["pytorch"] = torch;
+                    }
                 }
                 None => skipped.push(format!("the PyTorch reference run on {threads} thread(s) failed (see its output above)")),
             }
@@ -172,7 +175,7 @@ fn training_bench(root: &Path) -> serde_json::Value {
     } else {
         skipped.push("PyTorch could not be installed into target/bench/venv (no python3-venv or no network)".into());
     }
-    for suffix in ["", "_1thread"] {
+    for (_, suffix) in runs {
         if let (Some(ours), Some(torch)) = (result[format!("epoch{suffix}_s")].as_f64(), result[format!("pytorch_epoch{suffix}_s")].as_f64()) {
             result[format!("ratio_epoch{suffix}_vs_pytorch")] = serde_json::json!(ours / torch);
         }
