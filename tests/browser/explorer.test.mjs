@@ -112,7 +112,7 @@ describe('the page and the Rust command line agree', () => {
       const png = await renderTextPng(page, digit, { size: 180 });
       const file = join(dir, `digit-${digit}.png`);
       await writeFile(file, png);
-      const cli = JSON.parse(execFileSync(trainer, ['encode', '--weights', join(root, 'weights', `${model}.vaew`), file], { encoding: 'utf8' }).trim().split('\n').pop());
+      const cli = JSON.parse(execFileSync(trainer, ['encode', '--json', '--weights', join(root, 'weights', `${model}.vaew`), file], { encoding: 'utf8' }).trim().split('\n').pop());
 
       await page.selectOption('select#model', model);
       await page.setInputFiles('#upload', file);

@@ -1,33 +1,44 @@
-// Shared set-up for the browser tests: a loopback static server for web/, Debian's Chromium
-// through playwright-core, and helpers that read what the page shows.
-import { createServer } from 'node:http';
-import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+// Shared set-up for the browser tests: the project's own static server (`cargo xtask serve`, the
+// one a user runs) for web/, Debian's Chromium through playwright-core, and helpers that read what
+// the page shows.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
-export const WEB_DIR = resolve(fileURLToPath(import.meta.url), '../../../web');
+export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
+export const WEB_DIR = join(ROOT, 'web');
 export const FILE_URL = pathToFileURL(join(WEB_DIR, 'index.html')).href;
 
-const MIME = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' };
+/** The xtask binary: the one running the tests (VAE_XTASK), else the workspace's debug build. */
+function xtaskBinary() {
+  const path = process.env.VAE_XTASK || join(ROOT, 'target', 'debug', 'xtask');
+  if (!existsSync(path)) throw new Error(`${path} is missing: run the browser tests through \`cargo xtask test\``);
+  return path;
+}
 
-/** Serves `root` (default web/) on 127.0.0.1 (a free port); resolves to { url, close }. */
+/**
+ * Serves `root` (default web/) on 127.0.0.1, on a free port, with `xtask serve --no-build`;
+ * resolves to { url, close }.
+ */
 export async function serveWeb(root = WEB_DIR) {
-  const server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    const file = join(root, path.endsWith('/') ? join(path, 'index.html') : path);
-    if (!file.startsWith(root + sep)) { res.writeHead(403).end(); return; }
-    try {
-      if (!(await stat(file)).isFile()) throw new Error('not a file');
-      res.writeHead(200, { 'content-type': MIME[extname(file)] || 'application/octet-stream' });
-      res.end(await readFile(file));
-    } catch {
-      res.writeHead(404).end('not found');
-    }
+  const child = spawn(xtaskBinary(), ['serve', '--no-build', '--port', '0', '--dir', root], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((ok, fail) => {
+    child.once('error', fail);
+    child.once('exit', (code) => fail(new Error(`xtask serve exited (${code}) before serving`)));
+    createInterface({ input: child.stdout }).once('line', (line) => {
+      const found = line.match(/http:\/\/127\.0\.0\.1:\d+\//);
+      if (found) ok(found[0]); else fail(new Error(`xtask serve printed ${line}`));
+    });
   });
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise((ok) => server.close(ok)) };
+  child.removeAllListeners('exit');
+  return {
+    url,
+    close: () => new Promise((ok) => { child.once('exit', () => ok()); child.kill(); }),
+  };
 }
 
 /** Launches headless Chromium (Debian's; never a downloaded one). */

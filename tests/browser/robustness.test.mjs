@@ -227,7 +227,7 @@ describe('privacy and page security', () => {
   });
 
   test('no page script writes HTML from strings', async () => {
-    const dir = join(WEB_DIR, 'js');
+    const dir = join(WEB_DIR, 'src');
     for (const name of await readdir(dir)) {
       const source = await readFile(join(dir, name), 'utf8');
       assert.doesNotMatch(source, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function/, name);

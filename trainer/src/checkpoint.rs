@@ -4,19 +4,20 @@
 //! The random streams need no saving: every epoch reseeds them from (seed, epoch), so a resumed
 //! run draws the same shuffles, binarisations and ε as an uninterrupted one.
 //!
-//! Layout: `VAECKPT\0`, u32 version, u32 header length, JSON header, u64 model length, model
-//! (burnpack, f32, parameter ids kept so the optimiser state matches), u64 optimiser length,
-//! optimiser (burnpack), u32 CRC-32 of everything before it. Integers little-endian.
+//! Layout: vae-core's envelope ([`vae_core::framing`]) with magic `VAECKPT\0`, a JSON header
+//! (the run's settings and the epochs done) and two parts: the model (burnpack, f32, parameter
+//! ids kept so the optimiser state matches) and the optimiser state (burnpack).
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use serde::{Deserialize, Serialize};
+use vae_core::framing::{self, FrameError};
 use vae_core::{Vae, VaeConfig};
 
 use crate::export::write_atomic;
@@ -66,46 +67,26 @@ impl Checkpoint {
     /// Writes the checkpoint atomically (a killed run leaves the previous one intact).
     pub fn save(&self, path: &Path) -> Result<()> {
         let header = serde_json::to_vec(&Header { settings: self.settings.clone(), epochs_done: self.epochs_done })?;
-        let mut out = Vec::with_capacity(32 + header.len() + self.model.len() + self.optimizer.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&VERSION.to_le_bytes());
-        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-        out.extend_from_slice(&header);
-        for part in [&self.model, &self.optimizer] {
-            out.extend_from_slice(&(part.len() as u64).to_le_bytes());
-            out.extend_from_slice(part);
-        }
-        let crc = crc32fast::hash(&out);
-        out.extend_from_slice(&crc.to_le_bytes());
-        write_atomic(path, &out)
+        write_atomic(path, &framing::write(MAGIC, VERSION, &header, &[&self.model, &self.optimizer]))
     }
 
     /// Reads and verifies a checkpoint file.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).with_context(|| {
-            format!("no checkpoint to resume at {}; start without --resume (or pass --checkpoint)", path.display())
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("no checkpoint to resume at {}; start without --resume (or pass --checkpoint)", path.display()))?;
+        let frame = framing::read(&bytes, MAGIC, VERSION..=VERSION, 2).map_err(|err| match err {
+            FrameError::Version { found } => {
+                anyhow::anyhow!(
+                    "checkpoint {} has format version {found}, this trainer writes {VERSION}; start again without --resume",
+                    path.display()
+                )
+            }
+            FrameError::BadMagic => anyhow::anyhow!("{} is not a vae-explorer checkpoint; start again without --resume", path.display()),
+            other => anyhow::anyhow!("checkpoint {} is damaged ({other}); start again without --resume", path.display()),
         })?;
-        let damaged = |what: &str| anyhow::anyhow!("checkpoint {} is damaged ({what}); start again without --resume", path.display());
-        ensure!(bytes.len() >= 8 && &bytes[..8] == MAGIC, damaged("not a vae-explorer checkpoint"));
-        ensure!(bytes.len() >= 4 + 8, damaged("truncated"));
-        let (body, crc) = bytes.split_at(bytes.len() - 4);
-        if crc32fast::hash(body).to_le_bytes() != crc {
-            return Err(damaged("checksum mismatch"));
-        }
-        let mut pos: usize = 8;
-        let mut take = |n: usize| -> Result<&[u8]> {
-            let part = body.get(pos..pos.checked_add(n).ok_or_else(|| damaged("length overflow"))?).ok_or_else(|| damaged("truncated"))?;
-            pos += n;
-            Ok(part)
-        };
-        let version = u32::from_le_bytes(take(4)?.try_into()?);
-        ensure!(version == VERSION, "checkpoint {} has format version {version}, this trainer writes {VERSION}; start again without --resume", path.display());
-        let header_len = u32::from_le_bytes(take(4)?.try_into()?) as usize;
-        let header: Header = serde_json::from_slice(take(header_len)?).map_err(|_| damaged("header"))?;
-        let model_len = usize::try_from(u64::from_le_bytes(take(8)?.try_into()?))?;
-        let model = take(model_len)?.to_vec();
-        let optimizer_len = usize::try_from(u64::from_le_bytes(take(8)?.try_into()?))?;
-        let optimizer = take(optimizer_len)?.to_vec();
+        let header: Header = serde_json::from_slice(frame.header)
+            .map_err(|e| anyhow::anyhow!("checkpoint {} is damaged (header: {e}); start again without --resume", path.display()))?;
+        let (model, optimizer) = (frame.parts[0].to_vec(), frame.parts[1].to_vec());
         Ok(Self { settings: header.settings, epochs_done: header.epochs_done, model, optimizer })
     }
 
@@ -133,9 +114,8 @@ impl Checkpoint {
     pub fn restore(self, config: &VaeConfig, device: &Device, optimizer: ModuleOptimizer) -> Result<(Vae, ModuleOptimizer)> {
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(self.model)).map_err(|e| anyhow::anyhow!("checkpoint model: {e}"))?;
         let model = config.init(device).try_load_record(record).map_err(|e| anyhow::anyhow!("checkpoint model does not fit: {e}"))?;
-        let optimizer = optimizer
-            .from_bytes(Bytes::from_bytes_vec(self.optimizer))
-            .map_err(|e| anyhow::anyhow!("checkpoint optimiser state: {e}"))?;
+        let optimizer =
+            optimizer.from_bytes(Bytes::from_bytes_vec(self.optimizer)).map_err(|e| anyhow::anyhow!("checkpoint optimiser state: {e}"))?;
         Ok((model, optimizer))
     }
 }

@@ -9,8 +9,7 @@ use anyhow::{Context, Result, bail, ensure};
 use vae_core::idx::{self, IdxImages};
 
 /// The four files of an IDX dataset, by their standard names.
-pub const FILES: [&str; 4] =
-    ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
+pub const FILES: [&str; 4] = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
 
 /// The IDX datasets the trainer knows: same file names, same 28×28 format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -36,7 +35,9 @@ impl DatasetName {
     /// Public mirrors of the gzipped IDX files, tried in order.
     fn mirrors(self) -> &'static [&'static str] {
         match self {
-            DatasetName::Mnist => &["https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/"],
+            DatasetName::Mnist => {
+                &["https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/"]
+            }
             DatasetName::FashionMnist => &["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
             DatasetName::Kmnist => &["http://codh.rois.ac.jp/kmnist/dataset/kmnist/"],
         }

@@ -9,14 +9,14 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use vae_core::eval::{code_spread, continuity, continuity_scaled, iwae_log_likelihood, mean_of};
+use vae_core::eval::{Continuity, code_spread, continuity, continuity_scaled, iwae_log_likelihood, mean_of};
 use vae_core::loss::standard_normal_samples;
-use vae_core::{IMAGE_PIXELS, ModelKind, Vae, WeightsFile, preprocess_rgba, readout};
+use vae_core::{ElboTerms, IMAGE_PIXELS, ModelKind, Vae, WeightsFile, preprocess_rgba, readout};
 
 use crate::data::{self, Split};
+use crate::run::{TEST_BINARIZATION_SEED, binarize, evaluate};
 use vae_core::classifier::{Classifier, ClassifierConfig};
 use vae_core::train::classifier_step;
-use crate::run::{TEST_BINARIZATION_SEED, binarize, evaluate};
 
 /// Options of `trainer eval`.
 #[derive(Args, Debug, Clone)]
@@ -32,7 +32,7 @@ pub struct EvalArgs {
     /// Evaluate on the first N test images only.
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Print one JSON object with every figure on the last line.
+    /// Also print one JSON object with every figure on the last line (after the readable report).
     #[arg(long)]
     pub json: bool,
 }
@@ -46,6 +46,10 @@ pub struct EncodeArgs {
     /// The weights file to encode with.
     #[arg(long, default_value = "weights/vae.vaew")]
     pub weights: PathBuf,
+    /// Print one JSON object per image ({file, mu, sigma, kl, recon, elbo, inverted}, or {file,
+    /// error}) instead of one readable line per image.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `trainer annotate`.
@@ -60,6 +64,9 @@ pub struct AnnotateArgs {
     pub name: Option<String>,
     #[command(flatten)]
     pub data: data::DataArgs,
+    /// Print one JSON object ({weights, name, test_posteriors}) instead of a sentence.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Recomputes the test-set posteriors stored in a weights file (for files written before the
@@ -76,20 +83,53 @@ pub fn annotate(args: &AnnotateArgs) -> Result<()> {
     // Re-pack the parameters too, so older files move to the current payload (f16).
     let file = WeightsFile::from_model(model, file.meta).context("re-packing the weights")?;
     crate::export::write_atomic(&args.weights, &file.to_bytes())?;
-    println!("{}: stored the posteriors of {} test images", args.weights.display(), file.meta.test_posteriors.len());
+    let stored = file.meta.test_posteriors.len();
+    if args.json {
+        println!("{}", serde_json::json!({ "weights": args.weights, "name": file.meta.name, "test_posteriors": stored }));
+    } else {
+        println!("{}: stored the posteriors of {stored} test images (model “{}”)", args.weights.display(), file.meta.name);
+    }
     Ok(())
 }
 
 /// Loads and verifies a weights file.
 pub fn load_weights(path: &Path, device: &Device) -> Result<(WeightsFile, Vae)> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {} (train one with `cargo run --release -p trainer`)", path.display()))?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("reading {} (train one with `cargo run --release -p trainer`)", path.display()))?;
     let file = WeightsFile::from_bytes(&bytes).with_context(|| path.display().to_string())?;
     let model = file.load_model(device).with_context(|| path.display().to_string())?;
     Ok((file, model))
 }
 
-/// Prints test ELBO, reconstruction, KL, IWAE and continuity of a model.
+/// Everything `trainer eval` measures about one weights file.
+struct EvalReport {
+    name: String,
+    kind: ModelKind,
+    beta: f64,
+    images: usize,
+    terms: ElboTerms,
+    iwae: Option<f64>,
+    k: usize,
+    iwae_seconds: f64,
+    continuity: Continuity,
+    /// σ of the test codes μ: the unit of `continuity_own`.
+    spread: [f32; 2],
+    continuity_own: Continuity,
+    completeness: Completeness,
+    classifier_accuracy: f64,
+}
+
+/// Prints test ELBO, reconstruction, KL, IWAE, continuity and completeness of a model.
 pub fn eval(args: &EvalArgs) -> Result<()> {
+    let report = measure(args)?;
+    print_report(&report);
+    if args.json {
+        println!("{}", report_json(&report));
+    }
+    Ok(())
+}
+
+fn measure(args: &EvalArgs) -> Result<EvalReport> {
     ensure!(args.k >= 1, "--k must be at least 1");
     let device = Device::flex();
     let (file, model) = load_weights(&args.weights, &device)?;
@@ -99,64 +139,78 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         dataset.test.truncate(n.max(1));
     }
     let test_x = binarize(&dataset.test.pixels, &mut SmallRng::seed_from_u64(TEST_BINARIZATION_SEED));
-    let n = dataset.test.len();
     device.seed(TEST_BINARIZATION_SEED);
     let terms = evaluate(&model, kind, &test_x, &device);
     let started = Instant::now();
-    let iwae = match kind {
-        ModelKind::Vae => Some(iwae(&model, &test_x, args.k, &device)),
-        ModelKind::Ae => None,
-    };
+    let iwae = (kind == ModelKind::Vae).then(|| iwae(&model, &test_x, args.k, &device));
     let iwae_seconds = started.elapsed().as_secs_f64();
-    let cont = continuity(&model, &device, 3.0, 0.1);
-    // The same measure in units of the spread of the model's own codes (test-set μ): the only
+    // Continuity also in units of the spread of the model's own codes (test-set μ): the only
     // fair comparison with an AE, whose latent has no scale of its own.
     let spread = code_spread(&vae_core::readout::encode_many(&model, kind, &dataset.test.pixels, &device));
-    let cont_own = continuity_scaled(&model, &device, 3.0, 0.1, spread);
-    let (classifier, accuracy) = train_classifier(&dataset.train, &dataset.test, TEST_BINARIZATION_SEED);
-    let complete = completeness(&model, &classifier, &device);
-    println!("{} ({}, β = {}) on {n} test images, binarised with seed {TEST_BINARIZATION_SEED:#x}:", file.meta.name, kind, file.meta.beta);
-    match kind {
+    let (classifier, classifier_accuracy) = train_classifier(&dataset.train, &dataset.test, TEST_BINARIZATION_SEED);
+    Ok(EvalReport {
+        name: file.meta.name.clone(),
+        kind,
+        beta: file.meta.beta,
+        images: dataset.test.len(),
+        terms,
+        iwae,
+        k: args.k,
+        iwae_seconds,
+        continuity: continuity(&model, &device, 3.0, 0.1),
+        spread,
+        continuity_own: continuity_scaled(&model, &device, 3.0, 0.1, spread),
+        completeness: completeness(&model, &classifier, &device),
+        classifier_accuracy,
+    })
+}
+
+fn print_report(r: &EvalReport) {
+    println!("{} ({}, β = {}) on {} test images, binarised with seed {TEST_BINARIZATION_SEED:#x}:", r.name, r.kind, r.beta, r.images);
+    let (terms, cont, own) = (&r.terms, &r.continuity, &r.continuity_own);
+    match r.kind {
         ModelKind::Vae => println!(
             "  ELBO {:.2} nats = −(reconstruction {:.2} + KL {:.2})\n  IWAE log p(x) ≥ {:.2} nats (k = {}, {:.0}s)",
             terms.elbo(),
             terms.recon,
             terms.kl,
-            iwae.unwrap_or(f64::NAN),
-            args.k,
-            iwae_seconds
+            r.iwae.unwrap_or(f64::NAN),
+            r.k,
+            r.iwae_seconds
         ),
         ModelKind::Ae => println!("  reconstruction −log p(x|μ) {:.2} nats (a plain AE has no posterior, so no ELBO or IWAE)", terms.recon),
     }
-    println!("  continuity: mean |Δpixel| per latent unit {:.4} (max {:.4}) on a {}-step grid within {}σ", cont.mean, cont.max, cont.step, cont.radius);
+    println!(
+        "  continuity: mean |Δpixel| per latent unit {:.4} (max {:.4}) on a {}-step grid within {}σ",
+        cont.mean, cont.max, cont.step, cont.radius
+    );
     println!(
         "  continuity in units of the codes' own spread (σ of μ: {:.2}, {:.2}): mean {:.4} (max {:.4}, max/mean {:.1}) within 3 of those units",
-        spread[0],
-        spread[1],
-        cont_own.mean,
-        cont_own.max,
-        cont_own.max / cont_own.mean.max(f32::MIN_POSITIVE)
+        r.spread[0],
+        r.spread[1],
+        own.mean,
+        own.max,
+        own.max / own.mean.max(f32::MIN_POSITIVE)
     );
     println!(
         "  completeness: {:.1}% of {COMPLETENESS_SAMPLES} prior samples decode to a digit the classifier names with p ≥ {CONFIDENT}; \
          their digits have {:.2} bits of entropy (3.32 = all ten equally) (classifier test accuracy {:.2}%)",
-        100.0 * complete.confident,
-        complete.class_entropy_bits,
-        100.0 * accuracy
+        100.0 * r.completeness.confident,
+        r.completeness.class_entropy_bits,
+        100.0 * r.classifier_accuracy
     );
-    if args.json {
-        let elbo = (kind == ModelKind::Vae).then(|| terms.elbo());
-        let summary = serde_json::json!({
-            "name": file.meta.name, "kind": kind, "beta": file.meta.beta, "images": n,
-            "elbo": elbo, "recon": terms.recon, "kl": terms.kl, "iwae": iwae, "k": args.k,
-            "continuity_mean": cont.mean, "continuity_max": cont.max,
-            "code_spread": spread, "continuity_own_mean": cont_own.mean, "continuity_own_max": cont_own.max,
-            "completeness": complete.confident, "prior_class_entropy_bits": complete.class_entropy_bits,
-            "completeness_samples": COMPLETENESS_SAMPLES, "classifier_accuracy": accuracy,
-        });
-        println!("{summary}");
-    }
-    Ok(())
+}
+
+fn report_json(r: &EvalReport) -> serde_json::Value {
+    serde_json::json!({
+        "name": r.name, "kind": r.kind, "beta": r.beta, "images": r.images,
+        "elbo": (r.kind == ModelKind::Vae).then(|| r.terms.elbo()), "recon": r.terms.recon, "kl": r.terms.kl,
+        "iwae": r.iwae, "k": r.k,
+        "continuity_mean": r.continuity.mean, "continuity_max": r.continuity.max,
+        "code_spread": r.spread, "continuity_own_mean": r.continuity_own.mean, "continuity_own_max": r.continuity_own.max,
+        "completeness": r.completeness.confident, "prior_class_entropy_bits": r.completeness.class_entropy_bits,
+        "completeness_samples": COMPLETENESS_SAMPLES, "classifier_accuracy": r.classifier_accuracy,
+    })
 }
 
 /// Prior samples scored for completeness.
@@ -267,18 +321,32 @@ fn iwae(model: &Vae, pixels: &[f32], k: usize, device: &Device) -> f64 {
     sum / n as f64
 }
 
-/// Prints one JSON line per image: its posterior and ELBO terms under the model.
+/// Prints one line per image (JSON with `--json`): its posterior and ELBO terms under the model.
 pub fn encode(args: &EncodeArgs) -> Result<()> {
     let device = Device::flex();
     let (file, model) = load_weights(&args.weights, &device)?;
     let mut failed = 0;
     for path in &args.images {
         match encode_one(path, &model, file.meta.kind, &device) {
-            Ok(line) => println!("{line}"),
+            Ok(line) if args.json => println!("{line}"),
+            Ok(line) => println!(
+                "{}: μ = ({:.3}, {:.3}), σ = ({:.4}, {:.4}), recon {:.2} + KL {:.2} nats, ELBO {:.2}{}",
+                path.display(),
+                line["mu"][0].as_f64().unwrap_or(f64::NAN),
+                line["mu"][1].as_f64().unwrap_or(f64::NAN),
+                line["sigma"][0].as_f64().unwrap_or(f64::NAN),
+                line["sigma"][1].as_f64().unwrap_or(f64::NAN),
+                line["recon"].as_f64().unwrap_or(f64::NAN),
+                line["kl"].as_f64().unwrap_or(f64::NAN),
+                line["elbo"].as_f64().unwrap_or(f64::NAN),
+                if line["inverted"].as_bool() == Some(true) { " (dark on light: inverted)" } else { "" }
+            ),
             Err(err) => {
                 failed += 1;
                 eprintln!("{}: {err:#}", path.display());
-                println!("{}", serde_json::json!({ "file": path, "error": format!("{err:#}") }));
+                if args.json {
+                    println!("{}", serde_json::json!({ "file": path, "error": format!("{err:#}") }));
+                }
             }
         }
     }

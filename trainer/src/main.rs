@@ -11,7 +11,7 @@ mod run;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use vae_core::ModelKind;
 
 #[derive(Parser, Debug)]
@@ -25,27 +25,24 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Train a model and export its weights (the default).
+    /// Train a model and export its weights (the default). Prints a progress bar and each epoch's
+    /// train and test terms in nats; with --json, a summary object on the last line.
     Train(TrainArgs),
-    /// Train every model the page compares (AE, VAE, other β) and export them all.
+    /// Train every model the page compares (AE, VAE, other β) and export them all. Prints as
+    /// `train` does, once per model.
     TrainSuite(TrainArgs),
-    /// Test-set ELBO, reconstruction, KL, IWAE log p(x) and continuity of a weights file.
+    /// Test-set ELBO, reconstruction, KL, IWAE log p(x), continuity and completeness of a weights
+    /// file. Prints a readable report; with --json, also every figure as one object on the last line.
     Eval(eval::EvalArgs),
-    /// Posterior μ, σ and ELBO terms of image files, one JSON line each.
+    /// Posterior μ, σ and ELBO terms of image files. Prints one line per image; with --json, one
+    /// JSON object per image.
     Encode(eval::EncodeArgs),
-    /// Store the test-set posteriors (for the page's scatter layer) in a weights file and re-pack it.
+    /// Store the test-set posteriors (for the page's scatter layer) in a weights file and re-pack
+    /// it. Prints what it stored; with --json, as one object.
     Annotate(eval::AnnotateArgs),
-    /// Write a weights file's decoder as ONNX (for the benchmark against onnxruntime-web).
+    /// Write a weights file's decoder as ONNX (for the benchmark against onnxruntime-web). Prints
+    /// what it wrote; with --json, as one object.
     ExportOnnx(onnx::ExportOnnxArgs),
-}
-
-/// Objective to train.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ModelArg {
-    /// Variational autoencoder (reconstruction + β·KL).
-    Vae,
-    /// Plain autoencoder, same architecture (reconstruction only).
-    Ae,
 }
 
 /// Options of `trainer train`.
@@ -68,7 +65,7 @@ pub struct TrainArgs {
     pub beta: f64,
     /// vae, or ae for a plain autoencoder.
     #[arg(long, value_enum, default_value = "vae")]
-    pub model: ModelArg,
+    pub model: ModelKind,
     /// Hidden layer widths of the encoder (the decoder mirrors them), comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [512, 256])]
     pub hidden: Vec<usize>,
@@ -87,7 +84,7 @@ pub struct TrainArgs {
     /// Name of the model on the page (default: vae, ae or vae-beta<β>).
     #[arg(long)]
     pub name: Option<String>,
-    /// Print one JSON object with the final figures on the last line.
+    /// Also print one JSON object with the final figures on the last line.
     #[arg(long)]
     pub json: bool,
     /// Where to keep the checkpoint written after every epoch (default: beside --out with the
@@ -100,17 +97,9 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
-    /// The objective asked for.
-    pub fn kind(&self) -> ModelKind {
-        match self.model {
-            ModelArg::Vae => ModelKind::Vae,
-            ModelArg::Ae => ModelKind::Ae,
-        }
-    }
-
     /// The page's name for this model.
     pub fn model_name(&self) -> String {
-        self.name.clone().unwrap_or_else(|| match self.kind() {
+        self.name.clone().unwrap_or_else(|| match self.model {
             ModelKind::Ae => "ae".into(),
             ModelKind::Vae if self.beta == 1.0 => "vae".into(),
             ModelKind::Vae => format!("vae-beta{}", self.beta),

@@ -1,9 +1,10 @@
 //! `trainer export-onnx`: the decoder of a weights file as an ONNX model, so the benchmark can
 //! run the *same* decoder with the same weights in onnxruntime-web.
 //!
-//! The protobuf is written by hand (a few message types of onnx.proto, field numbers cited
-//! below): MatMul → Add → Relu per hidden layer, MatMul → Add → Sigmoid at the end, input
-//! `z: float[batch, 2]`, output `x: float[batch, 784]`, IR version 8, opset 17.
+//! The graph is MatMul → Add → Relu per hidden layer, MatMul → Add → Sigmoid at the end, input
+//! `z: float[batch, 2]`, output `x: float[batch, 784]`, IR version 8, opset 17. The few
+//! messages of onnx.proto it needs are declared with prost's derive (field numbers from
+//! onnx.proto), and prost writes the protobuf: no protoc or generated code at build time.
 
 use std::path::PathBuf;
 
@@ -22,6 +23,9 @@ pub struct ExportOnnxArgs {
     /// Where to write the ONNX model.
     #[arg(long, default_value = "decoder.onnx")]
     pub out: PathBuf,
+    /// Print one JSON object ({out, layers, bytes}) instead of a sentence.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Writes the decoder of `args.weights` as ONNX to `args.out`.
@@ -34,18 +38,18 @@ pub fn export_onnx(args: &ExportOnnxArgs) -> Result<()> {
         .iter()
         .map(|layer| {
             let [inputs, outputs] = layer.weight.dims();
-            let weight = layer.weight.val().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
-            let bias = layer
-                .bias
-                .as_ref()
-                .map(|b| b.val().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default())
-                .unwrap_or_else(|| vec![0.0; outputs]);
+            let weight = vae_core::readout::to_vec(layer.weight.val());
+            let bias = layer.bias.as_ref().map(|b| vae_core::readout::to_vec(b.val())).unwrap_or_else(|| vec![0.0; outputs]);
             DenseLayer { inputs, outputs, weight, bias }
         })
         .collect();
     let onnx = decoder_onnx(&layers);
     write_atomic(&args.out, &onnx)?;
-    println!("wrote {} ({} layers, {:.1} MB)", args.out.display(), layers.len(), onnx.len() as f64 / 1e6);
+    if args.json {
+        println!("{}", serde_json::json!({ "out": args.out, "layers": layers.len(), "bytes": onnx.len() }));
+    } else {
+        println!("wrote {} ({} layers, {:.1} MB)", args.out.display(), layers.len(), onnx.len() as f64 / 1e6);
+    }
     Ok(())
 }
 
@@ -60,117 +64,201 @@ pub struct DenseLayer {
 
 /// The ONNX `ModelProto` bytes of an MLP decoder.
 pub fn decoder_onnx(layers: &[DenseLayer]) -> Vec<u8> {
-    let mut graph = Vec::new();
+    let mut graph = proto::GraphProto { name: "vae_decoder".into(), ..Default::default() };
     let mut h = "z".to_string();
     let last = layers.len().saturating_sub(1);
     for (i, layer) in layers.iter().enumerate() {
         let (w, b) = (format!("W{i}"), format!("b{i}"));
         let (m, a) = (format!("matmul{i}"), format!("add{i}"));
         let out = if i == last { "x".to_string() } else { format!("h{i}") };
-        field_bytes(&mut graph, 1, &node("MatMul", &[&h, &w], &m)); // GraphProto.node = 1
-        field_bytes(&mut graph, 1, &node("Add", &[&m, &b], &a));
-        field_bytes(&mut graph, 1, &node(if i == last { "Sigmoid" } else { "Relu" }, &[&a], &out));
-        field_bytes(&mut graph, 5, &tensor(&w, &[layer.inputs, layer.outputs], &layer.weight)); // initializer = 5
-        field_bytes(&mut graph, 5, &tensor(&b, &[layer.outputs], &layer.bias));
+        graph.node.push(node("MatMul", &[&h, &w], &m));
+        graph.node.push(node("Add", &[&m, &b], &a));
+        graph.node.push(node(if i == last { "Sigmoid" } else { "Relu" }, &[&a], &out));
+        graph.initializer.push(tensor(&w, &[layer.inputs, layer.outputs], &layer.weight));
+        graph.initializer.push(tensor(&b, &[layer.outputs], &layer.bias));
         h = out;
     }
-    field_bytes(&mut graph, 2, b"vae_decoder"); // GraphProto.name = 2
     let (latent, pixels) = (layers.first().map_or(2, |l| l.inputs), layers.last().map_or(784, |l| l.outputs));
-    field_bytes(&mut graph, 11, &value_info("z", latent)); // input = 11
-    field_bytes(&mut graph, 12, &value_info("x", pixels)); // output = 12
-
-    let mut model = Vec::new();
-    field_varint(&mut model, 1, 8); // ModelProto.ir_version = 1
-    field_bytes(&mut model, 2, b"vae-explorer"); // producer_name = 2
-    field_bytes(&mut model, 7, &graph); // graph = 7
-    let mut opset = Vec::new();
-    field_bytes(&mut opset, 1, b""); // OperatorSetIdProto.domain = 1 (default domain)
-    field_varint(&mut opset, 2, 17); // version = 2
-    field_bytes(&mut model, 8, &opset); // opset_import = 8
-    model
+    graph.input.push(value_info("z", latent));
+    graph.output.push(value_info("x", pixels));
+    let model = proto::ModelProto {
+        ir_version: IR_VERSION,
+        producer_name: "vae-explorer".into(),
+        graph: Some(graph),
+        opset_import: vec![proto::OperatorSetIdProto { domain: String::new(), version: OPSET }],
+    };
+    prost::Message::encode_to_vec(&model)
 }
 
-/// NodeProto: input = 1, output = 2, name = 3, op_type = 4.
-fn node(op: &str, inputs: &[&str], output: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    for input in inputs {
-        field_bytes(&mut out, 1, input.as_bytes());
+/// ONNX IR version 8 and the default domain's opset 17: what onnxruntime-web 1.30 runs.
+const IR_VERSION: i64 = 8;
+const OPSET: i64 = 17;
+/// `TensorProto.DataType.FLOAT`.
+const FLOAT: i32 = 1;
+
+fn node(op: &str, inputs: &[&str], output: &str) -> proto::NodeProto {
+    proto::NodeProto {
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: vec![output.into()],
+        name: output.into(),
+        op_type: op.into(),
     }
-    field_bytes(&mut out, 2, output.as_bytes());
-    field_bytes(&mut out, 3, output.as_bytes());
-    field_bytes(&mut out, 4, op.as_bytes());
-    out
 }
 
-/// TensorProto: dims = 1, data_type = 2 (FLOAT = 1), name = 8, raw_data = 9 (little-endian).
-fn tensor(name: &str, dims: &[usize], values: &[f32]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for &d in dims {
-        field_varint(&mut out, 1, d as u64);
+/// An initializer: little-endian f32 in `raw_data`.
+fn tensor(name: &str, dims: &[usize], values: &[f32]) -> proto::TensorProto {
+    proto::TensorProto {
+        dims: dims.iter().map(|&d| d as i64).collect(),
+        data_type: FLOAT,
+        name: name.into(),
+        raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
     }
-    field_varint(&mut out, 2, 1);
-    field_bytes(&mut out, 8, name.as_bytes());
-    let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    field_bytes(&mut out, 9, &raw);
-    out
 }
 
-/// ValueInfoProto { name = 1, type = 2: TypeProto { tensor_type = 1: { elem_type = 1 (FLOAT),
-/// shape = 2: TensorShapeProto { dim = 1: [{dim_param = 2: "batch"}, {dim_value = 1: width}] } } } }.
-fn value_info(name: &str, width: usize) -> Vec<u8> {
-    let mut batch = Vec::new();
-    field_bytes(&mut batch, 2, b"batch");
-    let mut columns = Vec::new();
-    field_varint(&mut columns, 1, width as u64);
-    let mut shape = Vec::new();
-    field_bytes(&mut shape, 1, &batch);
-    field_bytes(&mut shape, 1, &columns);
-    let mut tensor_type = Vec::new();
-    field_varint(&mut tensor_type, 1, 1);
-    field_bytes(&mut tensor_type, 2, &shape);
-    let mut type_proto = Vec::new();
-    field_bytes(&mut type_proto, 1, &tensor_type);
-    let mut out = Vec::new();
-    field_bytes(&mut out, 1, name.as_bytes());
-    field_bytes(&mut out, 2, &type_proto);
-    out
-}
-
-fn varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
+/// `name: float[batch, width]`.
+fn value_info(name: &str, width: usize) -> proto::ValueInfoProto {
+    let dim = |value: Option<i64>, param: Option<&str>| proto::Dimension { dim_value: value, dim_param: param.map(Into::into) };
+    proto::ValueInfoProto {
+        name: name.into(),
+        r#type: Some(proto::TypeProto {
+            tensor_type: Some(proto::TensorTypeProto {
+                elem_type: FLOAT,
+                shape: Some(proto::TensorShapeProto { dim: vec![dim(None, Some("batch")), dim(Some(width as i64), None)] }),
+            }),
+        }),
     }
-    out.push(v as u8);
 }
 
-/// A varint field (wire type 0).
-fn field_varint(out: &mut Vec<u8>, field: u32, v: u64) {
-    varint(out, u64::from(field) << 3);
-    varint(out, v);
-}
+/// The few messages of onnx.proto (proto2) the decoder needs, with onnx.proto's field numbers;
+/// prost does the wire encoding.
+mod proto {
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct ModelProto {
+        #[prost(int64, tag = "1")]
+        pub ir_version: i64,
+        #[prost(string, tag = "2")]
+        pub producer_name: String,
+        #[prost(message, optional, tag = "7")]
+        pub graph: Option<GraphProto>,
+        #[prost(message, repeated, tag = "8")]
+        pub opset_import: Vec<OperatorSetIdProto>,
+    }
 
-/// A length-delimited field (wire type 2): strings, bytes, sub-messages.
-fn field_bytes(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
-    varint(out, (u64::from(field) << 3) | 2);
-    varint(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct OperatorSetIdProto {
+        #[prost(string, tag = "1")]
+        pub domain: String,
+        #[prost(int64, tag = "2")]
+        pub version: i64,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct GraphProto {
+        #[prost(message, repeated, tag = "1")]
+        pub node: Vec<NodeProto>,
+        #[prost(string, tag = "2")]
+        pub name: String,
+        #[prost(message, repeated, tag = "5")]
+        pub initializer: Vec<TensorProto>,
+        #[prost(message, repeated, tag = "11")]
+        pub input: Vec<ValueInfoProto>,
+        #[prost(message, repeated, tag = "12")]
+        pub output: Vec<ValueInfoProto>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct NodeProto {
+        #[prost(string, repeated, tag = "1")]
+        pub input: Vec<String>,
+        #[prost(string, repeated, tag = "2")]
+        pub output: Vec<String>,
+        #[prost(string, tag = "3")]
+        pub name: String,
+        #[prost(string, tag = "4")]
+        pub op_type: String,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct TensorProto {
+        /// proto2: repeated scalars are not packed.
+        #[prost(int64, repeated, packed = "false", tag = "1")]
+        pub dims: Vec<i64>,
+        #[prost(int32, tag = "2")]
+        pub data_type: i32,
+        #[prost(string, tag = "8")]
+        pub name: String,
+        #[prost(bytes = "vec", tag = "9")]
+        pub raw_data: Vec<u8>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct ValueInfoProto {
+        #[prost(string, tag = "1")]
+        pub name: String,
+        #[prost(message, optional, tag = "2")]
+        pub r#type: Option<TypeProto>,
+    }
+
+    /// `TypeProto` with its `tensor_type` member (of the `value` oneof).
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct TypeProto {
+        #[prost(message, optional, tag = "1")]
+        pub tensor_type: Option<TensorTypeProto>,
+    }
+
+    /// `TypeProto.Tensor`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct TensorTypeProto {
+        #[prost(int32, tag = "1")]
+        pub elem_type: i32,
+        #[prost(message, optional, tag = "2")]
+        pub shape: Option<TensorShapeProto>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct TensorShapeProto {
+        #[prost(message, repeated, tag = "1")]
+        pub dim: Vec<Dimension>,
+    }
+
+    /// `TensorShapeProto.Dimension`: a fixed size or a named (symbolic) one.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Dimension {
+        #[prost(int64, optional, tag = "1")]
+        pub dim_value: Option<i64>,
+        #[prost(string, optional, tag = "2")]
+        pub dim_param: Option<String>,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost::Message;
 
     #[test]
-    fn varints_and_fields_follow_the_protobuf_wire_format() {
-        let mut out = Vec::new();
-        varint(&mut out, 300);
-        assert_eq!(out, [0xac, 0x02]);
-        let mut out = Vec::new();
-        field_bytes(&mut out, 2, b"hi");
-        assert_eq!(out, [0x12, 2, b'h', b'i']);
-        let mut out = Vec::new();
-        field_varint(&mut out, 1, 8);
-        assert_eq!(out, [0x08, 8]);
+    fn the_decoder_graph_is_matmul_add_activation_per_layer_with_its_weights() {
+        let layers = [
+            DenseLayer { inputs: 2, outputs: 3, weight: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], bias: vec![0.5; 3] },
+            DenseLayer { inputs: 3, outputs: 4, weight: (0..12).map(|i| i as f32).collect(), bias: vec![-1.0; 4] },
+        ];
+        let bytes = decoder_onnx(&layers);
+        let model = proto::ModelProto::decode(bytes.as_slice()).expect("valid protobuf");
+        assert_eq!((model.ir_version, model.opset_import[0].version), (IR_VERSION, OPSET));
+        let graph = model.graph.expect("a graph");
+        let ops: Vec<_> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
+        assert_eq!(ops, ["MatMul", "Add", "Relu", "MatMul", "Add", "Sigmoid"]);
+        assert_eq!(graph.node[0].input, ["z", "W0"]);
+        assert_eq!(graph.node[5].output, ["x"]);
+        let w1 = &graph.initializer[2];
+        assert_eq!((w1.name.as_str(), w1.dims.as_slice(), w1.data_type), ("W1", &[3i64, 4][..], FLOAT));
+        let values: Vec<f32> = w1.raw_data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        assert_eq!(values, layers[1].weight);
+        let shape = |v: &proto::ValueInfoProto| {
+            v.r#type.as_ref().and_then(|t| t.tensor_type.as_ref()).and_then(|t| t.shape.clone()).expect("shape")
+        };
+        assert_eq!(shape(&graph.input[0]).dim[1].dim_value, Some(2));
+        assert_eq!(shape(&graph.output[0]).dim[0].dim_param.as_deref(), Some("batch"));
+        assert_eq!(shape(&graph.output[0]).dim[1].dim_value, Some(4));
     }
 }

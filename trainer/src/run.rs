@@ -1,10 +1,12 @@
 //! The training loop: shuffle, binarise, step, report, export.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
+
 use burn::module::Module;
-use burn::optim::AdamConfig;
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -17,7 +19,7 @@ use vae_core::{ElboTerms, IMAGE_PIXELS, ModelKind, Vae, VaeConfig, WeightsFile, 
 
 use crate::TrainArgs;
 use crate::checkpoint::{Checkpoint, RunSettings};
-use crate::data::Split;
+use crate::data::{Dataset, Split};
 use crate::export::write_atomic;
 
 /// The test set is binarised once with this seed, so every run and every model is scored on
@@ -25,99 +27,158 @@ use crate::export::write_atomic;
 pub const TEST_BINARIZATION_SEED: u64 = 0x5eed_7e57;
 const EVAL_BATCH: usize = 1000;
 
-/// Trains as `args` say and writes the weights file.
-pub fn train(args: &TrainArgs) -> Result<()> {
-    ensure!(args.epochs > 0 || args.short, "--epochs must be at least 1");
-    ensure!(args.batch_size > 0, "--batch-size must be at least 1");
-    ensure!(args.lr.is_finite() && args.lr > 0.0, "--lr must be a positive number");
-    ensure!(args.beta.is_finite() && args.beta >= 0.0, "--beta must be a non-negative number");
-    ensure!(!args.hidden.is_empty() && !args.hidden.contains(&0), "--hidden needs widths ≥ 1, e.g. 512,256");
+/// A training run as the flags describe it: data, model, optimiser, schedule and checkpoint.
+/// The CLI, `train-suite` and anything else that trains drive the same steps: [`Trainer::new`],
+/// [`Trainer::resume`], then [`Trainer::run_epoch`] and [`Trainer::evaluate`] per epoch, and
+/// [`Trainer::export`].
+pub struct Trainer {
+    args: TrainArgs,
+    name: String,
+    dataset: Dataset,
+    device: Device,
+    train_device: Device,
+    config: VaeConfig,
+    /// `None` only while a step owns it.
+    model: Option<Vae>,
+    optimizer: ModuleOptimizer,
+    objective: Objective,
+    /// The test set, binarised once with [`TEST_BINARIZATION_SEED`].
+    test_x: Vec<f32>,
+    settings: RunSettings,
+    epochs: usize,
+    /// The next epoch to run, 1-based.
+    next_epoch: usize,
+    batch: Vec<f32>,
+}
 
-    let mut dataset = args.data.load()?;
-    let (epochs, limit) = if args.short { (1, Some(args.limit.unwrap_or(2000))) } else { (args.epochs, args.limit) };
-    if let Some(n) = limit {
-        dataset.train.truncate(n);
-        dataset.test.truncate((n / 6).max(100));
+/// What one epoch of training gave.
+#[derive(Debug, Clone, Copy)]
+pub struct EpochReport {
+    /// The epoch, 1-based.
+    pub epoch: usize,
+    /// Mean training terms over the epoch's batches (before each step), nats per image.
+    pub train: ElboTerms,
+    /// Wall-clock seconds of the epoch's steps.
+    pub seconds: f64,
+}
+
+impl Trainer {
+    /// Checks the flags, loads the data and initialises model and optimiser (seeded).
+    pub fn new(args: &TrainArgs) -> Result<Self> {
+        check_flags(args)?;
+        let mut dataset = args.data.load()?;
+        let (epochs, limit) = if args.short { (1, Some(args.limit.unwrap_or(2000))) } else { (args.epochs, args.limit) };
+        if let Some(n) = limit {
+            dataset.train.truncate(n);
+            dataset.test.truncate((n / 6).max(100));
+        }
+        ensure!(dataset.train.len() >= args.batch_size, "only {} training images for a batch of {}", dataset.train.len(), args.batch_size);
+        let device = Device::flex();
+        device.seed(args.seed);
+        let train_device = device.clone().autodiff();
+        let config = VaeConfig::new().with_hidden(args.hidden.clone());
+        let model = config.init(&train_device);
+        let name = args.model_name();
+        let settings = RunSettings {
+            name: name.clone(),
+            kind: args.model.to_string(),
+            beta: args.beta,
+            hidden: args.hidden.clone(),
+            batch_size: args.batch_size,
+            seed: args.seed,
+            epochs,
+            train_images: dataset.train.len(),
+            dataset: args.data.dataset.as_str().into(),
+        };
+        Ok(Self {
+            test_x: binarize(&dataset.test.pixels, &mut SmallRng::seed_from_u64(TEST_BINARIZATION_SEED)),
+            batch: vec![0f32; args.batch_size * IMAGE_PIXELS],
+            args: args.clone(),
+            name,
+            dataset,
+            device,
+            train_device,
+            config,
+            model: Some(model),
+            optimizer: AdamConfig::new().init(),
+            objective: Objective { kind: args.model, beta: args.beta },
+            settings,
+            epochs,
+            next_epoch: 1,
+        })
     }
-    ensure!(dataset.train.len() >= args.batch_size, "only {} training images for a batch of {}", dataset.train.len(), args.batch_size);
 
-    let device = Device::flex();
-    device.seed(args.seed);
-    let train_device = device.clone().autodiff();
-    let config = VaeConfig::new().with_hidden(args.hidden.clone());
-    let mut model = config.init(&train_device);
-    let mut optimizer = AdamConfig::new().init();
-    let objective = Objective { kind: args.kind(), beta: args.beta };
-    let test_x = binarize(&dataset.test.pixels, &mut SmallRng::seed_from_u64(TEST_BINARIZATION_SEED));
-
-    let name = args.model_name();
-    let settings = RunSettings {
-        name: name.clone(),
-        kind: format!("{:?}", objective.kind).to_lowercase(),
-        beta: args.beta,
-        hidden: args.hidden.clone(),
-        batch_size: args.batch_size,
-        seed: args.seed,
-        epochs,
-        train_images: dataset.train.len(),
-        dataset: args.data.dataset.as_str().into(),
-    };
-    let checkpoint_path = args.checkpoint_path();
-    let mut first_epoch = 1;
-    if args.resume {
-        let checkpoint = Checkpoint::load(&checkpoint_path)?;
-        checkpoint.check_matches(&settings, &checkpoint_path)?;
-        first_epoch = checkpoint.epochs_done + 1;
-        println!("resuming {name} from {} after epoch {}/{epochs}", checkpoint_path.display(), checkpoint.epochs_done);
-        (model, optimizer) = checkpoint.restore(&config, &train_device, optimizer)?;
+    /// Continues from the run's checkpoint, which must belong to a run with the same flags.
+    pub fn resume(&mut self) -> Result<()> {
+        let path = self.args.checkpoint_path();
+        let checkpoint = Checkpoint::load(&path)?;
+        checkpoint.check_matches(&self.settings, &path)?;
+        self.next_epoch = checkpoint.epochs_done + 1;
+        println!("resuming {} from {} after epoch {}/{}", self.name, path.display(), checkpoint.epochs_done, self.epochs);
+        let optimizer = std::mem::replace(&mut self.optimizer, AdamConfig::new().init());
+        let (model, optimizer) = checkpoint.restore(&self.config, &self.train_device, optimizer)?;
+        self.model = Some(model);
+        self.optimizer = optimizer;
+        Ok(())
     }
-    let objective_text = match objective.kind {
-        ModelKind::Vae => format!("VAE, loss = recon + {}·KL", args.beta),
-        ModelKind::Ae => "plain AE, loss = recon (no KL)".to_string(),
-    };
-    println!(
-        "training {name} ({objective_text}) on {} images ({} test), hidden {:?}, {epochs} epochs of batch {}",
-        dataset.train.len(),
-        dataset.test.len(),
-        args.hidden,
-        args.batch_size
-    );
-    let steps_per_epoch = dataset.train.len() / args.batch_size;
-    let total_steps = (steps_per_epoch * epochs) as f64;
-    let mut batch = vec![0f32; args.batch_size * IMAGE_PIXELS];
-    let mut test = ElboTerms::default();
-    let started = Instant::now();
-    let mut fastest_epoch = f64::INFINITY;
-    for epoch in first_epoch..=epochs {
+
+    /// One line saying what is trained on what.
+    pub fn describe(&self) -> String {
+        let objective = match self.objective.kind {
+            ModelKind::Vae => format!("VAE, loss = recon + {}·KL", self.args.beta),
+            ModelKind::Ae => "plain AE, loss = recon (no KL)".to_string(),
+        };
+        format!(
+            "training {} ({objective}) on {} images ({} test), hidden {:?}, {} epochs of batch {}",
+            self.name,
+            self.dataset.train.len(),
+            self.dataset.test.len(),
+            self.args.hidden,
+            self.epochs,
+            self.args.batch_size
+        )
+    }
+
+    /// Whether epochs remain.
+    pub fn has_epochs_left(&self) -> bool {
+        self.next_epoch <= self.epochs
+    }
+
+    fn steps_per_epoch(&self) -> usize {
+        self.dataset.train.len() / self.args.batch_size
+    }
+
+    /// Trains the next epoch (shuffle, binarise afresh, one Adam step per batch on the cosine
+    /// schedule) with a progress bar, then writes the checkpoint. A non-finite loss stops the run
+    /// and names the last good checkpoint.
+    pub fn run_epoch(&mut self) -> Result<EpochReport> {
+        let epoch = self.next_epoch;
         // Every epoch draws from streams seeded by (seed, epoch), so a resumed run repeats exactly
         // what the uninterrupted one would have drawn.
-        let epoch_seed = args.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let epoch_seed = self.args.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let mut rng = SmallRng::seed_from_u64(epoch_seed);
-        device.seed(epoch_seed);
-        let mut order: Vec<usize> = (0..dataset.train.len()).collect();
+        self.device.seed(epoch_seed);
+        let mut order: Vec<usize> = (0..self.dataset.train.len()).collect();
         order.shuffle(&mut rng);
-        let bar = progress_bar(steps_per_epoch, epoch, epochs);
-        let epoch_start = Instant::now();
+        let steps = self.steps_per_epoch();
+        let bar = progress_bar(steps, epoch, self.epochs);
+        let started = Instant::now();
         let mut sum = ElboTerms::default();
-        for (step, chunk) in order.chunks_exact(args.batch_size).enumerate() {
-            fill_binarized_batch(&dataset.train, chunk, &mut batch, &mut rng);
-            let x = Tensor::<2>::from_data(TensorData::new(batch.clone(), [chunk.len(), IMAGE_PIXELS]), &train_device); // [batch, 784]
-            let progress = ((epoch - 1) * steps_per_epoch + step) as f64 / total_steps;
-            let (next, terms) = train_step(model, &mut optimizer, objective, x, cosine_lr(args.lr, progress));
-            model = next;
+        for (step, chunk) in order.chunks_exact(self.args.batch_size).enumerate() {
+            let terms = self.step(chunk, epoch, step, &mut rng);
             if !(terms.recon.is_finite() && terms.kl.is_finite()) {
                 bar.abandon();
-                let rescue = if epoch > 1 {
-                    format!("the last good checkpoint (after epoch {}) is {}: continue it with --resume and a lower --lr", epoch - 1, checkpoint_path.display())
-                } else {
-                    "retrain with a lower --lr".to_string()
-                };
-                bail!("the loss became non-finite at epoch {epoch}, step {step} (recon {}, KL {}); {rescue}", terms.recon, terms.kl);
+                bail!(
+                    "the loss became non-finite at epoch {epoch}, step {step} (recon {}, KL {}); {}",
+                    terms.recon,
+                    terms.kl,
+                    self.rescue(epoch)
+                );
             }
             sum.recon += terms.recon;
             sum.kl += terms.kl;
             let seen = (step + 1) as f64;
-            let rate = ((step + 1) * args.batch_size) as f64 / epoch_start.elapsed().as_secs_f64();
+            let rate = ((step + 1) * self.args.batch_size) as f64 / started.elapsed().as_secs_f64();
             bar.set_message(format!(
                 "−ELBO {:.1} = recon {:.1} + KL {:.2} nats · {rate:.0} img/s",
                 (sum.recon + sum.kl) / seen,
@@ -127,71 +188,147 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             bar.inc(1);
         }
         bar.finish_and_clear();
-        let n = steps_per_epoch as f64;
-        let train_terms = ElboTerms { recon: sum.recon / n, kl: sum.kl / n };
-        test = evaluate(&model.valid(), objective.kind, &test_x, &device);
-        println!(
-            "epoch {epoch:>3}/{epochs}  train −ELBO {:7.2} (recon {:7.2}, KL {:5.2})  test −ELBO {:7.2} (recon {:7.2}, KL {:5.2}) nats  {:.1}s",
-            -train_terms.elbo(),
-            train_terms.recon,
-            train_terms.kl,
-            -test.elbo(),
-            test.recon,
-            test.kl,
-            epoch_start.elapsed().as_secs_f64()
-        );
-        fastest_epoch = fastest_epoch.min(epoch_start.elapsed().as_secs_f64());
-        Checkpoint::capture(&settings, epoch, &model, &optimizer)?.save(&checkpoint_path)?;
-    }
-    if first_epoch > epochs {
-        test = evaluate(&model.valid(), objective.kind, &test_x, &device);
+        let seconds = started.elapsed().as_secs_f64();
+        let n = steps as f64;
+        Checkpoint::capture(&self.settings, epoch, self.model(), &self.optimizer)?.save(&self.args.checkpoint_path())?;
+        self.next_epoch += 1;
+        Ok(EpochReport { epoch, train: ElboTerms { recon: sum.recon / n, kl: sum.kl / n }, seconds })
     }
 
-    let out = args.out.clone().unwrap_or_else(|| format!("weights/{name}.vaew").into());
-    let meta = WeightsMeta {
-        name: name.clone(),
-        kind: objective.kind,
-        beta: if objective.kind == ModelKind::Ae { 0.0 } else { args.beta },
-        config,
-        dataset: args.data.dataset.as_str().into(),
-        epochs,
-        seed: args.seed,
-        test_recon: test.recon,
-        test_kl: test.kl,
-        test_posteriors: test_posteriors(&model.valid(), objective.kind, &dataset.test, &device),
-    };
-    let file = WeightsFile::from_model(model.valid(), meta).context("packing the trained weights")?;
-    write_atomic(&out, &file.to_bytes())?;
-    // The run is complete and its weights are safe: the checkpoint has served its purpose.
-    let _ = std::fs::remove_file(&checkpoint_path);
+    /// One optimiser step on the images `indices`, binarised afresh.
+    fn step(&mut self, indices: &[usize], epoch: usize, step: usize, rng: &mut SmallRng) -> ElboTerms {
+        fill_binarized_batch(&self.dataset.train, indices, &mut self.batch, rng);
+        let x = Tensor::<2>::from_data(TensorData::new(self.batch.clone(), [indices.len(), IMAGE_PIXELS]), &self.train_device); // [batch, 784]
+        let steps = self.steps_per_epoch();
+        let progress = ((epoch - 1) * steps + step) as f64 / (steps * self.epochs) as f64;
+        let model = self.model.take().expect("the model is put back after every step");
+        let (next, terms) = train_step(model, &mut self.optimizer, self.objective, x, cosine_lr(self.args.lr, progress));
+        self.model = Some(next);
+        terms
+    }
+
+    /// What to do after a diverged epoch.
+    fn rescue(&self, epoch: usize) -> String {
+        if epoch > 1 {
+            format!(
+                "the last good checkpoint (after epoch {}) is {}: continue it with --resume and a lower --lr",
+                epoch - 1,
+                self.args.checkpoint_path().display()
+            )
+        } else {
+            "retrain with a lower --lr".to_string()
+        }
+    }
+
+    fn model(&self) -> &Vae {
+        self.model.as_ref().expect("the model is put back after every step")
+    }
+
+    /// Test-set reconstruction and KL of the current model, nats per image.
+    pub fn evaluate(&self) -> ElboTerms {
+        evaluate(&self.model().valid(), self.objective.kind, &self.test_x, &self.device)
+    }
+
+    /// Writes the weights file (with `test`'s figures and the shipped test posteriors) atomically
+    /// and removes the checkpoint; returns where and how many bytes.
+    pub fn export(&self, test: ElboTerms) -> Result<(PathBuf, usize)> {
+        let out = self.args.out.clone().unwrap_or_else(|| format!("weights/{}.vaew", self.name).into());
+        let model = self.model().valid();
+        let meta = WeightsMeta {
+            name: self.name.clone(),
+            kind: self.objective.kind,
+            beta: if self.objective.kind == ModelKind::Ae { 0.0 } else { self.args.beta },
+            config: self.config.clone(),
+            dataset: self.args.data.dataset.as_str().into(),
+            epochs: self.epochs,
+            seed: self.args.seed,
+            test_recon: test.recon,
+            test_kl: test.kl,
+            test_posteriors: test_posteriors(&model, self.objective.kind, &self.dataset.test, &self.device),
+        };
+        let bytes = WeightsFile::from_model(model, meta).context("packing the trained weights")?.to_bytes();
+        write_atomic(&out, &bytes)?;
+        // The run is complete and its weights are safe: the checkpoint has served its purpose.
+        let _ = std::fs::remove_file(self.args.checkpoint_path());
+        Ok((out, bytes.len()))
+    }
+}
+
+fn check_flags(args: &TrainArgs) -> Result<()> {
+    ensure!(args.epochs > 0 || args.short, "--epochs must be at least 1");
+    ensure!(args.batch_size > 0, "--batch-size must be at least 1");
+    ensure!(args.lr.is_finite() && args.lr > 0.0, "--lr must be a positive number");
+    ensure!(args.beta.is_finite() && args.beta >= 0.0, "--beta must be a non-negative number");
+    ensure!(!args.hidden.is_empty() && !args.hidden.contains(&0), "--hidden needs widths ≥ 1, e.g. 512,256");
+    Ok(())
+}
+
+/// Trains as `args` say and writes the weights file.
+pub fn train(args: &TrainArgs) -> Result<()> {
+    let mut trainer = Trainer::new(args)?;
+    if args.resume {
+        trainer.resume()?;
+    }
+    println!("{}", trainer.describe());
+    let started = Instant::now();
+    let mut fastest_epoch = f64::INFINITY;
+    let mut test = None;
+    while trainer.has_epochs_left() {
+        let mut report = trainer.run_epoch()?;
+        let evaluation = Instant::now();
+        let terms = trainer.evaluate();
+        // An epoch's time includes its test-set evaluation, as the PyTorch reference's does.
+        report.seconds += evaluation.elapsed().as_secs_f64();
+        print_epoch(&report, &terms, trainer.epochs);
+        fastest_epoch = fastest_epoch.min(report.seconds);
+        test = Some(terms);
+    }
+    let test = test.unwrap_or_else(|| trainer.evaluate());
+    let (out, bytes) = trainer.export(test)?;
+    let seconds = started.elapsed().as_secs_f64();
     println!(
-        "wrote {} ({:.1} MB) after {:.0}s: test ELBO {:.2} nats (recon {:.2}, KL {:.2})",
+        "wrote {} ({:.1} MB) after {seconds:.0}s: test ELBO {:.2} nats (recon {:.2}, KL {:.2})",
         out.display(),
-        file.to_bytes().len() as f64 / 1e6,
-        started.elapsed().as_secs_f64(),
+        bytes as f64 / 1e6,
         test.elbo(),
         test.recon,
         test.kl
     );
     if args.json {
+        let images_per_epoch = (trainer.steps_per_epoch() * args.batch_size) as f64;
         let summary = serde_json::json!({
-            "name": name, "weights": out, "epochs": epochs,
+            "name": trainer.name, "weights": out, "epochs": trainer.epochs,
             "elbo": test.elbo(), "recon": test.recon, "kl": test.kl,
-            "seconds": started.elapsed().as_secs_f64(),
-            // One epoch of training plus its test-set evaluation (the fastest, if several).
+            "seconds": seconds,
+            // The fastest epoch: its training steps and its test-set evaluation.
             "epoch_s": fastest_epoch.is_finite().then_some(fastest_epoch),
-            "images_per_s": fastest_epoch.is_finite().then(|| (steps_per_epoch * args.batch_size) as f64 / fastest_epoch),
+            "images_per_s": fastest_epoch.is_finite().then(|| images_per_epoch / fastest_epoch),
         });
         println!("{summary}");
     }
     Ok(())
 }
 
+fn print_epoch(report: &EpochReport, test: &ElboTerms, epochs: usize) {
+    let train = report.train;
+    println!(
+        "epoch {:>3}/{epochs}  train −ELBO {:7.2} (recon {:7.2}, KL {:5.2})  test −ELBO {:7.2} (recon {:7.2}, KL {:5.2}) nats  {:.1}s",
+        report.epoch,
+        -train.elbo(),
+        train.recon,
+        train.kl,
+        -test.elbo(),
+        test.recon,
+        test.kl,
+        report.seconds
+    );
+}
+
 /// The models the page compares, trained one after another with the same architecture and
 /// schedule: plain AE, VAE (β = 1), and VAEs with a weaker and a stronger KL term.
 pub fn train_suite(args: &TrainArgs) -> Result<()> {
     ensure!(args.out.is_none() && args.name.is_none(), "train-suite names its own outputs; drop --out and --name");
-    let runs = [(crate::ModelArg::Ae, 1.0), (crate::ModelArg::Vae, 1.0), (crate::ModelArg::Vae, 0.1), (crate::ModelArg::Vae, 4.0)];
+    let runs = [(ModelKind::Ae, 1.0), (ModelKind::Vae, 1.0), (ModelKind::Vae, 0.1), (ModelKind::Vae, 4.0)];
     for (model, beta) in runs {
         let mut one = args.clone();
         one.model = model;

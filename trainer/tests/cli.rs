@@ -54,8 +54,18 @@ fn short_run_trains_reports_nats_and_exports_loadable_weights() {
     write_dataset(tmp.path(), 512, 120);
     let weights = tmp.path().join("out/vae.vaew");
     let out = trainer(&[
-        "--data-dir", tmp.path().to_str().expect("utf8"), "--no-download", "--epochs", "3", "--batch-size", "32",
-        "--hidden", "64,32", "--out", weights.to_str().expect("utf8"), "--json",
+        "--data-dir",
+        tmp.path().to_str().expect("utf8"),
+        "--no-download",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "32",
+        "--hidden",
+        "64,32",
+        "--out",
+        weights.to_str().expect("utf8"),
+        "--json",
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -67,7 +77,8 @@ fn short_run_trains_reports_nats_and_exports_loadable_weights() {
     assert!(test_elbo(epochs[2]) < test_elbo(epochs[0]), "training did not lower the test −ELBO:\n{stdout}");
 
     let summary = last_json(&out);
-    let (elbo, recon, kl) = (summary["elbo"].as_f64().expect("elbo"), summary["recon"].as_f64().expect("recon"), summary["kl"].as_f64().expect("kl"));
+    let (elbo, recon, kl) =
+        (summary["elbo"].as_f64().expect("elbo"), summary["recon"].as_f64().expect("recon"), summary["kl"].as_f64().expect("kl"));
     assert!(recon > 0.0 && kl > 0.0 && (elbo + recon + kl).abs() < 1e-9);
 
     let file = WeightsFile::from_bytes(&std::fs::read(&weights).expect("weights written")).expect("valid file");
@@ -86,10 +97,7 @@ fn same_seed_gives_the_same_weights() {
     write_dataset(tmp.path(), 256, 100);
     let run = |name: &str| {
         let path = tmp.path().join(name);
-        let out = trainer(&[
-            "--data-dir", tmp.path().to_str().expect("utf8"), "--no-download", "--short", "--batch-size", "32",
-            "--hidden", "32", "--seed", "9", "--out", path.to_str().expect("utf8"),
-        ]);
+        let out = short_run(tmp.path(), &path, &["--seed", "9"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let file = WeightsFile::from_bytes(&std::fs::read(path).expect("weights")).expect("valid");
         let model = file.load_model(&Device::flex()).expect("loads");
@@ -107,8 +115,19 @@ fn autoencoder_mode_has_no_kl() {
     write_dataset(tmp.path(), 256, 100);
     let weights = tmp.path().join("ae.vaew");
     let out = trainer(&[
-        "--data-dir", tmp.path().to_str().expect("utf8"), "--no-download", "--short", "--batch-size", "32", "--hidden", "32",
-        "--model", "ae", "--out", weights.to_str().expect("utf8"), "--json",
+        "--data-dir",
+        tmp.path().to_str().expect("utf8"),
+        "--no-download",
+        "--short",
+        "--batch-size",
+        "32",
+        "--hidden",
+        "32",
+        "--model",
+        "ae",
+        "--out",
+        weights.to_str().expect("utf8"),
+        "--json",
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(last_json(&out)["kl"].as_f64(), Some(0.0));
@@ -150,14 +169,19 @@ fn bad_arguments_are_refused_clearly() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--beta"));
 }
 
+/// A one-epoch run of a tiny model on the dataset in `dir`, writing `out`, with `extra` flags.
+fn short_run(dir: &Path, out: &Path, extra: &[&str]) -> Output {
+    let (dir, out) = (dir.to_str().expect("utf8"), out.to_str().expect("utf8"));
+    let mut args = vec!["--data-dir", dir, "--no-download", "--short", "--batch-size", "32", "--hidden", "32", "--out", out];
+    args.extend_from_slice(extra);
+    trainer(&args)
+}
+
 /// Trains a tiny model in `dir` and returns the weights path.
 fn tiny_model(dir: &Path) -> std::path::PathBuf {
     write_dataset(dir, 256, 100);
     let weights = dir.join("tiny.vaew");
-    let out = trainer(&[
-        "--data-dir", dir.to_str().expect("utf8"), "--no-download", "--short", "--batch-size", "32", "--hidden", "32",
-        "--out", weights.to_str().expect("utf8"),
-    ]);
+    let out = short_run(dir, &weights, &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     weights
 }
@@ -169,8 +193,14 @@ fn annotate_stores_posteriors_and_renames_the_model() {
     let read = |path: &Path| WeightsFile::from_bytes(&std::fs::read(path).expect("read")).expect("loads");
     let before = read(&weights);
     let out = trainer(&[
-        "annotate", "--weights", weights.to_str().expect("utf8"), "--name", "digits-v2", "--data-dir",
-        tmp.path().to_str().expect("utf8"), "--no-download",
+        "annotate",
+        "--weights",
+        weights.to_str().expect("utf8"),
+        "--name",
+        "digits-v2",
+        "--data-dir",
+        tmp.path().to_str().expect("utf8"),
+        "--no-download",
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let after = read(&weights);
@@ -182,7 +212,16 @@ fn annotate_stores_posteriors_and_renames_the_model() {
         assert_eq!(a[4], b[4], "labels");
         assert!(a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 0.01), "{a:?} vs {b:?}");
     }
-    let refused = trainer(&["annotate", "--weights", weights.to_str().expect("utf8"), "--name", "", "--data-dir", tmp.path().to_str().expect("utf8"), "--no-download"]);
+    let refused = trainer(&[
+        "annotate",
+        "--weights",
+        weights.to_str().expect("utf8"),
+        "--name",
+        "",
+        "--data-dir",
+        tmp.path().to_str().expect("utf8"),
+        "--no-download",
+    ]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--name"), "{}", String::from_utf8_lossy(&refused.stderr));
 }
@@ -192,12 +231,33 @@ fn eval_prints_every_figure_as_json() {
     let tmp = tempfile::tempdir().expect("tmp");
     let weights = tiny_model(tmp.path());
     let out = trainer(&[
-        "eval", "--weights", weights.to_str().expect("utf8"), "--data-dir", tmp.path().to_str().expect("utf8"),
-        "--no-download", "--k", "20", "--limit", "40", "--json",
+        "eval",
+        "--weights",
+        weights.to_str().expect("utf8"),
+        "--data-dir",
+        tmp.path().to_str().expect("utf8"),
+        "--no-download",
+        "--k",
+        "20",
+        "--limit",
+        "40",
+        "--json",
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let j = last_json(&out);
-    for key in ["elbo", "recon", "kl", "iwae", "k", "continuity_mean", "continuity_max", "continuity_own_mean", "continuity_own_max", "completeness", "classifier_accuracy"] {
+    for key in [
+        "elbo",
+        "recon",
+        "kl",
+        "iwae",
+        "k",
+        "continuity_mean",
+        "continuity_max",
+        "continuity_own_mean",
+        "continuity_own_max",
+        "completeness",
+        "classifier_accuracy",
+    ] {
         assert!(j[key].is_number(), "{key} missing in {j}");
     }
     assert_eq!(j["k"].as_u64(), Some(20));
@@ -226,7 +286,7 @@ fn encode_prints_a_json_line_per_image_and_flags_bad_files() {
     img.save(&digit).expect("png");
     let bogus = tmp.path().join("bogus.png");
     std::fs::write(&bogus, b"not a png").expect("write");
-    let out = trainer(&["encode", "--weights", weights.to_str().expect("utf8"), digit.to_str().expect("utf8")]);
+    let out = trainer(&["encode", "--weights", weights.to_str().expect("utf8"), digit.to_str().expect("utf8"), "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let j = last_json(&out);
     assert_eq!(j["file"].as_str(), digit.to_str());
@@ -235,7 +295,7 @@ fn encode_prints_a_json_line_per_image_and_flags_bad_files() {
     assert!(j["kl"].as_f64().is_some_and(|v| v > 0.0) && j["recon"].as_f64().is_some_and(|v| v > 0.0));
     assert_eq!(j["inverted"].as_bool(), Some(true));
 
-    let out = trainer(&["encode", "--weights", weights.to_str().expect("utf8"), bogus.to_str().expect("utf8")]);
+    let out = trainer(&["encode", "--weights", weights.to_str().expect("utf8"), bogus.to_str().expect("utf8"), "--json"]);
     assert!(!out.status.success());
     assert!(last_json(&out)["error"].as_str().is_some_and(|e| e.contains("not an image")));
 }
@@ -277,7 +337,11 @@ fn a_killed_run_resumes_from_its_checkpoint_and_ends_as_if_never_stopped() {
     other.extend(["--resume".into(), "--beta".into(), "4".into()]);
     let refused = Command::new(env!("CARGO_BIN_EXE_trainer")).args(&other).output().expect("runs");
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("beta: checkpoint 1.0, now 4.0"), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("beta: checkpoint 1.0, now 4.0"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 
     let mut resume = args(&killed);
     resume.push("--resume".into());
@@ -297,8 +361,17 @@ fn a_diverging_run_stops_clearly_and_keeps_its_last_good_checkpoint() {
     let out = tmp.path().join("vae.vaew");
     let run = |extra: &[&str]| {
         let mut args = vec![
-            "--data-dir", tmp.path().to_str().expect("utf8"), "--no-download", "--epochs", "40", "--batch-size", "32",
-            "--hidden", "16", "--out", out.to_str().expect("utf8"),
+            "--data-dir",
+            tmp.path().to_str().expect("utf8"),
+            "--no-download",
+            "--epochs",
+            "40",
+            "--batch-size",
+            "32",
+            "--hidden",
+            "16",
+            "--out",
+            out.to_str().expect("utf8"),
         ];
         args.extend_from_slice(extra);
         args.into_iter().map(String::from).collect::<Vec<_>>()
@@ -340,4 +413,31 @@ fn kill_after_epoch(args: &[String], n: usize) {
     }
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
+}
+
+#[test]
+fn every_subcommand_takes_json_and_its_help_says_what_it_prints() {
+    for sub in ["train", "train-suite", "eval", "encode", "annotate", "export-onnx"] {
+        let out = trainer(&[sub, "--help"]);
+        assert!(out.status.success(), "{sub} --help: {}", String::from_utf8_lossy(&out.stderr));
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("--json"), "`trainer {sub}` has no --json:\n{help}");
+        assert!(help.contains("JSON"), "`trainer {sub} --help` does not say what --json prints:\n{help}");
+    }
+}
+
+#[test]
+fn export_onnx_writes_the_decoder_and_reports_it_as_json() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out_path = tmp.path().join("decoder.onnx");
+    let weights = concat!(env!("CARGO_MANIFEST_DIR"), "/../weights/vae.vaew");
+    let out = trainer(&["export-onnx", "--weights", weights, "--out", out_path.to_str().expect("utf8"), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let j = last_json(&out);
+    assert_eq!(j["layers"].as_u64(), Some(3), "784-512-256 mirrored: three decoder layers");
+    let bytes = std::fs::read(&out_path).expect("the ONNX file");
+    assert_eq!(j["bytes"].as_u64(), Some(bytes.len() as u64));
+    // The decoder's parameters in f32: (2·256 + 256) + (256·512 + 512) + (512·784 + 784) floats.
+    let floats = 2 * 256 + 256 + 256 * 512 + 512 + 512 * 784 + 784;
+    assert!(bytes.len() > 4 * floats && bytes.len() < 4 * floats + 4096, "{} bytes", bytes.len());
 }

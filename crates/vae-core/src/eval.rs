@@ -2,11 +2,57 @@
 
 use burn::prelude::*;
 
+use crate::latent::{LOG_2PI, LatentGrid};
 use crate::loss::reconstruction_nats;
 use crate::readout::{decode_points, to_vec};
 use crate::{IMAGE_PIXELS, LATENT_DIM, Vae};
 
-const LOG_2PI: f64 = 1.837_877_066_409_345_5;
+/// k reparameterised samples per image and what each says about the image.
+#[derive(Debug, Clone)]
+pub struct ImportanceSamples {
+    /// zᵢ = μ + σ ⊙ εᵢ, `[batch · k, latent]`, image-major.
+    pub z: Tensor<2>,
+    /// −log p(x|zᵢ), nats, `[batch, k]`: the reconstruction term's Monte-Carlo samples.
+    pub recon: Tensor<2>,
+    /// log wᵢ = log p(x|zᵢ) + log p(zᵢ) − log q(zᵢ|x), nats, `[batch, k]`.
+    pub log_weights: Tensor<2>,
+}
+
+/// Draws the samples zᵢ = μ + σ ⊙ εᵢ of q(z|x) (one decode for all of them) and their importance
+/// weights against the prior:
+///
+/// ```text
+/// log q(z|x) = Σ −½ε² − ½ log σ² − ½ log 2π ;  log p(z) = Σ −½z² − ½ log 2π
+/// ```
+///
+/// # Shapes
+/// - `x`: `[batch, 784]`, `eps`: `[batch · k, latent]` (image-major: the k samples of image 0 first)
+pub fn importance_samples(model: &Vae, x: Tensor<2>, eps: Tensor<2>, k: usize) -> ImportanceSamples {
+    let [batch, pixels] = x.dims();
+    let (mu, logvar) = model.encode(x.clone()); // [batch, latent] each
+    let latent = mu.dims()[1];
+    let repeat = |t: Tensor<2>, width: usize| t.unsqueeze_dim::<3>(1).repeat_dim(1, k).reshape([batch * k, width]);
+    let mu = repeat(mu, latent); // [batch·k, latent]
+    let logvar = repeat(logvar, latent); // [batch·k, latent]
+    let z = Vae::reparameterize(mu, logvar.clone(), eps.clone()); // [batch·k, latent]
+    let half_log_2pi = 0.5 * LOG_2PI * latent as f64;
+    let log_q = (eps.square() + logvar).sum_dim(1).mul_scalar(-0.5).sub_scalar(half_log_2pi); // [batch·k, 1]
+    let log_p_z = z.clone().square().sum_dim(1).mul_scalar(-0.5).sub_scalar(half_log_2pi); // [batch·k, 1]
+    let recon = reconstruction_nats(model.decode_logits(z.clone()), repeat(x, pixels)); // [batch·k]
+    let log_weights = (recon.clone().neg().unsqueeze_dim::<2>(1) + log_p_z - log_q).reshape([batch, k]); // [batch, k]
+    ImportanceSamples { z, recon: recon.reshape([batch, k]), log_weights }
+}
+
+/// log (1/k) Σᵢ exp(aᵢ) along each row, computed stably.
+///
+/// # Shapes
+/// - `a`: `[batch, k]`; returns `[batch]`
+pub fn log_mean_exp(a: Tensor<2>) -> Tensor<1> {
+    let k = a.dims()[1];
+    let max = a.clone().max_dim(1); // [batch, 1]
+    let lse = (a - max.clone()).exp().sum_dim(1).log() + max; // [batch, 1]
+    lse.sub_scalar((k as f64).ln()).squeeze_dim(1) // [batch]
+}
 
 /// The importance-weighted estimate of log p(x) (Burda et al. 2016) with `k` samples per image:
 ///
@@ -20,22 +66,7 @@ const LOG_2PI: f64 = 1.837_877_066_409_345_5;
 /// - `x`: `[batch, 784]`, `eps`: `[batch · k, latent]` (image-major: the k samples of image 0 first)
 /// - returns: `[batch]`, nats
 pub fn iwae_log_likelihood(model: &Vae, x: Tensor<2>, eps: Tensor<2>, k: usize) -> Tensor<1> {
-    let [batch, pixels] = x.dims();
-    let (mu, logvar) = model.encode(x.clone()); // [batch, latent] each
-    let latent = mu.dims()[1];
-    let repeat = |t: Tensor<2>, width: usize| t.unsqueeze_dim::<3>(1).repeat_dim(1, k).reshape([batch * k, width]);
-    let mu = repeat(mu, latent); // [batch·k, latent]
-    let logvar = repeat(logvar, latent); // [batch·k, latent]
-    let z = Vae::reparameterize(mu, logvar.clone(), eps.clone()); // [batch·k, latent]
-    let half_log_2pi = 0.5 * LOG_2PI * latent as f64;
-    // log q(z|x) = Σ −½ε² − ½ log σ² − ½ log 2π ; log p(z) = Σ −½z² − ½ log 2π
-    let log_q = (eps.square() + logvar).sum_dim(1).mul_scalar(-0.5).sub_scalar(half_log_2pi); // [batch·k, 1]
-    let log_p_z = z.clone().square().sum_dim(1).mul_scalar(-0.5).sub_scalar(half_log_2pi); // [batch·k, 1]
-    let log_p_x = reconstruction_nats(model.decode_logits(z), repeat(x, pixels)).neg(); // [batch·k]
-    let log_w = (log_p_x.unsqueeze_dim::<2>(1) + log_p_z - log_q).reshape([batch, k]); // [batch, k]
-    let max = log_w.clone().max_dim(1); // [batch, 1]
-    let lse = (log_w - max.clone()).exp().sum_dim(1).log() + max; // [batch, 1]
-    lse.sub_scalar((k as f64).ln()).squeeze_dim(1) // [batch]
+    log_mean_exp(importance_samples(model, x, eps, k).log_weights)
 }
 
 /// How fast the decoded image changes as z moves, over a grid inside a disk of the prior.
@@ -51,20 +82,14 @@ pub struct Continuity {
     pub radius: f32,
 }
 
-/// Mean |Δpixel| per latent unit towards the right and upper neighbour of every point of an
-/// `n × n` grid with spacing `step` centred on the origin; rows from the top (z₂ high) down.
-/// Returns `(rate_right, rate_up)`, `(n − 1)` wide/high respectively (`NaN` on the missing edge).
-pub fn continuity_rates(model: &Vae, device: &Device, n: usize, step: f32) -> (Vec<f32>, Vec<f32>) {
-    continuity_rates_scaled(model, device, n, step, [1.0, 1.0])
-}
-
-/// As [`continuity_rates`], on the grid z = `scale` ⊙ u: the grid, its step and the rates are in
-/// units of u, so `scale` = the spread of a model's codes measures every model in its own units.
-fn continuity_rates_scaled(model: &Vae, device: &Device, n: usize, step: f32, scale: [f32; 2]) -> (Vec<f32>, Vec<f32>) {
-    let half = (n as f32 - 1.0) / 2.0;
-    let coord = |i: usize| (i as f32 - half) * step;
-    let zs: Vec<f32> =
-        (0..n).flat_map(|row| (0..n).flat_map(move |col| [coord(col) * scale[0], -coord(row) * scale[1]])).collect();
+/// Mean |Δpixel| per latent unit towards the right and upper neighbour of every point of the
+/// grid z = `scale` ⊙ u, u on `grid`: the grid, its step and the rates are in units of u, so
+/// `scale` = the spread of a model's codes measures every model in its own units ([1, 1]: units
+/// of z). Returns `(rate_right, rate_up)` in the grid's order (`NaN` on the missing edge).
+pub fn continuity_rates(model: &Vae, device: &Device, grid: &LatentGrid, scale: [f32; 2]) -> (Vec<f32>, Vec<f32>) {
+    let n = grid.n;
+    let step = grid.step();
+    let zs: Vec<f32> = grid.points().chunks_exact(LATENT_DIM).flat_map(|u| [u[0] * scale[0], u[1] * scale[1]]).collect();
     let images: Vec<f32> = zs.chunks(4096 * LATENT_DIM).flat_map(|chunk| decode_points(model, chunk, device)).collect();
     let image = |col: usize, row: usize| &images[(row * n + col) * IMAGE_PIXELS..(row * n + col + 1) * IMAGE_PIXELS];
     let rate = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f32>() / IMAGE_PIXELS as f32 / step;
@@ -101,7 +126,8 @@ pub fn continuity_scaled(model: &Vae, device: &Device, radius: f32, step: f32, s
     let half = (n as f32 - 1.0) / 2.0;
     let coord = |i: usize| (i as f32 - half) * step;
     let inside = |col: usize, row: usize| coord(col).hypot(coord(row)) <= radius + 1e-4;
-    let (right, up) = continuity_rates_scaled(model, device, n, step, scale);
+    let grid = LatentGrid { n, range: half * step };
+    let (right, up) = continuity_rates(model, device, &grid, scale);
     let (mut sum, mut max, mut count) = (0.0f64, 0.0f32, 0usize);
     for row in 0..n {
         for col in 0..n {
@@ -131,27 +157,29 @@ pub fn code_spread<R: AsRef<[f32]>>(codes: &[R]) -> [f32; 2] {
     out
 }
 
-/// Density of the aggregate posterior q(z) = (1/N) Σᵢ N(z; μᵢ, diag σᵢ²) at the centres of an
-/// `n × n` grid over [−range, range]² (rows from the top down). Posteriors narrower than
-/// `min_sigma` (an AE's points) are widened to it, a kernel density estimate.
-pub fn aggregate_density(posteriors: &[[f32; 5]], n: usize, range: f32, min_sigma: f32) -> Vec<f32> {
-    let cell = 2.0 * range / n as f32;
-    let centre = |i: usize| -range + (i as f32 + 0.5) * cell;
+/// Density of the aggregate posterior q(z) = (1/N) Σᵢ N(z; μᵢ, diag σᵢ²) at the points of `grid`.
+/// Posteriors narrower than `min_sigma` (an AE's points) are widened to it, a kernel density
+/// estimate.
+pub fn aggregate_density(posteriors: &[[f32; 5]], grid: &LatentGrid, min_sigma: f32) -> Vec<f32> {
+    let (n, range, step) = (grid.n, grid.range, grid.step());
+    let coord = |i: usize| if n <= 1 { 0.0 } else { -range + i as f32 * step };
     let count = posteriors.len().max(1) as f32;
     let mut out = vec![0.0f32; n * n];
     for p in posteriors {
         let (sx, sy) = (p[2].max(min_sigma), p[3].max(min_sigma));
         let norm = 1.0 / (2.0 * core::f32::consts::PI * sx * sy * count);
-        // Only cells within 4σ contribute noticeably.
-        let cols = |c: f32, s: f32| {
-            let lo = (((c - 4.0 * s + range) / cell).floor().max(0.0)) as usize;
-            let hi = ((((c + 4.0 * s + range) / cell).ceil()).max(0.0) as usize).min(n);
+        // Only points within 4σ contribute noticeably: indices i with |coord(i) − c| ≤ 4s.
+        let near = |c: f32, s: f32| {
+            let lo = ((c - 4.0 * s + range) / step).ceil().max(0.0) as usize;
+            let hi = ((((c + 4.0 * s + range) / step).floor() + 1.0).max(0.0) as usize).min(n);
             lo..hi
         };
-        for row in cols(-p[1], sy) {
-            let dy = (-centre(row) - p[1]) / sy;
-            for col in cols(p[0], sx) {
-                let dx = (centre(col) - p[0]) / sx;
+        // Row r holds z₂ = coord(n − 1 − r).
+        for up in near(p[1], sy) {
+            let row = n - 1 - up;
+            let dy = (coord(up) - p[1]) / sy;
+            for col in near(p[0], sx) {
+                let dx = (coord(col) - p[0]) / sx;
                 out[row * n + col] += norm * (-0.5 * (dx * dx + dy * dy)).exp();
             }
         }

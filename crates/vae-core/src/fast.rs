@@ -59,13 +59,8 @@ impl FastDecoder {
         for layer in &model.decoder {
             let [real_in, real_out] = layer.weight.dims();
             let outputs = padded(real_out, PAD);
-            let mut w = layer.weight.val().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
-            w.resize(real_in * real_out, 0.0); // (a float tensor always converts; never index out)
-            let mut b = match &layer.bias {
-                Some(bias) => bias.val().into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default(),
-                None => Vec::new(),
-            };
-            b.resize(real_out, 0.0);
+            let w = crate::readout::to_vec(layer.weight.val());
+            let b = layer.bias.as_ref().map_or_else(|| vec![0.0; real_out], |bias| crate::readout::to_vec(bias.val()));
             let mut weight = vec![0.0; inputs * outputs];
             for k in 0..real_in {
                 weight[k * outputs..k * outputs + real_out].copy_from_slice(&w[k * real_out..(k + 1) * real_out]);

@@ -89,10 +89,7 @@ fn parse(bytes: &[u8], rank: u8) -> Result<(Vec<usize>, &[u8]), IdxError> {
     if bytes.len() < header {
         return Err(IdxError::TooShort(bytes.len()));
     }
-    let dims: Vec<usize> = bytes[4..header]
-        .chunks_exact(4)
-        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
-        .collect();
+    let dims: Vec<usize> = bytes[4..header].chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize).collect();
     // u64 so that hostile dimensions cannot overflow the product.
     let expected = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d as u64)).unwrap_or(u64::MAX);
     let actual = (bytes.len() - header) as u64;

@@ -9,7 +9,9 @@
 //! - [`preprocess`]: any RGBA image → a 28×28 MNIST-style input.
 //! - [`classifier`]: a small digit classifier that scores decoded prior samples.
 //! - [`eval`]: the importance-weighted log-likelihood and the decoder's continuity.
+//! - [`latent`]: the prior's density, grids over the plane and the maps drawn on it.
 //! - [`idx`]: the IDX file format of MNIST and its relatives.
+//! - [`framing`]: magic, version, lengths and CRC around the weights and checkpoint files.
 //! - [`readout`]: one image's posterior and ELBO terms, as the page shows them.
 //! - [`weights`]: the versioned, checksummed weights file.
 #![cfg_attr(not(test), warn(missing_docs))]
@@ -17,7 +19,9 @@
 pub mod classifier;
 pub mod eval;
 pub mod fast;
+pub mod framing;
 pub mod idx;
+pub mod latent;
 pub mod loss;
 pub mod model;
 pub mod preprocess;

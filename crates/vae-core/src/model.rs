@@ -13,6 +13,7 @@ use crate::{IMAGE_PIXELS, LATENT_DIM};
 
 /// Which objective a model was trained with. The architecture is the same for both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum ModelKind {
     /// Variational autoencoder: stochastic encoder, loss = reconstruction + β·KL.
@@ -56,8 +57,7 @@ impl VaeConfig {
         let mut dec_widths = vec![self.latent_dim];
         dec_widths.extend(self.hidden.iter().rev());
         dec_widths.push(self.input_dim);
-        let decoder =
-            dec_widths.windows(2).map(|w| LinearConfig::new(w[0], w[1]).init(device)).collect();
+        let decoder = dec_widths.windows(2).map(|w| LinearConfig::new(w[0], w[1]).init(device)).collect();
         Vae { encoder, enc_mu, enc_logvar, decoder }
     }
 

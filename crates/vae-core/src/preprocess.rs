@@ -71,8 +71,6 @@ pub struct Preprocessed {
     pub pixels: Vec<f32>,
     /// Whether the input was dark-on-light and had to be inverted.
     pub inverted: bool,
-    /// Bounding box of the ink in the input, `(x, y, width, height)` in input pixels.
-    pub ink_box: (usize, usize, usize, usize),
 }
 
 /// Preprocesses an RGBA image (`width × height × 4` bytes, row-major, straight alpha).
@@ -93,15 +91,14 @@ pub fn preprocess_rgba(rgba: &[u8], width: usize, height: usize) -> Result<Prepr
     let grey = greyscale_composited(rgba);
     let (mut grey, inverted) = to_mnist_polarity(grey, width, height);
     normalise_contrast(&mut grey, width, height)?;
-    let ink_box = ink_bounding_box(&grey, width, height).ok_or(PreprocessError::NoInk)?;
-    let (bx, by, bw, bh) = ink_box;
+    let (bx, by, bw, bh) = ink_bounding_box(&grey, width, height).ok_or(PreprocessError::NoInk)?;
     let crop: Vec<f32> = (by..by + bh).flat_map(|y| grey[y * width + bx..y * width + bx + bw].iter().copied()).collect();
     let scale = FIT_BOX as f32 / bw.max(bh) as f32;
     let fw = ((bw as f32 * scale).round() as usize).clamp(1, FIT_BOX);
     let fh = ((bh as f32 * scale).round() as usize).clamp(1, FIT_BOX);
     let fitted = resample_area(&crop, bw, bh, fw, fh);
     let pixels = centre_by_mass(&fitted, fw, fh);
-    Ok(Preprocessed { pixels, inverted, ink_box })
+    Ok(Preprocessed { pixels, inverted })
 }
 
 /// Rec. 601 luma in [0, 1]. Where the image is transparent it is composited onto the
@@ -178,7 +175,8 @@ fn normalise_contrast(grey: &mut [f32], width: usize, height: usize) -> Result<(
     let background = quantile(border_values(grey, width, height).into_iter(), 0.5);
     let peak = quantile(grey.iter().copied(), 0.999).max(grey.iter().copied().fold(0.0, f32::max) * 0.9);
     let contrast = peak - background;
-    if !(contrast >= MIN_CONTRAST) {
+    // NaN (a non-finite input) has no contrast either.
+    if contrast.is_nan() || contrast < MIN_CONTRAST {
         return Err(PreprocessError::NoInk);
     }
     grey.iter_mut().for_each(|v| *v = ((*v - background) / contrast).clamp(0.0, 1.0));

@@ -3,6 +3,7 @@
 use burn::prelude::*;
 use serde::Serialize;
 
+use crate::eval::{importance_samples, log_mean_exp};
 use crate::loss::{kl_standard_normal_f32, reconstruction_nats, standard_normal_samples};
 use crate::{IMAGE_PIXELS, LATENT_DIM, ModelKind, Vae};
 
@@ -51,37 +52,31 @@ pub fn decode_points(model: &Vae, zs: &[f32], device: &Device) -> Vec<f32> {
     to_vec(model.decode(z)) // [n, 784]
 }
 
-/// Posterior and ELBO readout of a 28×28 input with intensities in [0, 1].
+/// Posterior and ELBO readout of a 28×28 input with intensities in [0, 1]. A VAE's
+/// reconstruction term and IWAE bound come from the same [`READOUT_SAMPLES`] reparameterised
+/// samples, decoded once.
 pub fn posterior(model: &Vae, kind: ModelKind, pixels: &[f32], device: &Device) -> Posterior {
     let x = Tensor::<2>::from_data(TensorData::new(pixels.to_vec(), [1, IMAGE_PIXELS]), device); // [1, 784]
-    let (mu, logvar) = model.encode(x.clone()); // [1, 2] each
-    let mu = to_vec(mu);
+    let (mu_t, logvar) = model.encode(x.clone()); // [1, 2] each
+    let mu = to_vec(mu_t.clone());
     let mu = [mu[0], mu[1]];
-    let reconstruction = decode_points(model, &mu, device);
-    let (sigma, zs) = match kind {
-        ModelKind::Ae => ([0.0; 2], mu.to_vec()),
+    let logits = model.decode_logits(mu_t); // [1, 784]
+    let reconstruction = to_vec(burn::tensor::activation::sigmoid(logits.clone()));
+    let (sigma, recon, kl, iwae, zs) = match kind {
+        // An AE's code is the point μ: its reconstruction term is −log p(x|μ), and it has no KL.
+        ModelKind::Ae => ([0.0; 2], to_vec(reconstruction_nats(logits, x))[0], 0.0, None, mu.to_vec()),
         ModelKind::Vae => {
             let lv = to_vec(logvar);
             let sigma = [(0.5 * lv[0]).exp(), (0.5 * lv[1]).exp()];
             let eps = standard_normal_samples(READOUT_SAMPLES * LATENT_DIM, READOUT_SEED);
-            let zs = eps.chunks_exact(2).flat_map(|e| [mu[0] + sigma[0] * e[0], mu[1] + sigma[1] * e[1]]).collect();
-            (sigma, zs)
+            let eps = Tensor::<2>::from_data(TensorData::new(eps, [READOUT_SAMPLES, LATENT_DIM]), device); // [k, 2]
+            let samples = importance_samples(model, x, eps, READOUT_SAMPLES);
+            let recon = to_vec(samples.recon.mean())[0];
+            let iwae = to_vec(log_mean_exp(samples.log_weights))[0];
+            (sigma, recon, kl_standard_normal_f32(&mu, &sigma), Some(iwae), to_vec(samples.z))
         }
     };
     let samples = zs.iter().copied().cycle().take(SHOWN_SAMPLES * LATENT_DIM).collect();
-    let k = zs.len() / LATENT_DIM;
-    let z = Tensor::<2>::from_data(TensorData::new(zs, [k, LATENT_DIM]), device); // [k, 2]
-    let logits = model.decode_logits(z); // [k, 784]
-    let recon = to_vec(reconstruction_nats(logits, x.clone().repeat_dim(0, k)).mean())[0];
-    let kl = match kind {
-        ModelKind::Ae => 0.0,
-        ModelKind::Vae => kl_standard_normal_f32(&mu, &sigma),
-    };
-    let iwae = (kind == ModelKind::Vae).then(|| {
-        let eps = standard_normal_samples(READOUT_SAMPLES * LATENT_DIM, READOUT_SEED);
-        let eps = Tensor::<2>::from_data(TensorData::new(eps, [READOUT_SAMPLES, LATENT_DIM]), device); // [k, 2]
-        to_vec(crate::eval::iwae_log_likelihood(model, x, eps, READOUT_SAMPLES))[0]
-    });
     Posterior { mu, sigma, recon, kl, elbo: -(recon + kl), iwae, input: pixels.to_vec(), reconstruction, samples, inverted: false }
 }
 
@@ -105,7 +100,8 @@ pub fn encode_many(model: &Vae, kind: ModelKind, pixels: &[f32], device: &Device
     out
 }
 
-/// A tensor's values (the CPU backends finish at once, so reading back cannot fail).
+/// A float tensor's values as f32 (whatever its stored precision).
 pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().try_to_vec::<f32>().unwrap_or_default()
+    // The CPU backends finish at once and convert any float dtype to f32, so this cannot fail.
+    t.into_data().convert::<f32>().try_to_vec::<f32>().expect("a float tensor converts to f32")
 }

@@ -32,13 +32,7 @@ pub struct Objective {
 ///
 /// # Shapes
 /// - `x`: `[batch, 784]`
-pub fn train_step(
-    model: Vae,
-    optimizer: &mut ModuleOptimizer,
-    objective: Objective,
-    x: Tensor<2>,
-    learning_rate: f64,
-) -> (Vae, ElboTerms) {
+pub fn train_step(model: Vae, optimizer: &mut ModuleOptimizer, objective: Objective, x: Tensor<2>, learning_rate: f64) -> (Vae, ElboTerms) {
     let shards = rayon::current_num_threads();
     let (grads, terms) = batch_gradients(&model, objective, x, shards);
     let model = optimizer.step(learning_rate, model, grads);
@@ -67,10 +61,8 @@ pub fn batch_gradients(model: &Vae, objective: Objective, x: Tensor<2>, shards: 
             (model.clone().fork(&device), x.clone().slice(rows.clone()), eps.clone().slice(rows))
         })
         .collect();
-    let results: Vec<(GradientsParams, f64, f64)> = jobs
-        .into_par_iter()
-        .map(|(shard_model, x, eps)| shard_gradients(shard_model, objective, x, eps, batch))
-        .collect();
+    let results: Vec<(GradientsParams, f64, f64)> =
+        jobs.into_par_iter().map(|(shard_model, x, eps)| shard_gradients(shard_model, objective, x, eps, batch)).collect();
     let mut accumulator = GradientsAccumulator::<Vae>::new();
     let mut sum = ElboTerms::default();
     for (grads, recon, kl) in results {
@@ -100,11 +92,6 @@ fn shard_gradients(model: Vae, objective: Objective, x: Tensor<2>, eps: Tensor<2
     let kl_sum = kl.detach().into_scalar::<f32>() as f64;
     let grads = GradientsParams::from_grads(loss.backward(), &model);
     (grads, recon_sum, kl_sum)
-}
-
-/// Drops the autodiff graph: the same parameters on the plain device, for evaluation and export.
-pub fn without_autodiff(model: &Vae) -> Vae {
-    model.valid()
 }
 
 /// One step of the digit classifier on a labelled batch; returns the updated classifier and the

@@ -1,16 +1,9 @@
-//! The weights file: a versioned, checksummed envelope around burn's burnpack record.
+//! The weights file: burn's burnpack record in our envelope ([`crate::framing`]: magic
+//! `b"VAEXPLR\0"`, version, lengths, CRC-32) with
 //!
-//! ```text
-//! offset  size  field
-//! 0       8     magic  b"VAEXPLR\0"
-//! 8       4     format version, u32 LE (FORMAT_VERSION)
-//! 12      4     header length H, u32 LE
-//! 16      H     header: JSON of WeightsMeta (architecture, objective, training figures)
-//! 16+H    8     payload length P, u64 LE
-//! 24+H    P     payload: burnpack bytes of the model's ModuleRecord, parameters in f16,
-//!               byte-shuffled in version 2 (all even bytes, then all odd bytes)
-//! 24+H+P  4     CRC-32 (IEEE) of every byte before it, u32 LE
-//! ```
+//! - header: JSON of [`WeightsMeta`] (architecture, objective, training figures);
+//! - one part: burnpack bytes of the model's ModuleRecord, parameters in f16, byte-shuffled in
+//!   version 2 (all even bytes, then all odd bytes).
 //!
 //! Parameters are stored as f16 (half the bytes the page downloads) and cast back to f32 on
 //! load; a decoded image moves by well under one grey level. Version 2 shuffles the payload's
@@ -21,12 +14,13 @@
 //! [`WeightsError`] that names the problem instead of a panic or garbage images.
 
 use burn::module::{Module, ModuleMapper, Param};
-use burn::tensor::DType;
 use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
+use burn::tensor::DType;
 use serde::{Deserialize, Serialize};
 
+use crate::framing::{self, FrameError};
 use crate::model::{ModelKind, Vae, VaeConfig};
 
 /// First bytes of every weights file.
@@ -35,8 +29,6 @@ pub const MAGIC: &[u8; 8] = b"VAEXPLR\0";
 pub const FORMAT_VERSION: u32 = 2;
 /// The oldest version this build still reads (version 1: the payload is not shuffled).
 pub const OLDEST_READABLE_VERSION: u32 = 1;
-/// A header larger than this is not one of ours (guards allocation on hostile input).
-const MAX_HEADER_LEN: usize = 1 << 20;
 
 /// Everything a weights file says about its model, besides the numbers themselves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,7 +67,9 @@ pub enum WeightsError {
     #[error("not a vae-explorer weights file (bad magic bytes)")]
     BadMagic,
     /// Written by another version of the format.
-    #[error("weights format version {found} is not supported (this build reads {OLDEST_READABLE_VERSION} to {FORMAT_VERSION}); retrain or use a matching build")]
+    #[error(
+        "weights format version {found} is not supported (this build reads {OLDEST_READABLE_VERSION} to {FORMAT_VERSION}); retrain or use a matching build"
+    )]
     Version {
         /// Version found in the file.
         found: u32,
@@ -120,48 +114,17 @@ impl WeightsFile {
 
     /// The file's bytes, ready to be written.
     pub fn to_bytes(&self) -> Vec<u8> {
-        // serde_json on plain structs of numbers and strings cannot fail.
-        let header = serde_json::to_vec(&self.meta).unwrap_or_default();
-        let mut out = Vec::with_capacity(28 + header.len() + self.payload.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-        out.extend_from_slice(&header);
-        out.extend_from_slice(&(self.payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&shuffle(&self.payload));
-        let crc = crc32fast::hash(&out);
-        out.extend_from_slice(&crc.to_le_bytes());
-        out
+        let header = serde_json::to_vec(&self.meta).expect("WeightsMeta holds only strings, numbers and arrays: JSON cannot fail");
+        framing::write(MAGIC, FORMAT_VERSION, &header, &[&shuffle(&self.payload)])
     }
 
     /// Parses and verifies a file's bytes (magic, version, lengths, checksum, header).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, WeightsError> {
-        let mut cursor = Cursor { bytes, pos: 0 };
-        if cursor.take(8, "magic")? != MAGIC {
-            return Err(WeightsError::BadMagic);
-        }
-        let version = u32::from_le_bytes(cursor.array("version")?);
-        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
-            return Err(WeightsError::Version { found: version });
-        }
-        let header_len = u32::from_le_bytes(cursor.array("header length")?) as usize;
-        if header_len > MAX_HEADER_LEN {
-            return Err(WeightsError::Header(format!("header claims {header_len} bytes")));
-        }
-        let header = cursor.take(header_len, "header")?;
-        let payload_len = u64::from_le_bytes(cursor.array("payload length")?);
-        let payload_len = usize::try_from(payload_len).map_err(|_| WeightsError::Truncated("payload".into()))?;
-        let payload = cursor.take(payload_len, "payload")?;
-        let body_end = cursor.pos;
-        let expected = u32::from_le_bytes(cursor.array("checksum")?);
-        let found = crc32fast::hash(&bytes[..body_end]);
-        if found != expected {
-            return Err(WeightsError::Checksum { found, expected });
-        }
-        let meta: WeightsMeta =
-            serde_json::from_slice(header).map_err(|e| WeightsError::Header(e.to_string()))?;
+        let frame = framing::read(bytes, MAGIC, OLDEST_READABLE_VERSION..=FORMAT_VERSION, 1)?;
+        let meta: WeightsMeta = serde_json::from_slice(frame.header).map_err(|e| WeightsError::Header(e.to_string()))?;
         meta.config.check_explorable().map_err(WeightsError::Architecture)?;
-        let payload = if version >= 2 { unshuffle(payload) } else { payload.to_vec() };
+        let payload = frame.parts[0];
+        let payload = if frame.version >= 2 { unshuffle(payload) } else { payload.to_vec() };
         Ok(Self { meta, payload })
     }
 
@@ -171,12 +134,7 @@ impl WeightsFile {
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(self.payload.clone()))
             .map_err(|e| WeightsError::Truncated(format!("payload: {e}")))?
             .cast_to_module_dtype();
-        let model = self
-            .meta
-            .config
-            .init(device)
-            .try_load_record(record)
-            .map_err(|e| WeightsError::Architecture(e.to_string()))?;
+        let model = self.meta.config.init(device).try_load_record(record).map_err(|e| WeightsError::Architecture(e.to_string()))?;
         check_finite(&model)?;
         Ok(model)
     }
@@ -210,24 +168,15 @@ impl ModuleMapper for CastFloats {
     }
 }
 
-/// Bounded reader over the file's bytes; running past the end is a [`WeightsError::Truncated`].
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], WeightsError> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or_else(|| WeightsError::Truncated(what.into()))?;
-        let out = &self.bytes[self.pos..end];
-        self.pos = end;
-        Ok(out)
-    }
-
-    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], WeightsError> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N, what)?);
-        Ok(out)
+impl From<FrameError> for WeightsError {
+    fn from(err: FrameError) -> Self {
+        match err {
+            FrameError::Truncated(what) => WeightsError::Truncated(what.into()),
+            FrameError::BadMagic => WeightsError::BadMagic,
+            FrameError::Version { found } => WeightsError::Version { found },
+            FrameError::HeaderTooLarge(len) => WeightsError::Header(format!("header claims {len} bytes")),
+            FrameError::Checksum { found, expected } => WeightsError::Checksum { found, expected },
+        }
     }
 }
 

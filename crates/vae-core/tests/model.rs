@@ -154,10 +154,10 @@ fn damaged_weights_files_are_named_errors() {
     assert!(matches!(WeightsFile::from_bytes(&flipped), Err(WeightsError::Checksum { .. })));
     let mut foreign = bytes.clone();
     foreign[0] = b'X';
-    assert_eq!(WeightsFile::from_bytes(&foreign).unwrap_err(), WeightsError::BadMagic);
+    assert_eq!(WeightsFile::from_bytes(&foreign).expect_err("foreign bytes"), WeightsError::BadMagic);
     let mut newer = bytes.clone();
     newer[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
-    assert_eq!(WeightsFile::from_bytes(&newer).unwrap_err(), WeightsError::Version { found: FORMAT_VERSION + 1 });
+    assert_eq!(WeightsFile::from_bytes(&newer).expect_err("a newer version"), WeightsError::Version { found: FORMAT_VERSION + 1 });
 }
 
 #[test]
@@ -181,7 +181,7 @@ fn non_finite_weights_never_ship() {
     let w = model.decoder[0].weight.val();
     let poisoned = w.clone().mul_scalar(f32::NAN);
     model.decoder[0].weight = burn::module::Param::from_tensor(poisoned);
-    let err = WeightsFile::from_model(model, meta(config)).unwrap_err();
+    let err = WeightsFile::from_model(model, meta(config)).expect_err("non-finite weights");
     assert_eq!(err, WeightsError::NonFinite("decoder.0.weight".into()));
 }
 
@@ -238,15 +238,16 @@ fn continuity_in_code_units_does_not_change_when_the_latent_is_stretched() {
 #[test]
 fn aggregate_density_integrates_to_one_and_peaks_at_the_posteriors() {
     use vae_core::eval::aggregate_density;
+    use vae_core::latent::LatentGrid;
     let posteriors = [[1.0f32, -1.0, 0.3, 0.2, 3.0], [-2.0, 1.5, 0.2, 0.4, 7.0]];
-    let (n, range) = (200, 4.0);
-    let d = aggregate_density(&posteriors, n, range, 0.0);
-    let cell = 2.0 * range / n as f32;
-    let mass: f32 = d.iter().sum::<f32>() * cell * cell;
+    let grid = LatentGrid::new(121, 4.0).expect("valid grid");
+    let d = aggregate_density(&posteriors, &grid, 0.0);
+    let (n, range, step) = (grid.n, grid.range, grid.step());
+    let mass: f32 = d.iter().sum::<f32>() * step * step;
     assert!((mass - 1.0).abs() < 0.01, "mass {mass}");
     let (argmax, _) = d.iter().enumerate().fold((0, 0.0f32), |best, (i, &v)| if v > best.1 { (i, v) } else { best });
     let (col, row) = (argmax % n, argmax / n);
-    let (x, y) = (-range + (col as f32 + 0.5) * cell, range - (row as f32 + 0.5) * cell);
+    let (x, y) = (-range + col as f32 * step, range - row as f32 * step);
     assert!((x - 1.0).abs() < 0.05 && (y + 1.0).abs() < 0.05, "peak at ({x}, {y})");
 }
 

@@ -92,4 +92,3 @@ fn the_batch_mean_not_the_shard_mean_is_differentiated() {
     let (doubled, _) = batch_gradients(&model, objective, twice, 2);
     assert_close(&all_gradients(&model, &once), &all_gradients(&model, &doubled));
 }
-

@@ -1,31 +1,32 @@
 //! The wasm-bindgen boundary of vae-explorer: a thin layer over `vae-core`.
 //!
-//! The weights are embedded in the module (`include_bytes!`), so the page needs no fetch and
-//! works offline and from `file://`. Rust-side logic lives in a plain `impl`; the
-//! `#[wasm_bindgen] impl` below it is the JS API, which checks every input and returns a
-//! `JsError` instead of panicking.
+//! The default model's weights are embedded in the module (`include_bytes!`, chosen by
+//! `weights/manifest.json`), so the first image needs no fetch and works offline and from
+//! `file://`; the other models arrive as bytes ([`Explorer::from_bytes`]). Rust-side logic lives
+//! in a plain `impl`; the `#[wasm_bindgen] impl` below it is the JS API, which checks every input,
+//! converts types and returns a `JsError` instead of panicking. All maths is vae-core's.
 
 use burn::prelude::*;
 use vae_core::fast::FastDecoder;
+use vae_core::latent::{self, LatentGrid};
 use vae_core::readout::{self, Posterior};
 use vae_core::{IMAGE_PIXELS, IMAGE_SIDE, LATENT_DIM, Vae, WeightsFile, WeightsMeta, preprocess_rgba};
 use wasm_bindgen::prelude::*;
 
-/// The models compiled into the module, by the name the page's model switch uses: only the
-/// default VAE, so the first image needs no more than this module. The other shipped models
-/// (`weights/*.vaew`) reach the page as scripts written by `cargo xtask web` after the first image
-/// is on screen, and load through [`Explorer::from_bytes`].
-pub const EMBEDDED: &[(&str, &[u8])] = &[("vae", include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../weights/vae.vaew")))];
+include!(concat!(env!("OUT_DIR"), "/default_model.rs"));
 
 /// Latent coordinates beyond this are refused (the prior has essentially no mass there).
 pub const MAX_LATENT_ABS: f32 = 1.0e3;
 /// Smallest standard deviation of a test posterior in the aggregate-posterior map (a kernel
-/// density estimate's bandwidth), latent units.
+/// density estimate's bandwidth), latent units: 2,000 posteriors with σ ≈ 0.05 are too few to
+/// estimate a density on their own (Scott's rule for 2,000 points in 2-D gives ≈ 0.28σ_data).
 pub const AGGREGATE_BANDWIDTH: f32 = 0.25;
 /// Points decoded per call at most (a 400-image grid is the largest the page asks for).
 pub const MAX_BATCH: usize = 16_384;
+/// Columns of a tile sheet at most.
+pub const MAX_TILE_COLUMNS: u32 = 64;
 
-/// One embedded model, ready to encode and decode.
+/// One model (the embedded default or one loaded from bytes), ready to encode and decode.
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct Explorer {
@@ -46,12 +47,12 @@ impl Explorer {
         Ok(Self { model, fast, meta: file.meta, device })
     }
 
-    /// Loads the embedded model `name`.
+    /// Loads the embedded default model, asked for by `name`.
     pub fn embedded(name: &str) -> Result<Self, String> {
-        let (_, bytes) = EMBEDDED.iter().find(|(n, _)| *n == name).ok_or_else(|| {
-            let names: Vec<_> = EMBEDDED.iter().map(|(n, _)| *n).collect();
-            format!("no embedded model named {name:?}; choose one of {names:?}")
-        })?;
+        let (default, bytes) = DEFAULT_MODEL;
+        if name != default {
+            return Err(format!("no embedded model named {name:?}: only {default:?} is compiled in; load the others from their bytes"));
+        }
         Self::from_weights(bytes).map_err(|e| format!("embedded model {name:?}: {e}"))
     }
 
@@ -69,6 +70,16 @@ impl Explorer {
     /// Posterior and ELBO readout of a preprocessed 28×28 input.
     pub fn posterior_of_pixels(&self, pixels: &[f32]) -> Posterior {
         readout::posterior(&self.model, self.meta.kind, pixels, &self.device)
+    }
+
+    /// log₂ q(z)/p(z) of the test posteriors' mixture on `grid`; an error if the file has none.
+    pub fn aggregate_map(&self, grid: &LatentGrid) -> Result<Vec<f32>, String> {
+        if self.meta.test_posteriors.is_empty() {
+            return Err("these weights carry no test posteriors; run `trainer annotate` on them".into());
+        }
+        // The kernel is at least half a grid step wide, so no code falls between grid points.
+        let bandwidth = AGGREGATE_BANDWIDTH.max(grid.step() / 2.0);
+        Ok(latent::aggregate_vs_prior(&self.meta.test_posteriors, grid, bandwidth))
     }
 }
 
@@ -95,31 +106,6 @@ pub fn tile_rgba(images: &[f32], cols: usize) -> (Vec<u8>, usize, usize) {
     (rgba, width, height)
 }
 
-/// Points of an `n × n` grid over [−range, range]², row by row from the top (z₂ = +range) down,
-/// like the latent plane is drawn.
-pub fn grid_points(n: usize, range: f32) -> Vec<f32> {
-    let at = |i: usize| if n == 1 { 0.0 } else { -range + 2.0 * range * i as f32 / (n - 1) as f32 };
-    (0..n).flat_map(|row| (0..n).flat_map(move |col| [at(col), -at(row)])).collect()
-}
-
-/// `n ≥ 2` evenly spaced points from (ax, ay) to (bx, by), both included.
-pub fn interpolation(ax: f32, ay: f32, bx: f32, by: f32, n: usize) -> Vec<f32> {
-    (0..n)
-        .flat_map(|i| {
-            let t = i as f32 / (n - 1) as f32;
-            [ax + t * (bx - ax), ay + t * (by - ay)]
-        })
-        .collect()
-}
-
-/// Grey intensities in [0, 1] → opaque RGBA bytes (white ink on black, like MNIST).
-pub fn grey_to_rgba(grey: &[f32]) -> Vec<u8> {
-    grey.iter().flat_map(|&v| {
-        let c = grey_byte(v);
-        [c, c, c, 255]
-    }).collect()
-}
-
 /// One intensity in [0, 1] as a grey level 0–255.
 #[inline]
 fn grey_byte(v: f32) -> u8 {
@@ -128,7 +114,7 @@ fn grey_byte(v: f32) -> u8 {
 
 #[wasm_bindgen]
 impl Explorer {
-    /// Loads the embedded model `name` (`Explorer.models()` lists them).
+    /// Loads the embedded default model `name`.
     #[wasm_bindgen(constructor)]
     pub fn new(name: &str) -> Result<Explorer, JsError> {
         console_error_panic_hook::set_once();
@@ -143,28 +129,9 @@ impl Explorer {
         Self::from_weights(bytes).map_err(|e| JsError::new(&e.to_string()))
     }
 
-    /// Names of the embedded models.
-    pub fn models() -> Vec<String> {
-        EMBEDDED.iter().map(|(n, _)| n.to_string()).collect()
-    }
-
     /// The weights file's metadata (name, kind, β, architecture, test figures) as an object.
     pub fn info(&self) -> Result<JsValue, JsError> {
         serde_wasm_bindgen::to_value(&self.meta).map_err(|e| JsError::new(&e.to_string()))
-    }
-
-    /// `decodeBatch` on burn's generic tensor path instead of the specialised one: the peer the
-    /// benchmark measures the fast path against, in the same page and run.
-    #[wasm_bindgen(js_name = decodeBatchReference)]
-    pub fn decode_batch_reference(&self, zs: &[f32]) -> Result<Vec<f32>, JsError> {
-        check_points(zs)?;
-        Ok(readout::decode_points(&self.model, zs, &self.device))
-    }
-
-    /// Decodes one latent point into 784 intensities in [0, 1].
-    pub fn decode(&self, x: f32, y: f32) -> Result<Vec<f32>, JsError> {
-        check_point(x, y)?;
-        Ok(self.decode_points(&[x, y]))
     }
 
     /// Decodes points `[x0, y0, x1, y1, …]` into `n × 784` intensities, one batched call.
@@ -178,36 +145,31 @@ impl Explorer {
     #[wasm_bindgen(js_name = decodeImageData)]
     pub fn decode_image_data(&self, x: f32, y: f32) -> Result<web_sys::ImageData, JsValue> {
         check_point(x, y)?;
-        let rgba = grey_to_rgba(&self.decode_points(&[x, y]));
-        web_sys::ImageData::new_with_u8_clamped_array_and_sh(
-            wasm_bindgen::Clamped(&rgba),
-            IMAGE_SIDE as u32,
-            IMAGE_SIDE as u32,
-        )
+        image_data(&self.decode_points(&[x, y]), 1)
     }
 
     /// Decodes points `[x0, y0, …]` into one `ImageData` of 28×28 tiles, `cols` per row.
     #[wasm_bindgen(js_name = decodeTiles)]
     pub fn decode_tiles(&self, zs: &[f32], cols: u32) -> Result<web_sys::ImageData, JsValue> {
-        if cols == 0 || cols > 64 {
-            return Err(JsError::new("decodeTiles takes 1 to 64 columns").into());
+        if cols == 0 || cols > MAX_TILE_COLUMNS {
+            return Err(JsError::new(&format!("decodeTiles takes 1 to {MAX_TILE_COLUMNS} columns")).into());
         }
-        let images = self.decode_batch(zs)?;
-        let (rgba, w, h) = tile_rgba(&images, cols as usize);
-        if w == 0 || h == 0 {
+        if zs.is_empty() {
             return Err(JsError::new("decodeTiles needs at least one point").into());
         }
-        web_sys::ImageData::new_with_u8_clamped_array_and_sh(wasm_bindgen::Clamped(&rgba), w as u32, h as u32)
+        image_data(&self.decode_batch(zs)?, cols as usize)
     }
 
-    /// The manifold of the decoder: an `n × n` grid of decodings over [−range, range]², as one
-    /// `ImageData` (top row at z₂ = +range, like the plane).
+    /// The manifold of the decoder: one decoding per point of an `n × n` grid over
+    /// [−range, range]², as one `ImageData` (top row at z₂ = +range, like the plane); draw it
+    /// over [−extent, extent]² (`Explorer.gridExtent`).
     #[wasm_bindgen(js_name = decodeGrid)]
     pub fn decode_grid(&self, n: u32, range: f32) -> Result<web_sys::ImageData, JsValue> {
-        if !(1..=64).contains(&n) || !(range.is_finite() && range > 0.0 && range <= 10.0) {
-            return Err(JsError::new("decodeGrid takes 1 to 64 cells per side and a range in (0, 10]").into());
+        let grid = grid(n, range)?;
+        if grid.n as u32 > MAX_TILE_COLUMNS {
+            return Err(JsError::new(&format!("decodeGrid takes 1 to {MAX_TILE_COLUMNS} cells per side")).into());
         }
-        self.decode_tiles(&grid_points(n as usize, range), n)
+        image_data(&self.decode_points(&grid.points()), grid.n)
     }
 
     /// Posteriors of a sample of the test set, flattened `[μ₁, μ₂, σ₁, σ₂, label, …]`
@@ -218,63 +180,43 @@ impl Explorer {
     }
 
     /// log₂ q(z)/p(z): the aggregate posterior (the mixture of the test posteriors) against
-    /// the prior, at the centres of an `n × n` grid over [−range, range]², rows from the top.
-    /// Positive where codes crowd, negative in holes the prior still samples from.
+    /// the prior at the points of an `n × n` grid over [−range, range]², rows from the top.
+    /// Positive where codes crowd, negative in holes the prior still samples from, NaN where
+    /// both densities are negligible.
     #[wasm_bindgen(js_name = aggregateVsPrior)]
     pub fn aggregate_vs_prior(&self, n: u32, range: f32) -> Result<Vec<f32>, JsError> {
-        check_map(n, range)?;
-        if self.meta.test_posteriors.is_empty() {
-            return Err(JsError::new("these weights carry no test posteriors; run `trainer annotate` on them"));
-        }
-        let n = n as usize;
-        let cell = 2.0 * range / n as f32;
-        // 2,000 posteriors with σ ≈ 0.05 are too few to estimate a density on their own: widen each
-        // to at least AGGREGATE_BANDWIDTH (Scott's rule for 2,000 points in 2-D gives ≈ 0.28σ_data).
-        let q = vae_core::eval::aggregate_density(&self.meta.test_posteriors, n, range, AGGREGATE_BANDWIDTH.max(cell / 2.0));
-        let centre = |i: usize| -range + (i as f32 + 0.5) * cell;
-        Ok(q.iter()
-            .enumerate()
-            .map(|(i, &q)| {
-                let (x, y) = (centre(i % n), -centre(i / n));
-                let log_p = -0.5 * (x * x + y * y) - (2.0 * core::f32::consts::PI).ln();
-                let log_p0 = -(2.0 * core::f32::consts::PI).ln();
-                // Far outside both the prior (beyond ~3.7σ) and the codes, the ratio means nothing.
-                if log_p < log_p0 - 7.0 && q.ln() < log_p0 - 7.0 {
-                    return f32::NAN;
-                }
-                ((q.max(1e-12)).ln() - log_p) / core::f32::consts::LN_2
-            })
-            .collect())
+        self.aggregate_map(&grid(n, range)?).map_err(|e| JsError::new(&e))
     }
 
     /// How fast the decoded image changes (mean |Δpixel| per latent unit, averaged over the
     /// right and upward neighbour) at each point of an `n × n` grid over [−range, range]².
     #[wasm_bindgen(js_name = continuityMap)]
     pub fn continuity_map(&self, n: u32, range: f32) -> Result<Vec<f32>, JsError> {
-        check_map(n, range)?;
-        let n = n as usize;
-        let step = 2.0 * range / (n as f32 - 1.0).max(1.0);
-        let (right, up) = vae_core::eval::continuity_rates(&self.model, &self.device, n, step);
-        Ok(right
-            .iter()
-            .zip(&up)
-            .map(|(&r, &u)| match (r.is_finite(), u.is_finite()) {
-                (true, true) => 0.5 * (r + u),
-                (true, false) => r,
-                (false, true) => u,
-                (false, false) => 0.0,
-            })
-            .collect())
+        Ok(latent::continuity_map(&self.model, &self.device, &grid(n, range)?))
+    }
+
+    /// Half-width of the square a picture made from an `n × n` grid over [−range, range]²
+    /// covers (one tile or pixel per point, centred on it).
+    #[wasm_bindgen(js_name = gridExtent)]
+    pub fn grid_extent(n: u32, range: f32) -> Result<f32, JsError> {
+        Ok(grid(n, range)?.extent())
+    }
+
+    /// The prior's density p(z) = N(z; 0, I) at (x, y).
+    #[wasm_bindgen(js_name = priorDensity)]
+    pub fn prior_density(x: f32, y: f32) -> Result<f32, JsError> {
+        check_point(x, y)?;
+        Ok(latent::log_prior([x, y]).exp())
     }
 
     /// `n` evenly spaced points on the segment from a to b (both ends included), `[x0, y0, …]`.
     pub fn interpolate(ax: f32, ay: f32, bx: f32, by: f32, n: u32) -> Result<Vec<f32>, JsError> {
         check_point(ax, ay)?;
         check_point(bx, by)?;
-        if !(2..=64).contains(&n) {
-            return Err(JsError::new("interpolate takes 2 to 64 points"));
+        if !(2..=MAX_TILE_COLUMNS).contains(&n) {
+            return Err(JsError::new(&format!("interpolate takes 2 to {MAX_TILE_COLUMNS} points")));
         }
-        Ok(interpolation(ax, ay, bx, by, n as usize))
+        Ok(latent::interpolation([ax, ay], [bx, by], n as usize))
     }
 
     /// `n` points drawn from the prior N(0, I), `[x0, y0, x1, y1, …]`, repeatable by `seed`.
@@ -287,7 +229,7 @@ impl Explorer {
     }
 
     /// Preprocesses an RGBA image MNIST-style and returns its posterior and ELBO readout
-    /// (`{mu, sigma, recon, kl, elbo, input, reconstruction, inverted}`).
+    /// (`{mu, sigma, recon, kl, elbo, iwae, input, reconstruction, samples, inverted}`).
     #[wasm_bindgen(js_name = encodeImage)]
     pub fn encode_image(&self, rgba: &[u8], width: u32, height: u32) -> Result<JsValue, JsError> {
         let pre = preprocess_rgba(rgba, width as usize, height as usize).map_err(|e| JsError::new(&e.to_string()))?;
@@ -297,20 +239,37 @@ impl Explorer {
     }
 }
 
-fn check_map(n: u32, range: f32) -> Result<(), JsError> {
-    if !(2..=128).contains(&n) || !(range.is_finite() && range > 0.0 && range <= 10.0) {
-        return Err(JsError::new("maps take 2 to 128 cells per side and a range in (0, 10]"));
+/// The benchmark's peer, in bench builds only (`--features bench`): the production page never
+/// ships it.
+#[cfg(feature = "bench")]
+#[wasm_bindgen]
+impl Explorer {
+    /// `decodeBatch` on burn's generic tensor path instead of the specialised one: the peer the
+    /// benchmark measures the fast path against, in the same page and run.
+    #[wasm_bindgen(js_name = decodeBatchReference)]
+    pub fn decode_batch_reference(&self, zs: &[f32]) -> Result<Vec<f32>, JsError> {
+        check_points(zs)?;
+        Ok(readout::decode_points(&self.model, zs, &self.device))
     }
-    Ok(())
+}
+
+/// Grey images as one `ImageData` of 28×28 tiles, `cols` per row.
+fn image_data(images: &[f32], cols: usize) -> Result<web_sys::ImageData, JsValue> {
+    let (rgba, w, h) = tile_rgba(images, cols);
+    web_sys::ImageData::new_with_u8_clamped_array_and_sh(wasm_bindgen::Clamped(&rgba), w as u32, h as u32)
+}
+
+fn grid(n: u32, range: f32) -> Result<LatentGrid, JsError> {
+    LatentGrid::new(n as usize, range).map_err(|e| JsError::new(&e))
 }
 
 /// A batch of latent points `[x0, y0, …]`: whole pairs, not too many, each in range.
 fn check_points(zs: &[f32]) -> Result<(), JsError> {
-    if zs.len() % LATENT_DIM != 0 {
-        return Err(JsError::new(&format!("decodeBatch needs x,y pairs; got {} numbers", zs.len())));
+    if !zs.len().is_multiple_of(LATENT_DIM) {
+        return Err(JsError::new(&format!("latent points come as x,y pairs; got {} numbers", zs.len())));
     }
     if zs.len() / LATENT_DIM > MAX_BATCH {
-        return Err(JsError::new(&format!("decodeBatch takes at most {MAX_BATCH} points at once")));
+        return Err(JsError::new(&format!("at most {MAX_BATCH} latent points at once")));
     }
     zs.chunks_exact(2).try_for_each(|p| check_point(p[0], p[1]))
 }
@@ -330,31 +289,44 @@ mod tests {
     use super::*;
     use vae_core::loss::kl_standard_normal_f32;
 
-    /// Every shipped model: the embedded one and those the page loads from `weights/*.vaew`.
+    const WEIGHTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../weights");
+
+    /// Every shipped model, as `weights/manifest.json` lists them.
     fn shipped() -> Vec<(String, Explorer)> {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../weights");
-        let mut files: Vec<_> = std::fs::read_dir(dir).expect("weights/").filter_map(|e| e.ok()).map(|e| e.path()).collect();
-        files.retain(|p| p.extension().is_some_and(|x| x == "vaew"));
-        files.sort();
-        assert!(files.len() >= 3, "expected the shipped vae, ae and vae-beta4 in weights/");
-        files
+        let manifest: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{WEIGHTS_DIR}/manifest.json")).expect("manifest")).expect("JSON");
+        let models = manifest["models"].as_array().expect("a list of models");
+        assert!(models.len() >= 3, "expected the shipped vae, ae and vae-beta4 in the manifest");
+        models
             .iter()
-            .map(|p| {
-                let name = p.file_stem().and_then(|s| s.to_str()).expect("utf8 name").to_string();
-                let explorer = Explorer::from_weights(&std::fs::read(p).expect("read")).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-                (name, explorer)
+            .map(|m| {
+                let (name, file) = (m["name"].as_str().expect("name"), m["file"].as_str().expect("file"));
+                let bytes = std::fs::read(format!("{WEIGHTS_DIR}/{file}")).unwrap_or_else(|e| panic!("{file}: {e}"));
+                (name.to_string(), Explorer::from_weights(&bytes).unwrap_or_else(|e| panic!("{file}: {e}")))
             })
             .collect()
     }
 
     #[test]
+    fn the_manifest_lists_every_weights_file_once() {
+        let mut listed: Vec<String> = shipped().into_iter().map(|(name, _)| format!("{name}.vaew")).collect();
+        let mut on_disk: Vec<String> = std::fs::read_dir(WEIGHTS_DIR)
+            .expect("weights/")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|f| f.ends_with(".vaew"))
+            .collect();
+        listed.sort();
+        on_disk.sort();
+        assert_eq!(listed, on_disk, "weights/manifest.json and weights/*.vaew disagree (each model's file is <name>.vaew)");
+    }
+
+    #[test]
     fn embedded_weights_load_into_the_current_architecture() {
-        for (name, _) in EMBEDDED {
-            let explorer = Explorer::embedded(name).expect("embedded weights must load");
-            assert_eq!(&explorer.meta().name, name);
-        }
+        let explorer = Explorer::embedded(DEFAULT_MODEL.0).expect("embedded weights must load");
+        assert_eq!(explorer.meta().name, DEFAULT_MODEL.0);
         for (name, explorer) in shipped() {
-            assert_eq!(explorer.meta().name, name, "a weights file's name must match its file name (the page loads it by name)");
+            assert_eq!(explorer.meta().name, name, "a weights file's name must match its manifest name (the page loads it by name)");
             let out = explorer.decode_points(&[0.0, 0.0, 1.5, -2.0]);
             assert_eq!(out.len(), 2 * IMAGE_PIXELS);
             assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
@@ -386,19 +358,30 @@ mod tests {
         assert_eq!(&rgba[(28 + 5) * 4..(28 + 5) * 4 + 4], &[255, 255, 255, 255]);
         assert_eq!(&rgba[(28 * 56) * 4..(28 * 56) * 4 + 4], &[255, 255, 255, 255]);
         assert_eq!(rgba[(28 * 56 + 30) * 4 + 3], 0, "the empty fourth cell stays transparent");
-        assert_eq!(interpolation(0.0, 1.0, 2.0, -1.0, 3), vec![0.0, 1.0, 1.0, 0.0, 2.0, -1.0]);
-        assert_eq!(grid_points(3, 2.0), vec![-2.0, 2.0, 0.0, 2.0, 2.0, 2.0, -2.0, -0.0, 0.0, -0.0, 2.0, -0.0, -2.0, -2.0, 0.0, -2.0, 2.0, -2.0]);
     }
 
     #[test]
-    fn unknown_model_is_an_error_naming_the_choices() {
+    fn only_the_default_model_is_embedded_and_others_are_named_errors() {
         let err = Explorer::embedded("nope").expect_err("unknown name");
-        assert!(err.contains("vae"), "{err}");
+        assert!(err.contains(DEFAULT_MODEL.0), "{err}");
+    }
+
+    #[test]
+    fn the_aggregate_map_needs_stored_posteriors() {
+        let explorer = Explorer::embedded(DEFAULT_MODEL.0).expect("loads");
+        let grid = LatentGrid::new(16, 4.0).expect("valid");
+        let map = explorer.aggregate_map(&grid).expect("the shipped model carries test posteriors");
+        assert_eq!(map.len(), 256);
+        // The VAE's codes crowd in the middle of the prior, not at its edge.
+        assert!(map[8 * 16 + 8] > map[16 + 1] || map[16 + 1].is_nan(), "{} vs {}", map[8 * 16 + 8], map[16 + 1]);
+        let mut bare = Explorer::embedded(DEFAULT_MODEL.0).expect("loads");
+        bare.meta.test_posteriors.clear();
+        assert!(bare.aggregate_map(&grid).expect_err("no posteriors").contains("trainer annotate"));
     }
 
     #[test]
     fn posterior_readout_is_consistent() {
-        let explorer = Explorer::embedded("vae").expect("loads");
+        let explorer = Explorer::embedded(DEFAULT_MODEL.0).expect("loads");
         // Use a decoded image as input: its posterior should be near the point it came from.
         let img = explorer.decode_points(&[0.8, -0.5]);
         let p = explorer.posterior_of_pixels(&img);
@@ -408,6 +391,10 @@ mod tests {
         assert!(p.kl > 0.0 && p.recon > 0.0);
         let iwae = p.iwae.expect("a VAE has an IWAE readout");
         assert!(iwae >= p.elbo - 0.5 && iwae < 0.0, "IWAE {iwae} vs ELBO {}", p.elbo);
+        // The shown samples are the readout's own z = μ + σ ⊙ ε: within a few σ of μ.
+        for z in p.samples.chunks_exact(2) {
+            assert!((0..2).all(|d| (z[d] - p.mu[d]).abs() < 5.0 * p.sigma[d]), "sample {z:?} vs μ {:?}, σ {:?}", p.mu, p.sigma);
+        }
         let again = explorer.posterior_of_pixels(&img);
         assert_eq!(p, again, "the readout is deterministic");
     }

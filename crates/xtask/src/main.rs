@@ -1,11 +1,16 @@
 //! `cargo xtask <task>`: the project's build, serve and test tasks, with all set-up included.
 //!
 //! - `web`: build the wasm bundle into `web/pkg/` (setting up the wasm toolchain if needed);
-//! - `serve [--port N]`: `web`, then serve `web/` on 127.0.0.1 and print the URL;
-//! - `test`: all Rust tests, then `web`, then the real-browser tests in Chromium;
+//! - `serve [--port N] [--dir D] [--no-build]`: `web`, then serve `web/` on 127.0.0.1 and print
+//!   the URL;
+//! - `bundle`: bundle the page's modules (`web/src/`) into `web/js/app.js` (needs node; the
+//!   bundle is committed so that `web` and `serve` do not);
+//! - `test`: formatting, clippy and all Rust tests, then `web`, the JS type check and bundle
+//!   check, then the real-browser tests in Chromium;
 //! - `bench`: `web`, then the in-browser figures (decode, grid, drag frame, start-up, bytes),
 //!   written to `docs/benchmarks.md`.
 
+mod js;
 mod serve;
 mod setup;
 mod web;
@@ -20,10 +25,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("web") => web::build().map(|_| ()),
         Some("serve") => serve_task(&args[1..]),
+        Some("bundle") => js::bundle(&root(), &root().join(js::BUNDLE)),
         Some("test") => test_task(),
         Some("bench") => bench_task(),
         _ => {
-            eprintln!("usage: cargo xtask <web | serve [--port N] | test | bench>");
+            eprintln!("usage: cargo xtask <web | serve [--port N] [--dir D] [--no-build] | bundle | test | bench>");
             return ExitCode::from(2);
         }
     };
@@ -36,21 +42,35 @@ fn main() -> ExitCode {
     }
 }
 
+/// `serve [--port N] [--dir D] [--no-build]`: builds web/ (unless --no-build) and serves it, or D.
 fn serve_task(args: &[String]) -> Result<()> {
-    let port = match args {
-        [] => 8000,
-        [flag, port] if flag == "--port" => port.parse().context("--port takes a number")?,
-        _ => bail!("usage: cargo xtask serve [--port N]"),
-    };
-    web::build()?;
-    serve::serve(&root().join("web"), port)
+    const USAGE: &str = "usage: cargo xtask serve [--port N] [--dir DIR] [--no-build]";
+    let (mut port, mut dir, mut build) = (8000, root().join("web"), true);
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        match flag.as_str() {
+            "--port" => port = args.next().context(USAGE)?.parse().context("--port takes a number (0: any free port)")?,
+            "--dir" => dir = PathBuf::from(args.next().context(USAGE)?),
+            "--no-build" => build = false,
+            _ => bail!(USAGE),
+        }
+    }
+    if build {
+        web::build()?;
+    }
+    serve::serve(&dir, port)
 }
 
 fn test_task() -> Result<()> {
     let root = root();
+    step("cargo fmt --check");
+    run(Command::new(cargo()).args(["fmt", "--all", "--check"]).current_dir(&root)).context("run `cargo fmt --all`")?;
+    step("cargo clippy --all-targets -- -D warnings");
+    run(Command::new(cargo()).args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]).current_dir(&root))?;
     step("Rust tests (native)");
     run(Command::new(cargo()).args(["test", "--workspace", "--locked"]).current_dir(&root))?;
     web::build()?;
+    js::check(&root)?;
     step("browser tests (Chromium via playwright-core)");
     let chromium = setup::chromium()?;
     let browser_dir = root.join("tests/browser");
@@ -64,12 +84,14 @@ fn test_task() -> Result<()> {
         .args(["--test", "--test-reporter=spec"])
         .args(&tests)
         .env("CHROMIUM", chromium)
+        .env("VAE_XTASK", std::env::current_exe()?)
         .current_dir(&root))
 }
 
 fn bench_task() -> Result<()> {
     let root = root();
-    web::build()?;
+    // The bench build exports burn's generic decode path as the in-page peer.
+    web::build_with_features(&["bench"])?;
     let chromium = setup::chromium()?;
     let browser_dir = root.join("tests/browser");
     setup::npm_install(&browser_dir)?;
@@ -91,6 +113,7 @@ fn bench_task() -> Result<()> {
     run(Command::new("node")
         .arg(browser_dir.join("bench.mjs"))
         .env("CHROMIUM", &chromium)
+        .env("VAE_XTASK", std::env::current_exe()?)
         .env("BENCH_MARKDOWN", &table)
         .env("BENCH_TRAINING_JSON", training.to_string())
         .current_dir(&root))?;
@@ -131,12 +154,28 @@ fn training_bench(root: &Path) -> serde_json::Value {
     let runs = [(all.as_str(), ""), ("1", "_1thread")];
     for (threads, suffix) in runs {
         step(&format!("training: two epochs of ours on {threads} thread(s), the faster counts (cargo run --release -p trainer)"));
-        let ours = output(Command::new(cargo())
-            .args(["run", "--release", "--quiet", "-p", "trainer", "--", "--epochs", "2", "--json", "--name", "bench", "--data-dir", &data_dir])
-            .arg("--out")
-            .arg(bench_dir.join("bench.vaew"))
-            .env("RAYON_NUM_THREADS", threads)
-            .current_dir(root));
+        let ours = output(
+            Command::new(cargo())
+                .args([
+                    "run",
+                    "--release",
+                    "--quiet",
+                    "-p",
+                    "trainer",
+                    "--",
+                    "--epochs",
+                    "2",
+                    "--json",
+                    "--name",
+                    "bench",
+                    "--data-dir",
+                    &data_dir,
+                ])
+                .arg("--out")
+                .arg(bench_dir.join("bench.vaew"))
+                .env("RAYON_NUM_THREADS", threads)
+                .current_dir(root),
+        );
         match ours.as_deref().and_then(|o| o.lines().last()).and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()) {
             Some(summary) => {
                 result[format!("epoch{suffix}_s")] = summary["epoch_s"].clone();
@@ -160,8 +199,9 @@ fn training_bench(root: &Path) -> serde_json::Value {
     if have_torch(&python) {
         let script = root.join("tests/bench/pytorch_vae.py");
         for (threads, suffix) in runs {
-            let line = output(Command::new(&python).arg(&script).arg(&data_dir).args(["--threads", threads, "--epochs", "2"]).current_dir(root))
-                .and_then(|o| o.lines().last().and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()));
+            let line =
+                output(Command::new(&python).arg(&script).arg(&data_dir).args(["--threads", threads, "--epochs", "2"]).current_dir(root))
+                    .and_then(|o| o.lines().last().and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()));
             match line {
                 Some(torch) => {
                     result[format!("pytorch_epoch{suffix}_s")] = torch["epoch_s"].clone();
@@ -176,7 +216,9 @@ fn training_bench(root: &Path) -> serde_json::Value {
         skipped.push("PyTorch could not be installed into target/bench/venv (no python3-venv or no network)".into());
     }
     for (_, suffix) in runs {
-        if let (Some(ours), Some(torch)) = (result[format!("epoch{suffix}_s")].as_f64(), result[format!("pytorch_epoch{suffix}_s")].as_f64()) {
+        if let (Some(ours), Some(torch)) =
+            (result[format!("epoch{suffix}_s")].as_f64(), result[format!("pytorch_epoch{suffix}_s")].as_f64())
+        {
             result[format!("ratio_epoch{suffix}_vs_pytorch")] = serde_json::json!(ours / torch);
         }
     }

@@ -1,4 +1,6 @@
-//! A small static file server for `web/`, on loopback only.
+//! A small static file server for `web/`, on loopback only: `cargo xtask serve`, and the server the
+//! browser tests and the benchmark start (`tests/browser/harness.mjs` runs `xtask serve --no-build
+//! --port 0 --dir …` and reads the URL from its first line).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -6,10 +8,12 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-/// Serves `dir` on 127.0.0.1:`port` until interrupted.
+/// Serves `dir` on 127.0.0.1:`port` (0: any free port) until interrupted. The first line printed
+/// is `vae-explorer: <url>  …`.
 pub fn serve(dir: &Path, port: u16) -> Result<()> {
-    let listener = TcpListener::bind(("127.0.0.1", port))
-        .with_context(|| format!("port {port} is busy; try `cargo xtask serve --port 8080`"))?;
+    let listener =
+        TcpListener::bind(("127.0.0.1", port)).with_context(|| format!("port {port} is busy; try `cargo xtask serve --port 8080`"))?;
+    let port = listener.local_addr()?.port();
     println!("vae-explorer: http://127.0.0.1:{port}/  (or open {} from disk)", dir.join("index.html").display());
     println!("press Ctrl-C to stop");
     for stream in listener.incoming().flatten() {
@@ -31,7 +35,11 @@ fn handle(mut stream: TcpStream, dir: &Path) -> std::io::Result<()> {
         Some((body, f)) => ("200 OK", body, mime(&f)),
         None => ("404 Not Found", b"not found".to_vec(), "text/plain"),
     };
-    write!(stream, "HTTP/1.1 {status}\r\nContent-Type: {mime}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n", body.len())?;
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: {mime}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
     stream.write_all(&body)
 }
 
@@ -53,6 +61,8 @@ fn mime(path: &Path) -> &'static str {
         Some("wasm") => "application/wasm",
         Some("png") => "image/png",
         Some("svg") => "image/svg+xml",
+        Some("woff2") => "font/woff2",
+        Some("onnx") => "application/octet-stream",
         Some("json") => "application/json",
         _ => "application/octet-stream",
     }

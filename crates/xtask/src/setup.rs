@@ -15,7 +15,10 @@ fn can_apt() -> bool {
 /// Installs Debian packages, or explains how when we cannot.
 pub fn apt_install(packages: &[&str], why: &str) -> Result<()> {
     if !can_apt() {
-        bail!("{why} needs the Debian packages {0}; install them with:\n    sudo apt-get update && sudo apt-get install -y {0}", packages.join(" "));
+        bail!(
+            "{why} needs the Debian packages {0}; install them with:\n    sudo apt-get update && sudo apt-get install -y {0}",
+            packages.join(" ")
+        );
     }
     step(&format!("installing {} ({why})", packages.join(" ")));
     run(Command::new("apt-get").args(["update", "-qq"]))?;
@@ -52,11 +55,8 @@ pub fn npm_install(dir: &Path) -> Result<()> {
     };
     if !fresh {
         step(&format!("npm ci in {} (no browser download)", dir.display()));
-        run(Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-            .current_dir(dir))
-        .context("installing the browser-test packages")?;
+        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1").current_dir(dir))
+            .context("installing the browser-test packages")?;
     }
     Ok(())
 }

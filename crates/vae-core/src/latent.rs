@@ -1,0 +1,170 @@
+//! Maths on the 2-D latent plane: the prior's density, grids over the plane, and the maps the
+//! page draws over it (aggregate posterior against the prior, continuity). The page only maps
+//! pointers to latent coordinates; every number it shows about the plane comes from here.
+
+use burn::prelude::*;
+
+use crate::eval::{aggregate_density, continuity_rates};
+use crate::{LATENT_DIM, Vae};
+
+/// ln 2π.
+pub const LOG_2PI: f64 = 1.837_877_066_409_345_5;
+
+/// log N(z; 0, I) for a 2-D point, nats: −½‖z‖² − ln 2π.
+pub fn log_prior(z: [f32; 2]) -> f32 {
+    -0.5 * (z[0] * z[0] + z[1] * z[1]) - LOG_2PI as f32
+}
+
+/// An `n × n` grid of points over [−range, range]², both edges included, read row by row from
+/// the top (z₂ = +range) down and left to right, the way the plane is drawn. Every grid of the
+/// page (manifold, continuity, aggregate map) is one of these.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LatentGrid {
+    /// Points per side (at least 1).
+    pub n: usize,
+    /// Half-width of the square the points span, latent units.
+    pub range: f32,
+}
+
+impl LatentGrid {
+    /// Largest grid side the page may ask for (128² points, a few MB of decodes at most).
+    pub const MAX_SIDE: usize = 128;
+    /// Largest half-width: the prior has no mass worth drawing beyond it.
+    pub const MAX_RANGE: f32 = 10.0;
+
+    /// A grid, checked: `1 ≤ n ≤ MAX_SIDE`, `0 < range ≤ MAX_RANGE`.
+    pub fn new(n: usize, range: f32) -> Result<Self, String> {
+        if !(1..=Self::MAX_SIDE).contains(&n) {
+            return Err(format!("a latent grid has 1 to {} points per side, not {n}", Self::MAX_SIDE));
+        }
+        if !(range.is_finite() && range > 0.0 && range <= Self::MAX_RANGE) {
+            return Err(format!("a latent grid spans a range in (0, {}], not {range}", Self::MAX_RANGE));
+        }
+        Ok(Self { n, range })
+    }
+
+    /// Distance between neighbouring points (the whole width for a 1-point grid).
+    pub fn step(&self) -> f32 {
+        if self.n <= 1 { 2.0 * self.range } else { 2.0 * self.range / (self.n - 1) as f32 }
+    }
+
+    /// Coordinate of column (or row, from the bottom) `i`.
+    fn coord(&self, i: usize) -> f32 {
+        if self.n <= 1 { 0.0 } else { -self.range + i as f32 * self.step() }
+    }
+
+    /// The points `[x0, y0, x1, y1, …]`, rows from the top down.
+    pub fn points(&self) -> Vec<f32> {
+        let n = self.n;
+        (0..n).flat_map(|row| (0..n).flat_map(move |col| [self.coord(col), self.coord(n - 1 - row)])).collect()
+    }
+
+    /// Half-width of the square covered when every point is the centre of a tile one step wide:
+    /// where a picture made from this grid (one pixel or tile per point) is drawn on the plane.
+    pub fn extent(&self) -> f32 {
+        self.range + self.step() / 2.0
+    }
+}
+
+/// `n ≥ 2` evenly spaced points from `a` to `b`, both included, `[x0, y0, …]`.
+pub fn interpolation(a: [f32; 2], b: [f32; 2], n: usize) -> Vec<f32> {
+    let last = n.saturating_sub(1).max(1) as f32;
+    (0..n)
+        .flat_map(|i| {
+            let t = i as f32 / last;
+            [a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])]
+        })
+        .collect()
+}
+
+/// Below this log-density (nats) under both the prior and the codes, log q/p means nothing
+/// (beyond ≈ 3.7σ of the prior and far from every code): the map leaves such points blank.
+const NEGLIGIBLE_LOG_DENSITY: f32 = -7.0;
+
+/// log₂ q(z)/p(z) at every point of `grid`: the aggregate posterior (the mixture of the
+/// `posteriors`, `[μ₁, μ₂, σ₁, σ₂, label]` each, widened to at least `bandwidth`, a kernel
+/// density estimate) against the prior. Positive where codes crowd, negative in holes the prior
+/// still samples from, `NaN` where both densities are negligible.
+pub fn aggregate_vs_prior(posteriors: &[[f32; 5]], grid: &LatentGrid, bandwidth: f32) -> Vec<f32> {
+    let log_peak = log_prior([0.0, 0.0]);
+    let q = aggregate_density(posteriors, grid, bandwidth);
+    grid.points()
+        .chunks_exact(LATENT_DIM)
+        .zip(q)
+        .map(|(z, q)| {
+            let log_p = log_prior([z[0], z[1]]);
+            let log_q = q.max(1e-12).ln();
+            if log_p < log_peak + NEGLIGIBLE_LOG_DENSITY && log_q < log_peak + NEGLIGIBLE_LOG_DENSITY {
+                return f32::NAN;
+            }
+            (log_q - log_p) / core::f32::consts::LN_2
+        })
+        .collect()
+}
+
+/// How fast the decoded image changes at every point of `grid`: mean |Δpixel| per latent unit
+/// towards the right and the upper neighbour, averaged (one of them on the grid's edges).
+pub fn continuity_map(model: &Vae, device: &Device, grid: &LatentGrid) -> Vec<f32> {
+    let (right, up) = continuity_rates(model, device, grid, [1.0, 1.0]);
+    right
+        .iter()
+        .zip(&up)
+        .map(|(&r, &u)| match (r.is_finite(), u.is_finite()) {
+            (true, true) => 0.5 * (r + u),
+            (true, false) => r,
+            (false, true) => u,
+            (false, false) => 0.0,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_points_run_from_the_top_left() {
+        let g = LatentGrid::new(3, 2.0).expect("valid");
+        assert_eq!(g.points(), vec![-2.0, 2.0, 0.0, 2.0, 2.0, 2.0, -2.0, 0.0, 0.0, 0.0, 2.0, 0.0, -2.0, -2.0, 0.0, -2.0, 2.0, -2.0]);
+        assert_eq!(g.step(), 2.0);
+        assert_eq!(g.extent(), 3.0);
+        assert_eq!(LatentGrid::new(1, 1.0).expect("valid").points(), vec![0.0, 0.0]);
+        assert!(LatentGrid::new(0, 1.0).is_err() && LatentGrid::new(4, f32::NAN).is_err() && LatentGrid::new(4, 0.0).is_err());
+        assert!(LatentGrid::new(LatentGrid::MAX_SIDE + 1, 1.0).is_err());
+    }
+
+    #[test]
+    fn the_log_prior_is_the_standard_normal_density() {
+        let density = |z: [f32; 2]| log_prior(z).exp();
+        assert!((density([0.0, 0.0]) - 1.0 / (2.0 * core::f32::consts::PI)).abs() < 1e-7);
+        // Integrates to one over a wide grid.
+        let g = LatentGrid::new(121, 6.0).expect("valid");
+        let mass: f32 = g.points().chunks_exact(2).map(|z| density([z[0], z[1]])).sum::<f32>() * g.step() * g.step();
+        assert!((mass - 1.0).abs() < 1e-3, "mass {mass}");
+    }
+
+    #[test]
+    fn interpolation_includes_both_ends() {
+        assert_eq!(interpolation([0.0, 1.0], [2.0, -1.0], 3), vec![0.0, 1.0, 1.0, 0.0, 2.0, -1.0]);
+    }
+
+    #[test]
+    fn aggregate_map_is_positive_on_the_codes_negative_in_holes_and_blank_far_away() {
+        // Codes crowded at (1, 1): denser than the prior there, thinner at (−1, −1), nothing at the corner.
+        let posteriors = vec![[1.0f32, 1.0, 0.1, 0.1, 0.0]; 10];
+        let grid = LatentGrid::new(9, 4.0).expect("valid");
+        let map = aggregate_vs_prior(&posteriors, &grid, 0.25);
+        let at = |x: f32, y: f32| {
+            let col = ((x + 4.0) / grid.step()).round() as usize;
+            let row = ((4.0 - y) / grid.step()).round() as usize;
+            map[row * 9 + col]
+        };
+        assert!(at(1.0, 1.0) > 1.0, "{}", at(1.0, 1.0));
+        assert!(at(-1.0, -1.0) < -1.0, "{}", at(-1.0, -1.0));
+        assert!(at(-4.0, -4.0).is_nan());
+        // log₂ q/p by hand at the code itself: q = N((1,1); (1,1), 0.25²I).
+        let q = 1.0 / (2.0 * core::f32::consts::PI * 0.25 * 0.25);
+        let expected = (q.ln() - log_prior([1.0, 1.0])) / core::f32::consts::LN_2;
+        assert!((at(1.0, 1.0) - expected).abs() < 1e-3, "{} vs {expected}", at(1.0, 1.0));
+    }
+}

@@ -1,0 +1,66 @@
+// decoded.js — what the point decodes to: the big image, its copy over the plane's corner on a
+// phone, the same z decoded by every model, the coordinates with the prior's density there, and a
+// HUD with the time per decode and frames per second. Decodes once per animation frame at most.
+
+import { $, errorText, fmt, savePng, setStatus, tile } from './dom.js';
+import { priorDensity } from './wasm.js';
+
+const HUD_EVERY_MS = 500;
+
+/** @param {import('./store.js').Store} store */
+export function createDecodedPanel(store) {
+  const decodedCtx = $('decoded').getContext('2d');
+  const miniCtx = $('decoded-mini').getContext('2d');
+  /** @type {Map<string, CanvasRenderingContext2D>} model name → its tile in the comparison */
+  const compare = new Map();
+  let pending = true;
+  const hud = { frames: 0, since: performance.now(), decodeMs: 0 };
+
+  function addTiles(state) {
+    for (const name of state.models.keys()) {
+      if (!compare.has(name)) compare.set(name, tile($('compare'), name, 28, 28).getContext('2d'));
+    }
+  }
+
+  function decode() {
+    const { point: z, models } = store.get();
+    try {
+      const t0 = performance.now();
+      const image = store.model().decodeImageData(z.x, z.y);
+      decodedCtx.putImageData(image, 0, 0);
+      miniCtx.putImageData(image, 0, 0);
+      for (const [name, ctx] of compare) ctx.putImageData(models.get(name).decodeImageData(z.x, z.y), 0, 0);
+      hud.decodeMs = (performance.now() - t0) / (1 + compare.size);
+    } catch (err) {
+      setStatus(`Decoding failed: ${errorText(err)}`, true);
+    }
+  }
+
+  function frame(now) {
+    if (pending) { pending = false; decode(); }
+    hud.frames++;
+    if (now - hud.since >= HUD_EVERY_MS) {
+      const fps = (1000 * hud.frames) / (now - hud.since);
+      hud.frames = 0;
+      hud.since = now;
+      $('hud').textContent = `${hud.decodeMs.toFixed(2)} ms/decode · ${Math.round(fps)} fps`;
+    }
+    requestAnimationFrame(frame);
+  }
+
+  store.on(['point'], ({ point: z }) => {
+    pending = true;
+    $('z1').textContent = fmt(z.x);
+    $('z2').textContent = fmt(z.y);
+    $('prior-density').textContent = `prior density p(z) = ${priorDensity(z.x, z.y).toExponential(2)}`;
+  });
+  store.on(['current'], () => { pending = true; });
+  store.on(['models'], (state) => { addTiles(state); pending = true; });
+  addTiles(store.get());
+  requestAnimationFrame(frame);
+
+  $('save-decoded').addEventListener('click', () => {
+    const { current, point: z } = store.get();
+    savePng($('decoded'), `${current}-z${z.x.toFixed(2)},${z.y.toFixed(2)}.png`, 10);
+  });
+}

@@ -1,0 +1,103 @@
+// dom.js — small helpers shared by the panels: element lookup, number formatting, the status
+// line, labelled tiles, PNG export and grey images.
+
+/**
+ * The element with id `id` (the page's markup defines every id the panels use).
+ * @returns {any}
+ */
+export const $ = (id) => document.getElementById(id);
+
+/** `v` with `digits` decimals. */
+export const fmt = (v, digits = 2) => Number(v).toFixed(digits);
+
+/** An error's message, whatever was thrown. */
+export const errorText = (err) => (err && err.message) || String(err);
+
+/** Shows `text` in the status line (red when `isError`). */
+export function setStatus(text, isError = false) {
+  const el = $('status');
+  el.textContent = text;
+  el.classList.toggle('error', isError);
+}
+
+/**
+ * A labelled canvas appended to a `.tiles` container.
+ * @param {HTMLElement} container
+ * @returns {HTMLCanvasElement}
+ */
+export function tile(container, label, width, height, className = '') {
+  const fig = document.createElement('figure');
+  const canvas = document.createElement('canvas');
+  canvas.width = width;
+  canvas.height = height;
+  canvas.className = className;
+  canvas.dataset.model = label;
+  const cap = document.createElement('figcaption');
+  cap.textContent = label;
+  fig.append(canvas, cap);
+  container.append(fig);
+  return canvas;
+}
+
+/**
+ * Saves `canvas` as a PNG download, scaled up `scale`× with crisp pixels.
+ * @param {HTMLCanvasElement} canvas
+ */
+export function savePng(canvas, name, scale) {
+  const out = document.createElement('canvas');
+  out.width = canvas.width * scale;
+  out.height = canvas.height * scale;
+  const ctx = out.getContext('2d');
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(canvas, 0, 0, out.width, out.height);
+  const link = document.createElement('a');
+  link.href = out.toDataURL('image/png');
+  link.download = name;
+  link.click();
+}
+
+/**
+ * Paints 784 grey intensities in [0, 1] into a 28×28 canvas (white ink on black).
+ * @param {HTMLCanvasElement} canvas
+ * @param {ArrayLike<number>} grey
+ */
+export function paintGrey(canvas, grey) {
+  const ctx = canvas.getContext('2d');
+  const img = ctx.createImageData(28, 28);
+  for (let i = 0; i < 784; i++) {
+    const v = Math.round(Math.min(1, Math.max(0, grey[i])) * 255);
+    img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
+    img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+/**
+ * Paints an n × n grid of values (rows from the top) into an n × n canvas through `color`,
+ * which maps a value to [r, g, b, a] (0–255).
+ * @param {ArrayLike<number>} values
+ * @param {(v: number) => number[]} color
+ * @returns {HTMLCanvasElement}
+ */
+export function heatmapCanvas(values, n, color) {
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = n;
+  const ctx = canvas.getContext('2d');
+  const img = ctx.createImageData(n, n);
+  for (let i = 0; i < n * n; i++) img.data.set(color(values[i]), 4 * i);
+  ctx.putImageData(img, 0, 0);
+  return canvas;
+}
+
+/**
+ * An ImageData as a canvas (to draw scaled, as a layer of the plane).
+ * @param {ImageData} image
+ * @returns {HTMLCanvasElement}
+ */
+export function imageCanvas(image) {
+  const canvas = document.createElement('canvas');
+  canvas.width = image.width;
+  canvas.height = image.height;
+  canvas.getContext('2d').putImageData(image, 0, 0);
+  return canvas;
+}

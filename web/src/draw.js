@@ -1,0 +1,59 @@
+// draw.js — a small drawing pad: white strokes on black (MNIST's polarity), with pointer events.
+
+const STROKE_WIDTH = 22; // canvas pixels on a 280-pixel pad: about MNIST's stroke for a 20-px digit
+
+/**
+ * Turns `canvas` into a drawing pad; calls `onChange({rgba, width, height})` once per animation
+ * frame while the drawing changes.
+ * @param {HTMLCanvasElement} canvas
+ * @param {(image: {rgba: Uint8Array, width: number, height: number}) => void} onChange
+ * @returns {{clear: () => void}}
+ */
+export function createDrawPad(canvas, onChange) {
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  let last = null;
+  let changed = false;
+
+  function clear() {
+    ctx.fillStyle = '#000';
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    changed = false;
+  }
+  function toCanvas(e) {
+    const box = canvas.getBoundingClientRect();
+    return { x: ((e.clientX - box.left) / box.width) * canvas.width, y: ((e.clientY - box.top) / box.height) * canvas.height };
+  }
+  function strokeTo(p) {
+    ctx.strokeStyle = '#fff';
+    ctx.lineWidth = STROKE_WIDTH;
+    ctx.lineCap = ctx.lineJoin = 'round';
+    ctx.beginPath();
+    ctx.moveTo(last.x, last.y);
+    ctx.lineTo(p.x, p.y);
+    ctx.stroke();
+    last = p;
+    changed = true;
+  }
+  canvas.addEventListener('pointerdown', (e) => {
+    canvas.setPointerCapture(e.pointerId);
+    last = toCanvas(e);
+    strokeTo(last);
+    e.preventDefault();
+  });
+  canvas.addEventListener('pointermove', (e) => { if (last) strokeTo(toCanvas(e)); });
+  const end = () => { last = null; };
+  canvas.addEventListener('pointerup', end);
+  canvas.addEventListener('pointercancel', end);
+
+  function frame() {
+    if (changed) {
+      changed = false;
+      const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+      onChange({ rgba: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: canvas.width, height: canvas.height });
+    }
+    requestAnimationFrame(frame);
+  }
+  requestAnimationFrame(frame);
+  clear();
+  return { clear };
+}

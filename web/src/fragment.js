@@ -1,0 +1,37 @@
+// fragment.js — the view in the URL fragment: `#model=…&z=x,y&layers=a,b`, so a view can be
+// shared and restored.
+
+const FRAGMENT_DELAY_MS = 250; // the fragment follows the view at most this often
+
+/**
+ * Reads the fragment into {model, z, layers} (missing parts are undefined); unknown layers are
+ * dropped.
+ * @param {string[]} layerIds
+ */
+export function readFragment(layerIds) {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const z = (params.get('z') || '').split(',').map(Number);
+  return {
+    model: params.get('model') || undefined,
+    z: z.length === 2 && z.every(Number.isFinite) ? { x: z[0], y: z[1] } : undefined,
+    layers: params.has('layers') ? params.get('layers').split(',').filter((l) => layerIds.includes(l)) : undefined,
+  };
+}
+
+/**
+ * A function that writes the view `describe()` returns into the fragment, a moment after the
+ * last call.
+ * @param {() => {model: string, z: {x: number, y: number}, layers: string[]}} describe
+ */
+export function fragmentWriter(describe) {
+  let timer = 0;
+  return () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const { model, z, layers } = describe();
+      try {
+        history.replaceState(null, '', `#model=${encodeURIComponent(model)}&z=${z.x.toFixed(3)},${z.y.toFixed(3)}&layers=${layers.join(',')}`);
+      } catch (_) { /* some file:// setups refuse; the view still works */ }
+    }, FRAGMENT_DELAY_MS);
+  };
+}

@@ -1,0 +1,36 @@
+// Globals the page's modules use: the no-modules wasm-bindgen glue (pkg/vae_wasm.js) and the
+// scripts `cargo xtask web` writes (pkg/vae_wasm_bytes.js, pkg/models.js, pkg/model-*.js).
+
+/** The Rust `Explorer` (crates/vae-wasm) as wasm-bindgen exposes it. */
+interface WasmExplorer {
+  info(): any;
+  free(): void;
+  decodeBatch(zs: Float32Array): Float32Array;
+  decodeImageData(x: number, y: number): ImageData;
+  decodeTiles(zs: Float32Array, cols: number): ImageData;
+  decodeGrid(n: number, range: number): ImageData;
+  testPosteriors(): Float32Array;
+  aggregateVsPrior(n: number, range: number): Float32Array;
+  continuityMap(n: number, range: number): Float32Array;
+  encodeImage(rgba: Uint8Array, width: number, height: number): any;
+}
+
+interface WasmExplorerClass {
+  new (name: string): WasmExplorer;
+  fromBytes(bytes: Uint8Array): WasmExplorer;
+  samplePrior(n: number, seed: number): Float32Array;
+  interpolate(ax: number, ay: number, bx: number, by: number, n: number): Float32Array;
+  gridExtent(n: number, range: number): number;
+  priorDensity(x: number, y: number): number;
+}
+
+declare const wasm_bindgen: ((options: { module_or_path: BufferSource }) => Promise<{ memory: WebAssembly.Memory }>) & {
+  Explorer: WasmExplorerClass;
+};
+
+interface Window {
+  VAE_WASM_BASE64?: string;
+  VAE_MODELS?: { name: string; label: string; embedded?: boolean; script?: string }[];
+  VAE_MODEL_BASE64?: Record<string, string>;
+  VaeExplorer?: { modelNames(): string[]; wasmMemoryBytes(): Promise<number> };
+}

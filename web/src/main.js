@@ -1,0 +1,111 @@
+// main.js — the page's entry: loads the default model, builds the shared store and one panel per
+// view, restores the view from the URL fragment, then loads the other models one by one, each
+// joining the model switch and the comparisons as it arrives.
+
+import { $, errorText, fmt, savePng, setStatus } from './dom.js';
+import { createStore } from './store.js';
+import { loadModel, modelEntries, wasmMemoryBytes } from './wasm.js';
+import { createLatentPlane } from './plane.js';
+import { LAYER_IDS, createLayersPanel } from './layers.js';
+import { createDecodedPanel } from './decoded.js';
+import { createInterpolationPanel, createSamplingPanel } from './comparisons.js';
+import { createPosteriorPanel } from './posterior.js';
+import { fragmentWriter, readFragment } from './fragment.js';
+
+/** The plane's layers, bottom first: the registry's, then the panels' marks. */
+const PLANE_ORDER = [...LAYER_IDS, 'samples', 'segment', 'posterior'];
+
+/** What the tests and the benchmark may ask the page (a classic global: file:// has no modules). */
+self.VaeExplorer = {
+  modelNames: () => modelEntries().map((m) => m.name),
+  wasmMemoryBytes,
+};
+
+async function start() {
+  const [first] = modelEntries();
+  let model;
+  try {
+    if (!first) throw new Error('pkg/models.js lists no models: build the page with `cargo xtask web`');
+    model = await loadModel(first.name);
+  } catch (err) {
+    setStatus(`Could not load the model: ${errorText(err)}`, true);
+    return;
+  }
+  const store = createStore({ models: new Map([[first.name, model]]), current: first.name, point: { x: 0, y: 0 }, image: null });
+  const restored = readFragment(LAYER_IDS);
+  const plane = createLatentPlane($('latent-plane'), PLANE_ORDER, (point) => store.set({ point }));
+  const layers = createLayersPanel(store, plane);
+  const writeFragment = fragmentWriter(() => ({ model: store.get().current, z: store.get().point, layers: layers.enabled() }));
+  store.on(['point', 'current'], writeFragment);
+  for (const id of LAYER_IDS) $(`layer-${id}`).addEventListener('change', writeFragment);
+  createDecodedPanel(store);
+  createInterpolationPanel(store, plane);
+  createSamplingPanel(store, plane);
+  createPosteriorPanel(store, plane);
+  createModelSwitch(store);
+  $('save-plane').addEventListener('click', () => savePng($('latent-plane'), `${store.get().current}-latent-plane.png`, 1));
+
+  if (restored.layers) layers.setEnabled(restored.layers); else layers.update();
+  plane.setPoint(plane.clampPoint(restored.z || { x: 0, y: 0 }));
+  // Time to interactive, for the benchmark: page start → first decoded image on screen.
+  requestAnimationFrame(() => { document.body.dataset.readyMs = performance.now().toFixed(1); });
+  setStatus('Ready: drag the point, or encode an image.');
+  await loadTheOthers(store, restored.model);
+  document.body.dataset.ready = 'true'; // every model is loaded
+}
+
+/**
+ * The model switch: lists the loaded models, switches the current one, and says what it is.
+ * @param {import('./store.js').Store} store
+ */
+function createModelSwitch(store) {
+  /** @type {HTMLSelectElement} */
+  const select = $('model');
+  function list({ models }) {
+    for (const [name, m] of models) {
+      if (select.querySelector(`option[value="${CSS.escape(name)}"]`)) continue;
+      const opt = document.createElement('option');
+      opt.value = name;
+      opt.textContent = `${name} (${m.label})`;
+      select.append(opt);
+    }
+  }
+  select.addEventListener('change', () => store.set({ current: select.value }));
+  store.on(['models'], list);
+  store.on(['current'], ({ current }) => { select.value = current; describeModel(store.model().info); });
+  list(store.get());
+  select.value = store.get().current;
+  describeModel(store.model().info);
+}
+
+/** The footer's line about the current model: objective, training and test figures. */
+function describeModel(info) {
+  const figures = info.kind === 'ae'
+    ? `test reconstruction ${fmt(info.test_recon)} nats (no KL term, so no ELBO)`
+    : `test ELBO ${fmt(-(info.test_recon + info.test_kl))} nats (reconstruction ${fmt(info.test_recon)} + KL ${fmt(info.test_kl)})`;
+  $('model-info').textContent = `Model “${info.name}”: ${info.kind.toUpperCase()}${info.kind === 'ae' ? '' : `, β = ${info.beta}`}, ` +
+    `${info.epochs} epochs on ${info.dataset}; ${figures}.`;
+}
+
+/**
+ * Loads every shipped model not loaded yet, in the manifest's order; selects `wanted` when it
+ * arrives (a view restored from the fragment).
+ * @param {import('./store.js').Store} store
+ * @param {string | undefined} wanted
+ */
+async function loadTheOthers(store, wanted) {
+  for (const { name } of modelEntries()) {
+    const { models } = store.get();
+    if (models.has(name)) continue;
+    try {
+      models.set(name, await loadModel(name));
+    } catch (err) {
+      setStatus(`Could not load the model “${name}”: ${errorText(err)}`, true);
+      continue;
+    }
+    store.touch('models');
+    if (name === wanted) store.set({ current: name });
+  }
+}
+
+start();

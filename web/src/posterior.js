@@ -1,0 +1,81 @@
+// posterior.js — encode an uploaded or drawn image: its preprocessed input, reconstruction,
+// posterior ellipse on the plane, reparameterised samples and ELBO readout. Re-encodes the last
+// image when the model changes.
+
+import { $, errorText, fmt, paintGrey, setStatus } from './dom.js';
+import { attachUpload, fileToRgba } from './upload.js';
+import { createDrawPad } from './draw.js';
+import { posteriorDrawable } from './plane.js';
+
+const SHOWN_SAMPLES = 8; // decoded reparameterised samples in the strip
+
+/**
+ * @param {import('./store.js').Store} store
+ * @param {{setLayer: Function, setPoint: (z: {x: number, y: number}) => void}} plane
+ */
+export function createPosteriorPanel(store, plane) {
+  /** Encodes `image` with the current model and shows everything about its posterior. */
+  function encode(image) {
+    const model = store.model();
+    const post = model.encodeImage(image.rgba, image.width, image.height);
+    showReadout(post, model.info);
+    $('posterior-samples').getContext('2d').putImageData(model.decodeTiles(new Float32Array(post.samples), SHOWN_SAMPLES), 0, 0);
+    plane.setLayer('posterior', post.sigma[0] > 0 ? posteriorDrawable(post) : null);
+    plane.setPoint({ x: post.mu[0], y: post.mu[1] });
+    setStatus(`Encoded “${image.name}” with ${model.info.name}` +
+      `${post.inverted ? ' (dark ink on light paper: inverted to MNIST’s white on black)' : ''}.`);
+  }
+
+  let uploadSeq = 0; // only the latest upload is shown when several decode at once
+  attachUpload($('upload'), async (file) => {
+    const seq = ++uploadSeq;
+    setStatus(`Encoding “${file.name}”…`);
+    try {
+      const image = { ...(await fileToRgba(file)), name: file.name };
+      if (seq !== uploadSeq) return;
+      encode(image);
+      store.set({ image });
+    } catch (err) {
+      if (seq === uploadSeq) setStatus(`Could not encode “${file.name}”: ${errorText(err)}`, true);
+    }
+  });
+
+  const pad = createDrawPad($('draw'), (drawn) => {
+    const image = { ...drawn, name: 'your drawing' };
+    try {
+      encode(image);
+      store.set({ image });
+    } catch (err) {
+      setStatus(`Drawing: ${errorText(err)}`); // mid-stroke "no ink yet" is expected: say it quietly
+    }
+  });
+  $('draw-clear').addEventListener('click', () => pad.clear());
+
+  store.on(['current'], ({ image }) => {
+    if (!image) return;
+    try { encode(image); } catch (err) { setStatus(`Could not encode: ${errorText(err)}`, true); }
+  });
+}
+
+/**
+ * The readout: μ, σ, the ELBO terms against the test-set means, input and reconstruction.
+ * @param {import('./wasm.js').Posterior} post
+ * @param {import('./wasm.js').ModelInfo} info
+ */
+function showReadout(post, info) {
+  const el = $('posterior');
+  el.hidden = false;
+  el.dataset.mu = `${post.mu[0]},${post.mu[1]}`;
+  el.dataset.sigma = `${post.sigma[0]},${post.sigma[1]}`;
+  $('mu').textContent = `${fmt(post.mu[0])}, ${fmt(post.mu[1])}`;
+  $('sigma').textContent = info.kind === 'ae' ? '— (an AE encodes a point, not a distribution)'
+    : `${fmt(post.sigma[0], 3)}, ${fmt(post.sigma[1], 3)}`;
+  const elbo = $('elbo');
+  Object.assign(elbo.dataset, { recon: String(post.recon), kl: String(post.kl), elbo: String(post.elbo), iwae: post.iwae == null ? '' : String(post.iwae) });
+  $('elbo-recon').textContent = `${fmt(post.recon)} nats (test mean ${fmt(info.test_recon)})`;
+  $('elbo-kl').textContent = `${fmt(post.kl)} nats (test mean ${fmt(info.test_kl)})`;
+  $('elbo-value').textContent = `${fmt(post.elbo)} nats (test mean ${fmt(-(info.test_recon + info.test_kl))})`;
+  $('elbo-iwae').textContent = post.iwae == null ? '— (an AE defines no p(x))' : `${fmt(post.iwae)} nats`;
+  paintGrey($('input-preview'), post.input);
+  paintGrey($('reconstruction'), post.reconstruction);
+}

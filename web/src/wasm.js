@@ -1,0 +1,166 @@
+// wasm.js — loads the wasm module (default model embedded) and wraps the Rust Explorer API.
+// Every number about the latent space comes from here; the page only maps pointers and paints.
+
+/** @typedef {{name: string, label: string, embedded?: boolean, script?: string}} ModelEntry */
+/**
+ * What a weights file says about its model (vae-core's WeightsMeta).
+ * @typedef {{name: string, kind: 'vae' | 'ae', beta: number, epochs: number, dataset: string,
+ *            test_recon: number, test_kl: number}} ModelInfo
+ */
+/**
+ * One image's posterior and ELBO terms (vae-core's readout::Posterior).
+ * @typedef {{mu: number[], sigma: number[], recon: number, kl: number, elbo: number,
+ *            iwae: number | null, input: number[], reconstruction: number[], samples: number[],
+ *            inverted: boolean}} Posterior
+ */
+
+const BUILD_HINT = 'build the page with `cargo xtask web`';
+
+/** Bytes of a base64 string (the inlined wasm and the model scripts). */
+function base64Bytes(b64) {
+  const binary = atob(b64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** Runs the script at `src` (a plain script tag: works from file:// as well as http). */
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = src;
+    script.onload = () => resolve(undefined);
+    script.onerror = () => reject(new Error(`${src} is missing: ${BUILD_HINT}`));
+    document.head.append(script);
+  });
+}
+
+/**
+ * The shipped models from pkg/models.js (weights/manifest.json), in the switch's order.
+ * @returns {ModelEntry[]}
+ */
+export function modelEntries() {
+  return Array.isArray(self.VAE_MODELS) ? self.VAE_MODELS : [];
+}
+
+/** @type {Promise<{memory: WebAssembly.Memory}> | null} */
+let initialised = null;
+
+/** Initialises the wasm module once. */
+function init() {
+  if (typeof wasm_bindgen === 'undefined') throw new Error(`pkg/vae_wasm.js is missing: ${BUILD_HINT}`);
+  if (typeof self.VAE_WASM_BASE64 !== 'string') throw new Error(`pkg/vae_wasm_bytes.js is missing: ${BUILD_HINT}`);
+  initialised = initialised || wasm_bindgen({ module_or_path: base64Bytes(self.VAE_WASM_BASE64) });
+  return initialised;
+}
+
+/**
+ * The Explorer for the shipped model `name`: the embedded default at once, the others from
+ * their scripts, loaded when first asked for.
+ * @param {string} name
+ * @returns {Promise<Model>}
+ */
+export async function loadModel(name) {
+  await init();
+  const entry = modelEntries().find((m) => m.name === name);
+  if (!entry) throw new Error(`no model named “${name}”; the page ships ${modelEntries().map((m) => m.name).join(', ')}`);
+  if (entry.embedded) return new Model(new wasm_bindgen.Explorer(name), entry.label);
+  const store = (self.VAE_MODEL_BASE64 = self.VAE_MODEL_BASE64 || {});
+  if (typeof store[name] !== 'string') await loadScript(entry.script);
+  const b64 = store[name];
+  if (typeof b64 !== 'string') throw new Error(`${entry.script} holds no model “${name}”: ${BUILD_HINT}`);
+  delete store[name]; // the text is no longer needed once decoded
+  return new Model(wasm_bindgen.Explorer.fromBytes(base64Bytes(b64)), entry.label);
+}
+
+/**
+ * Bytes of linear memory the wasm module holds now: the long-session tests watch it for leaks.
+ * @returns {Promise<number>}
+ */
+export async function wasmMemoryBytes() {
+  return (await init()).memory.buffer.byteLength;
+}
+
+/**
+ * `n` draws from the prior N(0, I) as `[x0, y0, …]`, repeatable by `seed`.
+ * @returns {Float32Array}
+ */
+export function samplePrior(n, seed) {
+  return wasm_bindgen.Explorer.samplePrior(n, seed);
+}
+
+/**
+ * `n` evenly spaced points from a to b, both included.
+ * @param {{x: number, y: number}} a
+ * @param {{x: number, y: number}} b
+ * @returns {Float32Array}
+ */
+export function interpolate(a, b, n) {
+  return wasm_bindgen.Explorer.interpolate(a.x, a.y, b.x, b.y, n);
+}
+
+/** Half-width of the square a picture of an n × n grid over [−range, range]² covers. */
+export function gridExtent(n, range) {
+  return wasm_bindgen.Explorer.gridExtent(n, range);
+}
+
+/** The prior's density N(z; 0, I). */
+export function priorDensity(x, y) {
+  return wasm_bindgen.Explorer.priorDensity(x, y);
+}
+
+/** One model: decode latent points, encode images, and the maps drawn over the plane. */
+export class Model {
+  /**
+   * @param {WasmExplorer} explorer
+   * @param {string} label how the model switch names it
+   */
+  constructor(explorer, label) {
+    this.explorer = explorer;
+    this.label = label;
+    /** @type {ModelInfo} */
+    this.info = explorer.info();
+  }
+
+  /** Decodes z = (x, y) straight into 28×28 ImageData. */
+  decodeImageData(x, y) {
+    return this.explorer.decodeImageData(x, y);
+  }
+
+  /**
+   * Decodes points `[x0, y0, …]` into one ImageData of 28×28 tiles, `cols` per row.
+   * @param {Float32Array} zs
+   */
+  decodeTiles(zs, cols) {
+    return this.explorer.decodeTiles(zs, cols);
+  }
+
+  /** The decoder's manifold: one decoding per point of an n × n grid over [−range, range]². */
+  decodeGrid(n, range) {
+    return this.explorer.decodeGrid(n, range);
+  }
+
+  /** Test-set posteriors, flattened `[μ₁, μ₂, σ₁, σ₂, label, …]` (may be empty). */
+  testPosteriors() {
+    return this.explorer.testPosteriors();
+  }
+
+  /** log₂ q(z)/p(z) of the aggregate posterior at the points of an n × n grid over [−range, range]². */
+  aggregateVsPrior(n, range) {
+    return this.explorer.aggregateVsPrior(n, range);
+  }
+
+  /** Mean |Δpixel| per latent unit at the points of an n × n grid over [−range, range]². */
+  continuityMap(n, range) {
+    return this.explorer.continuityMap(n, range);
+  }
+
+  /**
+   * Preprocesses RGBA pixels MNIST-style and returns the posterior with its ELBO terms.
+   * @param {Uint8Array} rgba
+   * @returns {Posterior}
+   */
+  encodeImage(rgba, width, height) {
+    return this.explorer.encodeImage(rgba, width, height);
+  }
+}
