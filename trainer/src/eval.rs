@@ -14,8 +14,9 @@ use vae_core::loss::standard_normal_samples;
 use vae_core::{ElboTerms, IMAGE_PIXELS, ModelKind, Vae, WeightsFile, preprocess_rgba, readout};
 
 use crate::data::{self, Split};
-use crate::run::{TEST_BINARIZATION_SEED, binarize, evaluate};
+use crate::run::{TEST_BINARIZATION_SEED, evaluate};
 use vae_core::classifier::{Classifier, ClassifierConfig};
+use vae_core::train::binarize;
 use vae_core::train::classifier_step;
 
 /// Options of `trainer eval`.

@@ -6,6 +6,7 @@ mod data;
 mod eval;
 mod export;
 mod onnx;
+mod pack_data;
 mod run;
 
 use std::path::PathBuf;
@@ -43,6 +44,9 @@ enum Command {
     /// Write a weights file's decoder as ONNX (for the benchmark against onnxruntime-web). Prints
     /// what it wrote; with --json, as one object.
     ExportOnnx(onnx::ExportOnnxArgs),
+    /// Write the dataset pack the page trains on (a subset of the IDX files, gzipped) to
+    /// datasets/<dataset>.vaed.gz. Prints what it wrote; with --json, as one object.
+    PackData(pack_data::PackDataArgs),
 }
 
 /// Options of `trainer train`.
@@ -125,6 +129,7 @@ fn main() -> ExitCode {
         Some(Command::Encode(args)) => eval::encode(&args),
         Some(Command::Annotate(args)) => eval::annotate(&args),
         Some(Command::ExportOnnx(args)) => onnx::export_onnx(&args),
+        Some(Command::PackData(args)) => pack_data::pack_data(&args),
         None => run::train(&cli.train),
     };
     match result {

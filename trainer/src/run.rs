@@ -6,15 +6,13 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail, ensure};
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::optim::AdamConfig;
 use burn::prelude::*;
-use burn::tensor::Distribution;
 use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
-use vae_core::loss::elbo_terms;
-use vae_core::train::{Objective, train_step};
+use vae_core::train::{Learner, Objective, binarize, cosine_lr};
 use vae_core::{ElboTerms, IMAGE_PIXELS, ModelKind, Vae, VaeConfig, WeightsFile, WeightsMeta};
 
 use crate::TrainArgs;
@@ -22,10 +20,7 @@ use crate::checkpoint::{Checkpoint, RunSettings};
 use crate::data::{Dataset, Split};
 use crate::export::write_atomic;
 
-/// The test set is binarised once with this seed, so every run and every model is scored on
-/// the same binary images (the usual protocol for likelihoods in nats).
-pub const TEST_BINARIZATION_SEED: u64 = 0x5eed_7e57;
-const EVAL_BATCH: usize = 1000;
+pub use vae_core::eval::TEST_BINARIZATION_SEED;
 
 /// A training run as the flags describe it: data, model, optimiser, schedule and checkpoint.
 /// The CLI, `train-suite` and anything else that trains drive the same steps: [`Trainer::new`],
@@ -38,17 +33,13 @@ pub struct Trainer {
     device: Device,
     train_device: Device,
     config: VaeConfig,
-    /// `None` only while a step owns it.
-    model: Option<Vae>,
-    optimizer: ModuleOptimizer,
-    objective: Objective,
+    learner: Learner,
     /// The test set, binarised once with [`TEST_BINARIZATION_SEED`].
     test_x: Vec<f32>,
     settings: RunSettings,
     epochs: usize,
     /// The next epoch to run, 1-based.
     next_epoch: usize,
-    batch: Vec<f32>,
 }
 
 /// What one epoch of training gave.
@@ -92,16 +83,18 @@ impl Trainer {
         };
         Ok(Self {
             test_x: binarize(&dataset.test.pixels, &mut SmallRng::seed_from_u64(TEST_BINARIZATION_SEED)),
-            batch: vec![0f32; args.batch_size * IMAGE_PIXELS],
+            learner: Learner::new(
+                model,
+                AdamConfig::new().init(),
+                Objective { kind: args.model, beta: args.beta },
+                vae_core::train::all_threads(),
+            ),
             args: args.clone(),
             name,
             dataset,
             device,
             train_device,
             config,
-            model: Some(model),
-            optimizer: AdamConfig::new().init(),
-            objective: Objective { kind: args.model, beta: args.beta },
             settings,
             epochs,
             next_epoch: 1,
@@ -115,16 +108,14 @@ impl Trainer {
         checkpoint.check_matches(&self.settings, &path)?;
         self.next_epoch = checkpoint.epochs_done + 1;
         println!("resuming {} from {} after epoch {}/{}", self.name, path.display(), checkpoint.epochs_done, self.epochs);
-        let optimizer = std::mem::replace(&mut self.optimizer, AdamConfig::new().init());
-        let (model, optimizer) = checkpoint.restore(&self.config, &self.train_device, optimizer)?;
-        self.model = Some(model);
-        self.optimizer = optimizer;
+        let (model, optimizer) = checkpoint.restore(&self.config, &self.train_device, AdamConfig::new().init())?;
+        self.learner.restore(model, optimizer);
         Ok(())
     }
 
     /// One line saying what is trained on what.
     pub fn describe(&self) -> String {
-        let objective = match self.objective.kind {
+        let objective = match self.learner.objective.kind {
             ModelKind::Vae => format!("VAE, loss = recon + {}·KL", self.args.beta),
             ModelKind::Ae => "plain AE, loss = recon (no KL)".to_string(),
         };
@@ -190,21 +181,16 @@ impl Trainer {
         bar.finish_and_clear();
         let seconds = started.elapsed().as_secs_f64();
         let n = steps as f64;
-        Checkpoint::capture(&self.settings, epoch, self.model(), &self.optimizer)?.save(&self.args.checkpoint_path())?;
+        Checkpoint::capture(&self.settings, epoch, self.learner.model(), self.learner.optimizer())?.save(&self.args.checkpoint_path())?;
         self.next_epoch += 1;
         Ok(EpochReport { epoch, train: ElboTerms { recon: sum.recon / n, kl: sum.kl / n }, seconds })
     }
 
-    /// One optimiser step on the images `indices`, binarised afresh.
+    /// One optimiser step on the images `indices`, binarised afresh, on the cosine schedule.
     fn step(&mut self, indices: &[usize], epoch: usize, step: usize, rng: &mut SmallRng) -> ElboTerms {
-        fill_binarized_batch(&self.dataset.train, indices, &mut self.batch, rng);
-        let x = Tensor::<2>::from_data(TensorData::new(self.batch.clone(), [indices.len(), IMAGE_PIXELS]), &self.train_device); // [batch, 784]
         let steps = self.steps_per_epoch();
         let progress = ((epoch - 1) * steps + step) as f64 / (steps * self.epochs) as f64;
-        let model = self.model.take().expect("the model is put back after every step");
-        let (next, terms) = train_step(model, &mut self.optimizer, self.objective, x, cosine_lr(self.args.lr, progress));
-        self.model = Some(next);
-        terms
+        self.learner.step(&self.dataset.train.pixels, indices, rng, cosine_lr(self.args.lr, progress))
     }
 
     /// What to do after a diverged epoch.
@@ -220,31 +206,28 @@ impl Trainer {
         }
     }
 
-    fn model(&self) -> &Vae {
-        self.model.as_ref().expect("the model is put back after every step")
-    }
-
     /// Test-set reconstruction and KL of the current model, nats per image.
     pub fn evaluate(&self) -> ElboTerms {
-        evaluate(&self.model().valid(), self.objective.kind, &self.test_x, &self.device)
+        evaluate(&self.learner.model().valid(), self.learner.objective.kind, &self.test_x, &self.device)
     }
 
     /// Writes the weights file (with `test`'s figures and the shipped test posteriors) atomically
     /// and removes the checkpoint; returns where and how many bytes.
     pub fn export(&self, test: ElboTerms) -> Result<(PathBuf, usize)> {
         let out = self.args.out.clone().unwrap_or_else(|| format!("weights/{}.vaew", self.name).into());
-        let model = self.model().valid();
+        let model = self.learner.model().valid();
+        let kind = self.learner.objective.kind;
         let meta = WeightsMeta {
             name: self.name.clone(),
-            kind: self.objective.kind,
-            beta: if self.objective.kind == ModelKind::Ae { 0.0 } else { self.args.beta },
+            kind,
+            beta: if kind == ModelKind::Ae { 0.0 } else { self.args.beta },
             config: self.config.clone(),
             dataset: self.args.data.dataset.as_str().into(),
             epochs: self.epochs,
             seed: self.args.seed,
             test_recon: test.recon,
             test_kl: test.kl,
-            test_posteriors: test_posteriors(&model, self.objective.kind, &self.dataset.test, &self.device),
+            test_posteriors: test_posteriors(&model, kind, &self.dataset.test, &self.device),
         };
         let bytes = WeightsFile::from_model(model, meta).context("packing the trained weights")?.to_bytes();
         write_atomic(&out, &bytes)?;
@@ -358,39 +341,7 @@ fn round3(v: f32) -> f32 {
 
 /// Mean reconstruction and KL over a (binarised) test set, one posterior sample per image.
 pub fn evaluate(model: &Vae, kind: ModelKind, pixels: &[f32], device: &Device) -> ElboTerms {
-    let n = pixels.len() / IMAGE_PIXELS;
-    let mut sum = ElboTerms::default();
-    for chunk in pixels.chunks(EVAL_BATCH * IMAGE_PIXELS) {
-        let b = chunk.len() / IMAGE_PIXELS;
-        let x = Tensor::<2>::from_data(TensorData::new(chunk.to_vec(), [b, IMAGE_PIXELS]), device); // [b, 784]
-        let eps = Tensor::<2>::random([b, model.enc_mu.weight.dims()[1]], Distribution::Normal(0.0, 1.0), device);
-        let (recon, kl) = elbo_terms(model, kind, x, eps); // [b] each
-        sum.recon += recon.sum().into_scalar::<f32>() as f64;
-        sum.kl += kl.sum().into_scalar::<f32>() as f64;
-    }
-    ElboTerms { recon: sum.recon / n as f64, kl: sum.kl / n as f64 }
-}
-
-/// x ~ Bernoulli(intensity), pixel by pixel.
-pub fn binarize(pixels: &[f32], rng: &mut impl Rng) -> Vec<f32> {
-    pixels.iter().map(|&p| if rng.random::<f32>() < p { 1.0 } else { 0.0 }).collect()
-}
-
-/// Gathers the images `indices` into `out`, binarised afresh (dynamic binarisation: every epoch
-/// sees new binary samples, which regularises the decoder).
-fn fill_binarized_batch(split: &Split, indices: &[usize], out: &mut [f32], rng: &mut impl Rng) {
-    for (row, &i) in out.chunks_exact_mut(IMAGE_PIXELS).zip(indices) {
-        let src = &split.pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS];
-        for (o, &p) in row.iter_mut().zip(src) {
-            *o = if rng.random::<f32>() < p { 1.0 } else { 0.0 };
-        }
-    }
-}
-
-/// Cosine decay from `lr` to `lr / 10` as `progress` goes from 0 to 1.
-fn cosine_lr(lr: f64, progress: f64) -> f64 {
-    let floor = lr / 10.0;
-    floor + 0.5 * (lr - floor) * (1.0 + (std::f64::consts::PI * progress.clamp(0.0, 1.0)).cos())
+    vae_core::eval::elbo_on(model, kind, pixels, device)
 }
 
 fn progress_bar(steps: usize, epoch: usize, epochs: usize) -> ProgressBar {

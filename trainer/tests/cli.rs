@@ -441,3 +441,48 @@ fn export_onnx_writes_the_decoder_and_reports_it_as_json() {
     let floats = 2 * 256 + 256 + 256 * 512 + 512 + 512 * 784 + 784;
     assert!(bytes.len() > 4 * floats && bytes.len() < 4 * floats + 4096, "{} bytes", bytes.len());
 }
+
+/// Gunzips `bytes`.
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes), &mut out).expect("gzip");
+    out
+}
+
+#[test]
+fn pack_data_keeps_the_first_images_and_their_grey_levels() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write_dataset(tmp.path(), 60, 30);
+    let out_path = tmp.path().join("pack.vaed.gz");
+    let dir = tmp.path().to_str().expect("utf8");
+    let out = trainer(&[
+        "pack-data",
+        "--data-dir",
+        dir,
+        "--no-download",
+        "--train",
+        "50",
+        "--test",
+        "20",
+        "--out",
+        out_path.to_str().expect("utf8"),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(last_json(&out)["train"].as_u64(), Some(50));
+    let pack = vae_core::pack::DataPack::from_bytes(&gunzip(&std::fs::read(&out_path).expect("pack"))).expect("a valid pack");
+    assert_eq!((pack.train.len(), pack.test.len(), pack.header.dataset.as_str()), (50, 20, "mnist"));
+    // The same grey levels (180 and 255 included) and labels as the IDX files, in order.
+    let idx = |name: &str| {
+        let path = tmp.path().join(name);
+        if path.exists() {
+            std::fs::read(path).expect("idx")
+        } else {
+            gunzip(&std::fs::read(tmp.path().join(format!("{name}.gz"))).expect("idx.gz"))
+        }
+    };
+    let train = vae_core::idx::parse_images(&idx("train-images-idx3-ubyte")).expect("IDX");
+    assert_eq!(pack.train.images, train.pixels[..50 * 784]);
+    assert_eq!(pack.test.labels, vae_core::idx::parse_labels(&idx("t10k-labels-idx1-ubyte")).expect("IDX")[..20]);
+    assert!(pack.train.images.contains(&180));
+}

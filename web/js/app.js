@@ -103,6 +103,14 @@
     return bytes;
   }
   function loadScript(src) {
+    if (loaded.has(src)) return loaded.get(src);
+    const done = addScript(src);
+    loaded.set(src, done);
+    done.catch(() => loaded.delete(src));
+    return done;
+  }
+  var loaded = /* @__PURE__ */ new Map();
+  function addScript(src) {
     return new Promise((resolve, reject) => {
       const script = document.createElement("script");
       script.src = src;
@@ -133,6 +141,9 @@
     delete store[name];
     return new Model(wasm_bindgen.Explorer.fromBytes(base64Bytes(b64)), entry.label);
   }
+  function modelFromBytes(bytes, label) {
+    return new Model(wasm_bindgen.Explorer.fromBytes(bytes), label);
+  }
   async function wasmMemoryBytes() {
     return (await init()).memory.buffer.byteLength;
   }
@@ -157,6 +168,10 @@
       this.explorer = explorer;
       this.label = label;
       this.info = explorer.info();
+    }
+    /** Frees the model's memory in the wasm module; the model is unusable afterwards. */
+    free() {
+      this.explorer.free();
     }
     /** Decodes z = (x, y) straight into 28×28 ImageData. */
     decodeImageData(x, y) {
@@ -240,6 +255,24 @@
         ctx.fillStyle = DIGIT_COLORS[pts[i + 4]] || "#000";
         ctx.fillRect(p.x - r, p.y - r, 2 * r, 2 * r);
       }
+    };
+  }
+  function codesDrawable(codes, withSigma) {
+    const dots = scatterDrawable(codes);
+    return (ctx, view) => {
+      if (withSigma) {
+        ctx.lineWidth = view.dpr;
+        for (let i = 0; i + 4 < codes.length; i += 5) {
+          const c = view.toPx({ x: codes[i], y: codes[i + 1] });
+          ctx.strokeStyle = DIGIT_COLORS[codes[i + 4]] || "#000";
+          ctx.globalAlpha = 0.18;
+          ctx.beginPath();
+          ctx.ellipse(c.x, c.y, Math.max(0.5, codes[i + 2] * view.scale), Math.max(0.5, codes[i + 3] * view.scale), 0, 0, 2 * Math.PI);
+          ctx.stroke();
+        }
+        ctx.globalAlpha = 1;
+      }
+      dots(ctx, view);
     };
   }
   function samplesDrawable(zs, color = COLORS.sample, radius = 3) {
@@ -499,7 +532,7 @@
   ];
   var LAYER_IDS = LAYERS.map((l) => l.id);
   function createLayersPanel(store, plane) {
-    const cache = /* @__PURE__ */ new Map();
+    const cache = /* @__PURE__ */ new WeakMap();
     const toggle = (id) => $(`layer-${id}`);
     fillLegend($("legend"));
     function update() {
@@ -517,9 +550,10 @@
     }
     function drawFor(layer, model) {
       if (!layer.cached) return layer.draw(model);
-      const key = `${store.get().current}:${layer.id}`;
-      if (!cache.has(key)) cache.set(key, layer.draw(model));
-      return cache.get(key);
+      if (!cache.has(model)) cache.set(model, /* @__PURE__ */ new Map());
+      const pictures = cache.get(model);
+      if (!pictures.has(layer.id)) pictures.set(layer.id, layer.draw(model));
+      return pictures.get(layer.id);
     }
     for (const layer of LAYERS) toggle(layer.id).addEventListener("change", update);
     store.on(["current"], update);
@@ -834,8 +868,281 @@
     };
   }
 
+  // web/src/chart.js
+  var MAX_POINTS = 1500;
+  var SERIES = [
+    { key: "loss", label: "−ELBO", color: "#1b1f24" },
+    { key: "recon", label: "reconstruction", color: "#1f6fd2" },
+    { key: "kl", label: "KL", color: "#d2461e" },
+    { key: "betaKl", label: "β·KL", color: "#b07aa1" }
+  ];
+  var PAD = { left: 48, right: 10, top: 26, bottom: 28 };
+  function createLossChart(canvas) {
+    let points = [];
+    let marks = [];
+    let dirty = true;
+    function frame() {
+      if (dirty) {
+        dirty = false;
+        drawChart(canvas, points, marks);
+      }
+      requestAnimationFrame(frame);
+    }
+    requestAnimationFrame(frame);
+    return {
+      /** Adds the terms after `step` (nats per image). */
+      add(step, recon, kl, beta) {
+        points.push({ step, loss: recon + kl, recon, kl, betaKl: beta * kl });
+        if (points.length > MAX_POINTS) points = points.filter((_, i) => i % 2 === 0 || i === points.length - 1);
+        dirty = true;
+      },
+      /** Marks a change at `step` (e.g. "β = 4"). */
+      mark(step, text) {
+        marks.push({ step, text });
+        canvas.dataset.marks = String(marks.length);
+        dirty = true;
+      },
+      clear() {
+        points = [];
+        marks = [];
+        canvas.dataset.marks = "0";
+        dirty = true;
+      }
+    };
+  }
+  function ticks(lo, hi) {
+    const raw = (hi - lo) / 5 || 1;
+    let unit = 1;
+    while (unit * 10 <= raw) unit *= 10;
+    while (unit > raw) unit /= 10;
+    const step = [1, 2, 5, 10].map((k) => k * unit).find((s) => s >= raw) || raw;
+    const out = [];
+    for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) out.push(v);
+    return out;
+  }
+  function drawChart(canvas, points, marks) {
+    const ctx = canvas.getContext("2d");
+    const { width: w, height: h } = canvas;
+    ctx.clearRect(0, 0, w, h);
+    ctx.font = "11px system-ui, sans-serif";
+    drawLegend(ctx);
+    if (points.length < 2) return;
+    const steps = [points[0].step, points[points.length - 1].step];
+    const values = points.flatMap((p) => SERIES.map((s) => p[s.key])).filter(Number.isFinite);
+    const [lo, hi] = [Math.min(0, ...values), Math.max(...values)];
+    const x = (step) => PAD.left + (step - steps[0]) / Math.max(1, steps[1] - steps[0]) * (w - PAD.left - PAD.right);
+    const y = (v) => h - PAD.bottom - (v - lo) / Math.max(1e-9, hi - lo) * (h - PAD.top - PAD.bottom);
+    drawAxes2(ctx, w, h, ticks(lo, hi), y, ticks(steps[0], steps[1]), x);
+    for (const mark of marks.filter((m) => m.step >= steps[0])) {
+      ctx.strokeStyle = "#9aa0a6";
+      ctx.setLineDash([3, 3]);
+      ctx.beginPath();
+      ctx.moveTo(x(mark.step), PAD.top);
+      ctx.lineTo(x(mark.step), h - PAD.bottom);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fillStyle = "#5b6470";
+      ctx.fillText(mark.text, x(mark.step) + 3, PAD.top + 10);
+    }
+    for (const s of SERIES) {
+      ctx.strokeStyle = s.color;
+      ctx.lineWidth = 1.5;
+      ctx.beginPath();
+      points.forEach((p, i) => i ? ctx.lineTo(x(p.step), y(p[s.key])) : ctx.moveTo(x(p.step), y(p[s.key])));
+      ctx.stroke();
+    }
+  }
+  function drawLegend(ctx) {
+    let left = PAD.left;
+    for (const s of SERIES) {
+      ctx.fillStyle = s.color;
+      ctx.fillRect(left, 8, 14, 3);
+      ctx.fillStyle = "#1b1f24";
+      ctx.fillText(s.label, left + 18, 14);
+      left += 26 + ctx.measureText(s.label).width;
+    }
+    ctx.fillStyle = "#5b6470";
+    ctx.fillText("nats per image", ctx.canvas.width - PAD.right - 80, 14);
+  }
+  function drawAxes2(ctx, w, h, yTicks, y, xTicks, x) {
+    ctx.strokeStyle = "#c8c8c0";
+    ctx.fillStyle = "#5b6470";
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.moveTo(PAD.left, PAD.top);
+    ctx.lineTo(PAD.left, h - PAD.bottom);
+    ctx.lineTo(w - PAD.right, h - PAD.bottom);
+    ctx.stroke();
+    for (const v of yTicks) ctx.fillText(String(Math.round(v * 10) / 10), 4, y(v) + 4);
+    for (const s of xTicks) ctx.fillText(String(Math.round(s)), x(s) - 8, h - PAD.bottom + 14);
+    ctx.fillText("step", w - PAD.right - 24, h - 4);
+  }
+
+  // web/src/training.js
+  var LIVE = "live";
+  var PRIOR_SAMPLES2 = 16;
+  var PRIOR_SEED = 2024;
+  var BUILD_HINT2 = "build the page with `cargo xtask web`";
+  async function gunzip(bytes) {
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  }
+  async function startWorker(onMessage) {
+    await loadScript("pkg/train.js");
+    await loadScript("pkg/data-mnist.js");
+    const train = self.VAE_TRAIN, data = self.VAE_DATA_MNIST;
+    if (!train || typeof data !== "string") throw new Error(`the training module or its data is missing: ${BUILD_HINT2}`);
+    const url = URL.createObjectURL(new Blob([train.source], { type: "text/javascript" }));
+    const worker = new Worker(url);
+    URL.revokeObjectURL(url);
+    worker.onmessage = (event) => onMessage(event.data);
+    worker.onerror = (event) => onMessage({ type: "error", message: event.message || "the training worker failed" });
+    const prior = samplePrior(PRIOR_SAMPLES2, PRIOR_SEED);
+    worker.postMessage({ type: "init", wasm: base64Bytes(train.wasm), pack: await gunzip(base64Bytes(data)), prior });
+    return worker;
+  }
+  function readSettings() {
+    return {
+      kind: $("train-model").value,
+      beta: Number($("train-beta").value),
+      lr: Number($("train-lr").value),
+      batch: Number($("train-batch").value),
+      seed: Number($("train-seed").value) >>> 0
+    };
+  }
+  function createTrainingPanel(store, plane) {
+    const chart = createLossChart($("train-chart"));
+    const status = $("train-status");
+    const run = { worker: (
+      /** @type {Promise<Worker> | null} */
+      null
+    ), started: false, step: 0, beta: 1, lr: 1e-3, kind: "vae" };
+    const handle = messageHandler(store, plane, chart, run);
+    function send(message) {
+      run.worker = run.worker || startWorker(handle);
+      run.worker.then((w) => w.postMessage(message), (err) => {
+        run.worker = null;
+        setStatus(`Could not start training: ${errorText(err)}`, true);
+      });
+    }
+    function reset() {
+      const settings = readSettings();
+      Object.assign(run, { started: true, step: 0, beta: settings.beta, lr: settings.lr, kind: settings.kind });
+      chart.clear();
+      for (const key of Object.keys(status.dataset)) if (key !== "state") delete status.dataset[key];
+      send({ type: "reset", settings });
+    }
+    $("train-start").addEventListener("click", () => {
+      if (!run.started) reset();
+      send({ type: "start" });
+    });
+    $("train-pause").addEventListener("click", () => send({ type: "pause" }));
+    $("train-step").addEventListener("click", () => {
+      if (!run.started) reset();
+      send({ type: "step" });
+    });
+    $("train-reset").addEventListener("click", reset);
+    $("train-download").addEventListener("click", () => {
+      if (run.started) send({ type: "snapshot", purpose: "download" });
+    });
+    for (const id of ["train-beta", "train-lr"]) {
+      $(id).addEventListener("change", () => {
+        const { beta, lr } = readSettings();
+        if (!run.started || beta === run.beta && lr === run.lr) return;
+        chart.mark(run.step, beta !== run.beta ? `β = ${beta}` : `lr = ${lr}`);
+        Object.assign(run, { beta, lr });
+        send({ type: "set", beta, lr });
+      });
+    }
+    $("train-beta-slider").addEventListener("input", () => {
+      const t = Number($("train-beta-slider").value);
+      $("train-beta").value = t === 0 ? "0" : String(Number((10 ** (t / 10 - 2)).toPrecision(2)));
+    });
+    $("train-beta-slider").addEventListener("change", () => $("train-beta").dispatchEvent(new Event("change")));
+    status.dataset.state = "idle";
+  }
+  function messageHandler(store, plane, chart, run) {
+    const status = $("train-status");
+    const setState = (state) => {
+      status.dataset.state = state;
+      $("train-state").textContent = state;
+    };
+    return (message) => {
+      switch (message.type) {
+        case "progress":
+          return showProgress(message, chart, run);
+        case "view":
+          plane.setLayer("training", codesDrawable(message.codes, run.kind === "vae"));
+          Object.assign(status.dataset, { codesStep: String(message.step), codesMeanSquaredNorm: String(message.meanSquaredNorm) });
+          return paintSamples($("train-samples"), message.samples);
+        case "test":
+          Object.assign(status.dataset, {
+            testStep: String(message.step),
+            testRecon: String(message.terms.recon),
+            testKl: String(message.terms.kl),
+            testElbo: String(-(message.terms.recon + message.terms.kl))
+          });
+          $("train-test").textContent = `test −ELBO ${fmt(message.terms.recon + message.terms.kl)} nats`;
+          return void 0;
+        case "snapshot":
+          return useSnapshot(store, message);
+        case "state":
+          return setState(message.state);
+        case "diverged":
+          setState("stopped");
+          return setStatus(message.message, true);
+        case "error":
+          return setStatus(`Training: ${message.message}`, true);
+        default:
+          return void 0;
+      }
+    };
+  }
+  function showProgress({ progress, imagesPerS }, chart, run) {
+    const p = progress;
+    run.step = p.step;
+    chart.add(p.step, p.recon, p.kl, p.beta);
+    Object.assign($("train-status").dataset, {
+      step: String(p.step),
+      imagesPerS: String(Math.round(imagesPerS)),
+      recon: String(p.recon),
+      kl: String(p.kl),
+      elbo: String(-(p.recon + p.kl))
+    });
+    $("train-figures").textContent = `step ${p.step} · epoch ${p.epoch} · ${Math.round(imagesPerS)} images/s · −ELBO ${fmt(p.recon + p.kl)} = reconstruction ${fmt(p.recon)} + KL ${fmt(p.kl)} nats`;
+  }
+  function useSnapshot(store, { purpose, bytes }) {
+    if (purpose === "download") {
+      const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = `${LIVE}.vaew`;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(url), 1e3);
+      return;
+    }
+    const { models, current } = store.get();
+    const old = models.get(LIVE);
+    models.set(LIVE, modelFromBytes(bytes, "trained in this page"));
+    store.touch("models");
+    if (current === LIVE) store.set({ current: LIVE });
+    old?.free();
+  }
+  function paintSamples(canvas, grey) {
+    const ctx = canvas.getContext("2d");
+    const img = ctx.createImageData(112, 112);
+    for (let k = 0; k * 784 < grey.length; k++) {
+      for (let i = 0; i < 784; i++) {
+        const x = k % 4 * 28 + i % 28, y = Math.floor(k / 4) * 28 + Math.floor(i / 28);
+        const v = Math.round(Math.min(1, Math.max(0, grey[k * 784 + i])) * 255);
+        img.data.set([v, v, v, 255], 4 * (y * 112 + x));
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+
   // web/src/main.js
-  var PLANE_ORDER = [...LAYER_IDS, "samples", "segment", "posterior"];
+  var PLANE_ORDER = [...LAYER_IDS, "training", "samples", "segment", "posterior"];
   self.VaeExplorer = {
     modelNames: () => modelEntries().map((m) => m.name),
     wasmMemoryBytes
@@ -861,6 +1168,7 @@
     createInterpolationPanel(store, plane);
     createSamplingPanel(store, plane);
     createPosteriorPanel(store, plane);
+    createTrainingPanel(store, plane);
     createModelSwitch(store);
     $("save-plane").addEventListener("click", () => savePng($("latent-plane"), `${store.get().current}-latent-plane.png`, 1));
     if (restored.layers) layers.setEnabled(restored.layers);

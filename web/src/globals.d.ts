@@ -33,4 +33,8 @@ interface Window {
   VAE_MODELS?: { name: string; label: string; embedded?: boolean; script?: string }[];
   VAE_MODEL_BASE64?: Record<string, string>;
   VaeExplorer?: { modelNames(): string[]; wasmMemoryBytes(): Promise<number> };
+  /** pkg/train.js: the Worker's source (bindings + web/worker/train-worker.js) and the training wasm. */
+  VAE_TRAIN?: { source: string; wasm: string };
+  /** pkg/data-mnist.js: the gzipped dataset pack, base64. */
+  VAE_DATA_MNIST?: string;
 }

@@ -72,8 +72,9 @@ export const LAYER_IDS = LAYERS.map((l) => l.id);
  * @param {{setLayer: (name: string, d: Drawable | null) => void}} plane
  */
 export function createLayersPanel(store, plane) {
-  /** @type {Map<string, Drawable | null>} */
-  const cache = new Map();
+  /** Pictures computed once per model (a live model is a new object after every snapshot). */
+  /** @type {WeakMap<Model, Map<string, Drawable | null>>} */
+  const cache = new WeakMap();
   const toggle = (id) => $(`layer-${id}`);
   fillLegend($('legend'));
 
@@ -93,9 +94,10 @@ export function createLayersPanel(store, plane) {
 
   function drawFor(layer, model) {
     if (!layer.cached) return layer.draw(model);
-    const key = `${store.get().current}:${layer.id}`;
-    if (!cache.has(key)) cache.set(key, layer.draw(model));
-    return cache.get(key);
+    if (!cache.has(model)) cache.set(model, new Map());
+    const pictures = cache.get(model);
+    if (!pictures.has(layer.id)) pictures.set(layer.id, layer.draw(model));
+    return pictures.get(layer.id);
   }
 
   for (const layer of LAYERS) toggle(layer.id).addEventListener('change', update);

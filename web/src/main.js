@@ -11,9 +11,10 @@ import { createDecodedPanel } from './decoded.js';
 import { createInterpolationPanel, createSamplingPanel } from './comparisons.js';
 import { createPosteriorPanel } from './posterior.js';
 import { fragmentWriter, readFragment } from './fragment.js';
+import { createTrainingPanel } from './training.js';
 
 /** The plane's layers, bottom first: the registry's, then the panels' marks. */
-const PLANE_ORDER = [...LAYER_IDS, 'samples', 'segment', 'posterior'];
+const PLANE_ORDER = [...LAYER_IDS, 'training', 'samples', 'segment', 'posterior'];
 
 /** What the tests and the benchmark may ask the page (a classic global: file:// has no modules). */
 self.VaeExplorer = {
@@ -42,6 +43,7 @@ async function start() {
   createInterpolationPanel(store, plane);
   createSamplingPanel(store, plane);
   createPosteriorPanel(store, plane);
+  createTrainingPanel(store, plane);
   createModelSwitch(store);
   $('save-plane').addEventListener('click', () => savePng($('latent-plane'), `${store.get().current}-latent-plane.png`, 1));
 

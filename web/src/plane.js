@@ -78,6 +78,31 @@ export function scatterDrawable(pts) {
 }
 
 /**
+ * Codes of test images `[μ₁, μ₂, σ₁, σ₂, label, …]` as dots coloured by digit, with their σ as
+ * faint axis-aligned ellipses when `withSigma` (a VAE's posteriors).
+ * @param {ArrayLike<number>} codes
+ * @returns {Drawable}
+ */
+export function codesDrawable(codes, withSigma) {
+  const dots = scatterDrawable(codes);
+  return (ctx, view) => {
+    if (withSigma) {
+      ctx.lineWidth = view.dpr;
+      for (let i = 0; i + 4 < codes.length; i += 5) {
+        const c = view.toPx({ x: codes[i], y: codes[i + 1] });
+        ctx.strokeStyle = DIGIT_COLORS[codes[i + 4]] || '#000';
+        ctx.globalAlpha = 0.18;
+        ctx.beginPath();
+        ctx.ellipse(c.x, c.y, Math.max(0.5, codes[i + 2] * view.scale), Math.max(0.5, codes[i + 3] * view.scale), 0, 0, 2 * Math.PI);
+        ctx.stroke();
+      }
+      ctx.globalAlpha = 1;
+    }
+    dots(ctx, view);
+  };
+}
+
+/**
  * Latent points `[x0, y0, …]` as round dots (prior samples).
  * @param {ArrayLike<number>} zs
  * @returns {Drawable}

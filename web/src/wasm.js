@@ -16,16 +16,27 @@
 
 const BUILD_HINT = 'build the page with `cargo xtask web`';
 
-/** Bytes of a base64 string (the inlined wasm and the model scripts). */
-function base64Bytes(b64) {
+/** Bytes of a base64 string (the inlined wasm, the model scripts, the training module and data). */
+export function base64Bytes(b64) {
   const binary = atob(b64);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
 }
 
-/** Runs the script at `src` (a plain script tag: works from file:// as well as http). */
-function loadScript(src) {
+/** Runs the script at `src` once (a plain script tag: works from file:// as well as http). */
+export function loadScript(src) {
+  if (loaded.has(src)) return loaded.get(src);
+  const done = addScript(src);
+  loaded.set(src, done);
+  done.catch(() => loaded.delete(src));
+  return done;
+}
+
+/** @type {Map<string, Promise<unknown>>} */
+const loaded = new Map();
+
+function addScript(src) {
   return new Promise((resolve, reject) => {
     const script = document.createElement('script');
     script.src = src;
@@ -71,6 +82,15 @@ export async function loadModel(name) {
   if (typeof b64 !== 'string') throw new Error(`${entry.script} holds no model “${name}”: ${BUILD_HINT}`);
   delete store[name]; // the text is no longer needed once decoded
   return new Model(wasm_bindgen.Explorer.fromBytes(base64Bytes(b64)), entry.label);
+}
+
+/**
+ * A model from the bytes of a `.vaew` weights file (a live snapshot, a file the user opened).
+ * @param {Uint8Array} bytes
+ * @param {string} label how the model switch names it
+ */
+export function modelFromBytes(bytes, label) {
+  return new Model(wasm_bindgen.Explorer.fromBytes(bytes), label);
 }
 
 /**
@@ -120,6 +140,11 @@ export class Model {
     this.label = label;
     /** @type {ModelInfo} */
     this.info = explorer.info();
+  }
+
+  /** Frees the model's memory in the wasm module; the model is unusable afterwards. */
+  free() {
+    this.explorer.free();
   }
 
   /** Decodes z = (x, y) straight into 28×28 ImageData. */

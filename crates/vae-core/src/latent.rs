@@ -77,6 +77,13 @@ pub fn interpolation(a: [f32; 2], b: [f32; 2], n: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Mean ‖μ‖² of codes `[μ₁, μ₂, …]` (rows of at least two numbers): 2 for codes spread like the
+/// prior N(0, I), more where they drift apart, less where they crowd at the origin.
+pub fn mean_squared_norm<R: AsRef<[f32]>>(codes: &[R]) -> f32 {
+    let sum: f64 = codes.iter().map(|c| c.as_ref()[..LATENT_DIM].iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>()).sum();
+    (sum / codes.len().max(1) as f64) as f32
+}
+
 /// Below this log-density (nats) under both the prior and the codes, log q/p means nothing
 /// (beyond ≈ 3.7σ of the prior and far from every code): the map leaves such points blank.
 const NEGLIGIBLE_LOG_DENSITY: f32 = -7.0;
@@ -141,6 +148,14 @@ mod tests {
         let g = LatentGrid::new(121, 6.0).expect("valid");
         let mass: f32 = g.points().chunks_exact(2).map(|z| density([z[0], z[1]])).sum::<f32>() * g.step() * g.step();
         assert!((mass - 1.0).abs() < 1e-3, "mass {mass}");
+    }
+
+    #[test]
+    fn mean_squared_norm_of_prior_samples_is_about_two() {
+        let z = crate::loss::standard_normal_samples(20_000, 3);
+        let codes: Vec<&[f32]> = z.chunks_exact(2).collect();
+        assert!((mean_squared_norm(&codes) - 2.0).abs() < 0.05, "{}", mean_squared_norm(&codes));
+        assert_eq!(mean_squared_norm(&[[3.0f32, 4.0, 0.1, 0.1, 7.0]]), 25.0);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! - [`eval`]: the importance-weighted log-likelihood and the decoder's continuity.
 //! - [`latent`]: the prior's density, grids over the plane and the maps drawn on it.
 //! - [`idx`]: the IDX file format of MNIST and its relatives.
+//! - [`pack`]: a dataset subset in one file, for training in the page.
 //! - [`framing`]: magic, version, lengths and CRC around the weights and checkpoint files.
 //! - [`readout`]: one image's posterior and ELBO terms, as the page shows them.
 //! - [`weights`]: the versioned, checksummed weights file.
@@ -24,6 +25,7 @@ pub mod idx;
 pub mod latent;
 pub mod loss;
 pub mod model;
+pub mod pack;
 pub mod preprocess;
 pub mod readout;
 #[cfg(feature = "train")]

@@ -1,11 +1,14 @@
-//! One optimisation step on the loss reconstruction + β·KL (autodiff; trainer only).
+//! One optimisation step on the loss reconstruction + β·KL (autodiff), and the [`Learner`] that
+//! takes such steps on binarised batches: the trainer's and the page's training both run it.
 
 use burn::module::Module;
 use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::Distribution;
+use rand::Rng;
 use rayon::prelude::*;
 
+use crate::IMAGE_PIXELS;
 use crate::loss::{ElboTerms, elbo_terms};
 use crate::model::{ModelKind, Vae};
 
@@ -33,8 +36,7 @@ pub struct Objective {
 /// # Shapes
 /// - `x`: `[batch, 784]`
 pub fn train_step(model: Vae, optimizer: &mut ModuleOptimizer, objective: Objective, x: Tensor<2>, learning_rate: f64) -> (Vae, ElboTerms) {
-    let shards = rayon::current_num_threads();
-    let (grads, terms) = batch_gradients(&model, objective, x, shards);
+    let (grads, terms) = batch_gradients(&model, objective, x, all_threads());
     let model = optimizer.step(learning_rate, model, grads);
     (model, terms)
 }
@@ -53,6 +55,11 @@ pub fn batch_gradients(model: &Vae, objective: Objective, x: Tensor<2>, shards: 
     let device = x.device();
     let eps = Tensor::<2>::random([batch, latent], Distribution::Normal(0.0, 1.0), &device); // [batch, latent]
     let shards = shards.clamp(1, (batch / MIN_SHARD).max(1));
+    if shards == 1 {
+        // One shard (e.g. one thread in wasm): no fork and no thread pool.
+        let (grads, recon, kl) = shard_gradients(model.clone(), objective, x, eps, batch);
+        return (grads, ElboTerms { recon: recon / batch as f64, kl: kl / batch as f64 });
+    }
     // Each shard gets its own leaves (`fork`: same parameter ids and buffers, fresh autodiff
     // nodes), so the shards build separate graphs that burn can differentiate concurrently.
     let jobs: Vec<_> = (0..shards)
@@ -110,4 +117,90 @@ pub fn classifier_step(
     let value = loss.clone().detach().into_scalar::<f32>() as f64;
     let grads = GradientsParams::from_grads(loss.backward(), &model);
     (optimizer.step(learning_rate, model, grads), value)
+}
+
+/// A model in training with its optimiser, stepped one batch at a time on grey images that are
+/// binarised afresh for every step (dynamic binarisation). The trainer's epochs and the page's
+/// live training both drive this one type; neither has a training step of its own.
+pub struct Learner {
+    /// `None` only while a step owns it.
+    model: Option<Vae>,
+    optimizer: ModuleOptimizer,
+    /// What the steps optimise; β may change between steps.
+    pub objective: Objective,
+    /// Forward/backward shards per step: rayon's threads natively, 1 in wasm (one thread).
+    pub shards: usize,
+    device: Device,
+    batch: Vec<f32>,
+}
+
+impl core::fmt::Debug for Learner {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Learner").field("objective", &self.objective).field("shards", &self.shards).finish_non_exhaustive()
+    }
+}
+
+impl Learner {
+    /// A learner for `model` (on an autodiff device) with `optimizer` (fresh, or restored from a
+    /// checkpoint).
+    pub fn new(model: Vae, optimizer: ModuleOptimizer, objective: Objective, shards: usize) -> Self {
+        let device = model.enc_mu.weight.device();
+        Self { model: Some(model), optimizer, objective, shards: shards.max(1), device, batch: Vec::new() }
+    }
+
+    /// One optimiser step on the images `indices` of `pixels` (`n × 784` intensities in [0, 1]),
+    /// binarised afresh with `rng`; returns the batch's mean terms before the step.
+    pub fn step(&mut self, pixels: &[f32], indices: &[usize], rng: &mut impl Rng, learning_rate: f64) -> ElboTerms {
+        self.batch.resize(indices.len() * IMAGE_PIXELS, 0.0);
+        fill_binarized_batch(pixels, indices, &mut self.batch, rng);
+        let x = Tensor::<2>::from_data(TensorData::new(self.batch.clone(), [indices.len(), IMAGE_PIXELS]), &self.device); // [batch, 784]
+        let model = self.model.take().expect("the model is put back after every step");
+        let (grads, terms) = batch_gradients(&model, self.objective, x, self.shards);
+        self.model = Some(self.optimizer.step(learning_rate, model, grads));
+        terms
+    }
+
+    /// The model as it is now (on the autodiff device; `.valid()` for inference).
+    pub fn model(&self) -> &Vae {
+        self.model.as_ref().expect("the model is put back after every step")
+    }
+
+    /// The optimiser's state (for checkpoints).
+    pub fn optimizer(&self) -> &ModuleOptimizer {
+        &self.optimizer
+    }
+
+    /// Replaces the model (e.g. with the last good one after a diverged step); the optimiser
+    /// state is reset, since its moments belong to the parameters that diverged.
+    pub fn restore(&mut self, model: Vae, optimizer: ModuleOptimizer) {
+        self.model = Some(model);
+        self.optimizer = optimizer;
+    }
+}
+
+/// Shards per step that use every thread of rayon's pool (one per core natively).
+pub fn all_threads() -> usize {
+    rayon::current_num_threads()
+}
+
+/// x ~ Bernoulli(intensity), pixel by pixel.
+pub fn binarize(pixels: &[f32], rng: &mut impl Rng) -> Vec<f32> {
+    pixels.iter().map(|&p| if rng.random::<f32>() < p { 1.0 } else { 0.0 }).collect()
+}
+
+/// Gathers the images `indices` of `pixels` into `out`, binarised afresh (dynamic binarisation:
+/// every epoch sees new binary samples, which regularises the decoder).
+pub fn fill_binarized_batch(pixels: &[f32], indices: &[usize], out: &mut [f32], rng: &mut impl Rng) {
+    for (row, &i) in out.chunks_exact_mut(IMAGE_PIXELS).zip(indices) {
+        let src = &pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS];
+        for (o, &p) in row.iter_mut().zip(src) {
+            *o = if rng.random::<f32>() < p { 1.0 } else { 0.0 };
+        }
+    }
+}
+
+/// Cosine decay from `lr` to `lr / 10` as `progress` goes from 0 to 1.
+pub fn cosine_lr(lr: f64, progress: f64) -> f64 {
+    let floor = lr / 10.0;
+    floor + 0.5 * (lr - floor) * (1.0 + (core::f64::consts::PI * progress.clamp(0.0, 1.0)).cos())
 }

@@ -1,0 +1,174 @@
+// Training in the page: a Worker runs vae-core's own training step on the packed MNIST digits;
+// the figures, the live codes and the live model reach the page while it stays usable.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FILE_URL, ROOT, decodedPixels, latentToPage, nextFrames, openExplorer, sharedBrowser } from './harness.mjs';
+
+const shared = sharedBrowser();
+const TRAINING_TIMEOUT = 120_000;
+
+/** The latest training figures the page shows (#train-status's data attributes, as numbers where numeric). */
+async function status(page) {
+  const data = await page.locator('#train-status').evaluate((el) => ({ ...el.dataset }));
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v !== '' && Number.isFinite(Number(v)) ? Number(v) : v]));
+}
+
+/** Waits until `predicate(status)` holds. */
+async function waitFor(page, predicate, what, timeout = TRAINING_TIMEOUT) {
+  const start = Date.now();
+  for (;;) {
+    const s = await status(page);
+    if (predicate(s)) return s;
+    if (Date.now() - start > timeout) throw new Error(`timed out waiting for ${what}; status ${JSON.stringify(s)}`);
+    await page.waitForTimeout(250);
+  }
+}
+
+/** Sets the training controls and resets the run (figures at step 0 arrive). */
+async function resetWith(page, { model = 'vae', beta = '1', lr = '0.001', seed = '3' } = {}) {
+  await page.selectOption('#train-model', model);
+  await page.fill('#train-beta', beta);
+  await page.fill('#train-lr', lr);
+  await page.fill('#train-seed', seed);
+  await page.click('#train-reset');
+  return waitFor(page, (s) => s.state === 'idle' && s.step === undefined && s.testStep === 0 && s.codesStep === 0, 'the reset run');
+}
+
+/** Trains from where the run is until at least `steps` steps, then pauses. */
+async function trainUntil(page, steps) {
+  await page.click('#train-start');
+  await waitFor(page, (s) => s.step >= steps, `${steps} steps`);
+  await page.click('#train-pause');
+  return waitFor(page, (s) => s.state === 'paused' && s.testStep >= steps && s.codesStep >= steps, 'the paused figures');
+}
+
+for (const mode of ['http', 'file']) {
+  describe(`training in the page over ${mode}`, () => {
+    const url = () => (mode === 'http' ? shared.server.url : FILE_URL);
+
+    test('training lowers the live model’s test −ELBO within a few hundred steps, and the live model joins the switch', async () => {
+      const page = await openExplorer(shared.browser, url());
+      const before = await resetWith(page);
+      assert.ok(before.testElbo < -300, `an untrained model scores ${before.testElbo} nats`);
+      const after = await trainUntil(page, 300);
+      assert.ok(after.testElbo > before.testElbo + 60, `test ELBO ${before.testElbo} → ${after.testElbo} nats after ${after.step} steps`);
+      assert.ok(after.imagesPerS > 0 && after.recon > 0 && after.kl > 0, JSON.stringify(after));
+      assert.ok(Math.abs(after.elbo + after.recon + after.kl) < 1e-6 * Math.abs(after.elbo) + 1e-6);
+      await page.waitForSelector('select#model option[value="live"]', { state: 'attached' });
+      await page.selectOption('select#model', 'live');
+      const z = await latentToPage(page, { x: 0.3, y: -0.2 });
+      await page.mouse.click(z.x, z.y);
+      await nextFrames(page);
+      const ink = (await decodedPixels(page)).filter((v) => v > 128).length;
+      assert.ok(ink > 10 && ink < 500, `the live model decodes ${ink} ink pixels`);
+      assert.deepEqual(page.problems, []);
+      await page.close();
+    });
+
+    test('raising β mid-run lowers the live KL; the change is marked and pause holds the step', async () => {
+      const page = await openExplorer(shared.browser, url());
+      await resetWith(page, { beta: '1' });
+      const low = await trainUntil(page, 150);
+      await page.fill('#train-beta', '8');
+      await page.dispatchEvent('#train-beta', 'change');
+      const paused = (await status(page)).step;
+      await page.waitForTimeout(500);
+      assert.equal((await status(page)).step, paused, 'a paused run took steps');
+      assert.equal(await page.locator('#train-chart').getAttribute('data-marks'), '1', 'the β change is marked on the chart');
+      const high = await trainUntil(page, low.step + 150);
+      assert.ok(high.kl < 0.8 * low.kl, `KL ${low.kl} at β = 1 → ${high.kl} nats at β = 8`);
+      assert.deepEqual(page.problems, []);
+      await page.close();
+    });
+  });
+}
+
+describe('training in the page: what the KL term does', () => {
+  test('after the same steps on the same batches, the VAE’s test codes sit closer to N(0, I) than the AE’s', async () => {
+    const page = await openExplorer(shared.browser, shared.server.url);
+    await resetWith(page, { model: 'vae', seed: '5' });
+    const vae = await trainUntil(page, 250);
+    await resetWith(page, { model: 'ae', seed: '5' });
+    const ae = await trainUntil(page, 250);
+    assert.ok(vae.codesMeanSquaredNorm < 4, `the VAE's codes have mean ‖μ‖² ${vae.codesMeanSquaredNorm} (N(0, I): 2)`);
+    assert.ok(ae.codesMeanSquaredNorm > 2 * vae.codesMeanSquaredNorm, `mean ‖μ‖²: AE ${ae.codesMeanSquaredNorm}, VAE ${vae.codesMeanSquaredNorm}`);
+    assert.equal(ae.kl, 0, 'an AE has no KL term');
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  });
+
+  test('a diverging run (learning rate 10) stops with a message and keeps the last good model', async () => {
+    const page = await openExplorer(shared.browser, shared.server.url);
+    await resetWith(page, { lr: '10' });
+    await page.click('#train-start');
+    const stopped = await waitFor(page, (s) => s.state === 'stopped', 'the run to stop');
+    assert.match(await page.locator('#status').textContent(), /diverged .* lower the learning rate/);
+    assert.ok(Number.isFinite(stopped.testElbo), `the kept model scores ${stopped.testElbo}`);
+    await page.waitForTimeout(500);
+    assert.equal((await status(page)).state, 'stopped');
+    // The page goes on working: the plane still decodes.
+    const z = await latentToPage(page, { x: -1, y: 1 });
+    await page.mouse.click(z.x, z.y);
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  });
+
+  test('memory stays flat while training runs (page and Worker), with the live model replaced every few seconds', async () => {
+    const page = await openExplorer(shared.browser, shared.server.url);
+    await resetWith(page);
+    await page.selectOption('select#model', 'vae');
+    await page.click('#train-start');
+    await waitFor(page, (s) => s.step >= 100, '100 steps');
+    const worker = page.workers()[0];
+    assert.ok(worker, 'training runs in a Worker');
+    const measure = async () => ({
+      page: await page.evaluate(() => self.VaeExplorer.wasmMemoryBytes()),
+      worker: await worker.evaluate(() => self.wasmExports.memory.buffer.byteLength),
+      heap: await page.evaluate(() => (performance.memory ? performance.memory.usedJSHeapSize : 0)),
+      live: await page.locator('select#model option[value="live"]').count(),
+    });
+    const start = await measure();
+    const startStep = (await status(page)).step;
+    await page.waitForTimeout(25_000); // ten snapshots of the live model
+    const end = await measure();
+    assert.ok((await status(page)).step > startStep + 50, 'training went on');
+    assert.equal(end.live, 1, 'one live model in the switch, replaced, not added');
+    assert.ok(end.page <= start.page * 1.1 + 4 * 2 ** 20, `page wasm memory ${start.page} → ${end.page} bytes`);
+    assert.ok(end.worker <= start.worker * 1.1 + 8 * 2 ** 20, `Worker wasm memory ${start.worker} → ${end.worker} bytes`);
+    if (start.heap > 0) assert.ok(end.heap < start.heap + 32 * 2 ** 20, `JS heap ${start.heap} → ${end.heap} bytes`);
+    await page.click('#train-pause');
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  });
+
+  test('“Download weights” saves a .vaew that `trainer eval` scores', async (t) => {
+    const data = process.env.VAE_DATA_DIR || join(ROOT, '..', 'shared', 'data', 'mnist');
+    const trainer = join(ROOT, 'target', 'debug', 'trainer');
+    if (!existsSync(join(data, 't10k-images-idx3-ubyte.gz')) && !existsSync(join(data, 't10k-images-idx3-ubyte'))) {
+      t.skip(`no MNIST in ${data} (set VAE_DATA_DIR)`);
+      return;
+    }
+    const page = await openExplorer(shared.browser, shared.server.url);
+    await resetWith(page);
+    await trainUntil(page, 100);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#train-download')]);
+    const dir = await mkdtemp(join(tmpdir(), 'vae-live-'));
+    try {
+      const file = join(dir, 'live.vaew');
+      await download.saveAs(file);
+      const out = execFileSync(trainer, ['eval', '--weights', file, '--data-dir', data, '--no-download', '--k', '4', '--limit', '200', '--json'], { encoding: 'utf8' });
+      const report = JSON.parse(out.trim().split('\n').pop());
+      assert.equal(report.kind, 'vae');
+      assert.ok(report.elbo < -80 && report.elbo > -400, `trainer eval gives ELBO ${report.elbo}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  });
+});

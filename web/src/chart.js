@@ -1,0 +1,121 @@
+// chart.js — the training chart: −ELBO, reconstruction, KL and β·KL (nats per image) against the
+// step, with readable axes, a legend, and a mark wherever β or the learning rate changed.
+
+const MAX_POINTS = 1500;  // older points are thinned to every other one beyond this
+const SERIES = [
+  { key: 'loss', label: '−ELBO', color: '#1b1f24' },
+  { key: 'recon', label: 'reconstruction', color: '#1f6fd2' },
+  { key: 'kl', label: 'KL', color: '#d2461e' },
+  { key: 'betaKl', label: 'β·KL', color: '#b07aa1' },
+];
+const PAD = { left: 48, right: 10, top: 26, bottom: 28 };
+
+/**
+ * @typedef {{step: number, loss: number, recon: number, kl: number, betaKl: number}} ChartPoint
+ */
+
+/** @param {HTMLCanvasElement} canvas */
+export function createLossChart(canvas) {
+  /** @type {ChartPoint[]} */
+  let points = [];
+  /** @type {{step: number, text: string}[]} */
+  let marks = [];
+  let dirty = true;
+  function frame() {
+    if (dirty) { dirty = false; drawChart(canvas, points, marks); }
+    requestAnimationFrame(frame);
+  }
+  requestAnimationFrame(frame);
+  return {
+    /** Adds the terms after `step` (nats per image). */
+    add(step, recon, kl, beta) {
+      points.push({ step, loss: recon + kl, recon, kl, betaKl: beta * kl });
+      if (points.length > MAX_POINTS) points = points.filter((_, i) => i % 2 === 0 || i === points.length - 1);
+      dirty = true;
+    },
+    /** Marks a change at `step` (e.g. "β = 4"). */
+    mark(step, text) {
+      marks.push({ step, text });
+      canvas.dataset.marks = String(marks.length);
+      dirty = true;
+    },
+    clear() {
+      points = [];
+      marks = [];
+      canvas.dataset.marks = '0';
+      dirty = true;
+    },
+  };
+}
+
+/** Round numbers for an axis from `lo` to `hi`: about five ticks. */
+function ticks(lo, hi) {
+  const raw = (hi - lo) / 5 || 1;
+  let unit = 1; // the power of ten at or below `raw`
+  while (unit * 10 <= raw) unit *= 10;
+  while (unit > raw) unit /= 10;
+  const step = [1, 2, 5, 10].map((k) => k * unit).find((s) => s >= raw) || raw;
+  const out = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) out.push(v);
+  return out;
+}
+
+/**
+ * @param {HTMLCanvasElement} canvas
+ * @param {ChartPoint[]} points
+ * @param {{step: number, text: string}[]} marks
+ */
+function drawChart(canvas, points, marks) {
+  const ctx = canvas.getContext('2d');
+  const { width: w, height: h } = canvas;
+  ctx.clearRect(0, 0, w, h);
+  ctx.font = '11px system-ui, sans-serif';
+  drawLegend(ctx);
+  if (points.length < 2) return;
+  const steps = [points[0].step, points[points.length - 1].step];
+  const values = points.flatMap((p) => SERIES.map((s) => p[s.key])).filter(Number.isFinite);
+  const [lo, hi] = [Math.min(0, ...values), Math.max(...values)];
+  const x = (step) => PAD.left + ((step - steps[0]) / Math.max(1, steps[1] - steps[0])) * (w - PAD.left - PAD.right);
+  const y = (v) => h - PAD.bottom - ((v - lo) / Math.max(1e-9, hi - lo)) * (h - PAD.top - PAD.bottom);
+  drawAxes(ctx, w, h, ticks(lo, hi), y, ticks(steps[0], steps[1]), x);
+  for (const mark of marks.filter((m) => m.step >= steps[0])) {
+    ctx.strokeStyle = '#9aa0a6';
+    ctx.setLineDash([3, 3]);
+    ctx.beginPath(); ctx.moveTo(x(mark.step), PAD.top); ctx.lineTo(x(mark.step), h - PAD.bottom); ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.fillStyle = '#5b6470';
+    ctx.fillText(mark.text, x(mark.step) + 3, PAD.top + 10);
+  }
+  for (const s of SERIES) {
+    ctx.strokeStyle = s.color;
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    points.forEach((p, i) => (i ? ctx.lineTo(x(p.step), y(p[s.key])) : ctx.moveTo(x(p.step), y(p[s.key]))));
+    ctx.stroke();
+  }
+}
+
+function drawLegend(ctx) {
+  let left = PAD.left;
+  for (const s of SERIES) {
+    ctx.fillStyle = s.color;
+    ctx.fillRect(left, 8, 14, 3);
+    ctx.fillStyle = '#1b1f24';
+    ctx.fillText(s.label, left + 18, 14);
+    left += 26 + ctx.measureText(s.label).width;
+  }
+  ctx.fillStyle = '#5b6470';
+  ctx.fillText('nats per image', ctx.canvas.width - PAD.right - 80, 14);
+}
+
+function drawAxes(ctx, w, h, yTicks, y, xTicks, x) {
+  ctx.strokeStyle = '#c8c8c0';
+  ctx.fillStyle = '#5b6470';
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  ctx.moveTo(PAD.left, PAD.top); ctx.lineTo(PAD.left, h - PAD.bottom); ctx.lineTo(w - PAD.right, h - PAD.bottom);
+  ctx.stroke();
+  for (const v of yTicks) ctx.fillText(String(Math.round(v * 10) / 10), 4, y(v) + 4);
+  for (const s of xTicks) ctx.fillText(String(Math.round(s)), x(s) - 8, h - PAD.bottom + 14);
+  ctx.fillText('step', w - PAD.right - 24, h - 4);
+}
