@@ -14,8 +14,8 @@ use vae_core::loss::standard_normal_samples;
 use vae_core::{ElboTerms, IMAGE_PIXELS, ModelKind, Vae, WeightsFile, preprocess_rgba, readout};
 
 use crate::data::{self, Split};
-use crate::run::{TEST_BINARIZATION_SEED, evaluate};
 use vae_core::classifier::{Classifier, ClassifierConfig};
+use vae_core::eval::{TEST_BINARIZATION_SEED, elbo_on};
 use vae_core::train::binarize;
 use vae_core::train::classifier_step;
 
@@ -141,7 +141,7 @@ fn measure(args: &EvalArgs) -> Result<EvalReport> {
     }
     let test_x = binarize(&dataset.test.pixels, &mut SmallRng::seed_from_u64(TEST_BINARIZATION_SEED));
     device.seed(TEST_BINARIZATION_SEED);
-    let terms = evaluate(&model, kind, &test_x, &device);
+    let terms = elbo_on(&model, kind, &test_x, &device);
     let started = Instant::now();
     let iwae = (kind == ModelKind::Vae).then(|| iwae(&model, &test_x, args.k, &device));
     let iwae_seconds = started.elapsed().as_secs_f64();

@@ -20,7 +20,7 @@ use crate::checkpoint::{Checkpoint, RunSettings};
 use crate::data::{Dataset, Split};
 use crate::export::write_atomic;
 
-pub use vae_core::eval::TEST_BINARIZATION_SEED;
+use vae_core::eval::{TEST_BINARIZATION_SEED, elbo_on};
 
 /// A training run as the flags describe it: data, model, optimiser, schedule and checkpoint.
 /// The CLI, `train-suite` and anything else that trains drive the same steps: [`Trainer::new`],
@@ -208,7 +208,7 @@ impl Trainer {
 
     /// Test-set reconstruction and KL of the current model, nats per image.
     pub fn evaluate(&self) -> ElboTerms {
-        evaluate(&self.learner.model().valid(), self.learner.objective.kind, &self.test_x, &self.device)
+        elbo_on(&self.learner.model().valid(), self.learner.objective.kind, &self.test_x, &self.device)
     }
 
     /// Writes the weights file (with `test`'s figures and the shipped test posteriors) atomically
@@ -337,11 +337,6 @@ pub fn test_posteriors(model: &Vae, kind: ModelKind, test: &Split, device: &Devi
 
 fn round3(v: f32) -> f32 {
     (v * 1000.0).round() / 1000.0
-}
-
-/// Mean reconstruction and KL over a (binarised) test set, one posterior sample per image.
-pub fn evaluate(model: &Vae, kind: ModelKind, pixels: &[f32], device: &Device) -> ElboTerms {
-    vae_core::eval::elbo_on(model, kind, pixels, device)
 }
 
 fn progress_bar(steps: usize, epoch: usize, epochs: usize) -> ProgressBar {
