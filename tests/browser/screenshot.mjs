@@ -1,5 +1,6 @@
-// Regenerates docs/screenshot.png and docs/screenshot-training.png: the explorer with the scatter layer on, a drawn-in digit's
-// posterior, prior samples and the same-z comparison. Run: node tests/browser/screenshot.mjs
+// Regenerates docs/screenshot.png (the explorer with the scatter layer on, a drawn-in digit's
+// posterior, prior samples and the same-z comparison) and docs/screenshot-training.png (training
+// in the page, side by side). Run: node tests/browser/screenshot.mjs
 import { join } from 'node:path';
 import { WEB_DIR, launchBrowser, openExplorer, renderTextPng, serveWeb } from './harness.mjs';
 
@@ -17,15 +18,16 @@ await browser.close();
 await server.close();
 console.log('wrote docs/screenshot.png');
 
-// docs/screenshot-training.png: training in the page, 400 steps into a VAE run, with the live
-// test codes on the plane, the chart and the live model's prior samples.
+// docs/screenshot-training.png: training in the page, a VAE and a plain AE side by side, 400
+// steps each: the VAE's live test codes on the plane, the chart, and both models' codes and
+// prior samples next to each other.
 {
   const browser2 = await launchBrowser();
   const server2 = await serveWeb();
   const page2 = await openExplorer(browser2, server2.url);
   await page2.setViewportSize({ width: 1280, height: 1500 });
-  await page2.click('#train-start');
-  await page2.waitForFunction(() => Number(document.getElementById('train-status').dataset.step) >= 400, null, { timeout: 180_000 });
+  await page2.click('#train-pair');
+  await page2.waitForFunction(() => Number(document.getElementById('train-status').dataset.step) >= 400, null, { timeout: 300_000 });
   await page2.click('#train-pause');
   await page2.waitForFunction(() => document.getElementById('train-status').dataset.state === 'paused');
   await page2.waitForTimeout(500);

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FILE_URL, ROOT, decodedPixels, latentToPage, nextFrames, openExplorer, sharedBrowser } from './harness.mjs';
+import { FILE_URL, ROOT, decodedPixels, latentToPage, meanAbsDiff, nextFrames, openExplorer, sharedBrowser } from './harness.mjs';
 
 const shared = sharedBrowser();
 const TRAINING_TIMEOUT = 120_000;
@@ -89,15 +89,41 @@ describe('training in the page: what the KL term does', () => {
     await page.close();
   });
 
-  test('after the same steps on the same batches, the VAE’s test codes sit closer to N(0, I) than the AE’s', async () => {
+  test('side by side, from the same weights on the same batches, the VAE’s codes sit closer to N(0, I) than the AE’s; switching models while it trains works', async () => {
     const page = await openExplorer(shared.browser, shared.server.url);
-    await resetWith(page, { model: 'vae', seed: '5' });
-    const vae = await trainUntil(page, 250);
-    await resetWith(page, { model: 'ae', seed: '5' });
-    const ae = await trainUntil(page, 250);
-    assert.ok(vae.codesMeanSquaredNorm < 4, `the VAE's codes have mean ‖μ‖² ${vae.codesMeanSquaredNorm} (N(0, I): 2)`);
-    assert.ok(ae.codesMeanSquaredNorm > 2 * vae.codesMeanSquaredNorm, `mean ‖μ‖²: AE ${ae.codesMeanSquaredNorm}, VAE ${vae.codesMeanSquaredNorm}`);
-    assert.equal(ae.kl, 0, 'an AE has no KL term');
+    await page.fill('#train-seed', '5');
+    await page.click('#train-pair');
+    assert.equal(await page.locator('#train-pair-view').isVisible(), true, 'the side-by-side view shows');
+    await waitFor(page, (s) => s.step >= 60 && s.aeStep >= 60, 'both models training');
+    // While both train, every model in the switch can be shown and dragged over.
+    await page.waitForSelector('select#model option[value="live-ae"]', { state: 'attached' });
+    const decoded = {};
+    for (const name of ['live-ae', 'vae', 'live', 'ae']) {
+      await page.selectOption('select#model', name);
+      const z = await latentToPage(page, { x: 0.5, y: -0.5 });
+      await page.mouse.move(z.x, z.y);
+      await page.mouse.down();
+      await page.mouse.move(z.x + 40, z.y - 30, { steps: 5 });
+      await page.mouse.up();
+      await nextFrames(page);
+      decoded[name] = await decodedPixels(page);
+    }
+    // Each switch took effect: the same point decodes differently under each model.
+    for (const [a, b] of [['live-ae', 'vae'], ['vae', 'live'], ['live', 'ae']]) {
+      assert.ok(meanAbsDiff(decoded[a], decoded[b]) > 1, `${a} and ${b} decode the same image: the switch did not take`);
+    }
+    const s = await trainUntil(page, 250);
+    const both = await waitFor(page, (t) => t.aeCodesStep === s.step && t.aeTestStep === s.step, 'the AE’s paused figures');
+    assert.equal(both.aeStep, both.step, 'the two models take their steps in turn');
+    assert.ok(both.codesMeanSquaredNorm < 4, `the VAE's codes have mean ‖μ‖² ${both.codesMeanSquaredNorm} (N(0, I): 2)`);
+    assert.ok(both.aeCodesMeanSquaredNorm > 2 * both.codesMeanSquaredNorm,
+      `mean ‖μ‖²: AE ${both.aeCodesMeanSquaredNorm}, VAE ${both.codesMeanSquaredNorm}`);
+    assert.equal(both.aeKl, 0, 'an AE has no KL term');
+    assert.ok(both.kl > 0, 'the VAE has one');
+    // A single run (Reset) takes the side-by-side AE out of the switch.
+    await page.click('#train-reset');
+    await page.waitForSelector('select#model option[value="live-ae"]', { state: 'detached' });
+    assert.equal(await page.locator('#train-pair-view').isVisible(), false);
     assert.deepEqual(page.problems, []);
     await page.close();
   });
@@ -165,6 +191,8 @@ describe('training in the page: what the KL term does', () => {
       const report = JSON.parse(out.trim().split('\n').pop());
       assert.equal(report.kind, 'vae');
       assert.ok(report.elbo < -80 && report.elbo > -400, `trainer eval gives ELBO ${report.elbo}`);
+      const log = report.training_log;
+      assert.ok(log.length >= 1 && log.at(-1).step >= 100 && log.at(-1).beta === 1, `the training log in the header: ${JSON.stringify(log)}`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -20,6 +20,7 @@ fn packed(kind: ModelKind) -> (vae_core::Vae, Vec<u8>) {
         test_recon: 0.0,
         test_kl: 0.0,
         test_posteriors: Vec::new(),
+        training_log: Vec::new(),
     };
     let bytes = WeightsFile::from_model(model.clone(), meta).expect("pack").to_bytes();
     (model, bytes)

@@ -18,7 +18,7 @@ use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use serde::{Deserialize, Serialize};
 use vae_core::framing::{self, FrameError};
-use vae_core::{Vae, VaeConfig};
+use vae_core::{TrainingLogEntry, Vae, VaeConfig};
 
 use crate::export::write_atomic;
 
@@ -46,27 +46,38 @@ struct Header {
     settings: RunSettings,
     /// Epochs finished when the checkpoint was written.
     epochs_done: usize,
+    /// The run's training log so far (checkpoints written before it existed have none).
+    #[serde(default)]
+    log: Vec<TrainingLogEntry>,
 }
 
 /// A run's state after `epochs_done` epochs.
 pub struct Checkpoint {
     pub settings: RunSettings,
     pub epochs_done: usize,
+    /// The training log up to `epochs_done`, carried on into the weights file.
+    pub log: Vec<TrainingLogEntry>,
     model: Vec<u8>,
     optimizer: Vec<u8>,
 }
 
 impl Checkpoint {
     /// Captures the model (autodiff or not) and the optimiser after `epochs_done` epochs.
-    pub fn capture(settings: &RunSettings, epochs_done: usize, model: &Vae, optimizer: &ModuleOptimizer) -> Result<Self> {
+    pub fn capture(
+        settings: &RunSettings,
+        epochs_done: usize,
+        log: &[TrainingLogEntry],
+        model: &Vae,
+        optimizer: &ModuleOptimizer,
+    ) -> Result<Self> {
         let model = model.valid().into_record().into_bytes().map_err(|e| anyhow::anyhow!("{e}")).context("serialising the model")?;
         let optimizer = optimizer.into_bytes().map_err(|e| anyhow::anyhow!("{e}")).context("serialising the optimiser")?;
-        Ok(Self { settings: settings.clone(), epochs_done, model: model.to_vec(), optimizer: optimizer.to_vec() })
+        Ok(Self { settings: settings.clone(), epochs_done, log: log.to_vec(), model: model.to_vec(), optimizer: optimizer.to_vec() })
     }
 
     /// Writes the checkpoint atomically (a killed run leaves the previous one intact).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let header = serde_json::to_vec(&Header { settings: self.settings.clone(), epochs_done: self.epochs_done })?;
+        let header = serde_json::to_vec(&Header { settings: self.settings.clone(), epochs_done: self.epochs_done, log: self.log.clone() })?;
         write_atomic(path, &framing::write(MAGIC, VERSION, &header, &[&self.model, &self.optimizer]))
     }
 
@@ -87,7 +98,7 @@ impl Checkpoint {
         let header: Header = serde_json::from_slice(frame.header)
             .map_err(|e| anyhow::anyhow!("checkpoint {} is damaged (header: {e}); start again without --resume", path.display()))?;
         let (model, optimizer) = (frame.parts[0].to_vec(), frame.parts[1].to_vec());
-        Ok(Self { settings: header.settings, epochs_done: header.epochs_done, model, optimizer })
+        Ok(Self { settings: header.settings, epochs_done: header.epochs_done, log: header.log, model, optimizer })
     }
 
     /// Refuses to resume a checkpoint of a different run, naming what differs.

@@ -118,6 +118,8 @@ struct EvalReport {
     continuity_own: Continuity,
     completeness: Completeness,
     classifier_accuracy: f64,
+    /// The training log from the file's header (empty for files written before it existed).
+    training_log: Vec<vae_core::TrainingLogEntry>,
 }
 
 /// Prints test ELBO, reconstruction, KL, IWAE, continuity and completeness of a model.
@@ -163,11 +165,22 @@ fn measure(args: &EvalArgs) -> Result<EvalReport> {
         continuity_own: continuity_scaled(&model, &device, 3.0, 0.1, spread),
         completeness: completeness(&model, &classifier, &device),
         classifier_accuracy,
+        training_log: file.meta.training_log.clone(),
     })
 }
 
 fn print_report(r: &EvalReport) {
     println!("{} ({}, β = {}) on {} test images, binarised with seed {TEST_BINARIZATION_SEED:#x}:", r.name, r.kind, r.beta, r.images);
+    if let (Some(first), Some(last)) = (r.training_log.first(), r.training_log.last()) {
+        println!(
+            "  trained {} steps ({} epochs); training −ELBO {:.2} → {:.2} nats over its log of {} entries",
+            last.step,
+            last.epoch,
+            first.recon + first.kl,
+            last.recon + last.kl,
+            r.training_log.len()
+        );
+    }
     let (terms, cont, own) = (&r.terms, &r.continuity, &r.continuity_own);
     match r.kind {
         ModelKind::Vae => println!(
@@ -211,6 +224,7 @@ fn report_json(r: &EvalReport) -> serde_json::Value {
         "code_spread": r.spread, "continuity_own_mean": r.continuity_own.mean, "continuity_own_max": r.continuity_own.max,
         "completeness": r.completeness.confident, "prior_class_entropy_bits": r.completeness.class_entropy_bits,
         "completeness_samples": COMPLETENESS_SAMPLES, "classifier_accuracy": r.classifier_accuracy,
+        "training_log": r.training_log,
     })
 }
 

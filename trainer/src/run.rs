@@ -13,7 +13,7 @@ use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use vae_core::train::{Learner, Objective, binarize, cosine_lr};
-use vae_core::{ElboTerms, IMAGE_PIXELS, ModelKind, Vae, VaeConfig, WeightsFile, WeightsMeta};
+use vae_core::{ElboTerms, IMAGE_PIXELS, ModelKind, TrainingLogEntry, Vae, VaeConfig, WeightsFile, WeightsMeta};
 
 use crate::TrainArgs;
 use crate::checkpoint::{Checkpoint, RunSettings};
@@ -40,6 +40,8 @@ pub struct Trainer {
     epochs: usize,
     /// The next epoch to run, 1-based.
     next_epoch: usize,
+    /// One entry per finished epoch, written into the weights file.
+    log: Vec<TrainingLogEntry>,
 }
 
 /// What one epoch of training gave.
@@ -98,6 +100,7 @@ impl Trainer {
             settings,
             epochs,
             next_epoch: 1,
+            log: Vec::new(),
         })
     }
 
@@ -107,6 +110,7 @@ impl Trainer {
         let checkpoint = Checkpoint::load(&path)?;
         checkpoint.check_matches(&self.settings, &path)?;
         self.next_epoch = checkpoint.epochs_done + 1;
+        self.log = checkpoint.log.clone();
         println!("resuming {} from {} after epoch {}/{}", self.name, path.display(), checkpoint.epochs_done, self.epochs);
         let (model, optimizer) = checkpoint.restore(&self.config, &self.train_device, AdamConfig::new().init())?;
         self.learner.restore(model, optimizer);
@@ -181,16 +185,31 @@ impl Trainer {
         bar.finish_and_clear();
         let seconds = started.elapsed().as_secs_f64();
         let n = steps as f64;
-        Checkpoint::capture(&self.settings, epoch, self.learner.model(), self.learner.optimizer())?.save(&self.args.checkpoint_path())?;
+        let train = ElboTerms { recon: sum.recon / n, kl: sum.kl / n };
+        self.log.push(TrainingLogEntry {
+            step: epoch * steps,
+            epoch,
+            recon: train.recon,
+            kl: train.kl,
+            beta: self.learner.objective.beta,
+            learning_rate: self.learning_rate(epoch, steps - 1),
+        });
+        Checkpoint::capture(&self.settings, epoch, &self.log, self.learner.model(), self.learner.optimizer())?
+            .save(&self.args.checkpoint_path())?;
         self.next_epoch += 1;
-        Ok(EpochReport { epoch, train: ElboTerms { recon: sum.recon / n, kl: sum.kl / n }, seconds })
+        Ok(EpochReport { epoch, train, seconds })
     }
 
     /// One optimiser step on the images `indices`, binarised afresh, on the cosine schedule.
     fn step(&mut self, indices: &[usize], epoch: usize, step: usize, rng: &mut SmallRng) -> ElboTerms {
+        let learning_rate = self.learning_rate(epoch, step);
+        self.learner.step(&self.dataset.train.pixels, indices, rng, learning_rate)
+    }
+
+    /// The cosine schedule's learning rate at `step` (0-based) of `epoch` (1-based).
+    fn learning_rate(&self, epoch: usize, step: usize) -> f64 {
         let steps = self.steps_per_epoch();
-        let progress = ((epoch - 1) * steps + step) as f64 / (steps * self.epochs) as f64;
-        self.learner.step(&self.dataset.train.pixels, indices, rng, cosine_lr(self.args.lr, progress))
+        cosine_lr(self.args.lr, ((epoch - 1) * steps + step) as f64 / (steps * self.epochs) as f64)
     }
 
     /// What to do after a diverged epoch.
@@ -228,6 +247,7 @@ impl Trainer {
             test_recon: test.recon,
             test_kl: test.kl,
             test_posteriors: test_posteriors(&model, kind, &self.dataset.test, &self.device),
+            training_log: self.log.clone(),
         };
         let bytes = WeightsFile::from_model(model, meta).context("packing the trained weights")?.to_bytes();
         write_atomic(&out, &bytes)?;
@@ -254,10 +274,11 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     }
     println!("{}", trainer.describe());
     let started = Instant::now();
-    let mut fastest_epoch = f64::INFINITY;
+    let (mut fastest_epoch, mut fastest_steps) = (f64::INFINITY, f64::INFINITY);
     let mut test = None;
     while trainer.has_epochs_left() {
         let mut report = trainer.run_epoch()?;
+        fastest_steps = fastest_steps.min(report.seconds);
         let evaluation = Instant::now();
         let terms = trainer.evaluate();
         // An epoch's time includes its test-set evaluation, as the PyTorch reference's does.
@@ -286,6 +307,8 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             // The fastest epoch: its training steps and its test-set evaluation.
             "epoch_s": fastest_epoch.is_finite().then_some(fastest_epoch),
             "images_per_s": fastest_epoch.is_finite().then(|| images_per_epoch / fastest_epoch),
+            // The training steps alone (no evaluation): what the page's training compares with.
+            "step_images_per_s": fastest_steps.is_finite().then(|| images_per_epoch / fastest_steps),
         });
         println!("{summary}");
     }

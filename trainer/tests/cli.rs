@@ -86,6 +86,9 @@ fn short_run_trains_reports_nats_and_exports_loadable_weights() {
     assert_eq!(file.meta.kind, ModelKind::Vae);
     assert_eq!(file.meta.config.hidden, vec![64, 32]);
     assert!((file.meta.test_recon - recon).abs() < 1e-9);
+    let log = &file.meta.training_log;
+    assert_eq!(log.iter().map(|e| (e.epoch, e.step)).collect::<Vec<_>>(), [(1, 16), (2, 32), (3, 48)], "one entry per epoch: {log:?}");
+    assert!(log[2].recon + log[2].kl < log[0].recon + log[0].kl && log[2].learning_rate < log[0].learning_rate, "{log:?}");
     file.load_model(&Device::flex()).expect("loads");
     let leftovers: Vec<_> = std::fs::read_dir(tmp.path().join("out")).expect("dir").filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
     assert_eq!(leftovers.len(), 1, "temporary files left behind: {leftovers:?}");
@@ -272,6 +275,9 @@ fn eval_prints_every_figure_as_json() {
     assert!((0.0..=1.0).contains(&completeness));
     // The synthetic digits are easy: the classifier must learn them.
     assert!(j["classifier_accuracy"].as_f64().expect("accuracy") > 0.5, "{j}");
+    let log = j["training_log"].as_array().expect("the training log from the header");
+    assert!(!log.is_empty() && log.iter().all(|e| e["step"].as_u64().is_some_and(|s| s > 0)), "{j}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("training −ELBO"), "the readable report names the training log");
 }
 
 #[test]
@@ -352,6 +358,9 @@ fn a_killed_run_resumes_from_its_checkpoint_and_ends_as_if_never_stopped() {
     assert!(!stdout.contains("epoch   1/40"), "the resumed run started over:\n{stdout}");
     assert_eq!(last_json(&resumed)["elbo"], last_json(&uninterrupted)["elbo"], "resumed run ends elsewhere");
     assert!(decodings(&killed) == decodings(&whole), "the resumed weights differ from the uninterrupted run's");
+    let log = |path: &Path| WeightsFile::from_bytes(&std::fs::read(path).expect("weights")).expect("valid").meta.training_log;
+    assert_eq!(log(&killed), log(&whole), "the resumed run's training log lost or changed the epochs before the kill");
+    assert_eq!(log(&whole).len(), 40);
 }
 
 #[test]

@@ -429,6 +429,11 @@
       if (i === axesAt) drawAxes(ctx, view);
     });
   }
+  function drawStill(canvas, drawables) {
+    const view = createView();
+    view.setSize(canvas.width, 1);
+    drawLayers(canvas.getContext("2d"), view, drawables, 0);
+  }
   var clamp = (t) => Math.max(-RANGE, Math.min(RANGE, t));
   function createView() {
     const view = {
@@ -980,6 +985,7 @@
 
   // web/src/training.js
   var LIVE = "live";
+  var LIVE_AE = "live-ae";
   var PRIOR_SAMPLES2 = 16;
   var PRIOR_SEED = 2024;
   var BUILD_HINT2 = "build the page with `cargo xtask web`";
@@ -1016,7 +1022,7 @@
     const run = { worker: (
       /** @type {Promise<Worker> | null} */
       null
-    ), started: false, step: 0, beta: 1, lr: 1e-3, kind: "vae" };
+    ), started: false, pair: false, step: 0, beta: 1, lr: 1e-3, kind: "vae" };
     const handle = messageHandler(store, plane, chart, run);
     function send(message) {
       run.worker = run.worker || startWorker(handle);
@@ -1025,15 +1031,22 @@
         setStatus(`Could not start training: ${errorText(err)}`, true);
       });
     }
-    function reset() {
+    function reset(pair = false) {
       const settings = readSettings();
-      Object.assign(run, { started: true, step: 0, beta: settings.beta, lr: settings.lr, kind: settings.kind });
+      Object.assign(run, { started: true, pair, step: 0, beta: settings.beta, lr: settings.lr, kind: pair ? "vae" : settings.kind });
       chart.clear();
       for (const key of Object.keys(status.dataset)) if (key !== "state") delete status.dataset[key];
-      send({ type: "reset", settings });
+      status.dataset.pair = String(pair);
+      $("train-pair-view").hidden = !pair;
+      if (!pair) dropModel(store, LIVE_AE);
+      send({ type: "reset", settings, pair });
     }
     $("train-start").addEventListener("click", () => {
       if (!run.started) reset();
+      send({ type: "start" });
+    });
+    $("train-pair").addEventListener("click", () => {
+      reset(true);
       send({ type: "start" });
     });
     $("train-pause").addEventListener("click", () => send({ type: "pause" }));
@@ -1041,10 +1054,14 @@
       if (!run.started) reset();
       send({ type: "step" });
     });
-    $("train-reset").addEventListener("click", reset);
+    $("train-reset").addEventListener("click", () => reset());
     $("train-download").addEventListener("click", () => {
-      if (run.started) send({ type: "snapshot", purpose: "download" });
+      if (run.started) send({ type: "snapshot", name: store.get().current === LIVE_AE ? LIVE_AE : LIVE, purpose: "download" });
     });
+    watchHyperparameters(run, chart, send);
+    status.dataset.state = "idle";
+  }
+  function watchHyperparameters(run, chart, send) {
     for (const id of ["train-beta", "train-lr"]) {
       $(id).addEventListener("change", () => {
         const { beta, lr } = readSettings();
@@ -1059,7 +1076,6 @@
       $("train-beta").value = t === 0 ? "0" : String(Number((10 ** (t / 10 - 2)).toPrecision(2)));
     });
     $("train-beta-slider").addEventListener("change", () => $("train-beta").dispatchEvent(new Event("change")));
-    status.dataset.state = "idle";
   }
   function messageHandler(store, plane, chart, run) {
     const status = $("train-status");
@@ -1070,20 +1086,11 @@
     return (message) => {
       switch (message.type) {
         case "progress":
-          return showProgress(message, chart, run);
+          return message.name === LIVE_AE ? showPairFigures(message) : showProgress(message, chart, run);
         case "view":
-          plane.setLayer("training", codesDrawable(message.codes, run.kind === "vae"));
-          Object.assign(status.dataset, { codesStep: String(message.step), codesMeanSquaredNorm: String(message.meanSquaredNorm) });
-          return paintSamples($("train-samples"), message.samples);
+          return showView(message, plane, run);
         case "test":
-          Object.assign(status.dataset, {
-            testStep: String(message.step),
-            testRecon: String(message.terms.recon),
-            testKl: String(message.terms.kl),
-            testElbo: String(-(message.terms.recon + message.terms.kl))
-          });
-          $("train-test").textContent = `test −ELBO ${fmt(message.terms.recon + message.terms.kl)} nats`;
-          return void 0;
+          return showTest(message);
         case "snapshot":
           return useSnapshot(store, message);
         case "state":
@@ -1098,47 +1105,76 @@
       }
     };
   }
-  function showProgress({ progress, imagesPerS }, chart, run) {
-    const p = progress;
+  var statusKey = (name, key) => name === LIVE_AE ? `ae${key[0].toUpperCase()}${key.slice(1)}` : key;
+  function setFigures(name, figures) {
+    const data = $("train-status").dataset;
+    for (const [key, value] of Object.entries(figures)) data[statusKey(name, key)] = String(value);
+  }
+  function showProgress({ name, progress: p, imagesPerS }, chart, run) {
     run.step = p.step;
     chart.add(p.step, p.recon, p.kl, p.beta);
-    Object.assign($("train-status").dataset, {
-      step: String(p.step),
-      imagesPerS: String(Math.round(imagesPerS)),
-      recon: String(p.recon),
-      kl: String(p.kl),
-      elbo: String(-(p.recon + p.kl))
-    });
+    setFigures(name, { step: p.step, imagesPerS: Math.round(imagesPerS), recon: p.recon, kl: p.kl, elbo: -(p.recon + p.kl) });
     $("train-figures").textContent = `step ${p.step} · epoch ${p.epoch} · ${Math.round(imagesPerS)} images/s · −ELBO ${fmt(p.recon + p.kl)} = reconstruction ${fmt(p.recon)} + KL ${fmt(p.kl)} nats`;
+    if (run.pair) $("train-pair-vae-figures").textContent = `−ELBO ${fmt(p.recon + p.kl)} = ${fmt(p.recon)} + KL ${fmt(p.kl)} nats`;
   }
-  function useSnapshot(store, { purpose, bytes }) {
+  function showPairFigures({ name, progress: p }) {
+    setFigures(name, { step: p.step, recon: p.recon, kl: p.kl, elbo: -(p.recon + p.kl) });
+    $("train-pair-ae-figures").textContent = `reconstruction ${fmt(p.recon)} nats (its loss: no KL term)`;
+  }
+  function showView({ name, codes, samples, meanSquaredNorm, step }, plane, run) {
+    const kind = name === LIVE_AE ? "ae" : run.kind;
+    const drawable = codesDrawable(codes, kind === "vae");
+    if (name === LIVE) {
+      plane.setLayer("training", drawable);
+      paintSheet($("train-samples"), samples);
+    }
+    setFigures(name, { codesStep: step, codesMeanSquaredNorm: meanSquaredNorm });
+    if (!run.pair) return;
+    drawStill($(`train-scatter-${kind}`), [priorDrawable(), drawable]);
+    paintSheet($(`train-samples-${kind}`), samples);
+    $(`train-pair-${kind}-spread`).textContent = `mean ‖μ‖² = ${fmt(meanSquaredNorm)} (2 for codes spread like N(0, I))`;
+  }
+  function showTest({ name, terms, step }) {
+    setFigures(name, { testStep: step, testRecon: terms.recon, testKl: terms.kl, testElbo: -(terms.recon + terms.kl) });
+    if (name === LIVE) $("train-test").textContent = `test −ELBO ${fmt(terms.recon + terms.kl)} nats`;
+  }
+  function useSnapshot(store, { name, purpose, bytes }) {
     if (purpose === "download") {
       const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
       const link = document.createElement("a");
       link.href = url;
-      link.download = `${LIVE}.vaew`;
+      link.download = `${name}.vaew`;
       link.click();
       setTimeout(() => URL.revokeObjectURL(url), 1e3);
       return;
     }
     const { models, current } = store.get();
-    const old = models.get(LIVE);
-    models.set(LIVE, modelFromBytes(bytes, "trained in this page"));
+    const old = models.get(name);
+    let model;
+    try {
+      model = modelFromBytes(bytes, name === LIVE_AE ? "AE trained beside the live VAE in this page" : "trained in this page");
+    } catch (err) {
+      setStatus(`The live model could not be shown: ${errorText(err)}`, true);
+      return;
+    }
+    models.set(name, model);
     store.touch("models");
-    if (current === LIVE) store.set({ current: LIVE });
+    if (current === name) store.set({ current: name });
     old?.free();
   }
-  function paintSamples(canvas, grey) {
-    const ctx = canvas.getContext("2d");
-    const img = ctx.createImageData(112, 112);
-    for (let k = 0; k * 784 < grey.length; k++) {
-      for (let i = 0; i < 784; i++) {
-        const x = k % 4 * 28 + i % 28, y = Math.floor(k / 4) * 28 + Math.floor(i / 28);
-        const v = Math.round(Math.min(1, Math.max(0, grey[k * 784 + i])) * 255);
-        img.data.set([v, v, v, 255], 4 * (y * 112 + x));
-      }
-    }
-    ctx.putImageData(img, 0, 0);
+  function dropModel(store, name) {
+    const { models, current } = store.get();
+    const old = models.get(name);
+    if (!old) return;
+    models.delete(name);
+    if (current === name) store.set({ current: models.has(LIVE) ? LIVE : models.keys().next().value });
+    store.touch("models");
+    old.free();
+  }
+  function paintSheet(canvas, rgba) {
+    if (rgba.length === 0) return;
+    const width = 4 * 28;
+    canvas.getContext("2d").putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), width, rgba.length / 4 / width), 0, 0);
   }
 
   // web/src/main.js
@@ -1184,6 +1220,7 @@
   function createModelSwitch(store) {
     const select = $("model");
     function list({ models }) {
+      for (const opt of [...select.options]) if (!models.has(opt.value)) opt.remove();
       for (const [name, m] of models) {
         if (select.querySelector(`option[value="${CSS.escape(name)}"]`)) continue;
         const opt = document.createElement("option");

@@ -64,6 +64,7 @@ function createModelSwitch(store) {
   /** @type {HTMLSelectElement} */
   const select = $('model');
   function list({ models }) {
+    for (const opt of [...select.options]) if (!models.has(opt.value)) opt.remove();
     for (const [name, m] of models) {
       if (select.querySelector(`option[value="${CSS.escape(name)}"]`)) continue;
       const opt = document.createElement('option');

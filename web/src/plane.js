@@ -295,6 +295,19 @@ function drawLayers(ctx, view, drawables, axesAt) {
   });
 }
 
+/**
+ * Draws `drawables` (bottom first) once on a small square canvas of its own, over the same
+ * latent range as the plane, with the axes above the first: a still picture, e.g. one model's
+ * codes beside another's.
+ * @param {HTMLCanvasElement} canvas
+ * @param {Drawable[]} drawables
+ */
+export function drawStill(canvas, drawables) {
+  const view = createView();
+  view.setSize(canvas.width, 1);
+  drawLayers(canvas.getContext('2d'), view, drawables, 0);
+}
+
 /** A latent coordinate clamped to the plane's range. */
 const clamp = (t) => Math.max(-RANGE, Math.min(RANGE, t));
 

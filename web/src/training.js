@@ -5,10 +5,11 @@
 
 import { $, errorText, fmt, setStatus } from './dom.js';
 import { base64Bytes, loadScript, modelFromBytes, samplePrior } from './wasm.js';
-import { codesDrawable } from './plane.js';
+import { codesDrawable, drawStill, priorDrawable } from './plane.js';
 import { createLossChart } from './chart.js';
 
 const LIVE = 'live';          // the live model's name in the model switch
+const LIVE_AE = 'live-ae';    // the side-by-side run's AE
 const PRIOR_SAMPLES = 16;     // decoded by the live model, 4 × 4
 const PRIOR_SEED = 2024;
 const BUILD_HINT = 'build the page with `cargo xtask web`';
@@ -58,7 +59,7 @@ function readSettings() {
 export function createTrainingPanel(store, plane) {
   const chart = createLossChart($('train-chart'));
   const status = $('train-status');
-  const run = { worker: /** @type {Promise<Worker> | null} */ (null), started: false, step: 0, beta: 1, lr: 1e-3, kind: 'vae' };
+  const run = { worker: /** @type {Promise<Worker> | null} */ (null), started: false, pair: false, step: 0, beta: 1, lr: 1e-3, kind: 'vae' };
   const handle = messageHandler(store, plane, chart, run);
 
   function send(message) {
@@ -68,19 +69,33 @@ export function createTrainingPanel(store, plane) {
       setStatus(`Could not start training: ${errorText(err)}`, true);
     });
   }
-  function reset() {
+  /** A new run from random weights: one model, or (`pair`) a VAE and an AE side by side. */
+  function reset(pair = false) {
     const settings = readSettings();
-    Object.assign(run, { started: true, step: 0, beta: settings.beta, lr: settings.lr, kind: settings.kind });
+    Object.assign(run, { started: true, pair, step: 0, beta: settings.beta, lr: settings.lr, kind: pair ? 'vae' : settings.kind });
     chart.clear();
     // The last run's figures go; the new run's arrive with its first report.
     for (const key of Object.keys(status.dataset)) if (key !== 'state') delete status.dataset[key];
-    send({ type: 'reset', settings });
+    status.dataset.pair = String(pair);
+    $('train-pair-view').hidden = !pair;
+    if (!pair) dropModel(store, LIVE_AE);
+    send({ type: 'reset', settings, pair });
   }
   $('train-start').addEventListener('click', () => { if (!run.started) reset(); send({ type: 'start' }); });
+  $('train-pair').addEventListener('click', () => { reset(true); send({ type: 'start' }); });
   $('train-pause').addEventListener('click', () => send({ type: 'pause' }));
   $('train-step').addEventListener('click', () => { if (!run.started) reset(); send({ type: 'step' }); });
-  $('train-reset').addEventListener('click', reset);
-  $('train-download').addEventListener('click', () => { if (run.started) send({ type: 'snapshot', purpose: 'download' }); });
+  $('train-reset').addEventListener('click', () => reset()); // a single run with the controls' settings
+  $('train-download').addEventListener('click', () => {
+    // The live model shown in the switch (the AE of a side-by-side run when that one is shown).
+    if (run.started) send({ type: 'snapshot', name: store.get().current === LIVE_AE ? LIVE_AE : LIVE, purpose: 'download' });
+  });
+  watchHyperparameters(run, chart, send);
+  status.dataset.state = 'idle';
+}
+
+/** β and the learning rate may change while training runs; each change is marked on the chart. */
+function watchHyperparameters(run, chart, send) {
   for (const id of ['train-beta', 'train-lr']) {
     $(id).addEventListener('change', () => {
       const { beta, lr } = readSettings();
@@ -95,27 +110,17 @@ export function createTrainingPanel(store, plane) {
     $('train-beta').value = t === 0 ? '0' : String(Number((10 ** (t / 10 - 2)).toPrecision(2)));
   });
   $('train-beta-slider').addEventListener('change', () => $('train-beta').dispatchEvent(new Event('change')));
-  status.dataset.state = 'idle';
 }
 
-/** What to do with each message of the Worker. */
+/** What to do with each message of the Worker (each names its run: `live` or `live-ae`). */
 function messageHandler(store, plane, chart, run) {
   const status = $('train-status');
   const setState = (state) => { status.dataset.state = state; $('train-state').textContent = state; };
   return (message) => {
     switch (message.type) {
-      case 'progress': return showProgress(message, chart, run);
-      case 'view':
-        plane.setLayer('training', codesDrawable(message.codes, run.kind === 'vae'));
-        Object.assign(status.dataset, { codesStep: String(message.step), codesMeanSquaredNorm: String(message.meanSquaredNorm) });
-        return paintSamples($('train-samples'), message.samples);
-      case 'test':
-        Object.assign(status.dataset, {
-          testStep: String(message.step), testRecon: String(message.terms.recon), testKl: String(message.terms.kl),
-          testElbo: String(-(message.terms.recon + message.terms.kl)),
-        });
-        $('train-test').textContent = `test −ELBO ${fmt(message.terms.recon + message.terms.kl)} nats`;
-        return undefined;
+      case 'progress': return message.name === LIVE_AE ? showPairFigures(message) : showProgress(message, chart, run);
+      case 'view': return showView(message, plane, run);
+      case 'test': return showTest(message);
       case 'snapshot': return useSnapshot(store, message);
       case 'state': return setState(message.state);
       case 'diverged':
@@ -127,46 +132,90 @@ function messageHandler(store, plane, chart, run) {
   };
 }
 
-function showProgress({ progress, imagesPerS }, chart, run) {
-  const p = progress;
-  run.step = p.step;
-  chart.add(p.step, p.recon, p.kl, p.beta);
-  Object.assign($('train-status').dataset, {
-    step: String(p.step), imagesPerS: String(Math.round(imagesPerS)), recon: String(p.recon), kl: String(p.kl), elbo: String(-(p.recon + p.kl)),
-  });
-  $('train-figures').textContent = `step ${p.step} · epoch ${p.epoch} · ${Math.round(imagesPerS)} images/s · ` +
-    `−ELBO ${fmt(p.recon + p.kl)} = reconstruction ${fmt(p.recon)} + KL ${fmt(p.kl)} nats`;
+/** `#train-status` data keys of run `name`: `recon` for the live model, `aeRecon` for the side-by-side AE. */
+const statusKey = (name, key) => (name === LIVE_AE ? `ae${key[0].toUpperCase()}${key.slice(1)}` : key);
+
+/** Sets `figures` (camelCase keys) on `#train-status` for run `name`. */
+function setFigures(name, figures) {
+  const data = $('train-status').dataset;
+  for (const [key, value] of Object.entries(figures)) data[statusKey(name, key)] = String(value);
 }
 
-/** The live model joins the switch (replacing its previous snapshot), or is downloaded. */
-function useSnapshot(store, { purpose, bytes }) {
+function showProgress({ name, progress: p, imagesPerS }, chart, run) {
+  run.step = p.step;
+  chart.add(p.step, p.recon, p.kl, p.beta);
+  setFigures(name, { step: p.step, imagesPerS: Math.round(imagesPerS), recon: p.recon, kl: p.kl, elbo: -(p.recon + p.kl) });
+  $('train-figures').textContent = `step ${p.step} · epoch ${p.epoch} · ${Math.round(imagesPerS)} images/s · ` +
+    `−ELBO ${fmt(p.recon + p.kl)} = reconstruction ${fmt(p.recon)} + KL ${fmt(p.kl)} nats`;
+  if (run.pair) $('train-pair-vae-figures').textContent = `−ELBO ${fmt(p.recon + p.kl)} = ${fmt(p.recon)} + KL ${fmt(p.kl)} nats`;
+}
+
+/** The side-by-side AE's training figures (it has no KL term in its loss; its KL is still shown). */
+function showPairFigures({ name, progress: p }) {
+  setFigures(name, { step: p.step, recon: p.recon, kl: p.kl, elbo: -(p.recon + p.kl) });
+  $('train-pair-ae-figures').textContent = `reconstruction ${fmt(p.recon)} nats (its loss: no KL term)`;
+}
+
+/** Live test codes and prior samples: on the plane (the live model) and, side by side, in the pair view. */
+function showView({ name, codes, samples, meanSquaredNorm, step }, plane, run) {
+  const kind = name === LIVE_AE ? 'ae' : run.kind;
+  const drawable = codesDrawable(codes, kind === 'vae');
+  if (name === LIVE) {
+    plane.setLayer('training', drawable);
+    paintSheet($('train-samples'), samples);
+  }
+  setFigures(name, { codesStep: step, codesMeanSquaredNorm: meanSquaredNorm });
+  if (!run.pair) return;
+  drawStill($(`train-scatter-${kind}`), [priorDrawable(), drawable]);
+  paintSheet($(`train-samples-${kind}`), samples);
+  $(`train-pair-${kind}-spread`).textContent = `mean ‖μ‖² = ${fmt(meanSquaredNorm)} (2 for codes spread like N(0, I))`;
+}
+
+function showTest({ name, terms, step }) {
+  setFigures(name, { testStep: step, testRecon: terms.recon, testKl: terms.kl, testElbo: -(terms.recon + terms.kl) });
+  if (name === LIVE) $('train-test').textContent = `test −ELBO ${fmt(terms.recon + terms.kl)} nats`;
+}
+
+/** A live model joins the switch under its run's name (replacing its previous snapshot), or is downloaded. */
+function useSnapshot(store, { name, purpose, bytes }) {
   if (purpose === 'download') {
     const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
     const link = document.createElement('a');
     link.href = url;
-    link.download = `${LIVE}.vaew`;
+    link.download = `${name}.vaew`;
     link.click();
     setTimeout(() => URL.revokeObjectURL(url), 1000);
     return;
   }
   const { models, current } = store.get();
-  const old = models.get(LIVE);
-  models.set(LIVE, modelFromBytes(bytes, 'trained in this page'));
+  const old = models.get(name);
+  let model;
+  try {
+    model = modelFromBytes(bytes, name === LIVE_AE ? 'AE trained beside the live VAE in this page' : 'trained in this page');
+  } catch (err) {
+    setStatus(`The live model could not be shown: ${errorText(err)}`, true);
+    return;
+  }
+  models.set(name, model);
   store.touch('models');
-  if (current === LIVE) store.set({ current: LIVE });
+  if (current === name) store.set({ current: name });
   old?.free();
 }
 
-/** 16 decoded images (784 intensities each) as a 4 × 4 sheet. */
-function paintSamples(canvas, grey) {
-  const ctx = canvas.getContext('2d');
-  const img = ctx.createImageData(112, 112);
-  for (let k = 0; k * 784 < grey.length; k++) {
-    for (let i = 0; i < 784; i++) {
-      const x = (k % 4) * 28 + (i % 28), y = Math.floor(k / 4) * 28 + Math.floor(i / 28);
-      const v = Math.round(Math.min(1, Math.max(0, grey[k * 784 + i])) * 255);
-      img.data.set([v, v, v, 255], 4 * (y * 112 + x));
-    }
-  }
-  ctx.putImageData(img, 0, 0);
+/** Takes model `name` out of the switch (the side-by-side AE once a single run starts). */
+function dropModel(store, name) {
+  const { models, current } = store.get();
+  const old = models.get(name);
+  if (!old) return;
+  models.delete(name);
+  if (current === name) store.set({ current: models.has(LIVE) ? LIVE : models.keys().next().value });
+  store.touch('models');
+  old.free();
+}
+
+/** Paints an RGBA sheet (4 images per row, from the training module) into `canvas`. */
+function paintSheet(canvas, rgba) {
+  if (rgba.length === 0) return;
+  const width = 4 * 28;
+  canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), width, rgba.length / 4 / width), 0, 0);
 }

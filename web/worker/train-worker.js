@@ -14,43 +14,52 @@ const VIEW_EVERY_MS = 300;      // live test codes and decoded prior samples
 const TEST_EVERY_MS = 1500;     // test-set terms (a forward pass over every test image)
 const SNAPSHOT_EVERY_MS = 2500; // the live model as a weights file, for the explorer
 
-/** @type {any} */
-let trainer = null;
+/**
+ * The runs being trained: one, or a VAE and an AE side by side (same initial weights, same
+ * batches, their steps interleaved). `name` is the model's name in the page's switch.
+ * @type {{trainer: any, name: string, kind: string}[]}
+ */
+let runs = [];
 let running = false;
 let stepsPerSlice = 1;
 /** @type {Float32Array | null} */
 let priorPoints = null;
 const last = { view: 0, test: 0, snapshot: 0 };
-/** Images per second, smoothed over the last slices; the step count it was last measured at. */
-const rate = { images: 0, step: 0 };
+/** Images per second (all runs together), smoothed over the last slices; the steps it was last measured at. */
+const rate = { images: 0, steps: 0 };
 
 function post(message, transfer = []) {
   self.postMessage(message, transfer);
 }
 
-/** Trains one slice; returns false when training cannot go on. */
+/** Trains one slice (each run `stepsPerSlice` steps, in turn); returns false when training cannot go on. */
 function slice() {
   const t0 = performance.now();
-  let progress;
-  try {
-    progress = trainer.train(stepsPerSlice);
-  } catch (err) {
-    running = false;
-    post({ type: 'diverged', message: String((err && err.message) || err) });
-    report(true);
-    return false;
+  const progress = [];
+  for (const run of runs) {
+    try {
+      progress.push(run.trainer.train(stepsPerSlice));
+    } catch (err) {
+      running = false;
+      const which = runs.length > 1 ? `the ${run.kind.toUpperCase()}: ` : '';
+      post({ type: 'diverged', name: run.name, message: which + String((err && err.message) || err) });
+      report(true);
+      return false;
+    }
   }
   const ms = performance.now() - t0;
   // Aim the next slice at SLICE_MS, from this one's time per step.
   stepsPerSlice = Math.max(1, Math.min(200, Math.round((stepsPerSlice * SLICE_MS) / Math.max(ms, 1))));
-  post({ type: 'progress', progress, imagesPerS: measureRate(ms, progress) });
+  const imagesPerS = measureRate(ms);
+  runs.forEach((run, i) => post({ type: 'progress', name: run.name, progress: progress[i], imagesPerS }));
   return true;
 }
 
-/** Images per second, smoothed over the last few slices. */
-function measureRate(ms, progress) {
-  const images = (progress.step - rate.step) * trainer.batchSize();
-  rate.step = progress.step;
+/** Images per second over every run, smoothed over the last few slices. */
+function measureRate(ms) {
+  const steps = runs.reduce((sum, run) => sum + run.trainer.stepCount(), 0);
+  const images = (steps - rate.steps) * runs[0].trainer.batchSize();
+  rate.steps = steps;
   const now = (1000 * images) / Math.max(ms, 1e-3);
   rate.images = rate.images ? 0.7 * rate.images + 0.3 * now : now;
   return rate.images;
@@ -59,26 +68,40 @@ function measureRate(ms, progress) {
 /** Sends the views that are due (all of them when `force`). */
 function report(force = false) {
   const now = performance.now();
-  if (force || now - last.view >= VIEW_EVERY_MS) {
-    last.view = now;
-    const view = trainer.testCodes();
-    const codes = new Float32Array(view.codes);
-    const samples = priorPoints ? new Float32Array(trainer.decode(priorPoints)) : new Float32Array(0);
-    post({ type: 'view', codes, samples, meanSquaredNorm: view.meanSquaredNorm, step: trainer.stepCount() }, [codes.buffer, samples.buffer]);
-  }
-  if (force || now - last.test >= TEST_EVERY_MS) {
-    last.test = now;
-    post({ type: 'test', terms: trainer.testTerms(), step: trainer.stepCount() });
-  }
-  if (force || now - last.snapshot >= SNAPSHOT_EVERY_MS) {
-    last.snapshot = now;
-    snapshot('live');
+  const due = (key, every) => {
+    if (!force && now - last[key] < every) return false;
+    last[key] = now;
+    return true;
+  };
+  const [view, test, snap] = [due('view', VIEW_EVERY_MS), due('test', TEST_EVERY_MS), due('snapshot', SNAPSHOT_EVERY_MS)];
+  for (const { trainer, name } of runs) {
+    const step = trainer.stepCount();
+    if (view) {
+      const { codes, meanSquaredNorm } = trainer.testCodes();
+      const points = new Float32Array(codes);
+      const samples = priorPoints ? new Uint8Array(trainer.decodeSheet(priorPoints, 4)) : new Uint8Array(0); // RGBA, 4 × 4 images
+      post({ type: 'view', name, codes: points, samples, meanSquaredNorm, step }, [points.buffer, samples.buffer]);
+    }
+    if (test) post({ type: 'test', name, terms: trainer.testTerms(), step });
+    if (snap) snapshot(name, name);
   }
 }
 
-function snapshot(purpose) {
-  const bytes = new Uint8Array(trainer.snapshot(purpose === 'download' ? 'live-download' : 'live'));
-  post({ type: 'snapshot', purpose, bytes }, [bytes.buffer]);
+/**
+ * The run `name`'s model as weights bytes, for the explorer (`purpose` = its name) or a download.
+ * A model with a non-finite test loss cannot be saved: the explorer then keeps the previous
+ * snapshot, and a download says why it failed.
+ */
+function snapshot(name, purpose) {
+  const run = runs.find((r) => r.name === name) || runs[0];
+  let bytes;
+  try {
+    bytes = new Uint8Array(run.trainer.snapshot(purpose === 'download' ? `${run.name}-download` : run.name));
+  } catch (err) {
+    if (purpose === 'download') throw err;
+    return;
+  }
+  post({ type: 'snapshot', name: run.name, purpose, bytes }, [bytes.buffer]);
 }
 
 function loop() {
@@ -97,12 +120,18 @@ const handlers = {
     priorPoints = prior;
     post({ type: 'ready' });
   },
-  reset({ settings }) {
+  reset({ settings, pair }) {
     running = false;
-    if (trainer) trainer.free();
-    trainer = new wasm_bindgen.LiveTrainer(self.pack, settings.kind, settings.beta, settings.lr, settings.batch, settings.seed);
+    for (const run of runs) run.trainer.free();
+    runs = [];
+    const kinds = pair ? [['vae', 'live'], ['ae', 'live-ae']] : [[settings.kind, 'live']];
+    for (const [kind, name] of kinds) {
+      // The same seed: the same initial weights and the same batches for both models.
+      const trainer = new wasm_bindgen.LiveTrainer(self.pack, kind, settings.beta, settings.lr, settings.batch, settings.seed);
+      runs.push({ trainer, name, kind });
+    }
     stepsPerSlice = 1;
-    rate.images = rate.step = 0;
+    rate.images = rate.steps = 0;
     report(true);
     post({ type: 'state', state: 'idle' });
   },
@@ -126,10 +155,10 @@ const handlers = {
     post({ type: 'state', state: 'paused' });
   },
   set({ beta, lr }) {
-    trainer.setHyperparameters(beta, lr);
+    for (const run of runs) run.trainer.setHyperparameters(beta, lr);
   },
-  snapshot({ purpose }) {
-    snapshot(purpose);
+  snapshot({ name, purpose }) {
+    snapshot(name, purpose);
   },
 };
 
@@ -140,7 +169,7 @@ self.onmessage = (event) => {
   const message = event.data;
   queue = queue.then(async () => {
     try {
-      if (message.type !== 'init' && !trainer && message.type !== 'reset') throw new Error('training has not been set up yet');
+      if (message.type !== 'init' && message.type !== 'reset' && runs.length === 0) throw new Error('training has not been set up yet');
       await handlers[message.type](message);
     } catch (err) {
       running = false;

@@ -10,6 +10,8 @@ use crate::{IMAGE_PIXELS, LATENT_DIM, Vae};
 /// The test set is binarised once with this seed, so every run, every model and the page's live
 /// training are scored on the same binary images (the usual protocol for likelihoods in nats).
 pub const TEST_BINARIZATION_SEED: u64 = 0x5eed_7e57;
+/// Seed of the posterior noise ε with which [`elbo_on`] scores a test set.
+pub const TEST_NOISE_SEED: u64 = 0x5eed_e951;
 
 /// k reparameterised samples per image and what each says about the image.
 #[derive(Debug, Clone)]
@@ -193,15 +195,20 @@ pub fn aggregate_density(posteriors: &[[f32; 5]], grid: &LatentGrid, min_sigma: 
 
 /// Mean reconstruction and KL per image over binarised images (`n × 784`), one posterior sample
 /// each, in batches of a thousand: how the trainer and the page score a model on a test set.
+///
+/// The noise ε is drawn from its own fixed stream ([`TEST_NOISE_SEED`]), not the device's: the
+/// score is a function of the model alone, and scoring mid-run does not change what training
+/// draws next (a paused run continues exactly as an uninterrupted one).
 pub fn elbo_on(model: &Vae, kind: crate::ModelKind, pixels: &[f32], device: &Device) -> crate::ElboTerms {
     const BATCH: usize = 1000;
     let n = (pixels.len() / IMAGE_PIXELS).max(1);
     let latent = model.enc_mu.weight.dims()[1];
+    let noise = crate::loss::standard_normal_samples(n * latent, TEST_NOISE_SEED);
     let mut sum = crate::ElboTerms::default();
-    for chunk in pixels.chunks(BATCH * IMAGE_PIXELS) {
+    for (chunk, noise) in pixels.chunks(BATCH * IMAGE_PIXELS).zip(noise.chunks(BATCH * latent)) {
         let b = chunk.len() / IMAGE_PIXELS;
         let x = Tensor::<2>::from_data(TensorData::new(chunk.to_vec(), [b, IMAGE_PIXELS]), device); // [b, 784]
-        let eps = Tensor::<2>::random([b, latent], burn::tensor::Distribution::Normal(0.0, 1.0), device); // [b, latent]
+        let eps = Tensor::<2>::from_data(TensorData::new(noise.to_vec(), [b, latent]), device); // [b, latent]
         let (recon, kl) = crate::loss::elbo_terms(model, kind, x, eps); // [b] each
         sum.recon += recon.sum().into_scalar::<f32>() as f64;
         sum.kl += kl.sum().into_scalar::<f32>() as f64;

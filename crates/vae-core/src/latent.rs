@@ -7,6 +7,30 @@ use burn::prelude::*;
 use crate::eval::{aggregate_density, continuity_rates};
 use crate::{LATENT_DIM, Vae};
 
+/// Latent coordinates beyond this are refused (the prior has essentially no mass there).
+pub const MAX_LATENT_ABS: f32 = 1.0e3;
+
+/// Checks latent points `[x0, y0, …]` handed in from outside (the page): whole pairs, at most
+/// `max_points`, each finite and within [`MAX_LATENT_ABS`]; the error says which rule broke.
+pub fn check_points(zs: &[f32], max_points: usize) -> Result<(), String> {
+    if !zs.len().is_multiple_of(LATENT_DIM) {
+        return Err(format!("latent points come as x,y pairs; got {} numbers", zs.len()));
+    }
+    if zs.len() / LATENT_DIM > max_points {
+        return Err(format!("at most {max_points} latent points at once"));
+    }
+    for p in zs.chunks_exact(LATENT_DIM) {
+        let (x, y) = (p[0], p[1]);
+        if !(x.is_finite() && y.is_finite()) {
+            return Err(format!("latent point ({x}, {y}) is not finite"));
+        }
+        if x.abs() > MAX_LATENT_ABS || y.abs() > MAX_LATENT_ABS {
+            return Err(format!("latent point ({x}, {y}) is out of range (|z| ≤ {MAX_LATENT_ABS})"));
+        }
+    }
+    Ok(())
+}
+
 /// ln 2π.
 pub const LOG_2PI: f64 = 1.837_877_066_409_345_5;
 

@@ -35,7 +35,7 @@ pub mod weights;
 pub use loss::{ElboTerms, kl_standard_normal, reconstruction_nats};
 pub use model::{ModelKind, Vae, VaeConfig};
 pub use preprocess::{PreprocessError, Preprocessed, preprocess_rgba};
-pub use weights::{WeightsError, WeightsFile, WeightsMeta};
+pub use weights::{TrainingLogEntry, WeightsError, WeightsFile, WeightsMeta};
 
 /// Side of an MNIST image, in pixels.
 pub const IMAGE_SIDE: usize = 28;

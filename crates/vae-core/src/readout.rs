@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::eval::{importance_samples, log_mean_exp};
 use crate::loss::{kl_standard_normal_f32, reconstruction_nats, standard_normal_samples};
-use crate::{IMAGE_PIXELS, LATENT_DIM, ModelKind, Vae};
+use crate::{IMAGE_PIXELS, IMAGE_SIDE, LATENT_DIM, ModelKind, Vae};
 
 /// Posterior samples used for the reconstruction term of the readout.
 pub const READOUT_SAMPLES: usize = 64;
@@ -104,4 +104,50 @@ pub fn encode_many(model: &Vae, kind: ModelKind, pixels: &[f32], device: &Device
 pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     // The CPU backends finish at once and convert any float dtype to f32, so this cannot fail.
     t.into_data().convert::<f32>().try_to_vec::<f32>().expect("a float tensor converts to f32")
+}
+
+/// Lays out `n` 28×28 grey images row by row, `cols` per row, as one RGBA image
+/// (`cols·28 × rows·28`); returns `(rgba, width, height)`.
+pub fn tile_rgba(images: &[f32], cols: usize) -> (Vec<u8>, usize, usize) {
+    let n = images.len() / IMAGE_PIXELS;
+    let cols = cols.max(1);
+    let rows = n.div_ceil(cols);
+    let (width, height) = (cols * IMAGE_SIDE, rows * IMAGE_SIDE);
+    let mut rgba = vec![0u8; width * height * 4];
+    for (k, img) in images.chunks_exact(IMAGE_PIXELS).enumerate() {
+        let (ox, oy) = ((k % cols) * IMAGE_SIDE, (k / cols) * IMAGE_SIDE);
+        for y in 0..IMAGE_SIDE {
+            let start = ((oy + y) * width + ox) * 4;
+            let grey = &img[y * IMAGE_SIDE..(y + 1) * IMAGE_SIDE];
+            for (px, &v) in rgba[start..start + IMAGE_SIDE * 4].chunks_exact_mut(4).zip(grey) {
+                let c = grey_byte(v);
+                px.copy_from_slice(&[c, c, c, 255]);
+            }
+        }
+    }
+    // Cells past the last image stay transparent black (alpha 0).
+    (rgba, width, height)
+}
+
+/// One intensity in [0, 1] as a grey level 0–255.
+#[inline]
+fn grey_byte(v: f32) -> u8 {
+    (v.clamp(0.0, 1.0) * 255.0).round() as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiles_are_laid_out_row_by_row() {
+        let mut images = vec![0.0f32; 3 * IMAGE_PIXELS];
+        images[IMAGE_PIXELS + 5] = 1.0; // image 1, row 0, column 5
+        images[2 * IMAGE_PIXELS] = 1.0; // image 2, top-left
+        let (rgba, w, h) = tile_rgba(&images, 2);
+        assert_eq!((w, h), (56, 56));
+        assert_eq!(&rgba[(28 + 5) * 4..(28 + 5) * 4 + 4], &[255, 255, 255, 255]);
+        assert_eq!(&rgba[(28 * 56) * 4..(28 * 56) * 4 + 4], &[255, 255, 255, 255]);
+        assert_eq!(rgba[(28 * 56 + 30) * 4 + 3], 0, "the empty fourth cell stays transparent");
+    }
 }

@@ -55,6 +55,28 @@ pub struct WeightsMeta {
     /// layers: `[μ₁, μ₂, σ₁, σ₂, label]` each (σ = 0 for an AE).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub test_posteriors: Vec<[f32; 5]>,
+    /// How training went: the training terms at points along the run (per epoch from the
+    /// trainer; every few hundred steps and at every change of β or learning rate from the page).
+    /// Files written before the log existed have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub training_log: Vec<TrainingLogEntry>,
+}
+
+/// One point of a run's training log.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrainingLogEntry {
+    /// Optimiser steps taken when the entry was written.
+    pub step: usize,
+    /// The epoch (1-based) the entry closes or falls in.
+    pub epoch: usize,
+    /// Mean training reconstruction term since the previous entry, nats per image.
+    pub recon: f64,
+    /// Mean training KL term since the previous entry, nats per image.
+    pub kl: f64,
+    /// β in force for those steps.
+    pub beta: f64,
+    /// Learning rate of the last of those steps.
+    pub learning_rate: f64,
 }
 
 /// Why a weights file could not be used. Each message says what to do next.

@@ -26,6 +26,7 @@ fn meta(config: VaeConfig) -> WeightsMeta {
         test_recon: 0.0,
         test_kl: 0.0,
         test_posteriors: Vec::new(),
+        training_log: Vec::new(),
     }
 }
 

@@ -30,6 +30,7 @@ fn small_weights_file() -> Vec<u8> {
         test_recon: 0.0,
         test_kl: 0.0,
         test_posteriors: vec![[0.1, -0.2, 0.9, 0.8, 3.0]],
+        training_log: Vec::new(),
     };
     WeightsFile::from_model(config.init(&Device::flex()), meta).expect("pack").to_bytes()
 }

@@ -17,13 +17,16 @@ use vae_core::IMAGE_PIXELS;
 use vae_core::eval::TEST_BINARIZATION_SEED;
 use vae_core::pack::DataPack;
 use vae_core::train::{Learner, Objective, binarize};
-use vae_core::{ElboTerms, LATENT_DIM, ModelKind, Vae, VaeConfig, WeightsFile, WeightsMeta};
+use vae_core::{ElboTerms, ModelKind, TrainingLogEntry, Vae, VaeConfig, WeightsFile, WeightsMeta};
 use wasm_bindgen::prelude::*;
 
 /// Learning rates above this are refused (they diverge at once).
 pub const MAX_LEARNING_RATE: f64 = 100.0;
 /// β above this is refused.
 pub const MAX_BETA: f64 = 1000.0;
+/// The training log gets an entry every this many steps (and at every change of β or learning
+/// rate): ten minutes of training in the page stay a few kilobytes of header.
+pub const LOG_EVERY_STEPS: usize = 200;
 
 /// What training has reached, as the page shows it.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
@@ -68,9 +71,17 @@ pub struct LiveTrainer {
     seed: u64,
     batch_size: usize,
     learning_rate: f64,
-    /// The parameters the last step with a finite loss started from (a diverged step restores them).
+    /// The parameters the last step with a finite loss started from: what the views show.
     last_good: Vae,
+    /// The last model whose test loss was seen finite, and its step: what a diverged run goes
+    /// back to (a finite batch loss alone does not make a model usable: its test loss may
+    /// already be infinite).
+    checked: (Vae, usize),
     device: Device,
+    /// Entries written so far; the steps since the last one are summed in `window`.
+    log: Vec<TrainingLogEntry>,
+    /// Summed terms of the steps since the last log entry, and how many.
+    window: (ElboTerms, usize),
 }
 
 impl LiveTrainer {
@@ -85,6 +96,7 @@ impl LiveTrainer {
         let config = VaeConfig::new();
         let model = config.init(&device.clone().autodiff());
         let last_good = model.valid();
+        let checked = (last_good.clone(), 0);
         let mut rng = SmallRng::seed_from_u64(seed);
         let test_binary = binarize(&pack.test.intensities(), &mut SmallRng::seed_from_u64(TEST_BINARIZATION_SEED));
         let mut order: Vec<usize> = (0..pack.train.len()).collect();
@@ -106,7 +118,10 @@ impl LiveTrainer {
             batch_size,
             learning_rate,
             last_good,
+            checked,
             device,
+            log: Vec::new(),
+            window: (ElboTerms::default(), 0),
         })
     }
 
@@ -133,25 +148,70 @@ impl LiveTrainer {
             self.step += 1;
             sum.recon += terms.recon;
             sum.kl += terms.kl;
+            self.window.0.recon += terms.recon;
+            self.window.0.kl += terms.kl;
+            self.window.1 += 1;
+            if self.step.is_multiple_of(LOG_EVERY_STEPS) {
+                self.log.extend(self.window_entry());
+                self.window = (ElboTerms::default(), 0);
+            }
         }
         let n = n.max(1) as f64;
         Ok(Progress { step: self.step, epoch: self.epoch, recon: sum.recon / n, kl: sum.kl / n, beta: self.learner.objective.beta })
     }
 
-    /// Puts the last good model back (with a fresh optimiser) and says what happened.
+    /// Changes β and the learning rate from the next step on; the steps before close a log entry.
+    pub fn set_hyperparameters(&mut self, beta: f64, learning_rate: f64) -> Result<(), String> {
+        check_settings(beta, learning_rate)?;
+        self.log.extend(self.window_entry());
+        self.window = (ElboTerms::default(), 0);
+        self.learner.objective.beta = beta;
+        self.learning_rate = learning_rate;
+        Ok(())
+    }
+
+    /// The log entry for the steps since the last one (none if there were none).
+    fn window_entry(&self) -> Option<TrainingLogEntry> {
+        let (sum, n) = self.window;
+        (n > 0).then(|| TrainingLogEntry {
+            step: self.step,
+            epoch: self.epoch,
+            recon: sum.recon / n as f64,
+            kl: sum.kl / n as f64,
+            beta: self.learner.objective.beta,
+            learning_rate: self.learning_rate,
+        })
+    }
+
+    /// The training log up to now, including the steps since the last entry.
+    pub fn training_log(&self) -> Vec<TrainingLogEntry> {
+        self.log.iter().copied().chain(self.window_entry()).collect()
+    }
+
+    /// Puts the last model with a finite test loss back (with a fresh optimiser) and says what
+    /// happened.
     fn diverged(&mut self, what: String) -> String {
-        let good = self.config.init(&self.device.clone().autodiff()).load_record(self.last_good.clone().into_record());
-        self.learner.restore(good, AdamConfig::new().init());
+        let failed_at = self.step + 1;
+        let (good, step) = self.checked.clone();
+        self.learner
+            .restore(self.config.init(&self.device.clone().autodiff()).load_record(good.clone().into_record()), AdamConfig::new().init());
+        self.last_good = good;
+        self.step = step;
         format!(
-            "training diverged at step {} ({what}); the last good model is kept — lower the learning rate (now {}) and start again",
-            self.step + 1,
+            "training diverged at step {failed_at} ({what}); the model of step {step} (the last with a finite test loss) is kept — \
+             lower the learning rate (now {}) and start again",
             self.learning_rate
         )
     }
 
     /// Test-set reconstruction and KL of the live model (the pack's test images, binarised once).
-    pub fn test_terms(&self) -> ElboTerms {
-        vae_core::eval::elbo_on(&self.last_good, self.learner.objective.kind, &self.test_binary, &self.device)
+    /// A finite result makes this model the one a diverging run goes back to.
+    pub fn test_terms(&mut self) -> ElboTerms {
+        let terms = vae_core::eval::elbo_on(&self.last_good, self.learner.objective.kind, &self.test_binary, &self.device);
+        if terms.recon.is_finite() && terms.kl.is_finite() {
+            self.checked = (self.last_good.clone(), self.step);
+        }
+        terms
     }
 
     /// The live model's posteriors of the test images, `[μ₁, μ₂, σ₁, σ₂, label]` each.
@@ -164,8 +224,16 @@ impl LiveTrainer {
     }
 
     /// The live model as a weights file named `name`.
-    pub fn weights(&self, name: &str) -> Result<Vec<u8>, String> {
+    /// Fails while the model's test loss is not finite (a run on its way to diverging): such a
+    /// model is of no use to the explorer, and the weights format refuses non-finite figures.
+    pub fn weights(&mut self, name: &str) -> Result<Vec<u8>, String> {
         let test = self.test_terms();
+        if !(test.recon.is_finite() && test.kl.is_finite()) {
+            return Err(format!(
+                "the model at step {} has a non-finite test loss ({} + {}); lower the learning rate and start again",
+                self.step, test.recon, test.kl
+            ));
+        }
         let kind = self.learner.objective.kind;
         let meta = WeightsMeta {
             name: name.into(),
@@ -178,6 +246,7 @@ impl LiveTrainer {
             test_recon: test.recon,
             test_kl: test.kl,
             test_posteriors: self.test_codes(),
+            training_log: self.training_log(),
         };
         Ok(WeightsFile::from_model(self.last_good.clone(), meta).map_err(|e| e.to_string())?.to_bytes())
     }
@@ -220,16 +289,13 @@ impl LiveTrainer {
 
     /// Changes β (and the learning rate) from the next step on.
     #[wasm_bindgen(js_name = setHyperparameters)]
-    pub fn set_hyperparameters(&mut self, beta: f64, learning_rate: f64) -> Result<(), JsError> {
-        check_settings(beta, learning_rate).map_err(|e| JsError::new(&e))?;
-        self.learner.objective.beta = beta;
-        self.learning_rate = learning_rate;
-        Ok(())
+    pub fn set_hyperparameters_js(&mut self, beta: f64, learning_rate: f64) -> Result<(), JsError> {
+        self.set_hyperparameters(beta, learning_rate).map_err(|e| JsError::new(&e))
     }
 
     /// Test-set `{recon, kl}` of the live model, nats per image.
     #[wasm_bindgen(js_name = testTerms)]
-    pub fn test_terms_js(&self) -> Result<JsValue, JsError> {
+    pub fn test_terms_js(&mut self) -> Result<JsValue, JsError> {
         serde_wasm_bindgen::to_value(&self.test_terms()).map_err(|e| JsError::new(&e.to_string()))
     }
 
@@ -249,12 +315,13 @@ impl LiveTrainer {
         self.step as u32
     }
 
-    /// Decodes latent points `[x0, y0, …]` with the live model into `n × 784` intensities.
-    pub fn decode(&self, zs: &[f32]) -> Result<Vec<f32>, JsError> {
-        if !zs.len().is_multiple_of(LATENT_DIM) || zs.len() > 2 * 1024 || zs.iter().any(|v| !v.is_finite()) {
-            return Err(JsError::new("decode takes up to 1,024 finite x,y pairs"));
-        }
-        Ok(vae_core::readout::decode_points(&self.last_good, zs, &self.device))
+    /// Decodes latent points `[x0, y0, …]` (at most 1,024) with the live model into one RGBA
+    /// sheet, `cols` images per row: `cols·28` pixels wide.
+    #[wasm_bindgen(js_name = decodeSheet)]
+    pub fn decode_sheet(&self, zs: &[f32], cols: u32) -> Result<Vec<u8>, JsError> {
+        vae_core::latent::check_points(zs, 1024).map_err(|e| JsError::new(&e))?;
+        let images = vae_core::readout::decode_points(&self.last_good, zs, &self.device);
+        Ok(vae_core::readout::tile_rgba(&images, cols.clamp(1, 64) as usize).0)
     }
 
     /// Images per optimiser step.
@@ -265,7 +332,7 @@ impl LiveTrainer {
 
     /// The live model as `.vaew` bytes named `name`, which `Explorer.fromBytes` and `trainer
     /// eval` read.
-    pub fn snapshot(&self, name: &str) -> Result<Vec<u8>, JsError> {
+    pub fn snapshot(&mut self, name: &str) -> Result<Vec<u8>, JsError> {
         self.weights(name).map_err(|e| JsError::new(&e))
     }
 }
@@ -273,7 +340,15 @@ impl LiveTrainer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Mutex, MutexGuard};
     use vae_core::pack::{PackHeader, PackSplit};
+
+    /// burn's flex device has one global random stream (seeded by `start`): tests that run in
+    /// parallel would draw from each other's, so each takes this lock first.
+    fn one_at_a_time() -> MutexGuard<'static, ()> {
+        static DEVICE_RNG: Mutex<()> = Mutex::new(());
+        DEVICE_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 
     /// A small pack of strokes, one position per class, so a few steps can learn something.
     fn pack(train: usize, test: usize) -> DataPack {
@@ -296,6 +371,7 @@ mod tests {
 
     #[test]
     fn live_training_lowers_the_test_loss_and_snapshots_load_as_weights() {
+        let _serial = one_at_a_time();
         let mut live = LiveTrainer::start(pack(256, 40), ModelKind::Vae, 1.0, 1e-3, 32, 7).expect("starts");
         let before = live.test_terms();
         let progress = live.steps(40).expect("finite steps");
@@ -310,9 +386,13 @@ mod tests {
 
     #[test]
     fn a_diverging_run_is_an_error_and_keeps_the_last_good_model() {
+        let _serial = one_at_a_time();
         let mut live = LiveTrainer::start(pack(128, 20), ModelKind::Vae, 1.0, 50.0, 32, 1).expect("starts");
         let mut result = Ok(live.steps(0).expect("no step"));
-        for _ in 0..50 {
+        for i in 0..50 {
+            if i % 2 == 0 {
+                live.test_terms(); // as the page's views do, now and then
+            }
             result = live.steps(1);
             if result.is_err() {
                 break;
@@ -320,13 +400,69 @@ mod tests {
         }
         let err = result.expect_err("a learning rate of 50 diverges");
         assert!(err.contains("diverged") && err.contains("lower the learning rate"), "{err}");
+        assert!(err.contains(&format!("the model of step {} ", live.step)), "the message names the step kept: {err}");
         let kept = live.test_terms();
         assert!(kept.recon.is_finite() && kept.kl.is_finite(), "{kept:?}");
         assert!(live.weights("live").is_ok(), "the kept model is finite, so it packs");
     }
 
     #[test]
+    fn snapshots_carry_the_training_log_with_each_change_of_beta() {
+        let _serial = one_at_a_time();
+        let mut live = LiveTrainer::start(pack(64, 10), ModelKind::Vae, 1.0, 1e-3, 16, 3).expect("starts");
+        live.steps(LOG_EVERY_STEPS + 5).expect("finite");
+        live.set_hyperparameters(4.0, 1e-3).expect("valid");
+        live.steps(3).expect("finite");
+        let file = WeightsFile::from_bytes(&live.weights("live").expect("packs")).expect("reads back");
+        let marks: Vec<(usize, f64)> = file.meta.training_log.iter().map(|e| (e.step, e.beta)).collect();
+        let last = LOG_EVERY_STEPS + 8;
+        assert_eq!(marks, [(LOG_EVERY_STEPS, 1.0), (LOG_EVERY_STEPS + 5, 1.0), (last, 4.0)], "{:?}", file.meta.training_log);
+        assert!(file.meta.training_log.iter().all(|e| e.recon.is_finite() && e.kl > 0.0 && e.learning_rate == 1e-3));
+    }
+
+    #[test]
+    fn pausing_between_steps_changes_nothing() {
+        let _serial = one_at_a_time();
+        let zs = [0.0, 0.0, 1.5, -0.5, -2.0, 1.0];
+        // What a run shows: its header (test figures, codes, log) and what it decodes.
+        let outcome = |live: &mut LiveTrainer| {
+            let meta = WeightsFile::from_bytes(&live.weights("live").expect("packs")).expect("reads back").meta;
+            (meta, vae_core::readout::decode_points(&live.last_good, &zs, &live.device))
+        };
+        let whole = {
+            let mut live = LiveTrainer::start(pack(64, 10), ModelKind::Vae, 1.0, 1e-3, 16, 9).expect("starts");
+            live.steps(7).expect("finite");
+            outcome(&mut live)
+        };
+        let mut paused = LiveTrainer::start(pack(64, 10), ModelKind::Vae, 1.0, 1e-3, 16, 9).expect("starts");
+        for n in [2, 1, 4] {
+            live_views(&mut paused);
+            paused.steps(n).expect("finite");
+        }
+        assert!(outcome(&mut paused) == whole, "a run paused (views and snapshots taken) ended elsewhere");
+    }
+
+    /// What the page asks for while a run is paused.
+    fn live_views(live: &mut LiveTrainer) {
+        let _ = (live.test_terms(), live.test_codes(), live.weights("live"), live.training_log());
+    }
+
+    #[test]
+    fn side_by_side_runs_start_from_the_same_weights_and_see_the_same_batches() {
+        let _serial = one_at_a_time();
+        let vae = LiveTrainer::start(pack(64, 10), ModelKind::Vae, 1.0, 1e-3, 16, 11).expect("starts");
+        let ae = LiveTrainer::start(pack(64, 10), ModelKind::Ae, 1.0, 1e-3, 16, 11).expect("starts");
+        let means = |live: &LiveTrainer| live.test_codes().iter().map(|c| [c[0], c[1]]).collect::<Vec<_>>();
+        assert_eq!(means(&vae), means(&ae), "the same seed must give both models the same initial encoder");
+        assert_eq!(vae.order, ae.order, "the same seed must give both runs the same batches");
+        let mut other = LiveTrainer::start(pack(64, 10), ModelKind::Ae, 1.0, 1e-3, 16, 12).expect("starts");
+        other.steps(0).expect("no step");
+        assert_ne!(means(&other), means(&ae), "another seed gives other weights");
+    }
+
+    #[test]
     fn settings_are_checked() {
+        let _serial = one_at_a_time();
         assert!(LiveTrainer::start(pack(64, 10), ModelKind::Ae, 1.0, 0.0, 32, 1).is_err());
         assert!(LiveTrainer::start(pack(64, 10), ModelKind::Vae, f64::NAN, 1e-3, 32, 1).is_err());
         assert!(LiveTrainer::start(pack(64, 10), ModelKind::Vae, 1.0, 1e-3, 65, 1).is_err());

@@ -10,13 +10,12 @@ use burn::prelude::*;
 use vae_core::fast::FastDecoder;
 use vae_core::latent::{self, LatentGrid};
 use vae_core::readout::{self, Posterior};
-use vae_core::{IMAGE_PIXELS, IMAGE_SIDE, LATENT_DIM, Vae, WeightsFile, WeightsMeta, preprocess_rgba};
+use vae_core::{LATENT_DIM, Vae, WeightsFile, WeightsMeta, preprocess_rgba};
 use wasm_bindgen::prelude::*;
 
 include!(concat!(env!("OUT_DIR"), "/default_model.rs"));
 
-/// Latent coordinates beyond this are refused (the prior has essentially no mass there).
-pub const MAX_LATENT_ABS: f32 = 1.0e3;
+pub use vae_core::latent::MAX_LATENT_ABS;
 /// Smallest standard deviation of a test posterior in the aggregate-posterior map (a kernel
 /// density estimate's bandwidth), latent units: 2,000 posteriors with σ ≈ 0.05 are too few to
 /// estimate a density on their own (Scott's rule for 2,000 points in 2-D gives ≈ 0.28σ_data).
@@ -81,35 +80,6 @@ impl Explorer {
         let bandwidth = AGGREGATE_BANDWIDTH.max(grid.step() / 2.0);
         Ok(latent::aggregate_vs_prior(&self.meta.test_posteriors, grid, bandwidth))
     }
-}
-
-/// Lays out `n` 28×28 grey images row by row, `cols` per row, as one RGBA image
-/// (`cols·28 × rows·28`); returns `(rgba, width, height)`.
-pub fn tile_rgba(images: &[f32], cols: usize) -> (Vec<u8>, usize, usize) {
-    let n = images.len() / IMAGE_PIXELS;
-    let cols = cols.max(1);
-    let rows = n.div_ceil(cols);
-    let (width, height) = (cols * IMAGE_SIDE, rows * IMAGE_SIDE);
-    let mut rgba = vec![0u8; width * height * 4];
-    for (k, img) in images.chunks_exact(IMAGE_PIXELS).enumerate() {
-        let (ox, oy) = ((k % cols) * IMAGE_SIDE, (k / cols) * IMAGE_SIDE);
-        for y in 0..IMAGE_SIDE {
-            let start = ((oy + y) * width + ox) * 4;
-            let grey = &img[y * IMAGE_SIDE..(y + 1) * IMAGE_SIDE];
-            for (px, &v) in rgba[start..start + IMAGE_SIDE * 4].chunks_exact_mut(4).zip(grey) {
-                let c = grey_byte(v);
-                px.copy_from_slice(&[c, c, c, 255]);
-            }
-        }
-    }
-    // Cells past the last image stay transparent black (alpha 0).
-    (rgba, width, height)
-}
-
-/// One intensity in [0, 1] as a grey level 0–255.
-#[inline]
-fn grey_byte(v: f32) -> u8 {
-    (v.clamp(0.0, 1.0) * 255.0).round() as u8
 }
 
 #[wasm_bindgen]
@@ -255,7 +225,7 @@ impl Explorer {
 
 /// Grey images as one `ImageData` of 28×28 tiles, `cols` per row.
 fn image_data(images: &[f32], cols: usize) -> Result<web_sys::ImageData, JsValue> {
-    let (rgba, w, h) = tile_rgba(images, cols);
+    let (rgba, w, h) = vae_core::readout::tile_rgba(images, cols);
     web_sys::ImageData::new_with_u8_clamped_array_and_sh(wasm_bindgen::Clamped(&rgba), w as u32, h as u32)
 }
 
@@ -263,25 +233,13 @@ fn grid(n: u32, range: f32) -> Result<LatentGrid, JsError> {
     LatentGrid::new(n as usize, range).map_err(|e| JsError::new(&e))
 }
 
-/// A batch of latent points `[x0, y0, …]`: whole pairs, not too many, each in range.
+/// A batch of latent points `[x0, y0, …]`: whole pairs, at most [`MAX_BATCH`], each in range.
 fn check_points(zs: &[f32]) -> Result<(), JsError> {
-    if !zs.len().is_multiple_of(LATENT_DIM) {
-        return Err(JsError::new(&format!("latent points come as x,y pairs; got {} numbers", zs.len())));
-    }
-    if zs.len() / LATENT_DIM > MAX_BATCH {
-        return Err(JsError::new(&format!("at most {MAX_BATCH} latent points at once")));
-    }
-    zs.chunks_exact(2).try_for_each(|p| check_point(p[0], p[1]))
+    latent::check_points(zs, MAX_BATCH).map_err(|e| JsError::new(&e))
 }
 
 fn check_point(x: f32, y: f32) -> Result<(), JsError> {
-    if !(x.is_finite() && y.is_finite()) {
-        return Err(JsError::new(&format!("latent point ({x}, {y}) is not finite")));
-    }
-    if x.abs() > MAX_LATENT_ABS || y.abs() > MAX_LATENT_ABS {
-        return Err(JsError::new(&format!("latent point ({x}, {y}) is out of range (|z| ≤ {MAX_LATENT_ABS})")));
-    }
-    Ok(())
+    latent::check_points(&[x, y], 1).map_err(|e| JsError::new(&e))
 }
 
 #[cfg(test)]
@@ -328,10 +286,10 @@ mod tests {
         for (name, explorer) in shipped() {
             assert_eq!(explorer.meta().name, name, "a weights file's name must match its manifest name (the page loads it by name)");
             let out = explorer.decode_points(&[0.0, 0.0, 1.5, -2.0]);
-            assert_eq!(out.len(), 2 * IMAGE_PIXELS);
+            assert_eq!(out.len(), 2 * vae_core::IMAGE_PIXELS);
             assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
             // A trained decoder draws a digit: some ink, mostly background.
-            let ink = out[..IMAGE_PIXELS].iter().filter(|&&v| v > 0.5).count();
+            let ink = out[..vae_core::IMAGE_PIXELS].iter().filter(|&&v| v > 0.5).count();
             assert!((20..400).contains(&ink), "{name}: decode(0,0) has {ink} ink pixels");
         }
     }
@@ -346,18 +304,6 @@ mod tests {
             let worst = fast.iter().zip(&burn).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
             assert!(worst < 1e-5, "{name}: the fast path differs from burn by {worst}");
         }
-    }
-
-    #[test]
-    fn tiles_are_laid_out_row_by_row() {
-        let mut images = vec![0.0f32; 3 * IMAGE_PIXELS];
-        images[IMAGE_PIXELS + 5] = 1.0; // image 1, row 0, column 5
-        images[2 * IMAGE_PIXELS] = 1.0; // image 2, top-left
-        let (rgba, w, h) = tile_rgba(&images, 2);
-        assert_eq!((w, h), (56, 56));
-        assert_eq!(&rgba[(28 + 5) * 4..(28 + 5) * 4 + 4], &[255, 255, 255, 255]);
-        assert_eq!(&rgba[(28 * 56) * 4..(28 * 56) * 4 + 4], &[255, 255, 255, 255]);
-        assert_eq!(rgba[(28 * 56 + 30) * 4 + 3], 0, "the empty fourth cell stays transparent");
     }
 
     #[test]

@@ -7,8 +7,9 @@
 //!   bundle is committed so that `web` and `serve` do not);
 //! - `test`: formatting, clippy and all Rust tests, then `web`, the JS type check and bundle
 //!   check, then the real-browser tests in Chromium;
-//! - `bench`: `web`, then the in-browser figures (decode, grid, drag frame, start-up, bytes),
-//!   written to `docs/benchmarks.md`.
+//! - `bench`: `web`, then the in-browser figures (decode, grid, drag work per move, in-page
+//!   training against TensorFlow.js, start-up, bytes) and the native training figures, written
+//!   to `docs/benchmarks.md`.
 
 mod js;
 mod serve;
@@ -126,9 +127,12 @@ fn bench_task() -> Result<()> {
     let doc = format!(
         "# Benchmarks\n\nMeasured by `cargo xtask bench` (tests/browser/bench.mjs) in headless {browser} \
          on {cores} cores ({cpu}), release wasm with SIMD128. Peers are measured in the same run: \
-         burn's generic tensor path on the same weights (same page), and onnxruntime-web 1.30 (wasm \
+         burn's generic tensor path on the same weights (same page), onnxruntime-web 1.30 (wasm \
          backend, SIMD, one thread, as ours) running the same decoder exported by `trainer \
-         export-onnx`. Figures, not pass/fail: the machine is shared, so expect noise; rerun to compare.\n\n{}\n\nReproduce: `cargo xtask bench`.\n",
+         export-onnx`, TensorFlow.js 4.22 (wasm and cpu backends) training the same model on the \
+         same digits as the page's training, and PyTorch and our own native build training natively. \
+         Main-thread time per drag move is Chrome's TaskDuration/ScriptDuration counters around \
+         each move and its frame, minus the same on an empty page. Figures, not pass/fail: the machine is shared, so expect noise; rerun to compare.\n\n{}\n\nReproduce: `cargo xtask bench`.\n",
         std::fs::read_to_string(&table).context("the benchmark wrote no table")?.trim(),
         browser = browser.trim()
     );
@@ -180,6 +184,7 @@ fn training_bench(root: &Path) -> serde_json::Value {
             Some(summary) => {
                 result[format!("epoch{suffix}_s")] = summary["epoch_s"].clone();
                 result[format!("images_per_s{suffix}")] = summary["images_per_s"].clone();
+                result[format!("step_images_per_s{suffix}")] = summary["step_images_per_s"].clone();
             }
             None => skipped.push(format!("our training epoch on {threads} thread(s) (is MNIST in {data_dir}? set VAE_DATA_DIR)")),
         }

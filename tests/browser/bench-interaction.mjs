@@ -1,0 +1,116 @@
+// What `cargo xtask bench` measures about interaction and in-page training: main-thread work
+// per pointer move (Chrome's own counters, not frame intervals), training speed in the page, and
+// TensorFlow.js training the same model in the same browser. Figures only; nothing asserted.
+import { readFileSync, existsSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { ROOT, serveWeb } from './harness.mjs';
+
+/** Digits the TF.js peer trains on: the first 10,000 MNIST training images (those the page's pack holds). */
+const PEER_TRAIN_IMAGES = 10_000;
+
+/**
+ * Main-thread time of each of `moves` pointer moves over `selector` (a drag, button held): Chrome's
+ * TaskDuration and ScriptDuration counters (Performance.getMetrics) read before a move and after
+ * the frame it causes has run. Each move waits for its frame, so the figures are per move, and the
+ * same procedure on an empty page gives the cost of the measuring itself and of input dispatch.
+ * @returns {Promise<{work: number[], script: number[]}>} milliseconds per move
+ */
+export async function dragWork(page, selector, moves = 100) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const metrics = async () => {
+    const { metrics: list } = await cdp.send('Performance.getMetrics');
+    const value = (name) => list.find((m) => m.name === name)?.value ?? 0;
+    return { task: value('TaskDuration'), script: value('ScriptDuration') };
+  };
+  await page.locator(selector).scrollIntoViewIfNeeded();
+  const box = await page.locator(selector).boundingBox();
+  const at = (i) => [box.x + box.width * (0.5 + 0.35 * Math.cos(i / 20)), box.y + box.height * (0.5 + 0.35 * Math.sin(i / 13))];
+  await page.mouse.move(...at(0));
+  await page.mouse.down();
+  const work = [], script = [];
+  for (let i = 1; i <= moves; i++) {
+    const before = await metrics();
+    await page.mouse.move(...at(i));
+    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0))));
+    const after = await metrics();
+    work.push(1000 * (after.task - before.task));
+    script.push(1000 * (after.script - before.script));
+  }
+  await page.mouse.up();
+  await cdp.detach();
+  return { work: work.slice(5), script: script.slice(5) }; // the first moves warm caches up
+}
+
+/** The same drag over a bare canvas of the plane's size: what measuring and input dispatch cost alone. */
+export async function emptyPageDragWork(browser, size) {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  await page.setContent(`<canvas id="plane" width="${size}" height="${size}" style="width:${size}px;height:${size}px"></canvas>`);
+  const figures = await dragWork(page, '#plane');
+  await page.close();
+  return figures;
+}
+
+/** Reads #train-status's figures as numbers. */
+async function trainStatus(page) {
+  return page.locator('#train-status').evaluate((el) => Object.fromEntries(Object.entries(el.dataset).map(([k, v]) => [k, Number(v)])));
+}
+
+/**
+ * Starts training in the explorer `page` (its defaults: VAE, batch 128) and measures images per
+ * second over `seconds`, once the first steps are behind it. Training goes on when this returns.
+ */
+export async function inPageTraining(page, seconds = 15) {
+  await page.click('#train-start');
+  const started = Date.now();
+  while (!((await trainStatus(page)).step >= 10)) {
+    if (Date.now() - started > 120_000) throw new Error('training in the page did not start');
+    await page.waitForTimeout(200);
+  }
+  const batch = Number(await page.locator('#train-batch').inputValue());
+  const a = { step: (await trainStatus(page)).step, t: Date.now() };
+  await page.waitForTimeout(seconds * 1000);
+  const b = { step: (await trainStatus(page)).step, t: Date.now() };
+  return { imagesPerS: ((b.step - a.step) * batch * 1000) / (b.t - a.t), steps: b.step - a.step, batch };
+}
+
+/** The first 10,000 MNIST training images as bytes, from VAE_DATA_DIR or ../shared/data/mnist; null if absent. */
+function mnistTrainImages() {
+  const dir = process.env.VAE_DATA_DIR || join(ROOT, '..', 'shared', 'data', 'mnist');
+  for (const name of ['train-images-idx3-ubyte', 'train-images-idx3-ubyte.gz']) {
+    const file = join(dir, name);
+    if (!existsSync(file)) continue;
+    const bytes = name.endsWith('.gz') ? gunzipSync(readFileSync(file)) : readFileSync(file);
+    return bytes.subarray(16, 16 + PEER_TRAIN_IMAGES * 784); // after the IDX header
+  }
+  return null;
+}
+
+/**
+ * TensorFlow.js 4.22 training the same VAE on the same digits (tests/browser/peer/tfjs.html), in
+ * a page of `browser`, on its `wasm` and `cpu` backends. Null with a reason when it cannot run.
+ */
+export async function tfjsPeer(browser, peerDir) {
+  if (!existsSync(join(peerDir, 'node_modules/@tensorflow/tfjs-backend-wasm'))) {
+    return { skipped: 'TensorFlow.js peer (run `cargo xtask bench`: it installs tests/browser/peer)' };
+  }
+  const images = mnistTrainImages();
+  if (!images) return { skipped: 'TensorFlow.js peer: no MNIST training images (set VAE_DATA_DIR)' };
+  const server = await serveWeb(peerDir);
+  const page = await browser.newPage();
+  await page.route('**/mnist-train.bin', (route) => route.fulfill({ body: Buffer.from(images), contentType: 'application/octet-stream' }));
+  await page.goto(`${server.url}tfjs.html`);
+  try {
+    return await page.evaluate(async () => {
+      const bytes = new Uint8Array(await (await fetch('mnist-train.bin')).arrayBuffer());
+      const grey = Float32Array.from(bytes, (v) => v / 255);
+      const wasm = await self.trainPeer('wasm', grey, { seconds: 15 });
+      const cpu = await self.trainPeer('cpu', grey, { seconds: 15, warmup: 1 });
+      return { wasm, cpu };
+    });
+  } finally {
+    await page.close();
+    await server.close();
+  }
+}
