@@ -247,14 +247,22 @@
       }
     };
   }
+  function perDigitPaths(ctx, codes, paint, draw) {
+    for (let digit = 0; digit < DIGIT_COLORS.length; digit++) {
+      ctx.beginPath();
+      for (let i = 0; i + 4 < codes.length; i += 5) if (codes[i + 4] === digit) draw(i);
+      ctx[paint === "fill" ? "fillStyle" : "strokeStyle"] = DIGIT_COLORS[digit];
+      if (paint === "fill") ctx.fill();
+      else ctx.stroke();
+    }
+  }
   function scatterDrawable(pts) {
     return (ctx, { toPx, dpr }) => {
       const r = 1.6 * dpr;
-      for (let i = 0; i + 4 < pts.length; i += 5) {
+      perDigitPaths(ctx, pts, "fill", (i) => {
         const p = toPx({ x: pts[i], y: pts[i + 1] });
-        ctx.fillStyle = DIGIT_COLORS[pts[i + 4]] || "#000";
-        ctx.fillRect(p.x - r, p.y - r, 2 * r, 2 * r);
-      }
+        ctx.rect(p.x - r, p.y - r, 2 * r, 2 * r);
+      });
     };
   }
   function codesDrawable(codes, withSigma) {
@@ -262,14 +270,13 @@
     return (ctx, view) => {
       if (withSigma) {
         ctx.lineWidth = view.dpr;
-        for (let i = 0; i + 4 < codes.length; i += 5) {
+        ctx.globalAlpha = 0.18;
+        perDigitPaths(ctx, codes, "stroke", (i) => {
           const c = view.toPx({ x: codes[i], y: codes[i + 1] });
-          ctx.strokeStyle = DIGIT_COLORS[codes[i + 4]] || "#000";
-          ctx.globalAlpha = 0.18;
-          ctx.beginPath();
-          ctx.ellipse(c.x, c.y, Math.max(0.5, codes[i + 2] * view.scale), Math.max(0.5, codes[i + 3] * view.scale), 0, 0, 2 * Math.PI);
-          ctx.stroke();
-        }
+          const [rx, ry] = [Math.max(0.5, codes[i + 2] * view.scale), Math.max(0.5, codes[i + 3] * view.scale)];
+          ctx.moveTo(c.x + rx, c.y);
+          ctx.ellipse(c.x, c.y, rx, ry, 0, 0, 2 * Math.PI);
+        });
         ctx.globalAlpha = 1;
       }
       dots(ctx, view);
@@ -357,6 +364,7 @@
   }
   function drawPoint(ctx, { toPx, dpr }, point) {
     const p = toPx(point);
+    const reach = (POINT_RADIUS + 4) * dpr;
     ctx.lineWidth = 4 * dpr;
     ctx.strokeStyle = "#fff";
     ctx.beginPath();
@@ -365,13 +373,20 @@
     ctx.lineWidth = 2 * dpr;
     ctx.strokeStyle = COLORS.point;
     ctx.stroke();
+    return [p.x - reach, p.y - reach, 2 * reach, 2 * reach];
   }
   function createLatentPlane(canvas, order, onMove, axesAbove = "prior") {
     const ctx = canvas.getContext("2d");
-    const background = document.createElement("canvas");
-    const bg = background.getContext("2d");
+    const overlay = document.createElement("canvas");
+    overlay.className = "plane-point";
+    overlay.setAttribute("aria-hidden", "true");
+    canvas.after(overlay);
+    const pointCtx = overlay.getContext("2d");
     const layers = /* @__PURE__ */ new Map();
-    const state = { point: { x: 0, y: 0 }, layersDirty: true, pointDirty: true };
+    const state = { point: { x: 0, y: 0 }, layersDirty: true, pointDirty: true, drawn: (
+      /** @type {number[] | null} */
+      null
+    ) };
     const view = createView();
     function resize() {
       const box = canvas.getBoundingClientRect();
@@ -379,9 +394,16 @@
       if (size !== canvas.width) {
         canvas.width = canvas.height = size;
       }
-      background.width = background.height = canvas.width;
+      overlay.width = overlay.height = canvas.width;
+      Object.assign(overlay.style, {
+        left: `${canvas.offsetLeft + canvas.clientLeft}px`,
+        top: `${canvas.offsetTop + canvas.clientTop}px`,
+        width: `${canvas.clientWidth}px`,
+        height: `${canvas.clientHeight}px`
+      });
       view.setSize(canvas.width, self.devicePixelRatio || 1);
-      state.layersDirty = true;
+      state.layersDirty = state.pointDirty = true;
+      state.drawn = null;
     }
     function setPoint(z) {
       state.point = z;
@@ -392,11 +414,11 @@
     new ResizeObserver(resize).observe(canvas);
     resize();
     function frame() {
-      if (state.layersDirty) drawLayers(bg, view, order.map((name) => layers.get(name)), order.indexOf(axesAbove));
-      if (state.layersDirty || state.pointDirty) {
-        ctx.clearRect(0, 0, view.size, view.size);
-        ctx.drawImage(background, 0, 0);
-        drawPoint(ctx, view, state.point);
+      if (state.layersDirty) drawLayers(ctx, view, order.map((name) => layers.get(name)), order.indexOf(axesAbove));
+      if (state.pointDirty) {
+        const [x, y, w, h] = state.drawn || [0, 0, view.size, view.size];
+        pointCtx.clearRect(x, y, w, h);
+        state.drawn = drawPoint(pointCtx, view, state.point);
       }
       state.layersDirty = state.pointDirty = false;
       requestAnimationFrame(frame);
@@ -591,19 +613,29 @@
     let pending = true;
     const hud = { frames: 0, since: performance.now(), decodeMs: 0 };
     function addTiles(state) {
+      for (const [name, ctx] of compare) {
+        if (state.models.has(name)) continue;
+        ctx.canvas.closest("figure")?.remove();
+        compare.delete(name);
+      }
       for (const name of state.models.keys()) {
         if (!compare.has(name)) compare.set(name, tile($("compare"), name, 28, 28).getContext("2d"));
       }
     }
     function decode() {
-      const { point: z, models } = store.get();
+      const { point: z, models, current } = store.get();
       try {
         const t0 = performance.now();
-        const image = store.model().decodeImageData(z.x, z.y);
+        let image = null;
+        for (const [name, ctx] of compare) {
+          const decoded = models.get(name).decodeImageData(z.x, z.y);
+          ctx.putImageData(decoded, 0, 0);
+          if (name === current) image = decoded;
+        }
+        image = image || store.model().decodeImageData(z.x, z.y);
         decodedCtx.putImageData(image, 0, 0);
         miniCtx.putImageData(image, 0, 0);
-        for (const [name, ctx] of compare) ctx.putImageData(models.get(name).decodeImageData(z.x, z.y), 0, 0);
-        hud.decodeMs = (performance.now() - t0) / (1 + compare.size);
+        hud.decodeMs = (performance.now() - t0) / Math.max(1, compare.size);
       } catch (err) {
         setStatus(`Decoding failed: ${errorText(err)}`, true);
       }
@@ -1059,6 +1091,10 @@
       if (run.started) send({ type: "snapshot", name: store.get().current === LIVE_AE ? LIVE_AE : LIVE, purpose: "download" });
     });
     watchHyperparameters(run, chart, send);
+    const interacting = (on) => run.worker?.then((w) => w.postMessage({ type: "interacting", on }), () => {
+    });
+    $("latent-plane").addEventListener("pointerdown", () => interacting(true));
+    for (const type of ["pointerup", "pointercancel"]) $("latent-plane").addEventListener(type, () => interacting(false));
     status.dataset.state = "idle";
   }
   function watchHyperparameters(run, chart, send) {

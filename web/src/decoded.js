@@ -16,21 +16,33 @@ export function createDecodedPanel(store) {
   let pending = true;
   const hud = { frames: 0, since: performance.now(), decodeMs: 0 };
 
+  /** One comparison tile per loaded model: new models get one, dropped ones (e.g. live-ae) lose theirs. */
   function addTiles(state) {
+    for (const [name, ctx] of compare) {
+      if (state.models.has(name)) continue;
+      ctx.canvas.closest('figure')?.remove();
+      compare.delete(name);
+    }
     for (const name of state.models.keys()) {
       if (!compare.has(name)) compare.set(name, tile($('compare'), name, 28, 28).getContext('2d'));
     }
   }
 
   function decode() {
-    const { point: z, models } = store.get();
+    const { point: z, models, current } = store.get();
     try {
       const t0 = performance.now();
-      const image = store.model().decodeImageData(z.x, z.y);
+      // Each model decodes once; the current model's image also fills the big view.
+      let image = null;
+      for (const [name, ctx] of compare) {
+        const decoded = models.get(name).decodeImageData(z.x, z.y);
+        ctx.putImageData(decoded, 0, 0);
+        if (name === current) image = decoded;
+      }
+      image = image || store.model().decodeImageData(z.x, z.y);
       decodedCtx.putImageData(image, 0, 0);
       miniCtx.putImageData(image, 0, 0);
-      for (const [name, ctx] of compare) ctx.putImageData(models.get(name).decodeImageData(z.x, z.y), 0, 0);
-      hud.decodeMs = (performance.now() - t0) / (1 + compare.size);
+      hud.decodeMs = (performance.now() - t0) / Math.max(1, compare.size);
     } catch (err) {
       setStatus(`Decoding failed: ${errorText(err)}`, true);
     }

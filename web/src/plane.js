@@ -1,7 +1,7 @@
 // plane.js — the 2-D latent plane: axes in latent units and a draggable point (pointer events:
 // mouse, pen and touch; arrow keys), over layers that other panels set (pictures, the prior's
-// rings, dots, ellipses). Layers change rarely and the point often, so the layers are drawn into
-// a cached bitmap once per change and each move only copies it and draws the point.
+// rings, dots, ellipses). Layers change rarely and the point often, so the layers are drawn once
+// per change and the point on a transparent canvas above them: a move redraws one small ring.
 
 import { priorDensity } from './wasm.js';
 
@@ -62,6 +62,23 @@ export function priorDrawable() {
 }
 
 /**
+ * Calls `draw(i)` for every code `i` (stride 5) of each digit in turn, inside one path per digit
+ * filled or stroked once in its colour: ten draw calls for a thousand codes, not a thousand.
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {ArrayLike<number>} codes `[μ₁, μ₂, σ₁, σ₂, label, …]`
+ * @param {'fill' | 'stroke'} paint
+ * @param {(i: number) => void} draw
+ */
+function perDigitPaths(ctx, codes, paint, draw) {
+  for (let digit = 0; digit < DIGIT_COLORS.length; digit++) {
+    ctx.beginPath();
+    for (let i = 0; i + 4 < codes.length; i += 5) if (codes[i + 4] === digit) draw(i);
+    ctx[paint === 'fill' ? 'fillStyle' : 'strokeStyle'] = DIGIT_COLORS[digit];
+    if (paint === 'fill') ctx.fill(); else ctx.stroke();
+  }
+}
+
+/**
  * Encoded test images `[μ₁, μ₂, σ₁, σ₂, label, …]` as dots coloured by digit.
  * @param {ArrayLike<number>} pts
  * @returns {Drawable}
@@ -69,11 +86,10 @@ export function priorDrawable() {
 export function scatterDrawable(pts) {
   return (ctx, { toPx, dpr }) => {
     const r = 1.6 * dpr;
-    for (let i = 0; i + 4 < pts.length; i += 5) {
+    perDigitPaths(ctx, pts, 'fill', (i) => {
       const p = toPx({ x: pts[i], y: pts[i + 1] });
-      ctx.fillStyle = DIGIT_COLORS[pts[i + 4]] || '#000';
-      ctx.fillRect(p.x - r, p.y - r, 2 * r, 2 * r);
-    }
+      ctx.rect(p.x - r, p.y - r, 2 * r, 2 * r);
+    });
   };
 }
 
@@ -88,14 +104,13 @@ export function codesDrawable(codes, withSigma) {
   return (ctx, view) => {
     if (withSigma) {
       ctx.lineWidth = view.dpr;
-      for (let i = 0; i + 4 < codes.length; i += 5) {
+      ctx.globalAlpha = 0.18;
+      perDigitPaths(ctx, codes, 'stroke', (i) => {
         const c = view.toPx({ x: codes[i], y: codes[i + 1] });
-        ctx.strokeStyle = DIGIT_COLORS[codes[i + 4]] || '#000';
-        ctx.globalAlpha = 0.18;
-        ctx.beginPath();
-        ctx.ellipse(c.x, c.y, Math.max(0.5, codes[i + 2] * view.scale), Math.max(0.5, codes[i + 3] * view.scale), 0, 0, 2 * Math.PI);
-        ctx.stroke();
-      }
+        const [rx, ry] = [Math.max(0.5, codes[i + 2] * view.scale), Math.max(0.5, codes[i + 3] * view.scale)];
+        ctx.moveTo(c.x + rx, c.y);
+        ctx.ellipse(c.x, c.y, rx, ry, 0, 0, 2 * Math.PI);
+      });
       ctx.globalAlpha = 1;
     }
     dots(ctx, view);
@@ -196,13 +211,16 @@ function drawAxes(ctx, { size, scale: s, toPx }) {
 }
 
 /**
- * The draggable point: a ring, so what lies under it stays visible.
+ * The draggable point: a ring, so what lies under it stays visible. Returns the box it covers,
+ * `[x, y, width, height]`, for clearing it before the next move.
  * @param {CanvasRenderingContext2D} ctx
  * @param {View} view
  * @param {{x: number, y: number}} point
+ * @returns {number[]}
  */
 function drawPoint(ctx, { toPx, dpr }, point) {
   const p = toPx(point);
+  const reach = (POINT_RADIUS + 4) * dpr;
   ctx.lineWidth = 4 * dpr;
   ctx.strokeStyle = '#fff';
   ctx.beginPath();
@@ -211,6 +229,7 @@ function drawPoint(ctx, { toPx, dpr }, point) {
   ctx.lineWidth = 2 * dpr;
   ctx.strokeStyle = COLORS.point;
   ctx.stroke();
+  return [p.x - reach, p.y - reach, 2 * reach, 2 * reach];
 }
 
 /**
@@ -222,20 +241,31 @@ function drawPoint(ctx, { toPx, dpr }, point) {
  */
 export function createLatentPlane(canvas, order, onMove, axesAbove = 'prior') {
   const ctx = canvas.getContext('2d');
-  const background = document.createElement('canvas');
-  const bg = background.getContext('2d');
+  // The point lives on a transparent canvas of its own over the plane (events pass through to
+  // the plane): a move clears and redraws one small ring, and the layers below are drawn only
+  // when they change — the compositor, not the main thread, puts the two together.
+  const overlay = document.createElement('canvas');
+  overlay.className = 'plane-point';
+  overlay.setAttribute('aria-hidden', 'true');
+  canvas.after(overlay);
+  const pointCtx = overlay.getContext('2d');
   /** @type {Map<string, Drawable>} */
   const layers = new Map();
-  const state = { point: { x: 0, y: 0 }, layersDirty: true, pointDirty: true };
+  const state = { point: { x: 0, y: 0 }, layersDirty: true, pointDirty: true, drawn: /** @type {number[] | null} */ (null) };
   const view = createView();
 
   function resize() {
     const box = canvas.getBoundingClientRect();
     const size = Math.max(1, Math.round(box.width * (self.devicePixelRatio || 1)));
     if (size !== canvas.width) { canvas.width = canvas.height = size; }
-    background.width = background.height = canvas.width;
+    overlay.width = overlay.height = canvas.width;
+    Object.assign(overlay.style, {
+      left: `${canvas.offsetLeft + canvas.clientLeft}px`, top: `${canvas.offsetTop + canvas.clientTop}px`,
+      width: `${canvas.clientWidth}px`, height: `${canvas.clientHeight}px`,
+    });
     view.setSize(canvas.width, self.devicePixelRatio || 1);
-    state.layersDirty = true;
+    state.layersDirty = state.pointDirty = true;
+    state.drawn = null;
   }
 
   function setPoint(z) {
@@ -249,11 +279,11 @@ export function createLatentPlane(canvas, order, onMove, axesAbove = 'prior') {
   resize();
 
   function frame() {
-    if (state.layersDirty) drawLayers(bg, view, order.map((name) => layers.get(name)), order.indexOf(axesAbove));
-    if (state.layersDirty || state.pointDirty) {
-      ctx.clearRect(0, 0, view.size, view.size);
-      ctx.drawImage(background, 0, 0);
-      drawPoint(ctx, view, state.point);
+    if (state.layersDirty) drawLayers(ctx, view, order.map((name) => layers.get(name)), order.indexOf(axesAbove));
+    if (state.pointDirty) {
+      const [x, y, w, h] = state.drawn || [0, 0, view.size, view.size];
+      pointCtx.clearRect(x, y, w, h);
+      state.drawn = drawPoint(pointCtx, view, state.point);
     }
     state.layersDirty = state.pointDirty = false;
     requestAnimationFrame(frame);

@@ -21,6 +21,9 @@ const SNAPSHOT_EVERY_MS = 2500; // the live model as a weights file, for the exp
  */
 let runs = [];
 let running = false;
+/** While the user drags on the page, the Worker rests as long as it trained after each slice. */
+let interacting = false;
+let lastSliceMs = 0;
 let stepsPerSlice = 1;
 /** @type {Float32Array | null} */
 let priorPoints = null;
@@ -48,6 +51,7 @@ function slice() {
     }
   }
   const ms = performance.now() - t0;
+  lastSliceMs = ms;
   // Aim the next slice at SLICE_MS, from this one's time per step.
   stepsPerSlice = Math.max(1, Math.min(200, Math.round((stepsPerSlice * SLICE_MS) / Math.max(ms, 1))));
   const imagesPerS = measureRate(ms);
@@ -108,7 +112,9 @@ function loop() {
   if (!running) return;
   if (slice()) {
     report();
-    setTimeout(loop, 0);
+    // On a machine with few cores the page's main thread and compositor share a core with this
+    // Worker: while the user drags, half the time goes back to them (interaction first).
+    setTimeout(loop, interacting ? lastSliceMs : 0);
   }
 }
 
@@ -160,6 +166,9 @@ const handlers = {
   snapshot({ name, purpose }) {
     snapshot(name, purpose);
   },
+  interacting({ on }) {
+    interacting = Boolean(on);
+  },
 };
 
 /** Messages are handled one after another: `reset` must wait for `init` to finish loading. */
@@ -169,6 +178,7 @@ self.onmessage = (event) => {
   const message = event.data;
   queue = queue.then(async () => {
     try {
+      if (message.type === 'interacting') return handlers.interacting(message); // needs no run
       if (message.type !== 'init' && message.type !== 'reset' && runs.length === 0) throw new Error('training has not been set up yet');
       await handlers[message.type](message);
     } catch (err) {
