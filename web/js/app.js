@@ -377,16 +377,9 @@
   }
   function createLatentPlane(canvas, order, onMove, axesAbove = "prior") {
     const ctx = canvas.getContext("2d");
-    const overlay = document.createElement("canvas");
-    overlay.className = "plane-point";
-    overlay.setAttribute("aria-hidden", "true");
-    canvas.after(overlay);
-    const pointCtx = overlay.getContext("2d");
+    const pointLayer = createPointLayer(canvas);
     const layers = /* @__PURE__ */ new Map();
-    const state = { point: { x: 0, y: 0 }, layersDirty: true, pointDirty: true, drawn: (
-      /** @type {number[] | null} */
-      null
-    ) };
+    const state = { point: { x: 0, y: 0 }, layersDirty: true, pointDirty: true };
     const view = createView();
     function resize() {
       const box = canvas.getBoundingClientRect();
@@ -394,16 +387,9 @@
       if (size !== canvas.width) {
         canvas.width = canvas.height = size;
       }
-      overlay.width = overlay.height = canvas.width;
-      Object.assign(overlay.style, {
-        left: `${canvas.offsetLeft + canvas.clientLeft}px`,
-        top: `${canvas.offsetTop + canvas.clientTop}px`,
-        width: `${canvas.clientWidth}px`,
-        height: `${canvas.clientHeight}px`
-      });
+      pointLayer.fit();
       view.setSize(canvas.width, self.devicePixelRatio || 1);
       state.layersDirty = state.pointDirty = true;
-      state.drawn = null;
     }
     function setPoint(z) {
       state.point = z;
@@ -415,11 +401,7 @@
     resize();
     function frame() {
       if (state.layersDirty) drawLayers(ctx, view, order.map((name) => layers.get(name)), order.indexOf(axesAbove));
-      if (state.pointDirty) {
-        const [x, y, w, h] = state.drawn || [0, 0, view.size, view.size];
-        pointCtx.clearRect(x, y, w, h);
-        state.drawn = drawPoint(pointCtx, view, state.point);
-      }
+      if (state.pointDirty) pointLayer.draw(view, state.point);
       state.layersDirty = state.pointDirty = false;
       requestAnimationFrame(frame);
     }
@@ -442,6 +424,33 @@
       },
       /** Clamps a point to the plane. */
       clampPoint: (z) => ({ x: clamp(z.x), y: clamp(z.y) })
+    };
+  }
+  function createPointLayer(canvas) {
+    const overlay = document.createElement("canvas");
+    overlay.className = "plane-point";
+    overlay.setAttribute("aria-hidden", "true");
+    canvas.after(overlay);
+    const ctx = overlay.getContext("2d");
+    let drawn = null;
+    return {
+      /** Matches the plane's pixel size and its box (inside its border). */
+      fit() {
+        overlay.width = overlay.height = canvas.width;
+        Object.assign(overlay.style, {
+          left: `${canvas.offsetLeft + canvas.clientLeft}px`,
+          top: `${canvas.offsetTop + canvas.clientTop}px`,
+          width: `${canvas.clientWidth}px`,
+          height: `${canvas.clientHeight}px`
+        });
+        drawn = null;
+      },
+      /** Moves the ring to `point`. */
+      draw(view, point) {
+        const [x, y, w, h] = drawn || [0, 0, view.size, view.size];
+        ctx.clearRect(x, y, w, h);
+        drawn = drawPoint(ctx, view, point);
+      }
     };
   }
   function drawLayers(ctx, view, drawables, axesAt) {
@@ -606,6 +615,17 @@
 
   // web/src/decoded.js
   var HUD_EVERY_MS = 500;
+  function decodeEverywhere({ point: z, models, current }, compare, views) {
+    const t0 = performance.now();
+    const targets = new Map([...compare].map(([name, ctx]) => [name, [ctx]]));
+    if (!targets.has(current)) targets.set(current, []);
+    targets.get(current).push(...views);
+    for (const [name, ctxs] of targets) {
+      const image = models.get(name).decodeImageData(z.x, z.y);
+      for (const ctx of ctxs) ctx.putImageData(image, 0, 0);
+    }
+    return (performance.now() - t0) / targets.size;
+  }
   function createDecodedPanel(store) {
     const decodedCtx = $("decoded").getContext("2d");
     const miniCtx = $("decoded-mini").getContext("2d");
@@ -623,19 +643,8 @@
       }
     }
     function decode() {
-      const { point: z, models, current } = store.get();
       try {
-        const t0 = performance.now();
-        let image = null;
-        for (const [name, ctx] of compare) {
-          const decoded = models.get(name).decodeImageData(z.x, z.y);
-          ctx.putImageData(decoded, 0, 0);
-          if (name === current) image = decoded;
-        }
-        image = image || store.model().decodeImageData(z.x, z.y);
-        decodedCtx.putImageData(image, 0, 0);
-        miniCtx.putImageData(image, 0, 0);
-        hud.decodeMs = (performance.now() - t0) / Math.max(1, compare.size);
+        hud.decodeMs = decodeEverywhere(store.get(), compare, [decodedCtx, miniCtx]);
       } catch (err) {
         setStatus(`Decoding failed: ${errorText(err)}`, true);
       }
@@ -1213,6 +1222,55 @@
     canvas.getContext("2d").putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), width, rgba.length / 4 / width), 0, 0);
   }
 
+  // web/src/open.js
+  var MAX_WEIGHTS_BYTES = 64 * 2 ** 20;
+  function uniqueName(models, name) {
+    if (!models.has(name)) return name;
+    let k = 2;
+    while (models.has(`${name}-${k}`)) k++;
+    return `${name}-${k}`;
+  }
+  async function openWeights(store, file) {
+    if (file.size > MAX_WEIGHTS_BYTES) {
+      setStatus(`“${file.name}” is ${(file.size / 2 ** 20).toFixed(0)} MB: too large for a weights file (at most ${MAX_WEIGHTS_BYTES / 2 ** 20} MB). Open a .vaew written by the trainer.`, true);
+      return;
+    }
+    let model;
+    try {
+      model = modelFromBytes(new Uint8Array(await file.arrayBuffer()), `opened from ${file.name}`);
+    } catch (err) {
+      setStatus(`Could not open “${file.name}”: ${errorText(err)}`, true);
+      return;
+    }
+    const { models } = store.get();
+    const name = uniqueName(models, model.info.name);
+    models.set(name, model);
+    store.touch("models");
+    store.set({ current: name });
+    setStatus(`Opened “${file.name}” as model “${name}”: every view now shows it.`);
+  }
+  function createOpenWeights(store) {
+    const input = (
+      /** @type {HTMLInputElement} */
+      $("open-weights")
+    );
+    input.addEventListener("change", async () => {
+      for (const file of input.files || []) await openWeights(store, file);
+      input.value = "";
+    });
+    const carriesFiles = (event) => [...event.dataTransfer?.types || []].includes("Files");
+    document.addEventListener("dragover", (event) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      if (event.dataTransfer) event.dataTransfer.dropEffect = "copy";
+    });
+    document.addEventListener("drop", async (event) => {
+      if (!carriesFiles(event) || event.defaultPrevented) return;
+      event.preventDefault();
+      for (const file of event.dataTransfer?.files || []) await openWeights(store, file);
+    });
+  }
+
   // web/src/main.js
   var PLANE_ORDER = [...LAYER_IDS, "training", "samples", "segment", "posterior"];
   self.VaeExplorer = {
@@ -1241,6 +1299,7 @@
     createSamplingPanel(store, plane);
     createPosteriorPanel(store, plane);
     createTrainingPanel(store, plane);
+    createOpenWeights(store);
     createModelSwitch(store);
     $("save-plane").addEventListener("click", () => savePng($("latent-plane"), `${store.get().current}-latent-plane.png`, 1));
     if (restored.layers) layers.setEnabled(restored.layers);

@@ -12,6 +12,7 @@ import { createInterpolationPanel, createSamplingPanel } from './comparisons.js'
 import { createPosteriorPanel } from './posterior.js';
 import { fragmentWriter, readFragment } from './fragment.js';
 import { createTrainingPanel } from './training.js';
+import { createOpenWeights } from './open.js';
 
 /** The plane's layers, bottom first: the registry's, then the panels' marks. */
 const PLANE_ORDER = [...LAYER_IDS, 'training', 'samples', 'segment', 'posterior'];
@@ -44,6 +45,7 @@ async function start() {
   createSamplingPanel(store, plane);
   createPosteriorPanel(store, plane);
   createTrainingPanel(store, plane);
+  createOpenWeights(store);
   createModelSwitch(store);
   $('save-plane').addEventListener('click', () => savePng($('latent-plane'), `${store.get().current}-latent-plane.png`, 1));
 

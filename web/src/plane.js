@@ -241,31 +241,19 @@ function drawPoint(ctx, { toPx, dpr }, point) {
  */
 export function createLatentPlane(canvas, order, onMove, axesAbove = 'prior') {
   const ctx = canvas.getContext('2d');
-  // The point lives on a transparent canvas of its own over the plane (events pass through to
-  // the plane): a move clears and redraws one small ring, and the layers below are drawn only
-  // when they change — the compositor, not the main thread, puts the two together.
-  const overlay = document.createElement('canvas');
-  overlay.className = 'plane-point';
-  overlay.setAttribute('aria-hidden', 'true');
-  canvas.after(overlay);
-  const pointCtx = overlay.getContext('2d');
+  const pointLayer = createPointLayer(canvas);
   /** @type {Map<string, Drawable>} */
   const layers = new Map();
-  const state = { point: { x: 0, y: 0 }, layersDirty: true, pointDirty: true, drawn: /** @type {number[] | null} */ (null) };
+  const state = { point: { x: 0, y: 0 }, layersDirty: true, pointDirty: true };
   const view = createView();
 
   function resize() {
     const box = canvas.getBoundingClientRect();
     const size = Math.max(1, Math.round(box.width * (self.devicePixelRatio || 1)));
     if (size !== canvas.width) { canvas.width = canvas.height = size; }
-    overlay.width = overlay.height = canvas.width;
-    Object.assign(overlay.style, {
-      left: `${canvas.offsetLeft + canvas.clientLeft}px`, top: `${canvas.offsetTop + canvas.clientTop}px`,
-      width: `${canvas.clientWidth}px`, height: `${canvas.clientHeight}px`,
-    });
+    pointLayer.fit();
     view.setSize(canvas.width, self.devicePixelRatio || 1);
     state.layersDirty = state.pointDirty = true;
-    state.drawn = null;
   }
 
   function setPoint(z) {
@@ -280,11 +268,7 @@ export function createLatentPlane(canvas, order, onMove, axesAbove = 'prior') {
 
   function frame() {
     if (state.layersDirty) drawLayers(ctx, view, order.map((name) => layers.get(name)), order.indexOf(axesAbove));
-    if (state.pointDirty) {
-      const [x, y, w, h] = state.drawn || [0, 0, view.size, view.size];
-      pointCtx.clearRect(x, y, w, h);
-      state.drawn = drawPoint(pointCtx, view, state.point);
-    }
+    if (state.pointDirty) pointLayer.draw(view, state.point);
     state.layersDirty = state.pointDirty = false;
     requestAnimationFrame(frame);
   }
@@ -307,6 +291,39 @@ export function createLatentPlane(canvas, order, onMove, axesAbove = 'prior') {
     },
     /** Clamps a point to the plane. */
     clampPoint: (z) => ({ x: clamp(z.x), y: clamp(z.y) }),
+  };
+}
+
+/**
+ * The point's own transparent canvas over the plane (events pass through to the plane): a move
+ * clears and redraws one small ring, and the layers below are drawn only when they change — the
+ * compositor, not the main thread, puts the two together.
+ * @param {HTMLCanvasElement} canvas the plane
+ */
+function createPointLayer(canvas) {
+  const overlay = document.createElement('canvas');
+  overlay.className = 'plane-point';
+  overlay.setAttribute('aria-hidden', 'true');
+  canvas.after(overlay);
+  const ctx = overlay.getContext('2d');
+  /** @type {number[] | null} the box the ring covers now */
+  let drawn = null;
+  return {
+    /** Matches the plane's pixel size and its box (inside its border). */
+    fit() {
+      overlay.width = overlay.height = canvas.width;
+      Object.assign(overlay.style, {
+        left: `${canvas.offsetLeft + canvas.clientLeft}px`, top: `${canvas.offsetTop + canvas.clientTop}px`,
+        width: `${canvas.clientWidth}px`, height: `${canvas.clientHeight}px`,
+      });
+      drawn = null;
+    },
+    /** Moves the ring to `point`. */
+    draw(view, point) {
+      const [x, y, w, h] = drawn || [0, 0, view.size, view.size];
+      ctx.clearRect(x, y, w, h);
+      drawn = drawPoint(ctx, view, point);
+    },
   };
 }
 

@@ -67,7 +67,10 @@ impl VaeConfig {
             return Err(format!("input_dim is {}, the explorer needs {IMAGE_PIXELS}", self.input_dim));
         }
         if self.latent_dim != LATENT_DIM {
-            return Err(format!("latent_dim is {}, the explorer needs {LATENT_DIM}", self.latent_dim));
+            return Err(format!(
+                "its latent space has {} dimensions; the explorer draws {LATENT_DIM}-D latent spaces only (every model the trainer makes is {LATENT_DIM}-D)",
+                self.latent_dim
+            ));
         }
         if self.hidden.contains(&0) {
             return Err("a hidden layer has width 0".into());

@@ -82,6 +82,10 @@ pub struct LiveTrainer {
     log: Vec<TrainingLogEntry>,
     /// Summed terms of the steps since the last log entry, and how many.
     window: (ElboTerms, usize),
+    /// The test terms and codes of the model shown, with the step they belong to: the views, the
+    /// test figures and a snapshot taken at the same step compute them once.
+    test_cache: Option<(usize, ElboTerms)>,
+    codes_cache: Option<(usize, Vec<[f32; 5]>)>,
 }
 
 impl LiveTrainer {
@@ -122,6 +126,8 @@ impl LiveTrainer {
             device,
             log: Vec::new(),
             window: (ElboTerms::default(), 0),
+            test_cache: None,
+            codes_cache: None,
         })
     }
 
@@ -197,6 +203,7 @@ impl LiveTrainer {
             .restore(self.config.init(&self.device.clone().autodiff()).load_record(good.clone().into_record()), AdamConfig::new().init());
         self.last_good = good;
         self.step = step;
+        (self.test_cache, self.codes_cache) = (None, None);
         format!(
             "training diverged at step {failed_at} ({what}); the model of step {step} (the last with a finite test loss) is kept — \
              lower the learning rate (now {}) and start again",
@@ -207,7 +214,13 @@ impl LiveTrainer {
     /// Test-set reconstruction and KL of the live model (the pack's test images, binarised once).
     /// A finite result makes this model the one a diverging run goes back to.
     pub fn test_terms(&mut self) -> ElboTerms {
+        if let Some((step, terms)) = self.test_cache
+            && step == self.step
+        {
+            return terms;
+        }
         let terms = vae_core::eval::elbo_on(&self.last_good, self.learner.objective.kind, &self.test_binary, &self.device);
+        self.test_cache = Some((self.step, terms));
         if terms.recon.is_finite() && terms.kl.is_finite() {
             self.checked = (self.last_good.clone(), self.step);
         }
@@ -215,12 +228,19 @@ impl LiveTrainer {
     }
 
     /// The live model's posteriors of the test images, `[μ₁, μ₂, σ₁, σ₂, label]` each.
-    pub fn test_codes(&self) -> Vec<[f32; 5]> {
-        vae_core::readout::encode_many(&self.last_good, self.learner.objective.kind, &self.test, &self.device)
+    pub fn test_codes(&mut self) -> Vec<[f32; 5]> {
+        if let Some((step, codes)) = &self.codes_cache
+            && *step == self.step
+        {
+            return codes.clone();
+        }
+        let codes: Vec<[f32; 5]> = vae_core::readout::encode_many(&self.last_good, self.learner.objective.kind, &self.test, &self.device)
             .into_iter()
             .zip(&self.test_labels)
             .map(|(p, &label)| [p[0], p[1], p[2], p[3], label as f32])
-            .collect()
+            .collect();
+        self.codes_cache = Some((self.step, codes.clone()));
+        codes
     }
 
     /// The live model as a weights file named `name`.
@@ -302,7 +322,7 @@ impl LiveTrainer {
     /// The test images' posteriors, flattened `[μ₁, μ₂, σ₁, σ₂, label, …]`, and how far they sit
     /// from the prior: `{codes, meanSquaredNorm}` (mean ‖μ‖², 2 for codes spread like N(0, I)).
     #[wasm_bindgen(js_name = testCodes)]
-    pub fn test_codes_js(&self) -> Result<JsValue, JsError> {
+    pub fn test_codes_js(&mut self) -> Result<JsValue, JsError> {
         let codes = self.test_codes();
         let view =
             CodesView { mean_squared_norm: vae_core::latent::mean_squared_norm(&codes), codes: codes.into_iter().flatten().collect() };
@@ -450,14 +470,14 @@ mod tests {
     #[test]
     fn side_by_side_runs_start_from_the_same_weights_and_see_the_same_batches() {
         let _serial = one_at_a_time();
-        let vae = LiveTrainer::start(pack(64, 10), ModelKind::Vae, 1.0, 1e-3, 16, 11).expect("starts");
-        let ae = LiveTrainer::start(pack(64, 10), ModelKind::Ae, 1.0, 1e-3, 16, 11).expect("starts");
-        let means = |live: &LiveTrainer| live.test_codes().iter().map(|c| [c[0], c[1]]).collect::<Vec<_>>();
-        assert_eq!(means(&vae), means(&ae), "the same seed must give both models the same initial encoder");
+        let mut vae = LiveTrainer::start(pack(64, 10), ModelKind::Vae, 1.0, 1e-3, 16, 11).expect("starts");
+        let mut ae = LiveTrainer::start(pack(64, 10), ModelKind::Ae, 1.0, 1e-3, 16, 11).expect("starts");
+        let means = |live: &mut LiveTrainer| live.test_codes().iter().map(|c| [c[0], c[1]]).collect::<Vec<_>>();
+        assert_eq!(means(&mut vae), means(&mut ae), "the same seed must give both models the same initial encoder");
         assert_eq!(vae.order, ae.order, "the same seed must give both runs the same batches");
         let mut other = LiveTrainer::start(pack(64, 10), ModelKind::Ae, 1.0, 1e-3, 16, 12).expect("starts");
         other.steps(0).expect("no step");
-        assert_ne!(means(&other), means(&ae), "another seed gives other weights");
+        assert_ne!(means(&mut other), means(&mut ae), "another seed gives other weights");
     }
 
     #[test]
