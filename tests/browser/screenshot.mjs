@@ -1,6 +1,6 @@
 // Regenerates docs/screenshot.png (the explorer with the scatter layer on, a drawn-in digit's
 // posterior, prior samples and the same-z comparison) and docs/screenshot-training.png (training
-// in the page, side by side). Run: node tests/browser/screenshot.mjs
+// in the page, side by side), docs/lesson-en.png and docs/lesson-fa.png. Run: node tests/browser/screenshot.mjs
 import { join } from 'node:path';
 import { WEB_DIR, launchBrowser, openExplorer, renderTextPng, serveWeb } from './harness.mjs';
 
@@ -35,4 +35,23 @@ console.log('wrote docs/screenshot.png');
   await browser2.close();
   await server2.close();
   console.log('wrote docs/screenshot-training.png');
+}
+
+// docs/lesson-en.png and docs/lesson-fa.png: the lesson at step 6 (the closed-form KL with the
+// example's numbers), in each language.
+{
+  const browser3 = await launchBrowser();
+  const server3 = await serveWeb();
+  for (const lang of ['en', 'fa']) {
+    const page3 = await openExplorer(browser3, `${server3.url}#lang=${lang}&lesson=6`);
+    await page3.setViewportSize({ width: 1280, height: 1000 });
+    await page3.waitForFunction((l) => document.documentElement.lang === l && document.getElementById('lesson').dataset.step === '6', lang);
+    await page3.waitForFunction(() => !document.getElementById('posterior').hidden);
+    await page3.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok))));
+    await page3.screenshot({ path: join(WEB_DIR, '..', 'docs', `lesson-${lang}.png`), fullPage: false });
+    await page3.close();
+    console.log(`wrote docs/lesson-${lang}.png`);
+  }
+  await browser3.close();
+  await server3.close();
 }

@@ -64,7 +64,7 @@
   // web/src/store.js
   function createStore(initial) {
     const state = { ...initial };
-    const listeners = [];
+    const listeners2 = [];
     return {
       /** @returns {State} */
       get: () => state,
@@ -77,7 +77,7 @@
           Object.keys(patch)
         );
         Object.assign(state, patch);
-        for (const l of listeners) if (l.keys.some((k) => changed.includes(k))) l.fn(state);
+        for (const l of listeners2) if (l.keys.some((k) => changed.includes(k))) l.fn(state);
       },
       /**
        * Calls `fn(state)` whenever one of `keys` is set.
@@ -85,11 +85,11 @@
        * @param {(state: State) => void} fn
        */
       on(keys, fn) {
-        listeners.push({ keys, fn });
+        listeners2.push({ keys, fn });
       },
       /** Tells the listeners of `key` that the value changed in place (e.g. a model joined the map). */
       touch(key) {
-        for (const l of listeners) if (l.keys.includes(key)) l.fn(state);
+        for (const l of listeners2) if (l.keys.includes(key)) l.fn(state);
       }
     };
   }
@@ -187,6 +187,10 @@
     /** The decoder's manifold: one decoding per point of an n × n grid over [−range, range]². */
     decodeGrid(n, range) {
       return this.explorer.decodeGrid(n, range);
+    }
+    /** Mean ‖μ‖² of the stored test posteriors (2 for codes spread like N(0, I)). */
+    meanSquaredNorm() {
+      return this.explorer.meanSquaredNorm();
     }
     /** Test-set posteriors, flattened `[μ₁, μ₂, σ₁, σ₂, label, …]` (may be empty). */
     testPosteriors() {
@@ -347,11 +351,11 @@
     ctx.stroke();
     ctx.fillStyle = COLORS.label;
     ctx.font = `${Math.round(s * 0.18)}px system-ui, sans-serif`;
-    for (let t = -RANGE + 1; t < RANGE; t++) {
-      if (t === 0) continue;
-      const p = toPx({ x: t, y: t });
-      ctx.fillText(String(t), p.x - 4, c.y + s * 0.25);
-      ctx.fillText(String(t), c.x + 4, p.y + 4);
+    for (let t2 = -RANGE + 1; t2 < RANGE; t2++) {
+      if (t2 === 0) continue;
+      const p = toPx({ x: t2, y: t2 });
+      ctx.fillText(String(t2), p.x - 4, c.y + s * 0.25);
+      ctx.fillText(String(t2), c.x + 4, p.y + 4);
       ctx.beginPath();
       ctx.moveTo(p.x, c.y - 4);
       ctx.lineTo(p.x, c.y + 4);
@@ -465,7 +469,7 @@
     view.setSize(canvas.width, 1);
     drawLayers(canvas.getContext("2d"), view, drawables, 0);
   }
-  var clamp = (t) => Math.max(-RANGE, Math.min(RANGE, t));
+  var clamp = (t2) => Math.max(-RANGE, Math.min(RANGE, t2));
   function createView() {
     const view = {
       size: 0,
@@ -518,11 +522,11 @@
   var CONTINUITY_CELLS = 49;
   function divergingColor(v) {
     if (!Number.isFinite(v)) return [0, 0, 0, 0];
-    const t = Math.max(-1, Math.min(1, v / 4));
-    return t > 0 ? [214, 39, 40, Math.round(200 * t)] : [31, 119, 180, Math.round(-200 * t)];
+    const t2 = Math.max(-1, Math.min(1, v / 4));
+    return t2 > 0 ? [214, 39, 40, Math.round(200 * t2)] : [31, 119, 180, Math.round(-200 * t2)];
   }
-  function heatColor(t) {
-    return [255, Math.round(200 * (1 - t)), 0, Math.round(230 * Math.sqrt(t))];
+  function heatColor(t2) {
+    return [255, Math.round(200 * (1 - t2)), 0, Math.round(230 * Math.sqrt(t2))];
   }
   var LAYERS = [
     {
@@ -615,11 +619,11 @@
 
   // web/src/decoded.js
   var HUD_EVERY_MS = 500;
-  function decodeEverywhere({ point: z, models, current }, compare, views) {
+  function decodeEverywhere({ point: z, models, current: current2 }, compare, views) {
     const t0 = performance.now();
     const targets = new Map([...compare].map(([name, ctx]) => [name, [ctx]]));
-    if (!targets.has(current)) targets.set(current, []);
-    targets.get(current).push(...views);
+    if (!targets.has(current2)) targets.set(current2, []);
+    targets.get(current2).push(...views);
     for (const [name, ctxs] of targets) {
       const image = models.get(name).decodeImageData(z.x, z.y);
       for (const ctx of ctxs) ctx.putImageData(image, 0, 0);
@@ -679,8 +683,8 @@
     addTiles(store.get());
     requestAnimationFrame(frame);
     $("save-decoded").addEventListener("click", () => {
-      const { current, point: z } = store.get();
-      savePng($("decoded"), `${current}-z${z.x.toFixed(2)},${z.y.toFixed(2)}.png`, 10);
+      const { current: current2, point: z } = store.get();
+      savePng($("decoded"), `${current2}-z${z.x.toFixed(2)},${z.y.toFixed(2)}.png`, 10);
     });
   }
 
@@ -871,6 +875,13 @@
         setStatus(`Could not encode: ${errorText(err)}`, true);
       }
     });
+    return {
+      /** Encodes an image given by the page itself (the lesson's example), as an upload would be. */
+      show(image) {
+        encode(image);
+        store.set({ image });
+      }
+    };
   }
   function showReadout(post, info) {
     const el = $("posterior");
@@ -897,7 +908,9 @@
     return {
       model: params.get("model") || void 0,
       z: z.length === 2 && z.every(Number.isFinite) ? { x: z[0], y: z[1] } : void 0,
-      layers: params.has("layers") ? params.get("layers").split(",").filter((l) => layerIds.includes(l)) : void 0
+      layers: params.has("layers") ? params.get("layers").split(",").filter((l) => layerIds.includes(l)) : void 0,
+      lang: params.get("lang") || void 0,
+      lesson: Number(params.get("lesson")) >= 1 ? Math.floor(Number(params.get("lesson"))) : void 0
     };
   }
   function fragmentWriter(describe) {
@@ -905,9 +918,10 @@
     return () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        const { model, z, layers } = describe();
+        const { model, z, layers, lang, lesson } = describe();
+        const extra = `${lang === "en" ? "" : `&lang=${lang}`}${lesson ? `&lesson=${lesson}` : ""}`;
         try {
-          history.replaceState(null, "", `#model=${encodeURIComponent(model)}&z=${z.x.toFixed(3)},${z.y.toFixed(3)}&layers=${layers.join(",")}`);
+          history.replaceState(null, "", `#model=${encodeURIComponent(model)}&z=${z.x.toFixed(3)},${z.y.toFixed(3)}&layers=${layers.join(",")}${extra}`);
         } catch (_) {
         }
       }, FRAGMENT_DELAY_MS);
@@ -1117,8 +1131,8 @@
       });
     }
     $("train-beta-slider").addEventListener("input", () => {
-      const t = Number($("train-beta-slider").value);
-      $("train-beta").value = t === 0 ? "0" : String(Number((10 ** (t / 10 - 2)).toPrecision(2)));
+      const t2 = Number($("train-beta-slider").value);
+      $("train-beta").value = t2 === 0 ? "0" : String(Number((10 ** (t2 / 10 - 2)).toPrecision(2)));
     });
     $("train-beta-slider").addEventListener("change", () => $("train-beta").dispatchEvent(new Event("change")));
   }
@@ -1193,7 +1207,7 @@
       setTimeout(() => URL.revokeObjectURL(url), 1e3);
       return;
     }
-    const { models, current } = store.get();
+    const { models, current: current2 } = store.get();
     const old = models.get(name);
     let model;
     try {
@@ -1204,15 +1218,15 @@
     }
     models.set(name, model);
     store.touch("models");
-    if (current === name) store.set({ current: name });
+    if (current2 === name) store.set({ current: name });
     old?.free();
   }
   function dropModel(store, name) {
-    const { models, current } = store.get();
+    const { models, current: current2 } = store.get();
     const old = models.get(name);
     if (!old) return;
     models.delete(name);
-    if (current === name) store.set({ current: models.has(LIVE) ? LIVE : models.keys().next().value });
+    if (current2 === name) store.set({ current: models.has(LIVE) ? LIVE : models.keys().next().value });
     store.touch("models");
     old.free();
   }
@@ -1271,6 +1285,366 @@
     });
   }
 
+  // web/src/messages-en.js
+  var EN = {
+    "lang.label": "Language",
+    "page.lede": "A variational autoencoder trained on MNIST squeezes every digit into two numbers, {{ltr:z = (z₁, z₂)}}. Drag the point over the plane: the decoder turns each point into an image. The grey rings are the prior {{ltr:N(0, I)}} at 1σ, 2σ and 3σ — the region the KL term pulls every code into, which is why points close together decode alike and almost any point decodes to a digit.",
+    "controls.model": "Model",
+    "controls.layers": "Layers",
+    "layer.prior": "prior N(0, I)",
+    "layer.grid": "manifold grid",
+    "layer.scatter": "encoded test digits",
+    "layer.aggregate": "aggregate posterior vs prior",
+    "layer.continuity": "continuity",
+    "compare.heading": "Same z, every model",
+    "interpolation.heading": "Interpolate",
+    "sampling.button": "Sample z ~ N(0, I)",
+    "training.heading": "Train in the page",
+    "lesson.start": "Guided lesson: why a VAE can generate",
+    "lesson.region": "Lesson",
+    "lesson.progress": "Step {n} of {count}",
+    "lesson.prev": "Back",
+    "lesson.next": "Next",
+    "lesson.close": "Close the lesson",
+    "lesson.run": "Run it",
+    "lesson.label.try": "Try this:",
+    "lesson.label.notice": "What to notice:",
+    "lesson.label.ex1": "Exercise 1:",
+    "lesson.label.ex2": "Exercise 2:",
+    "lesson.figure.pending": "The figures appear once the models have loaded.",
+    "lesson.step-link": "step {n}",
+    "lesson.example-name": "the lesson’s 3",
+    "lesson.encoder.title": "Encoder, decoder and reconstruction",
+    "lesson.encoder.text": "An autoencoder has two halves. The encoder squeezes a 28×28 image (784 numbers) into a point z of a two-dimensional latent space; the decoder turns any point z back into an image. Training makes {{ltr:decoder(encoder(x))}} look like x: that is the reconstruction term of the loss. The plane shows the latent space; the big image beside it is what the decoder draws for the point you hold.",
+    "lesson.encoder.try": "Drag the point across the plane and watch the decoded image change. Further down, a 3 has been encoded: compare the preprocessed input with its reconstruction.",
+    "lesson.encoder.notice": "The decoder draws something for every point you visit, and the encoder sent the 3 to one region of the plane.",
+    "lesson.encoder.figure": "Reconstruction term of this 3: {{ltr:{recon}}} nats (lower means more faithful).",
+    "lesson.holes.title": "Why a plain autoencoder cannot generate",
+    "lesson.holes.text": "A plain autoencoder is trained on reconstruction alone. It has enough freedom to give every training image its own exact point, anywhere it likes: its latent space is irregular, the codes spread far beyond the prior's rings in clumps with empty space between them. Nothing tells it what to draw for a point where no image was encoded.",
+    "lesson.holes.try": "The dots are the encoded test digits of the AE. Sixteen points drawn from {{ltr:N(0, I)}} are decoded under “Sample z ~ N(0, I)”: look at the AE's sheet.",
+    "lesson.holes.notice": "Many of the AE's prior samples are blurs or blends of two digits: those points fall into holes of its latent space. To generate, a model must know where the meaningful points are.",
+    "lesson.holes.figure": "Mean squared distance of the AE's test codes from the origin, {{ltr:mean ‖μ‖²}} = {{ltr:{ae}}} (for codes spread like {{ltr:N(0, I)}} it is 2).",
+    "lesson.distribution.title": "A VAE encodes a distribution",
+    "lesson.distribution.text": "A VAE's encoder outputs two vectors for each image, a mean μ and a standard deviation σ: the image is encoded not as a point but as the normal distribution {{ltr:N(μ, σ²)}}, drawn as the dashed ellipses (1σ and 2σ). In training the decoder gets a random sample {{ltr:z = μ + σ ⊙ ε}} with {{ltr:ε ~ N(0, I)}} (the reparameterisation trick), so it must decode a whole neighbourhood of μ well, not just one point.",
+    "lesson.distribution.try": "Draw a digit in the drawing box, or upload one, and watch its ellipse and its eight sampled points (the dots inside it) move.",
+    "lesson.distribution.notice": "Every sample inside the ellipse decodes to the same digit: a region of the plane, not a point, stands for the image.",
+    "lesson.distribution.figure": "For the encoded image: {{ltr:μ = ({mu})}}, {{ltr:σ = ({sigma})}}.",
+    "lesson.kl.title": "What the KL term does",
+    "lesson.kl.text": "The second term of the loss is {{ltr:KL(q(z|x) ‖ p(z))}}, the Kullback–Leibler divergence from each image's {{ltr:N(μ, σ²)}} to the standard normal distribution {{ltr:N(0, I)}}. It pulls every mean μ towards 0, so the encodings do not drift apart, and every σ towards 1, so no distribution collapses to a single point. β multiplies this term: the β = 4 model feels the pull four times as strongly.",
+    "lesson.kl.try": "Switch the model between vae-beta4, vae and ae, and compare where their dots lie.",
+    "lesson.kl.notice": "The larger β, the more the codes crowd into the prior's disk (and the blurrier the digits); without the KL term, the AE's codes wander furthest.",
+    "lesson.kl.figure": "{{ltr:mean ‖μ‖²}} of the test codes: β = 4 {{ltr:{beta4}}}, β = 1 {{ltr:{beta1}}}, AE {{ltr:{ae}}} (N(0, I): 2).",
+    "lesson.live.title": "Watch the KL term at work",
+    "lesson.live.text": "Now train from random weights, in this page: a VAE and a plain AE start from the same weights and see the same batches, so the only difference between them is the KL term. Under the loss chart their test codes and prior samples appear side by side.",
+    "lesson.live.try": "Press “Run it” and watch for a minute. You can go on exploring meanwhile: training runs in the background.",
+    "lesson.live.notice": "Within a few hundred steps the VAE's codes gather inside the rings and its prior samples turn into digits, while the AE's codes spread out and most of its samples stay blurs.",
+    "lesson.diagonal.title": "Why a Gaussian with a diagonal covariance",
+    "lesson.diagonal.text": "With {{ltr:q(z|x) = N(μ, diag σ²)}} and {{ltr:p(z) = N(0, I)}} the KL term has a closed form, {{ltr:KL = ½ Σᵢ (μᵢ² + σᵢ² − 1 − ln σᵢ²)}}: no sampling is needed to compute it, and its gradient is exact. Sampling is cheap and differentiable: {{ltr:z = μ + σ ⊙ ε}}. A diagonal covariance also means axis-aligned ellipses, two numbers per latent dimension. A full covariance would need {{ltr:d(d+1)/2}} numbers per image, a Cholesky factor to sample and a log-determinant in the KL.",
+    "lesson.diagonal.try": "Look at the ellipse of the 3 on the plane: its axes are parallel to z₁ and z₂.",
+    "lesson.diagonal.notice": "The KL of an image is a handful of arithmetic operations on its μ and σ, which is why every training step can afford it exactly.",
+    "lesson.diagonal.figure": "For this image: {{ltr:μ = ({mu})}}, {{ltr:σ = ({sigma})}}, so {{ltr:KL = {kl}}} nats by the formula above.",
+    "lesson.reconstruction.title": "The reconstruction term alone",
+    "lesson.reconstruction.text": "The first term, {{ltr:E_q[log p(x|z)]}}, rewards decoding each image exactly from its samples. On its own it pushes σ towards 0 (a point is the most precise code) and lets the means go wherever reconstruction is easiest: the encoding–decoding scheme becomes as precise as possible, and the latent space loses its regularity.",
+    "lesson.reconstruction.try": "Press “Run it” to train a VAE with β = 0.01, or drag β towards 0 while a run goes on.",
+    "lesson.reconstruction.notice": "The σ ellipses shrink to dots and the codes spread apart: the model behaves more and more like a plain autoencoder.",
+    "lesson.properties.title": "Continuity and completeness",
+    "lesson.properties.text": "The KL term gives the latent space two properties. Continuity: two close points decode to similar content. Completeness: any point sampled from the prior decodes to something meaningful. The orange map shows where the decoded image changes fastest; the prior samples test completeness.",
+    "lesson.properties.try": "Drag slowly across the plane with vae, then with ae, and press “Sample z ~ N(0, I)” a few times.",
+    "lesson.properties.notice": "The VAE changes evenly and its samples are digits; the AE swaps digits across short distances (bright seams) and many of its samples are no digit at all.",
+    "lesson.summary.title": "Answers to the two exercises",
+    "lesson.summary.ex1": "A VAE encodes each input as a distribution, and its KL term keeps all of them close to {{ltr:N(0, I)}}, so the region the prior covers is filled with overlapping codes: sampling {{ltr:z ~ N(0, I)}} and decoding gives new data ({{step:3}}, {{step:4}}, {{step:5}}). A plain autoencoder learns points with nothing to place them, so a random point often falls into a hole ({{step:2}}).",
+    "lesson.summary.ex2": "The KL term regularises: it pulls μ towards 0 and σ towards 1, which makes the latent space continuous and complete ({{step:4}}, {{step:8}}). Normal distributions with a diagonal covariance give a closed-form KL and cheap, differentiable sampling ({{step:6}}). The reconstruction term makes the encoding precise; alone, it shrinks σ to points and scatters the codes ({{step:7}})."
+  };
+
+  // web/src/i18n.js
+  var LANGUAGES = {
+    en: { dir: "ltr", scripts: [], messages: () => EN },
+    fa: { dir: "rtl", scripts: ["i18n/fa.js", "i18n/vazirmatn.js"], messages: () => self.VAE_MESSAGES_FA, font: () => self.VAE_FONT_VAZIRMATN }
+  };
+  var MARK = /\{\{(en|ltr|step):(.+?)\}\}/g;
+  var current = "en";
+  var catalogue = EN;
+  var listeners = [];
+  var language = () => current;
+  function t(key, params = {}) {
+    return fill(key, params).replace(MARK, (_, kind, text) => kind === "step" ? t("lesson.step-link", { n: text }) : text);
+  }
+  function fill(key, params) {
+    const text = catalogue[key] ?? EN[key] ?? key;
+    return text.replace(/\{(\w+)\}/g, (whole, name) => name in params ? String(params[name]) : whole);
+  }
+  function render(el, key, params = {}) {
+    const text = fill(key, params);
+    const nodes = [];
+    let last = 0;
+    for (const m of text.matchAll(MARK)) {
+      nodes.push(document.createTextNode(text.slice(last, m.index)));
+      nodes.push(markElement(m[1], m[2]));
+      last = (m.index ?? 0) + m[0].length;
+    }
+    nodes.push(document.createTextNode(text.slice(last)));
+    el.replaceChildren(...nodes);
+  }
+  function markElement(kind, text) {
+    if (kind === "step") {
+      const link = document.createElement("a");
+      link.href = `#lesson=${text}`;
+      link.dataset.lessonStep = text;
+      link.textContent = t("lesson.step-link", { n: text });
+      return link;
+    }
+    const el = document.createElement(kind === "en" ? "span" : "bdi");
+    if (kind === "en") el.lang = "en";
+    el.dir = "ltr";
+    el.textContent = text;
+    return el;
+  }
+  function applyMessages(root = document) {
+    for (const el of root.querySelectorAll("[data-i18n]")) render(
+      /** @type {HTMLElement} */
+      el,
+      el.getAttribute("data-i18n") || ""
+    );
+    for (const attr of ["title", "aria-label"]) {
+      for (const el of root.querySelectorAll(`[data-i18n-${attr}]`)) el.setAttribute(attr, t(el.getAttribute(`data-i18n-${attr}`) || ""));
+    }
+  }
+  function onLanguage(fn) {
+    listeners.push(fn);
+  }
+  function preferredLanguage(fromFragment) {
+    if (fromFragment && fromFragment in LANGUAGES) return fromFragment;
+    const browser = (navigator.languages || [navigator.language || "en"]).map((l) => l.slice(0, 2));
+    return browser.find((l) => l in LANGUAGES) || "en";
+  }
+  async function setLanguage(lang) {
+    const spec = LANGUAGES[lang];
+    if (!spec) throw new Error(`no language “${lang}”: the page speaks ${Object.keys(LANGUAGES).join(", ")}`);
+    for (const src of spec.scripts) await loadScript(src);
+    const messages = spec.messages();
+    if (!messages) throw new Error(`the ${lang} messages did not load (${spec.scripts.join(", ")})`);
+    if (spec.font) await addFont(spec.font());
+    catalogue = messages;
+    current = lang;
+    document.documentElement.lang = lang;
+    document.documentElement.dir = spec.dir;
+    applyMessages();
+    for (const fn of listeners) fn(lang);
+  }
+  async function addFont(font) {
+    if (!font || font.added) return;
+    font.added = true;
+    for (const face of font.faces) {
+      const bytes = Uint8Array.from(atob(face.woff2), (c) => c.charCodeAt(0));
+      const loaded2 = await new FontFace(font.family, bytes, { weight: String(face.weight) }).load();
+      document.fonts.add(loaded2);
+    }
+  }
+
+  // web/src/lesson.js
+  var TRY_AND_NOTICE = [["lesson.label.try", "try"], ["lesson.label.notice", "notice"]];
+  var STEPS = [
+    {
+      key: "lesson.encoder",
+      model: "vae",
+      layers: ["prior"],
+      point: { x: 0.6, y: -0.4 },
+      example: true,
+      figure: (page) => page.posterior() && { recon: page.posterior()?.recon ?? "" }
+    },
+    {
+      key: "lesson.holes",
+      model: "ae",
+      layers: ["prior", "scatter"],
+      point: { x: 0, y: 0 },
+      samplePrior: true,
+      figure: (page) => page.spread("ae") == null ? null : { ae: fmt(page.spread("ae")) }
+    },
+    {
+      key: "lesson.distribution",
+      model: "vae",
+      layers: ["prior"],
+      point: { x: -1, y: 1 },
+      example: true,
+      figure: (page) => page.posterior() && { mu: page.posterior()?.mu ?? "", sigma: page.posterior()?.sigma ?? "" }
+    },
+    {
+      key: "lesson.kl",
+      model: "vae-beta4",
+      layers: ["prior", "scatter"],
+      point: { x: 0, y: 0 },
+      figure: (page) => ["vae-beta4", "vae", "ae"].some((m) => page.spread(m) == null) ? null : { beta4: fmt(page.spread("vae-beta4")), beta1: fmt(page.spread("vae")), ae: fmt(page.spread("ae")) }
+    },
+    { key: "lesson.live", model: "vae", layers: ["prior"], point: { x: 0, y: 0 }, run: { pair: true, beta: "1" } },
+    {
+      key: "lesson.diagonal",
+      model: "vae",
+      layers: ["prior"],
+      point: { x: 1, y: 1 },
+      example: true,
+      figure: (page) => page.posterior()
+    },
+    { key: "lesson.reconstruction", model: "vae", layers: ["prior"], point: { x: 0, y: 0 }, run: { pair: false, beta: "0.01" } },
+    { key: "lesson.properties", model: "vae", layers: ["prior", "continuity"], point: { x: 0.5, y: 0.5 }, samplePrior: true },
+    {
+      key: "lesson.summary",
+      model: "vae",
+      layers: ["prior", "scatter"],
+      point: { x: 0, y: 0 },
+      paragraphs: [["lesson.label.ex1", "ex1"], ["lesson.label.ex2", "ex2"]]
+    }
+  ];
+  function createLesson({ store, plane, layers, setExample, onChange }) {
+    const panel = $("lesson");
+    const state = { step: 0 };
+    const readings = pageReadings(store);
+    function show(n) {
+      const opening = state.step === 0;
+      state.step = Math.max(1, Math.min(STEPS.length, n));
+      const step = STEPS[state.step - 1];
+      panel.hidden = false;
+      Object.assign(panel.dataset, { step: String(state.step), steps: String(STEPS.length) });
+      setUp(step);
+      paint(step);
+      if (opening) panel.focus();
+      onChange();
+    }
+    function setUp(step) {
+      layers.setEnabled(step.layers);
+      plane.setPoint(step.point);
+      if (step.example) setExample();
+      waiting = chooseModel(step) ? null : step;
+    }
+    function chooseModel(step) {
+      if (!store.get().models.has(step.model)) return false;
+      store.set({ current: step.model });
+      if (step.samplePrior) $("sample-prior").click();
+      paint(step);
+      return true;
+    }
+    let waiting = null;
+    store.on(["models"], () => {
+      if (waiting && waiting === STEPS[state.step - 1] && chooseModel(waiting)) waiting = null;
+    });
+    function paint(step) {
+      render($("lesson-title"), `${step.key}.title`);
+      render($("lesson-progress-text"), "lesson.progress", { n: state.step, count: STEPS.length });
+      const progress = (
+        /** @type {HTMLProgressElement} */
+        $("lesson-progress")
+      );
+      progress.max = STEPS.length;
+      progress.value = state.step;
+      const body = $("lesson-body");
+      body.replaceChildren();
+      if (!step.paragraphs) body.append(paragraph(`${step.key}.text`));
+      for (const [label, part] of step.paragraphs || TRY_AND_NOTICE) body.append(paragraph(`${step.key}.${part}`, label));
+      if (step.figure) {
+        const values = step.figure(readings);
+        body.append(values ? paragraph(`${step.key}.figure`, null, values) : paragraph("lesson.figure.pending"));
+      }
+      $("lesson-run").hidden = !step.run;
+      $("lesson-prev").toggleAttribute("disabled", state.step === 1);
+      $("lesson-next").toggleAttribute("disabled", state.step === STEPS.length);
+    }
+    $("lesson-start").addEventListener("click", () => show(state.step || 1));
+    $("lesson-next").addEventListener("click", () => show(state.step + 1));
+    $("lesson-prev").addEventListener("click", () => show(state.step - 1));
+    $("lesson-close").addEventListener("click", () => {
+      state.step = 0;
+      panel.hidden = true;
+      delete panel.dataset.step;
+      onChange();
+      $("lesson-start").focus();
+    });
+    $("lesson-run").addEventListener("click", () => runPreset(STEPS[state.step - 1].run));
+    panel.addEventListener("click", (event) => {
+      const link = (
+        /** @type {HTMLElement} */
+        event.target.closest("a[data-lesson-step]")
+      );
+      if (!link) return;
+      event.preventDefault();
+      show(Number(link.getAttribute("data-lesson-step")));
+    });
+    panel.addEventListener("keydown", (event) => {
+      const forward = language() === "fa" ? "ArrowLeft" : "ArrowRight";
+      const back = language() === "fa" ? "ArrowRight" : "ArrowLeft";
+      if (event.key === forward) show(state.step + 1);
+      else if (event.key === back) show(state.step - 1);
+      else if (event.key === "Escape") $("lesson-close").click();
+      else return;
+      event.preventDefault();
+    });
+    store.on(["image", "current"], () => {
+      if (state.step) paint(STEPS[state.step - 1]);
+    });
+    onLanguage(() => {
+      if (state.step) paint(STEPS[state.step - 1]);
+    });
+    return {
+      /** Opens step `n` (1-based). */
+      open: show,
+      /** The open step, 0 when the lesson is closed. */
+      step: () => state.step
+    };
+  }
+  function exampleDigit() {
+    const size = 140;
+    const canvas = document.createElement("canvas");
+    canvas.width = canvas.height = size;
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#f4f1e8";
+    ctx.fillRect(0, 0, size, size);
+    ctx.fillStyle = "#151515";
+    ctx.font = `bold ${Math.round(size * 0.75)}px sans-serif`;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    ctx.fillText("3", size / 2, size / 2);
+    const rgba = new Uint8Array(ctx.getImageData(0, 0, size, size).data.buffer);
+    return { rgba, width: size, height: size, name: t("lesson.example-name") };
+  }
+  function paragraph(key, label = null, params = {}) {
+    const p = document.createElement("p");
+    const text = document.createElement("span");
+    render(text, key, params);
+    if (label) {
+      const strong = document.createElement("strong");
+      render(strong, label);
+      p.append(strong, " ", text);
+    } else p.append(text);
+    return p;
+  }
+  function runPreset(run) {
+    if (!run) return;
+    const beta = (
+      /** @type {HTMLInputElement} */
+      $("train-beta")
+    );
+    beta.value = run.beta;
+    $("train-model").value = "vae";
+    if (run.pair) $("train-pair").click();
+    else {
+      $("train-reset").click();
+      $("train-start").click();
+    }
+    $("training").scrollIntoView({ behavior: "smooth", block: "start" });
+  }
+  function pageReadings(store) {
+    return {
+      spread: (name) => {
+        const model = store.get().models.get(name);
+        return model ? model.meanSquaredNorm() : null;
+      },
+      posterior: () => {
+        const post = $("posterior").dataset, elbo = $("elbo").dataset;
+        if ($("posterior").hidden || !post.mu || !post.sigma) return null;
+        const two = (csv) => csv.split(",").map((v) => fmt(Number(v))).join(", ");
+        return { mu: two(post.mu), sigma: two(post.sigma), kl: fmt(Number(elbo.kl)), recon: fmt(Number(elbo.recon)) };
+      }
+    };
+  }
+
   // web/src/main.js
   var PLANE_ORDER = [...LAYER_IDS, "training", "samples", "segment", "posterior"];
   self.VaeExplorer = {
@@ -1278,6 +1652,7 @@
     wasmMemoryBytes
   };
   async function start() {
+    applyMessages();
     const [first] = modelEntries();
     let model;
     try {
@@ -1291,20 +1666,30 @@
     const restored = readFragment(LAYER_IDS);
     const plane = createLatentPlane($("latent-plane"), PLANE_ORDER, (point) => store.set({ point }));
     const layers = createLayersPanel(store, plane);
-    const writeFragment = fragmentWriter(() => ({ model: store.get().current, z: store.get().point, layers: layers.enabled() }));
+    let lesson = null;
+    const writeFragment = fragmentWriter(() => ({
+      model: store.get().current,
+      z: store.get().point,
+      layers: layers.enabled(),
+      lang: language(),
+      lesson: lesson ? lesson.step() : 0
+    }));
     store.on(["point", "current"], writeFragment);
     for (const id of LAYER_IDS) $(`layer-${id}`).addEventListener("change", writeFragment);
     createDecodedPanel(store);
     createInterpolationPanel(store, plane);
     createSamplingPanel(store, plane);
-    createPosteriorPanel(store, plane);
+    const posterior = createPosteriorPanel(store, plane);
     createTrainingPanel(store, plane);
     createOpenWeights(store);
     createModelSwitch(store);
+    lesson = createLesson({ store, plane, layers, setExample: () => posterior.show(exampleDigit()), onChange: writeFragment });
+    createLanguageSwitch(restored.lang, writeFragment);
     $("save-plane").addEventListener("click", () => savePng($("latent-plane"), `${store.get().current}-latent-plane.png`, 1));
     if (restored.layers) layers.setEnabled(restored.layers);
     else layers.update();
     plane.setPoint(plane.clampPoint(restored.z || { x: 0, y: 0 }));
+    if (restored.lesson) lesson?.open(restored.lesson);
     requestAnimationFrame(() => {
       document.body.dataset.readyMs = performance.now().toFixed(1);
     });
@@ -1326,13 +1711,29 @@
     }
     select.addEventListener("change", () => store.set({ current: select.value }));
     store.on(["models"], list);
-    store.on(["current"], ({ current }) => {
-      select.value = current;
+    store.on(["current"], ({ current: current2 }) => {
+      select.value = current2;
       describeModel(store.model().info);
     });
     list(store.get());
     select.value = store.get().current;
     describeModel(store.model().info);
+  }
+  function createLanguageSwitch(fromFragment, onChange) {
+    const select = (
+      /** @type {HTMLSelectElement} */
+      $("lang")
+    );
+    const choose = (lang2) => setLanguage(lang2).then(
+      () => {
+        select.value = lang2;
+        onChange();
+      },
+      (err) => setStatus(`Could not switch language: ${errorText(err)}`, true)
+    );
+    select.addEventListener("change", () => choose(select.value));
+    const lang = preferredLanguage(fromFragment);
+    if (lang !== "en") choose(lang);
   }
   function describeModel(info) {
     const figures = info.kind === "ae" ? `test reconstruction ${fmt(info.test_recon)} nats (no KL term, so no ELBO)` : `test ELBO ${fmt(-(info.test_recon + info.test_kl))} nats (reconstruction ${fmt(info.test_recon)} + KL ${fmt(info.test_kl)})`;

@@ -1,5 +1,5 @@
-// fragment.js — the view in the URL fragment: `#model=…&z=x,y&layers=a,b`, so a view can be
-// shared and restored.
+// fragment.js — the view in the URL fragment: `#model=…&z=x,y&layers=a,b&lang=fa&lesson=3`, so
+// a view (with its language and lesson step) can be shared and restored.
 
 const FRAGMENT_DELAY_MS = 250; // the fragment follows the view at most this often
 
@@ -15,22 +15,25 @@ export function readFragment(layerIds) {
     model: params.get('model') || undefined,
     z: z.length === 2 && z.every(Number.isFinite) ? { x: z[0], y: z[1] } : undefined,
     layers: params.has('layers') ? params.get('layers').split(',').filter((l) => layerIds.includes(l)) : undefined,
+    lang: params.get('lang') || undefined,
+    lesson: Number(params.get('lesson')) >= 1 ? Math.floor(Number(params.get('lesson'))) : undefined,
   };
 }
 
 /**
  * A function that writes the view `describe()` returns into the fragment, a moment after the
  * last call.
- * @param {() => {model: string, z: {x: number, y: number}, layers: string[]}} describe
+ * @param {() => {model: string, z: {x: number, y: number}, layers: string[], lang: string, lesson: number}} describe
  */
 export function fragmentWriter(describe) {
   let timer = 0;
   return () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
-      const { model, z, layers } = describe();
+      const { model, z, layers, lang, lesson } = describe();
+      const extra = `${lang === 'en' ? '' : `&lang=${lang}`}${lesson ? `&lesson=${lesson}` : ''}`;
       try {
-        history.replaceState(null, '', `#model=${encodeURIComponent(model)}&z=${z.x.toFixed(3)},${z.y.toFixed(3)}&layers=${layers.join(',')}`);
+        history.replaceState(null, '', `#model=${encodeURIComponent(model)}&z=${z.x.toFixed(3)},${z.y.toFixed(3)}&layers=${layers.join(',')}${extra}`);
       } catch (_) { /* some file:// setups refuse; the view still works */ }
     }, FRAGMENT_DELAY_MS);
   };

@@ -10,6 +10,7 @@ interface WasmExplorer {
   decodeTiles(zs: Float32Array, cols: number): ImageData;
   decodeGrid(n: number, range: number): ImageData;
   testPosteriors(): Float32Array;
+  meanSquaredNorm(): number;
   aggregateVsPrior(n: number, range: number): Float32Array;
   continuityMap(n: number, range: number): Float32Array;
   encodeImage(rgba: Uint8Array, width: number, height: number): any;
@@ -37,4 +38,8 @@ interface Window {
   VAE_TRAIN?: { source: string; wasm: string };
   /** pkg/data-mnist.js: the gzipped dataset pack, base64. */
   VAE_DATA_MNIST?: string;
+  /** web/i18n/fa.js: the Persian message catalogue. */
+  VAE_MESSAGES_FA?: Record<string, string>;
+  /** web/i18n/vazirmatn.js: the Persian font, base64 WOFF2 faces. */
+  VAE_FONT_VAZIRMATN?: { family: string; faces: { weight: number; woff2: string }[]; added?: boolean };
 }

@@ -13,6 +13,8 @@ import { createPosteriorPanel } from './posterior.js';
 import { fragmentWriter, readFragment } from './fragment.js';
 import { createTrainingPanel } from './training.js';
 import { createOpenWeights } from './open.js';
+import { applyMessages, language, preferredLanguage, setLanguage } from './i18n.js';
+import { createLesson, exampleDigit } from './lesson.js';
 
 /** The plane's layers, bottom first: the registry's, then the panels' marks. */
 const PLANE_ORDER = [...LAYER_IDS, 'training', 'samples', 'segment', 'posterior'];
@@ -24,6 +26,7 @@ self.VaeExplorer = {
 };
 
 async function start() {
+  applyMessages(); // English from the bundle, before anything else is shown
   const [first] = modelEntries();
   let model;
   try {
@@ -37,20 +40,27 @@ async function start() {
   const restored = readFragment(LAYER_IDS);
   const plane = createLatentPlane($('latent-plane'), PLANE_ORDER, (point) => store.set({ point }));
   const layers = createLayersPanel(store, plane);
-  const writeFragment = fragmentWriter(() => ({ model: store.get().current, z: store.get().point, layers: layers.enabled() }));
+  /** @type {ReturnType<typeof createLesson> | null} */
+  let lesson = null;
+  const writeFragment = fragmentWriter(() => ({
+    model: store.get().current, z: store.get().point, layers: layers.enabled(), lang: language(), lesson: lesson ? lesson.step() : 0,
+  }));
   store.on(['point', 'current'], writeFragment);
   for (const id of LAYER_IDS) $(`layer-${id}`).addEventListener('change', writeFragment);
   createDecodedPanel(store);
   createInterpolationPanel(store, plane);
   createSamplingPanel(store, plane);
-  createPosteriorPanel(store, plane);
+  const posterior = createPosteriorPanel(store, plane);
   createTrainingPanel(store, plane);
   createOpenWeights(store);
   createModelSwitch(store);
+  lesson = createLesson({ store, plane, layers, setExample: () => posterior.show(exampleDigit()), onChange: writeFragment });
+  createLanguageSwitch(restored.lang, writeFragment);
   $('save-plane').addEventListener('click', () => savePng($('latent-plane'), `${store.get().current}-latent-plane.png`, 1));
 
   if (restored.layers) layers.setEnabled(restored.layers); else layers.update();
   plane.setPoint(plane.clampPoint(restored.z || { x: 0, y: 0 }));
+  if (restored.lesson) lesson?.open(restored.lesson);
   // Time to interactive, for the benchmark: page start → first decoded image on screen.
   requestAnimationFrame(() => { document.body.dataset.readyMs = performance.now().toFixed(1); });
   setStatus('Ready: drag the point, or encode an image.');
@@ -81,6 +91,21 @@ function createModelSwitch(store) {
   list(store.get());
   select.value = store.get().current;
   describeModel(store.model().info);
+}
+
+/**
+ * The language switch (select#lang): starts in the fragment's language, else the browser's;
+ * Persian loads its catalogue and font on first use.
+ * @param {string | undefined} fromFragment
+ * @param {() => void} onChange
+ */
+function createLanguageSwitch(fromFragment, onChange) {
+  const select = /** @type {HTMLSelectElement} */ ($('lang'));
+  const choose = (lang) => setLanguage(lang).then(() => { select.value = lang; onChange(); },
+    (err) => setStatus(`Could not switch language: ${errorText(err)}`, true));
+  select.addEventListener('change', () => choose(select.value));
+  const lang = preferredLanguage(fromFragment);
+  if (lang !== 'en') choose(lang);
 }
 
 /** The footer's line about the current model: objective, training and test figures. */

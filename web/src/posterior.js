@@ -55,6 +55,13 @@ export function createPosteriorPanel(store, plane) {
     if (!image) return;
     try { encode(image); } catch (err) { setStatus(`Could not encode: ${errorText(err)}`, true); }
   });
+  return {
+    /** Encodes an image given by the page itself (the lesson's example), as an upload would be. */
+    show(image) {
+      encode(image);
+      store.set({ image });
+    },
+  };
 }
 
 /**

@@ -165,6 +165,11 @@ export class Model {
     return this.explorer.decodeGrid(n, range);
   }
 
+  /** Mean ‖μ‖² of the stored test posteriors (2 for codes spread like N(0, I)). */
+  meanSquaredNorm() {
+    return this.explorer.meanSquaredNorm();
+  }
+
   /** Test-set posteriors, flattened `[μ₁, μ₂, σ₁, σ₂, label, …]` (may be empty). */
   testPosteriors() {
     return this.explorer.testPosteriors();

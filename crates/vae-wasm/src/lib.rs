@@ -142,6 +142,13 @@ impl Explorer {
         image_data(&self.decode_points(&grid.points()), grid.n)
     }
 
+    /// Mean ‖μ‖² of the stored test posteriors: 2 for codes spread like N(0, I), more for codes
+    /// that drift apart (a plain AE's); 0 when the file stores none.
+    #[wasm_bindgen(js_name = meanSquaredNorm)]
+    pub fn mean_squared_norm(&self) -> f32 {
+        latent::mean_squared_norm(&self.meta.test_posteriors)
+    }
+
     /// Posteriors of a sample of the test set, flattened `[μ₁, μ₂, σ₁, σ₂, label, …]`
     /// (empty when the weights file carries none).
     #[wasm_bindgen(js_name = testPosteriors)]

@@ -1,0 +1,184 @@
+// The guided lesson and the page's languages: catalogues complete and used, every step sets up
+// the view it promises (http and file://), keyboard-only navigation, Persian right to left with
+// its font, and no horizontal overflow on a desktop or a phone in either language.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import vm from 'node:vm';
+import { FILE_URL, WEB_DIR, openExplorer, sharedBrowser } from './harness.mjs';
+import { EN } from '../../web/src/messages-en.js';
+import { STEPS } from '../../web/src/lesson.js';
+
+const shared = sharedBrowser();
+
+/** Every catalogue in web/i18n/*.js, by language code, read as the page reads it. */
+async function catalogues() {
+  const out = { en: EN };
+  for (const name of await readdir(join(WEB_DIR, 'i18n'))) {
+    if (!name.endsWith('.js') || name === 'vazirmatn.js') continue;
+    const context = { self: {} };
+    vm.runInNewContext(await readFile(join(WEB_DIR, 'i18n', name), 'utf8'), context);
+    const [messages] = Object.values(context.self);
+    out[name.replace(/\.js$/, '')] = messages;
+  }
+  return out;
+}
+
+/** Message keys the page names: data-i18n attributes, string literals in web/src, the lesson's steps. */
+async function usedKeys() {
+  const html = await readFile(join(WEB_DIR, 'index.html'), 'utf8');
+  const used = new Set([...html.matchAll(/data-i18n(?:-[a-z-]+)?="([^"]+)"/g)].map((m) => m[1]));
+  for (const name of await readdir(join(WEB_DIR, 'src'))) {
+    if (!name.endsWith('.js') || name === 'messages-en.js') continue;
+    const source = await readFile(join(WEB_DIR, 'src', name), 'utf8');
+    for (const m of source.matchAll(/'([a-z0-9-]+(?:\.[a-z0-9-]+)+)'/g)) if (m[1] in EN) used.add(m[1]);
+  }
+  for (const step of STEPS) {
+    for (const part of ['title', 'text', 'try', 'notice', 'figure', 'ex1', 'ex2']) {
+      if (`${step.key}.${part}` in EN) used.add(`${step.key}.${part}`);
+    }
+  }
+  return used;
+}
+
+describe('message catalogues', () => {
+  test('every language has exactly the English keys, every key is used, and every key the page names exists', async () => {
+    const all = await catalogues();
+    assert.ok(all.fa, 'web/i18n/fa.js is read');
+    for (const [lang, messages] of Object.entries(all)) {
+      const missing = Object.keys(EN).filter((k) => !(k in messages));
+      const extra = Object.keys(messages).filter((k) => !(k in EN));
+      assert.deepEqual({ missing, extra }, { missing: [], extra: [] }, `${lang} differs from English`);
+      for (const [key, text] of Object.entries(messages)) {
+        const params = (s) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+        assert.deepEqual(params(text), params(EN[key]), `${lang} ${key}: its {placeholders} differ from English`);
+      }
+    }
+    const used = await usedKeys();
+    assert.deepEqual(Object.keys(EN).filter((k) => !used.has(k)), [], 'messages no page code or markup uses');
+    for (const step of STEPS) {
+      assert.ok(`${step.key}.title` in EN, `${step.key} has no title`);
+      assert.ok(`${step.key}.text` in EN || step.paragraphs, `${step.key} has no text`);
+    }
+    const html = await readFile(join(WEB_DIR, 'index.html'), 'utf8');
+    const named = [...html.matchAll(/data-i18n(?:-[a-z-]+)?="([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(named.filter((k) => !(k in EN)), [], 'index.html names messages that do not exist');
+  });
+});
+
+/** What the page shows now: lesson step, model, checked layers, point, and whether a posterior is shown. */
+function view(page) {
+  return page.evaluate(() => ({
+    step: Number(document.getElementById('lesson').dataset.step),
+    steps: Number(document.getElementById('lesson').dataset.steps),
+    model: document.getElementById('model').value,
+    layers: [...document.querySelectorAll('input[id^="layer-"]:checked')].map((el) => el.id.slice(6)).sort(),
+    z: [Number(document.getElementById('z1').textContent), Number(document.getElementById('z2').textContent)],
+    mu: document.getElementById('posterior').hidden ? null : document.getElementById('posterior').dataset.mu.split(',').map(Number),
+    title: document.getElementById('lesson-title').textContent,
+  }));
+}
+
+for (const mode of ['http', 'file']) {
+  describe(`the lesson over ${mode}`, () => {
+    const url = () => (mode === 'http' ? shared.server.url : FILE_URL);
+
+    test('every step, opened by its deep link, sets up the model, layers and point it promises', async () => {
+      const page = await openExplorer(shared.browser, url());
+      await page.waitForSelector('body[data-ready="true"]');
+      for (const [i, step] of STEPS.entries()) {
+        const n = i + 1;
+        await page.goto(`${url()}#lesson=${n}`);
+        await page.reload();
+        await page.waitForFunction((m) => document.getElementById('lesson').dataset.step === String(m), n);
+        await page.waitForFunction((m) => document.getElementById('model').value === m, step.model);
+        const shown = await view(page);
+        assert.equal(shown.steps, STEPS.length);
+        assert.equal(shown.title, EN[`${step.key}.title`]);
+        assert.deepEqual(shown.layers, [...step.layers].sort(), `step ${n}: layers`);
+        if (step.example) {
+          assert.ok(shown.mu, `step ${n} encodes its example`);
+          assert.ok(Math.abs(shown.z[0] - shown.mu[0]) < 0.01 && Math.abs(shown.z[1] - shown.mu[1]) < 0.01, `step ${n}: the point sits on the example's μ`);
+        } else {
+          assert.deepEqual(shown.z, [step.point.x, step.point.y], `step ${n}: point`);
+        }
+        if (step.samplePrior) assert.ok(await page.locator('#samples canvas').count() > 0, `step ${n} samples the prior`);
+        if (step.figure) {
+          await page.waitForFunction(() => !document.getElementById('lesson-body').textContent.includes('once the models have loaded'));
+          assert.match(await page.locator('#lesson-body').textContent(), /\d\.\d\d/, `step ${n} quotes the page's figures`);
+        }
+      }
+      assert.deepEqual(page.problems, []);
+      await page.close();
+    });
+  });
+}
+
+describe('the lesson by keyboard and in Persian', () => {
+  test('keyboard only: Tab to the lesson, Enter, arrows through every step, Escape closes; the explorer stays usable', async () => {
+    const page = await openExplorer(shared.browser, shared.server.url);
+    await page.waitForSelector('body[data-ready="true"]');
+    for (let i = 0; i < 20 && (await page.evaluate(() => document.activeElement?.id)) !== 'lesson-start'; i++) await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'lesson-start', 'Tab reaches the lesson button');
+    await page.keyboard.press('Enter');
+    assert.equal((await view(page)).step, 1);
+    for (let n = 2; n <= STEPS.length; n++) {
+      await page.keyboard.press('ArrowRight');
+      assert.equal((await view(page)).step, n);
+    }
+    await page.keyboard.press('ArrowRight');
+    assert.equal((await view(page)).step, STEPS.length, 'the last step stays the last');
+    // Tab reaches the step's buttons: Back goes one step back.
+    for (let i = 0; i < 30 && (await page.evaluate(() => document.activeElement?.id)) !== 'lesson-prev'; i++) await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    assert.equal((await view(page)).step, STEPS.length - 1);
+    await page.locator('#lesson').focus();
+    await page.keyboard.press('Escape');
+    assert.equal(await page.locator('#lesson').isVisible(), false);
+    // The explorer works with the lesson closed: the plane takes arrow keys.
+    await page.locator('#latent-plane').focus();
+    const before = (await view(page)).z;
+    await page.keyboard.press('ArrowUp');
+    assert.ok((await view(page)).z[1] > before[1]);
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  });
+
+  test('Persian: right to left with its font, the lesson in Persian, remembered in the fragment; formulas stay left to right', async () => {
+    const fa = (await catalogues()).fa;
+    const page = await openExplorer(shared.browser, shared.server.url);
+    await page.selectOption('#lang', 'fa');
+    await page.waitForFunction(() => document.documentElement.lang === 'fa');
+    assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
+    assert.equal(await page.locator('#lesson-start').textContent(), fa['lesson.start']);
+    assert.ok(await page.evaluate(() => document.fonts.check('16px Vazirmatn', 'فضای پنهان')), 'the Persian font is loaded');
+    await page.click('#lesson-start');
+    await page.keyboard.press('ArrowLeft'); // forward, in a right-to-left page
+    assert.equal((await view(page)).step, 2);
+    assert.equal((await view(page)).title, fa['lesson.holes.title']);
+    const ltr = await page.locator('#lesson-body bdi').evaluateAll((els) => els.map((el) => getComputedStyle(el).direction));
+    assert.ok(ltr.length > 0 && ltr.every((d) => d === 'ltr'), 'formulas are isolated left-to-right runs');
+    await page.waitForFunction(() => location.hash.includes('lang=fa') && location.hash.includes('lesson=2'));
+    const reopened = await openExplorer(shared.browser, `${shared.server.url}${await page.evaluate(() => location.hash)}`);
+    await reopened.waitForFunction(() => document.documentElement.lang === 'fa' && document.getElementById('lesson').dataset.step === '2');
+    assert.equal((await view(reopened)).title, fa['lesson.holes.title']);
+    assert.deepEqual([...page.problems, ...reopened.problems], []);
+    await reopened.close();
+    await page.close();
+  });
+
+  test('no horizontal overflow on a desktop or a phone, in English and in Persian, with the lesson open', async () => {
+    for (const lang of ['en', 'fa']) {
+      for (const width of [1280, 375]) {
+        const page = await openExplorer(shared.browser, `${shared.server.url}#lang=${lang}&lesson=6`);
+        await page.setViewportSize({ width, height: 900 });
+        await page.waitForFunction((l) => document.documentElement.lang === l && document.getElementById('lesson').dataset.step === '6', lang);
+        const sizes = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+        assert.ok(sizes.scroll <= sizes.client + 1, `${lang} at ${width}px: the page is ${sizes.scroll}px wide`);
+        assert.deepEqual(page.problems, []);
+        await page.close();
+      }
+    }
+  });
+});

@@ -1,0 +1,210 @@
+// lesson.js — a guided lesson that answers the two VAE exercises on the page. Each step sets up
+// a view (model, layers, point, an encoded example, samples from the prior, a training preset)
+// and says what to try and what to notice, with the page's own figures; the explorer stays
+// usable at every step. Texts come from the message catalogues (web/src/messages-en.js,
+// web/i18n/fa.js); `#lesson=N` opens step N.
+
+import { $, fmt } from './dom.js';
+import { language, onLanguage, render, t } from './i18n.js';
+
+/**
+ * A step: its messages (`<key>.title`, `.text`, `.try`, `.notice`, and `.figure` when it has
+ * figures), the view it sets up, and the figures' values.
+ * @typedef {{
+ *   key: string, model: string, layers: string[], point: {x: number, y: number},
+ *   example?: boolean, samplePrior?: boolean, run?: {pair: boolean, beta: string},
+ *   paragraphs?: string[][], figure?: (page: PageReadings) => Record<string, string> | null,
+ * }} Step
+ * @typedef {{spread: (model: string) => number | null, posterior: () => {mu: string, sigma: string, kl: string, recon: string} | null}} PageReadings
+ */
+
+const TRY_AND_NOTICE = [['lesson.label.try', 'try'], ['lesson.label.notice', 'notice']];
+
+/** @type {Step[]} */
+export const STEPS = [
+  { key: 'lesson.encoder', model: 'vae', layers: ['prior'], point: { x: 0.6, y: -0.4 }, example: true,
+    figure: (page) => page.posterior() && { recon: page.posterior()?.recon ?? '' } },
+  { key: 'lesson.holes', model: 'ae', layers: ['prior', 'scatter'], point: { x: 0, y: 0 }, samplePrior: true,
+    figure: (page) => (page.spread('ae') == null ? null : { ae: fmt(page.spread('ae')) }) },
+  { key: 'lesson.distribution', model: 'vae', layers: ['prior'], point: { x: -1, y: 1 }, example: true,
+    figure: (page) => page.posterior() && { mu: page.posterior()?.mu ?? '', sigma: page.posterior()?.sigma ?? '' } },
+  { key: 'lesson.kl', model: 'vae-beta4', layers: ['prior', 'scatter'], point: { x: 0, y: 0 },
+    figure: (page) => (['vae-beta4', 'vae', 'ae'].some((m) => page.spread(m) == null) ? null
+      : { beta4: fmt(page.spread('vae-beta4')), beta1: fmt(page.spread('vae')), ae: fmt(page.spread('ae')) }) },
+  { key: 'lesson.live', model: 'vae', layers: ['prior'], point: { x: 0, y: 0 }, run: { pair: true, beta: '1' } },
+  { key: 'lesson.diagonal', model: 'vae', layers: ['prior'], point: { x: 1, y: 1 }, example: true,
+    figure: (page) => page.posterior() },
+  { key: 'lesson.reconstruction', model: 'vae', layers: ['prior'], point: { x: 0, y: 0 }, run: { pair: false, beta: '0.01' } },
+  { key: 'lesson.properties', model: 'vae', layers: ['prior', 'continuity'], point: { x: 0.5, y: 0.5 }, samplePrior: true },
+  { key: 'lesson.summary', model: 'vae', layers: ['prior', 'scatter'], point: { x: 0, y: 0 },
+    paragraphs: [['lesson.label.ex1', 'ex1'], ['lesson.label.ex2', 'ex2']] },
+];
+
+/**
+ * @param {{
+ *   store: import('./store.js').Store,
+ *   plane: {setPoint: (z: {x: number, y: number}) => void},
+ *   layers: {setEnabled: (ids: string[]) => void},
+ *   setExample: () => void,
+ *   onChange: () => void,
+ * }} page
+ */
+export function createLesson({ store, plane, layers, setExample, onChange }) {
+  const panel = $('lesson');
+  const state = { step: 0 }; // 0: closed
+  const readings = pageReadings(store);
+
+  function show(n) {
+    const opening = state.step === 0;
+    state.step = Math.max(1, Math.min(STEPS.length, n));
+    const step = STEPS[state.step - 1];
+    panel.hidden = false;
+    Object.assign(panel.dataset, { step: String(state.step), steps: String(STEPS.length) });
+    setUp(step);
+    paint(step);
+    if (opening) panel.focus(); // keyboard users land in the lesson (arrow keys, Tab to its buttons)
+    onChange();
+  }
+
+  /** The view the step promises; a model not loaded yet is chosen when it arrives (once). */
+  function setUp(step) {
+    layers.setEnabled(step.layers);
+    plane.setPoint(step.point);
+    if (step.example) setExample();
+    waiting = chooseModel(step) ? null : step;
+  }
+
+  /** Shows the step's model if it is loaded (then samples the prior if the step asks); false if not yet. */
+  function chooseModel(step) {
+    if (!store.get().models.has(step.model)) return false;
+    store.set({ current: step.model });
+    if (step.samplePrior) $('sample-prior').click();
+    paint(step);
+    return true;
+  }
+  /** @type {Step | null} the step whose model has not arrived yet */
+  let waiting = null;
+  store.on(['models'], () => {
+    if (waiting && waiting === STEPS[state.step - 1] && chooseModel(waiting)) waiting = null;
+  });
+
+  function paint(step) {
+    render($('lesson-title'), `${step.key}.title`);
+    render($('lesson-progress-text'), 'lesson.progress', { n: state.step, count: STEPS.length });
+    const progress = /** @type {HTMLProgressElement} */ ($('lesson-progress'));
+    progress.max = STEPS.length;
+    progress.value = state.step;
+    const body = $('lesson-body');
+    body.replaceChildren();
+    if (!step.paragraphs) body.append(paragraph(`${step.key}.text`));
+    for (const [label, part] of step.paragraphs || TRY_AND_NOTICE) body.append(paragraph(`${step.key}.${part}`, label));
+    if (step.figure) {
+      const values = step.figure(readings);
+      body.append(values ? paragraph(`${step.key}.figure`, null, values) : paragraph('lesson.figure.pending'));
+    }
+    $('lesson-run').hidden = !step.run;
+    $('lesson-prev').toggleAttribute('disabled', state.step === 1);
+    $('lesson-next').toggleAttribute('disabled', state.step === STEPS.length);
+  }
+
+  $('lesson-start').addEventListener('click', () => show(state.step || 1));
+  $('lesson-next').addEventListener('click', () => show(state.step + 1));
+  $('lesson-prev').addEventListener('click', () => show(state.step - 1));
+  $('lesson-close').addEventListener('click', () => {
+    state.step = 0;
+    panel.hidden = true;
+    delete panel.dataset.step;
+    onChange();
+    $('lesson-start').focus();
+  });
+  $('lesson-run').addEventListener('click', () => runPreset(STEPS[state.step - 1].run));
+  panel.addEventListener('click', (event) => {
+    const link = /** @type {HTMLElement} */ (event.target).closest('a[data-lesson-step]');
+    if (!link) return;
+    event.preventDefault();
+    show(Number(link.getAttribute('data-lesson-step')));
+  });
+  panel.addEventListener('keydown', (event) => {
+    // Arrow keys follow the reading direction: in Persian (right to left) ← is forward.
+    const forward = language() === 'fa' ? 'ArrowLeft' : 'ArrowRight';
+    const back = language() === 'fa' ? 'ArrowRight' : 'ArrowLeft';
+    if (event.key === forward) show(state.step + 1);
+    else if (event.key === back) show(state.step - 1);
+    else if (event.key === 'Escape') $('lesson-close').click();
+    else return;
+    event.preventDefault();
+  });
+  store.on(['image', 'current'], () => { if (state.step) paint(STEPS[state.step - 1]); });
+  onLanguage(() => { if (state.step) paint(STEPS[state.step - 1]); });
+  return {
+    /** Opens step `n` (1-based). */
+    open: show,
+    /** The open step, 0 when the lesson is closed. */
+    step: () => state.step,
+  };
+}
+
+/**
+ * The lesson's example: a "3" drawn in dark ink on light paper by the page's own canvas (the
+ * upload path then preprocesses it as it would a photo of a handwritten digit).
+ * @returns {import('./store.js').RgbaImage}
+ */
+export function exampleDigit() {
+  const size = 140;
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = size;
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = '#f4f1e8';
+  ctx.fillRect(0, 0, size, size);
+  ctx.fillStyle = '#151515';
+  ctx.font = `bold ${Math.round(size * 0.75)}px sans-serif`;
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  ctx.fillText('3', size / 2, size / 2);
+  const rgba = new Uint8Array(ctx.getImageData(0, 0, size, size).data.buffer);
+  return { rgba, width: size, height: size, name: t('lesson.example-name') };
+}
+
+/** A paragraph of the message `key`, after a bold label when `label` names one. */
+function paragraph(key, label = null, params = {}) {
+  const p = document.createElement('p');
+  const text = document.createElement('span');
+  render(text, key, params);
+  if (label) {
+    const strong = document.createElement('strong');
+    render(strong, label);
+    p.append(strong, ' ', text);
+  } else p.append(text);
+  return p;
+}
+
+/** Sets the training controls to a preset and starts it (side by side, or one VAE). */
+function runPreset(run) {
+  if (!run) return;
+  const beta = /** @type {HTMLInputElement} */ ($('train-beta'));
+  beta.value = run.beta;
+  /** @type {HTMLSelectElement} */ ($('train-model')).value = 'vae';
+  if (run.pair) $('train-pair').click();
+  else { $('train-reset').click(); $('train-start').click(); }
+  $('training').scrollIntoView({ behavior: 'smooth', block: 'start' });
+}
+
+/**
+ * The figures a step quotes, read from the page as it is: the stored test codes' spread of a
+ * model, and the readout of the encoded image.
+ * @returns {PageReadings}
+ */
+function pageReadings(store) {
+  return {
+    spread: (name) => {
+      const model = store.get().models.get(name);
+      return model ? model.meanSquaredNorm() : null;
+    },
+    posterior: () => {
+      const post = $('posterior').dataset, elbo = $('elbo').dataset;
+      if ($('posterior').hidden || !post.mu || !post.sigma) return null;
+      const two = (csv) => csv.split(',').map((v) => fmt(Number(v))).join(', ');
+      return { mu: two(post.mu), sigma: two(post.sigma), kl: fmt(Number(elbo.kl)), recon: fmt(Number(elbo.recon)) };
+    },
+  };
+}
