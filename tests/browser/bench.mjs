@@ -39,7 +39,7 @@ const decode = await page.evaluate(() => {
   const grid = new Float32Array(800);
   for (let i = 0; i < 400; i++) { grid[2 * i] = ((i % 20) / 19) * 6 - 3; grid[2 * i + 1] = (Math.floor(i / 20) / 19) * 6 - 3; }
   const r = {
-    single: perCall((i) => e.decode(...point(i)), 100, 12),
+    single: perCall((i) => e.decodeBatch(new Float32Array(point(i))), 100, 12),
     singleRef: perCall((i) => e.decodeBatchReference(new Float32Array(point(i))), 100, 12),
     grid: perCall(() => e.decodeGrid(20, 3), 1, 42),
     // 40 timed 400-point batches (medians): one noisy second on this shared VM moves a median of 12.
