@@ -127,3 +127,76 @@ export async function tfjsPeer(browser, peerDir) {
     await server.close();
   }
 }
+
+/**
+ * Milliseconds from an action in the page to the end of the frame after it, in the page's clock:
+ * `model` switches the model switch to `arg`, `layer` clicks the toggle of layer `arg`.
+ */
+function inPageLatency(page, kind, arg) {
+  return page.evaluate(async ({ kind, arg }) => {
+    const t0 = performance.now();
+    if (kind === 'model') {
+      const select = document.getElementById('model');
+      select.value = arg;
+      select.dispatchEvent(new Event('change'));
+    } else document.getElementById(`layer-${arg}`).click();
+    await new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)));
+    return performance.now() - t0;
+  }, { kind, arg });
+}
+
+/**
+ * Arms a timer in the page: from the first `event` on `start` to the frame after the next change
+ * of attribute `attribute` on `done`. `read()` resolves to the milliseconds.
+ */
+async function armLatency(page, start, event, done, attribute) {
+  await page.evaluate(({ start, event, done, attribute }) => {
+    self.__latency = new Promise((resolve) => {
+      let t0 = null;
+      document.querySelector(start).addEventListener(event, () => { t0 ??= performance.now(); }, { capture: true, once: true });
+      const observer = new MutationObserver(() => {
+        if (t0 == null) return;
+        observer.disconnect();
+        requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - t0), 0));
+      });
+      observer.observe(document.querySelector(done), { attributes: true, attributeFilter: [attribute] });
+    });
+  }, { start, event, done, attribute });
+  return { read: () => page.evaluate(() => self.__latency) };
+}
+
+/**
+ * Latency of the interactions besides dragging, each repeated: switching model, turning on each
+ * layer (the first time for a model it is computed from scratch), an upload to its posterior
+ * drawn, a drawing stroke to its posterior updated. `digitPng` is an image of a digit.
+ */
+export async function interactionLatencies(page, models, digitPng) {
+  const out = { switch: [], layer: {}, layerFromScratch: [], upload: [], draw: [] };
+  const layers = ['grid', 'aggregate', 'continuity', 'scatter', 'prior'];
+  for (const id of layers) await page.uncheck(`#layer-${id}`);
+  for (let round = 0; round < 3; round++) {
+    for (const name of models) {
+      out.switch.push(await inPageLatency(page, 'model', name));
+      for (const id of layers) {
+        const ms = await inPageLatency(page, 'layer', id);
+        (out.layer[id] ||= []).push(ms);
+        if (round === 0 && id !== 'prior' && id !== 'scatter') out.layerFromScratch.push(ms);
+        await inPageLatency(page, 'layer', id); // off again
+      }
+    }
+  }
+  const box = await page.locator('#draw').boundingBox();
+  for (let i = 0; i < 10; i++) {
+    const upload = await armLatency(page, '#upload', 'change', '#posterior', 'data-mu');
+    await page.setInputFiles('#upload', { name: `digit-${i}.png`, mimeType: 'image/png', buffer: digitPng });
+    out.upload.push(await upload.read());
+    await page.click('#draw-clear');
+    const stroke = await armLatency(page, '#draw', 'pointermove', '#posterior', 'data-mu');
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.2);
+    await page.mouse.down();
+    for (let k = 1; k <= 6; k++) await page.mouse.move(box.x + box.width * (0.5 - 0.03 * k), box.y + box.height * (0.2 + 0.1 * k));
+    await page.mouse.up();
+    out.draw.push(await stroke.read());
+  }
+  return out;
+}

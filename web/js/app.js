@@ -1498,6 +1498,9 @@
     const panel = $("lesson");
     const state = { step: 0 };
     const readings = pageReadings(store);
+    const paint = () => {
+      if (state.step) paintStep(STEPS[state.step - 1], state.step, readings);
+    };
     function show(n) {
       const opening = state.step === 0;
       state.step = Math.max(1, Math.min(STEPS.length, n));
@@ -1505,7 +1508,7 @@
       panel.hidden = false;
       Object.assign(panel.dataset, { step: String(state.step), steps: String(STEPS.length) });
       setUp(step);
-      paint(step);
+      paint();
       if (opening) panel.focus();
       onChange();
     }
@@ -1519,45 +1522,36 @@
       if (!store.get().models.has(step.model)) return false;
       store.set({ current: step.model });
       if (step.samplePrior) $("sample-prior").click();
-      paint(step);
+      paint();
       return true;
     }
     let waiting = null;
     store.on(["models"], () => {
       if (waiting && waiting === STEPS[state.step - 1] && chooseModel(waiting)) waiting = null;
     });
-    function paint(step) {
-      render($("lesson-title"), `${step.key}.title`);
-      render($("lesson-progress-text"), "lesson.progress", { n: state.step, count: STEPS.length });
-      const progress = (
-        /** @type {HTMLProgressElement} */
-        $("lesson-progress")
-      );
-      progress.max = STEPS.length;
-      progress.value = state.step;
-      const body = $("lesson-body");
-      body.replaceChildren();
-      if (!step.paragraphs) body.append(paragraph(`${step.key}.text`));
-      for (const [label, part] of step.paragraphs || TRY_AND_NOTICE) body.append(paragraph(`${step.key}.${part}`, label));
-      if (step.figure) {
-        const values = step.figure(readings);
-        body.append(values ? paragraph(`${step.key}.figure`, null, values) : paragraph("lesson.figure.pending"));
-      }
-      $("lesson-run").hidden = !step.run;
-      $("lesson-prev").toggleAttribute("disabled", state.step === 1);
-      $("lesson-next").toggleAttribute("disabled", state.step === STEPS.length);
-    }
-    $("lesson-start").addEventListener("click", () => show(state.step || 1));
-    $("lesson-next").addEventListener("click", () => show(state.step + 1));
-    $("lesson-prev").addEventListener("click", () => show(state.step - 1));
-    $("lesson-close").addEventListener("click", () => {
+    function close() {
       state.step = 0;
       panel.hidden = true;
       delete panel.dataset.step;
       onChange();
       $("lesson-start").focus();
-    });
+    }
+    $("lesson-start").addEventListener("click", () => show(state.step || 1));
     $("lesson-run").addEventListener("click", () => runPreset(STEPS[state.step - 1].run));
+    bindNavigation(panel, (delta) => show(state.step + delta), show, close);
+    store.on(["image", "current"], paint);
+    onLanguage(paint);
+    return {
+      /** Opens step `n` (1-based). */
+      open: show,
+      /** The open step, 0 when the lesson is closed. */
+      step: () => state.step
+    };
+  }
+  function bindNavigation(panel, move, goTo, close) {
+    $("lesson-next").addEventListener("click", () => move(1));
+    $("lesson-prev").addEventListener("click", () => move(-1));
+    $("lesson-close").addEventListener("click", close);
     panel.addEventListener("click", (event) => {
       const link = (
         /** @type {HTMLElement} */
@@ -1565,29 +1559,38 @@
       );
       if (!link) return;
       event.preventDefault();
-      show(Number(link.getAttribute("data-lesson-step")));
+      goTo(Number(link.getAttribute("data-lesson-step")));
     });
     panel.addEventListener("keydown", (event) => {
       const forward = language() === "fa" ? "ArrowLeft" : "ArrowRight";
       const back = language() === "fa" ? "ArrowRight" : "ArrowLeft";
-      if (event.key === forward) show(state.step + 1);
-      else if (event.key === back) show(state.step - 1);
-      else if (event.key === "Escape") $("lesson-close").click();
+      if (event.key === forward) move(1);
+      else if (event.key === back) move(-1);
+      else if (event.key === "Escape") close();
       else return;
       event.preventDefault();
     });
-    store.on(["image", "current"], () => {
-      if (state.step) paint(STEPS[state.step - 1]);
-    });
-    onLanguage(() => {
-      if (state.step) paint(STEPS[state.step - 1]);
-    });
-    return {
-      /** Opens step `n` (1-based). */
-      open: show,
-      /** The open step, 0 when the lesson is closed. */
-      step: () => state.step
-    };
+  }
+  function paintStep(step, n, readings) {
+    render($("lesson-title"), `${step.key}.title`);
+    render($("lesson-progress-text"), "lesson.progress", { n, count: STEPS.length });
+    const progress = (
+      /** @type {HTMLProgressElement} */
+      $("lesson-progress")
+    );
+    progress.max = STEPS.length;
+    progress.value = n;
+    const body = $("lesson-body");
+    body.replaceChildren();
+    if (!step.paragraphs) body.append(paragraph(`${step.key}.text`));
+    for (const [label, part] of step.paragraphs || TRY_AND_NOTICE) body.append(paragraph(`${step.key}.${part}`, label));
+    if (step.figure) {
+      const values = step.figure(readings);
+      body.append(values ? paragraph(`${step.key}.figure`, null, values) : paragraph("lesson.figure.pending"));
+    }
+    $("lesson-run").hidden = !step.run;
+    $("lesson-prev").toggleAttribute("disabled", n === 1);
+    $("lesson-next").toggleAttribute("disabled", n === STEPS.length);
   }
   function exampleDigit() {
     const size = 140;

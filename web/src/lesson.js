@@ -53,6 +53,7 @@ export function createLesson({ store, plane, layers, setExample, onChange }) {
   const panel = $('lesson');
   const state = { step: 0 }; // 0: closed
   const readings = pageReadings(store);
+  const paint = () => { if (state.step) paintStep(STEPS[state.step - 1], state.step, readings); };
 
   function show(n) {
     const opening = state.step === 0;
@@ -61,7 +62,7 @@ export function createLesson({ store, plane, layers, setExample, onChange }) {
     panel.hidden = false;
     Object.assign(panel.dataset, { step: String(state.step), steps: String(STEPS.length) });
     setUp(step);
-    paint(step);
+    paint();
     if (opening) panel.focus(); // keyboard users land in the lesson (arrow keys, Tab to its buttons)
     onChange();
   }
@@ -79,7 +80,7 @@ export function createLesson({ store, plane, layers, setExample, onChange }) {
     if (!store.get().models.has(step.model)) return false;
     store.set({ current: step.model });
     if (step.samplePrior) $('sample-prior').click();
-    paint(step);
+    paint();
     return true;
   }
   /** @type {Step | null} the step whose model has not arrived yet */
@@ -88,60 +89,68 @@ export function createLesson({ store, plane, layers, setExample, onChange }) {
     if (waiting && waiting === STEPS[state.step - 1] && chooseModel(waiting)) waiting = null;
   });
 
-  function paint(step) {
-    render($('lesson-title'), `${step.key}.title`);
-    render($('lesson-progress-text'), 'lesson.progress', { n: state.step, count: STEPS.length });
-    const progress = /** @type {HTMLProgressElement} */ ($('lesson-progress'));
-    progress.max = STEPS.length;
-    progress.value = state.step;
-    const body = $('lesson-body');
-    body.replaceChildren();
-    if (!step.paragraphs) body.append(paragraph(`${step.key}.text`));
-    for (const [label, part] of step.paragraphs || TRY_AND_NOTICE) body.append(paragraph(`${step.key}.${part}`, label));
-    if (step.figure) {
-      const values = step.figure(readings);
-      body.append(values ? paragraph(`${step.key}.figure`, null, values) : paragraph('lesson.figure.pending'));
-    }
-    $('lesson-run').hidden = !step.run;
-    $('lesson-prev').toggleAttribute('disabled', state.step === 1);
-    $('lesson-next').toggleAttribute('disabled', state.step === STEPS.length);
-  }
-
-  $('lesson-start').addEventListener('click', () => show(state.step || 1));
-  $('lesson-next').addEventListener('click', () => show(state.step + 1));
-  $('lesson-prev').addEventListener('click', () => show(state.step - 1));
-  $('lesson-close').addEventListener('click', () => {
+  function close() {
     state.step = 0;
     panel.hidden = true;
     delete panel.dataset.step;
     onChange();
     $('lesson-start').focus();
-  });
+  }
+
+  $('lesson-start').addEventListener('click', () => show(state.step || 1));
   $('lesson-run').addEventListener('click', () => runPreset(STEPS[state.step - 1].run));
-  panel.addEventListener('click', (event) => {
-    const link = /** @type {HTMLElement} */ (event.target).closest('a[data-lesson-step]');
-    if (!link) return;
-    event.preventDefault();
-    show(Number(link.getAttribute('data-lesson-step')));
-  });
-  panel.addEventListener('keydown', (event) => {
-    // Arrow keys follow the reading direction: in Persian (right to left) ← is forward.
-    const forward = language() === 'fa' ? 'ArrowLeft' : 'ArrowRight';
-    const back = language() === 'fa' ? 'ArrowRight' : 'ArrowLeft';
-    if (event.key === forward) show(state.step + 1);
-    else if (event.key === back) show(state.step - 1);
-    else if (event.key === 'Escape') $('lesson-close').click();
-    else return;
-    event.preventDefault();
-  });
-  store.on(['image', 'current'], () => { if (state.step) paint(STEPS[state.step - 1]); });
-  onLanguage(() => { if (state.step) paint(STEPS[state.step - 1]); });
+  bindNavigation(panel, (delta) => show(state.step + delta), show, close);
+  store.on(['image', 'current'], paint);
+  onLanguage(paint);
   return {
     /** Opens step `n` (1-based). */
     open: show,
     /** The open step, 0 when the lesson is closed. */
     step: () => state.step,
   };
+}
+
+/** Back/Next/Close, the links between steps, and the keys (arrows in reading direction, Escape). */
+function bindNavigation(panel, move, goTo, close) {
+  $('lesson-next').addEventListener('click', () => move(1));
+  $('lesson-prev').addEventListener('click', () => move(-1));
+  $('lesson-close').addEventListener('click', close);
+  panel.addEventListener('click', (event) => {
+    const link = /** @type {HTMLElement} */ (event.target).closest('a[data-lesson-step]');
+    if (!link) return;
+    event.preventDefault();
+    goTo(Number(link.getAttribute('data-lesson-step')));
+  });
+  panel.addEventListener('keydown', (event) => {
+    // In Persian (right to left) ← is forward.
+    const forward = language() === 'fa' ? 'ArrowLeft' : 'ArrowRight';
+    const back = language() === 'fa' ? 'ArrowRight' : 'ArrowLeft';
+    if (event.key === forward) move(1);
+    else if (event.key === back) move(-1);
+    else if (event.key === 'Escape') close();
+    else return;
+    event.preventDefault();
+  });
+}
+
+/** Writes step `n`'s title, progress, texts and figures into the panel. */
+function paintStep(step, n, readings) {
+  render($('lesson-title'), `${step.key}.title`);
+  render($('lesson-progress-text'), 'lesson.progress', { n, count: STEPS.length });
+  const progress = /** @type {HTMLProgressElement} */ ($('lesson-progress'));
+  progress.max = STEPS.length;
+  progress.value = n;
+  const body = $('lesson-body');
+  body.replaceChildren();
+  if (!step.paragraphs) body.append(paragraph(`${step.key}.text`));
+  for (const [label, part] of step.paragraphs || TRY_AND_NOTICE) body.append(paragraph(`${step.key}.${part}`, label));
+  if (step.figure) {
+    const values = step.figure(readings);
+    body.append(values ? paragraph(`${step.key}.figure`, null, values) : paragraph('lesson.figure.pending'));
+  }
+  $('lesson-run').hidden = !step.run;
+  $('lesson-prev').toggleAttribute('disabled', n === 1);
+  $('lesson-next').toggleAttribute('disabled', n === STEPS.length);
 }
 
 /**
