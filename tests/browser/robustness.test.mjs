@@ -236,7 +236,7 @@ describe('privacy and page security', () => {
 });
 
 describe('long sessions', () => {
-  test('10,000 drag moves and 200 uploads leave wasm memory, JS heap and object URLs bounded', async () => {
+  test('5,000 drag moves and 100 uploads leave wasm memory, JS heap and object URLs bounded', async () => {
     const page = await openExplorer(shared.browser, shared.server.url);
     await page.evaluate(() => {
       self.__liveObjectUrls = 0;
@@ -268,7 +268,7 @@ describe('long sessions', () => {
     };
     await session(500, 10); // warm-up: caches, JIT, grown-once buffers
     const start = await measure();
-    await session(9_500, 190);
+    await session(4_500, 90); // CI time: a leak per move or per upload shows well within this
     const end = await measure();
     assert.ok(end.wasm <= start.wasm * 1.1 + 2 ** 20,
       `wasm memory grew from ${start.wasm} to ${end.wasm} bytes`);
