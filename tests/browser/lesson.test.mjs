@@ -85,12 +85,10 @@ for (const mode of ['http', 'file']) {
     const url = () => (mode === 'http' ? shared.server.url : FILE_URL);
 
     test('every step, opened by its deep link, sets up the model, layers and point it promises', async () => {
-      const page = await openExplorer(shared.browser, url());
-      await page.waitForSelector('body[data-ready="true"]');
       for (const [i, step] of STEPS.entries()) {
         const n = i + 1;
-        await page.goto(`${url()}#lesson=${n}`);
-        await page.reload();
+        // A fresh page per step: a hash change within one page could race its fragment writer.
+        const page = await openExplorer(shared.browser, `${url()}#lesson=${n}`);
         await page.waitForFunction((m) => document.getElementById('lesson').dataset.step === String(m), n);
         await page.waitForFunction((m) => document.getElementById('model').value === m, step.model);
         const shown = await view(page);
@@ -108,9 +106,9 @@ for (const mode of ['http', 'file']) {
           await page.waitForFunction(() => !document.getElementById('lesson-body').textContent.includes('once the models have loaded'));
           assert.match(await page.locator('#lesson-body').textContent(), /\d\.\d\d/, `step ${n} quotes the page's figures`);
         }
+        assert.deepEqual(page.problems, [], `step ${n}`);
+        await page.close();
       }
-      assert.deepEqual(page.problems, []);
-      await page.close();
     });
   });
 }
