@@ -158,8 +158,7 @@ impl LiveTrainer {
             self.window.0.kl += terms.kl;
             self.window.1 += 1;
             if self.step.is_multiple_of(LOG_EVERY_STEPS) {
-                self.log.extend(self.window_entry());
-                self.window = (ElboTerms::default(), 0);
+                self.close_log_window();
             }
         }
         let n = n.max(1) as f64;
@@ -169,11 +168,16 @@ impl LiveTrainer {
     /// Changes β and the learning rate from the next step on; the steps before close a log entry.
     pub fn set_hyperparameters(&mut self, beta: f64, learning_rate: f64) -> Result<(), String> {
         check_settings(beta, learning_rate)?;
-        self.log.extend(self.window_entry());
-        self.window = (ElboTerms::default(), 0);
+        self.close_log_window();
         self.learner.objective.beta = beta;
         self.learning_rate = learning_rate;
         Ok(())
+    }
+
+    /// Writes the log entry for the steps since the last one (if any) and starts a new window.
+    fn close_log_window(&mut self) {
+        self.log.extend(self.window_entry());
+        self.window = (ElboTerms::default(), 0);
     }
 
     /// The log entry for the steps since the last one (none if there were none).
