@@ -45,8 +45,9 @@ function slice() {
     } catch (err) {
       running = false;
       const which = runs.length > 1 ? `the ${run.kind.toUpperCase()}: ` : '';
-      post({ type: 'diverged', name: run.name, message: which + String((err && err.message) || err) });
+      // The kept model's figures first: when the page shows "stopped", they are already there.
       report(true);
+      post({ type: 'diverged', name: run.name, message: which + String((err && err.message) || err) });
       return false;
     }
   }
