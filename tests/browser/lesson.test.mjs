@@ -25,14 +25,22 @@ async function catalogues() {
   return out;
 }
 
-/** Message keys the page names: data-i18n attributes, string literals in web/src, the lesson's steps. */
+/**
+ * Message keys the page names: data-i18n attributes, string literals in the page's code (web/src,
+ * web/worker) and in the Rust errors it shows (crates/NAME/src), the lesson's steps.
+ */
 async function usedKeys() {
   const html = await readFile(join(WEB_DIR, 'index.html'), 'utf8');
   const used = new Set([...html.matchAll(/data-i18n(?:-[a-z-]+)?="([^"]+)"/g)].map((m) => m[1]));
-  for (const name of await readdir(join(WEB_DIR, 'src'))) {
-    if (!name.endsWith('.js') || name === 'messages-en.js') continue;
-    const source = await readFile(join(WEB_DIR, 'src', name), 'utf8');
-    for (const m of source.matchAll(/'([a-z0-9-]+(?:\.[a-z0-9-]+)+)'/g)) if (m[1] in EN) used.add(m[1]);
+  const crates = join(WEB_DIR, '..', 'crates');
+  const sources = [
+    ...(await readdir(join(WEB_DIR, 'src'))).filter((n) => n !== 'messages-en.js').map((n) => join(WEB_DIR, 'src', n)),
+    ...(await readdir(join(WEB_DIR, 'worker'))).map((n) => join(WEB_DIR, 'worker', n)),
+    ...(await Promise.all((await readdir(crates)).map(async (c) => (await readdir(join(crates, c, 'src'))).map((n) => join(crates, c, 'src', n))))).flat(),
+  ].filter((path) => /\.(js|rs)$/.test(path));
+  for (const path of sources) {
+    const source = await readFile(path, 'utf8');
+    for (const m of source.matchAll(/['"]([a-z0-9-]+(?:\.[a-z0-9-]+)+)['"]/g)) if (m[1] in EN) used.add(m[1]);
   }
   for (const step of STEPS) {
     for (const part of ['title', 'text', 'try', 'notice', 'figure', 'ex1', 'ex2']) {
@@ -64,6 +72,62 @@ describe('message catalogues', () => {
     const html = await readFile(join(WEB_DIR, 'index.html'), 'utf8');
     const named = [...html.matchAll(/data-i18n(?:-[a-z-]+)?="([^"]+)"/g)].map((m) => m[1]);
     assert.deepEqual(named.filter((k) => !(k in EN)), [], 'index.html names messages that do not exist');
+  });
+});
+
+/**
+ * Latin-script words a Persian text may keep: model, dataset and program names, formula
+ * symbols, units and file formats. Everything else must be Persian (an English term beside a
+ * Persian one is marked {{en:…}} and a formula {{ltr:…}}: those are not counted).
+ */
+const LATIN_ALLOWED = new Set([
+  'vae', 'ae', 'vae-beta4', 'live', 'live-ae', 'VAE', 'AE', 'vae-explorer', 'MNIST', 'Rust', 'WebAssembly', 'Worker', 'README',
+  'KL', 'ELBO', 'IWAE', 'N', 'I', 'z', 'x', 'p', 'q', 'A', 'B', 'NaN', 'e',
+  'PNG', 'JPEG', 'GIF', 'WebP', 'SVG', 'vaew', '.vaew', 'ms',
+]);
+
+/** The Latin-script words of `text` that are not allowed in a Persian one. */
+const foreignWords = (text) => [...text.matchAll(/\.?[A-Za-z][A-Za-z0-9-]*/g)].map((m) => m[0]).filter((w) => !LATIN_ALLOWED.has(w));
+
+describe('Persian has no stray English', () => {
+  test('no Persian message keeps a Latin word outside its marked terms and formulas', async () => {
+    const { fa } = await catalogues();
+    const unmarked = (text) => foreignWords(text.replace(/\{\{(en|ltr|step):.*?\}\}/g, ' ').replace(/\{\w+\}/g, ' '));
+    const stray = Object.entries(fa).map(([key, text]) => [key, unmarked(text)]).filter(([, words]) => words.length > 0);
+    assert.deepEqual(stray, []);
+    assert.deepEqual(unmarked('مدل {{en:encoder}} and vae {file}'), ['and'], 'the check finds a stray word');
+  });
+
+  test('with Persian on, the page shows no Latin words outside marked terms, formulas and the allowed names — readouts, training figures and errors included', async () => {
+    const page = await openExplorer(shared.browser, `${shared.server.url}#lang=fa`);
+    await page.waitForFunction(() => document.documentElement.lang === 'fa' && document.body.dataset.ready === 'true');
+    await page.check('#layer-scatter');
+    await page.click('#lesson-start'); // the lesson's example 3 fills the posterior readout
+    await page.click('#train-step');
+    await page.waitForFunction(() => document.getElementById('train-status').dataset.step === '1');
+    await page.setInputFiles('#open-weights', { name: 'picture.vaew', mimeType: 'application/octet-stream', buffer: Buffer.from('not weights at all') });
+    await page.waitForSelector('#status.error');
+    const shown = await page.evaluate(() => {
+      const visible = (el) => el.checkVisibility ? el.checkVisibility() : el.offsetParent !== null;
+      const texts = [];
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const el = node.parentElement;
+        if (!el || el.closest('[lang="en"], bdi, script, style, option') || !visible(el)) continue;
+        if (node.textContent.trim()) texts.push(node.textContent.trim());
+      }
+      for (const el of document.querySelectorAll('[title], [aria-label]')) {
+        for (const attr of ['title', 'aria-label']) if (el.hasAttribute(attr)) texts.push(el.getAttribute(attr));
+      }
+      for (const opt of document.querySelectorAll('select:not(#lang) option')) texts.push(opt.textContent);
+      texts.push(document.title);
+      return texts;
+    });
+    const stray = shown.map((text) => [text, foreignWords(text)]).filter(([, words]) => words.length > 0);
+    assert.deepEqual(stray, []);
+    assert.ok(shown.some((text) => text.includes('vae-explorer') && /[\u0600-\u06FF]/.test(text)), 'the error is said in Persian');
+    assert.deepEqual(page.problems, []);
+    await page.close();
   });
 });
 

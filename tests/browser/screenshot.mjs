@@ -1,6 +1,6 @@
 // Regenerates docs/screenshot.png (the explorer with the scatter layer on, a drawn-in digit's
 // posterior, prior samples and the same-z comparison) and docs/screenshot-training.png (training
-// in the page, side by side), docs/lesson-en.png and docs/lesson-fa.png. Run: node tests/browser/screenshot.mjs
+// in the page, side by side), docs/lesson-en.png, docs/lesson-fa.png and docs/lesson-fa-phone.png. Run: node tests/browser/screenshot.mjs
 import { join } from 'node:path';
 import { WEB_DIR, launchBrowser, openExplorer, renderTextPng, serveWeb } from './harness.mjs';
 
@@ -52,6 +52,13 @@ console.log('wrote docs/screenshot.png');
     await page3.close();
     console.log(`wrote docs/lesson-${lang}.png`);
   }
+  // On a phone (375 px wide), in Persian: the layout folds to one column without overflowing.
+  const phone = await openExplorer(browser3, `${server3.url}#lang=fa&lesson=3`);
+  await phone.setViewportSize({ width: 375, height: 1100 });
+  await phone.waitForFunction(() => document.documentElement.lang === 'fa' && !document.getElementById('posterior').hidden);
+  await phone.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok))));
+  await phone.screenshot({ path: join(WEB_DIR, '..', 'docs', 'lesson-fa-phone.png'), fullPage: false });
+  console.log('wrote docs/lesson-fa-phone.png');
   await browser3.close();
   await server3.close();
 }

@@ -1,13 +1,17 @@
 // chart.js — the training chart: −ELBO, reconstruction, KL and β·KL (nats per image) against the
 // step, with readable axes, a legend, and a mark wherever β or the learning rate changed.
 
+import { onLanguage, t } from './i18n.js';
+
 const MAX_POINTS = 1500;  // older points are thinned to every other one beyond this
 const SERIES = [
-  { key: 'loss', label: '−ELBO', color: '#1b1f24' },
-  { key: 'recon', label: 'reconstruction', color: '#1f6fd2' },
-  { key: 'kl', label: 'KL', color: '#d2461e' },
-  { key: 'betaKl', label: 'β·KL', color: '#b07aa1' },
+  { key: 'loss', label: () => '−ELBO', color: '#1b1f24' },
+  { key: 'recon', label: () => t('chart.recon'), color: '#1f6fd2' },
+  { key: 'kl', label: () => 'KL', color: '#d2461e' },
+  { key: 'betaKl', label: () => 'β·KL', color: '#b07aa1' },
 ];
+/** Vazirmatn is there once Persian was chosen (its text needs it); system fonts otherwise. */
+const FONT = '11px system-ui, Vazirmatn, sans-serif';
 const PAD = { left: 48, right: 10, top: 26, bottom: 28 };
 
 /**
@@ -18,9 +22,10 @@ const PAD = { left: 48, right: 10, top: 26, bottom: 28 };
 export function createLossChart(canvas) {
   /** @type {ChartPoint[]} */
   let points = [];
-  /** @type {{step: number, text: string}[]} */
+  /** @type {{step: number, text: import('./i18n.js').MessageParam}[]} */
   let marks = [];
   let dirty = true;
+  onLanguage(() => { dirty = true; });
   function frame() {
     if (dirty) { dirty = false; drawChart(canvas, points, marks); }
     requestAnimationFrame(frame);
@@ -33,7 +38,7 @@ export function createLossChart(canvas) {
       if (points.length > MAX_POINTS) points = points.filter((_, i) => i % 2 === 0 || i === points.length - 1);
       dirty = true;
     },
-    /** Marks a change at `step` (e.g. "β = 4"). */
+    /** Marks a change at `step` (a message, e.g. "β = 4"). */
     mark(step, text) {
       marks.push({ step, text });
       canvas.dataset.marks = String(marks.length);
@@ -63,13 +68,13 @@ function ticks(lo, hi) {
 /**
  * @param {HTMLCanvasElement} canvas
  * @param {ChartPoint[]} points
- * @param {{step: number, text: string}[]} marks
+ * @param {{step: number, text: import('./i18n.js').MessageParam}[]} marks
  */
 function drawChart(canvas, points, marks) {
   const ctx = canvas.getContext('2d');
   const { width: w, height: h } = canvas;
   ctx.clearRect(0, 0, w, h);
-  ctx.font = '11px system-ui, sans-serif';
+  ctx.font = FONT;
   drawLegend(ctx);
   if (points.length < 2) return;
   const steps = [points[0].step, points[points.length - 1].step];
@@ -84,7 +89,8 @@ function drawChart(canvas, points, marks) {
     ctx.beginPath(); ctx.moveTo(x(mark.step), PAD.top); ctx.lineTo(x(mark.step), h - PAD.bottom); ctx.stroke();
     ctx.setLineDash([]);
     ctx.fillStyle = '#5b6470';
-    ctx.fillText(mark.text, x(mark.step) + 3, PAD.top + 10);
+    const text = typeof mark.text === 'object' ? t(mark.text.key, mark.text.params) : String(mark.text);
+    ctx.fillText(text, x(mark.step) + 3, PAD.top + 10);
   }
   for (const s of SERIES) {
     ctx.strokeStyle = s.color;
@@ -101,11 +107,12 @@ function drawLegend(ctx) {
     ctx.fillStyle = s.color;
     ctx.fillRect(left, 8, 14, 3);
     ctx.fillStyle = '#1b1f24';
-    ctx.fillText(s.label, left + 18, 14);
-    left += 26 + ctx.measureText(s.label).width;
+    ctx.fillText(s.label(), left + 18, 14);
+    left += 26 + ctx.measureText(s.label()).width;
   }
   ctx.fillStyle = '#5b6470';
-  ctx.fillText('nats per image', ctx.canvas.width - PAD.right - 80, 14);
+  const unit = t('chart.unit');
+  ctx.fillText(unit, ctx.canvas.width - PAD.right - ctx.measureText(unit).width, 14);
 }
 
 function drawAxes(ctx, w, h, yTicks, y, xTicks, x) {
@@ -117,5 +124,6 @@ function drawAxes(ctx, w, h, yTicks, y, xTicks, x) {
   ctx.stroke();
   for (const v of yTicks) ctx.fillText(String(Math.round(v * 10) / 10), 4, y(v) + 4);
   for (const s of xTicks) ctx.fillText(String(Math.round(s)), x(s) - 8, h - PAD.bottom + 14);
-  ctx.fillText('step', w - PAD.right - 24, h - 4);
+  const step = t('chart.step');
+  ctx.fillText(step, w - PAD.right - ctx.measureText(step).width, h - 4);
 }

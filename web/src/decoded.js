@@ -2,7 +2,8 @@
 // phone, the same z decoded by every model, the coordinates with the prior's density there, and a
 // HUD with the time per decode and frames per second. Decodes once per animation frame at most.
 
-import { $, errorText, fmt, savePng, setStatus, tile } from './dom.js';
+import { $, errorMessage, fmt, savePng, setStatus, tile } from './dom.js';
+import { render } from './i18n.js';
 import { priorDensity } from './wasm.js';
 
 const HUD_EVERY_MS = 500;
@@ -56,7 +57,7 @@ export function createDecodedPanel(store) {
     try {
       hud.decodeMs = decodeEverywhere(store.get(), compare, [decodedCtx, miniCtx]);
     } catch (err) {
-      setStatus(`Decoding failed: ${errorText(err)}`, true);
+      setStatus('status.decode-failed', { reason: errorMessage(err) }, true);
     }
   }
 
@@ -67,7 +68,7 @@ export function createDecodedPanel(store) {
       const fps = (1000 * hud.frames) / (now - hud.since);
       hud.frames = 0;
       hud.since = now;
-      $('hud').textContent = `${hud.decodeMs.toFixed(2)} ms/decode · ${Math.round(fps)} fps`;
+      render($('hud'), 'hud.figures', { ms: hud.decodeMs.toFixed(2), fps: Math.round(fps) });
     }
     requestAnimationFrame(frame);
   }
@@ -76,7 +77,7 @@ export function createDecodedPanel(store) {
     pending = true;
     $('z1').textContent = fmt(z.x);
     $('z2').textContent = fmt(z.y);
-    $('prior-density').textContent = `prior density p(z) = ${priorDensity(z.x, z.y).toExponential(2)}`;
+    render($('prior-density'), 'coords.density', { value: priorDensity(z.x, z.y).toExponential(2) });
   });
   store.on(['current'], () => { pending = true; });
   store.on(['models'], (state) => { addTiles(state); pending = true; });

@@ -1,6 +1,8 @@
 // dom.js — small helpers shared by the panels: element lookup, number formatting, the status
 // line, labelled tiles, PNG export and grey images.
 
+import { render } from './i18n.js';
+
 /**
  * The element with id `id` (the page's markup defines every id the panels use).
  * @returns {any}
@@ -10,13 +12,24 @@ export const $ = (id) => document.getElementById(id);
 /** `v` with `digits` decimals. */
 export const fmt = (v, digits = 2) => Number(v).toFixed(digits);
 
-/** An error's message, whatever was thrown. */
-export const errorText = (err) => (err && err.message) || String(err);
+/**
+ * What was thrown, as a message of the catalogues: the errors of the wasm modules and of the
+ * page carry `key` and `params`; anything else (a bug) is shown as it came.
+ * @returns {{key: string, params: Record<string, any>}}
+ */
+export function errorMessage(err) {
+  if (err && typeof err.key === 'string') return { key: err.key, params: { ...(err.params || {}) } };
+  return { key: 'error.unexpected', params: { message: (err && err.message) || String(err) } };
+}
 
-/** Shows `text` in the status line (red when `isError`). */
-export function setStatus(text, isError = false) {
+/**
+ * Says the message `key` in the status line (red when `isError`), in the page's language.
+ * @param {string} key
+ * @param {Record<string, import('./i18n.js').MessageParam>} [params]
+ */
+export function setStatus(key, params = {}, isError = false) {
   const el = $('status');
-  el.textContent = text;
+  render(el, key, params);
   el.classList.toggle('error', isError);
 }
 

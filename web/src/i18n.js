@@ -21,6 +21,8 @@ export const LANGUAGES = {
   fa: { dir: 'rtl', scripts: ['i18n/fa.js', 'i18n/vazirmatn.js'], messages: () => self.VAE_MESSAGES_FA, font: () => self.VAE_FONT_VAZIRMATN },
 };
 
+/** @typedef {string | number | {key: string, params?: Record<string, any>}} MessageParam */
+
 const MARK = /\{\{(en|ltr|step):(.+?)\}\}/g;
 
 let current = 'en';
@@ -37,25 +39,46 @@ export const language = () => current;
  * stripped (for attributes and plain text). English stands in for a message a catalogue lacks
  * (the tests fail on such gaps).
  * @param {string} key
- * @param {Record<string, string | number>} [params]
+ * @param {Record<string, MessageParam>} [params]
  */
 export function t(key, params = {}) {
   return fill(key, params).replace(MARK, (_, kind, text) => (kind === 'step' ? t('lesson.step-link', { n: text }) : text));
 }
 
-/** The raw message with its parameters filled in. */
+/**
+ * The raw message with its parameters filled in. A parameter may itself be a message,
+ * `{key, params}` (an error's reason inside a status line), said in the same language.
+ */
 function fill(key, params) {
   const text = catalogue[key] ?? EN[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
+  return text.replace(/\{(\w+)\}/g, (whole, name) => {
+    if (!(name in params)) return whole;
+    const value = params[name];
+    return typeof value === 'object' && value !== null ? t(value.key, value.params) : String(value);
+  });
 }
 
 /**
- * Sets `el`'s content to the message `key`, its marks as elements.
+ * An `Error` the page says from its catalogue (`key`, `params`), like the errors of the wasm
+ * modules; its `message` is the text in the current language.
+ * @param {string} key
+ * @param {Record<string, MessageParam>} [params]
+ */
+export function pageError(key, params = {}) {
+  return Object.assign(new Error(t(key, params)), { key, params });
+}
+
+/**
+ * Sets `el`'s content to the message `key`, its marks as elements. The element remembers the
+ * message (`data-i18n`, `data-i18n-params`), so a change of language says it again.
  * @param {HTMLElement} el
  * @param {string} key
- * @param {Record<string, string | number>} [params]
+ * @param {Record<string, MessageParam>} [params]
  */
 export function render(el, key, params = {}) {
+  el.dataset.i18n = key;
+  if (Object.keys(params).length > 0) el.dataset.i18nParams = JSON.stringify(params);
+  else delete el.dataset.i18nParams;
   const text = fill(key, params);
   const nodes = [];
   let last = 0;
@@ -86,7 +109,10 @@ function markElement(kind, text) {
 
 /** Renders every element under `root` that names a message. */
 export function applyMessages(root = document) {
-  for (const el of root.querySelectorAll('[data-i18n]')) render(/** @type {HTMLElement} */ (el), el.getAttribute('data-i18n') || '');
+  for (const el of root.querySelectorAll('[data-i18n]')) {
+    const params = el.getAttribute('data-i18n-params');
+    render(/** @type {HTMLElement} */ (el), el.getAttribute('data-i18n') || '', params ? JSON.parse(params) : {});
+  }
   for (const attr of ['title', 'aria-label']) {
     for (const el of root.querySelectorAll(`[data-i18n-${attr}]`)) el.setAttribute(attr, t(el.getAttribute(`data-i18n-${attr}`) || ''));
   }
@@ -111,15 +137,16 @@ export function preferredLanguage(fromFragment) {
  */
 export async function setLanguage(lang) {
   const spec = LANGUAGES[lang];
-  if (!spec) throw new Error(`no language “${lang}”: the page speaks ${Object.keys(LANGUAGES).join(', ')}`);
+  if (!spec) throw pageError('error.language', { lang });
   for (const src of spec.scripts) await loadScript(src);
   const messages = spec.messages();
-  if (!messages) throw new Error(`the ${lang} messages did not load (${spec.scripts.join(", ")})`);
+  if (!messages) throw pageError('error.missing-script', { file: spec.scripts.join(', ') });
   if (spec.font) await addFont(spec.font());
   catalogue = messages;
   current = lang;
   document.documentElement.lang = lang;
   document.documentElement.dir = spec.dir;
+  document.title = t('page.title');
   applyMessages();
   for (const fn of listeners) fn(lang);
 }

@@ -2,7 +2,7 @@
 // explanation (#<id>-explain) and how to draw it for a model. The layers panel, the URL fragment
 // and the plane's drawing order all read this list.
 
-import { $, errorText, heatmapCanvas, imageCanvas, setStatus } from './dom.js';
+import { $, errorMessage, heatmapCanvas, imageCanvas, setStatus } from './dom.js';
 import { DIGIT_COLORS, pictureDrawable, priorDrawable, scatterDrawable } from './plane.js';
 import { gridExtent } from './wasm.js';
 
@@ -87,7 +87,7 @@ export function createLayersPanel(store, plane) {
       try {
         plane.setLayer(layer.id, on ? drawFor(layer, model) : null);
       } catch (err) {
-        setStatus(`Could not draw the layer “${layer.id}”: ${errorText(err)}`, true);
+        setStatus('status.layer-failed', { layer: { key: `layer.${layer.id}` }, reason: errorMessage(err) }, true);
       }
     }
   }

@@ -5,7 +5,7 @@
 // web/i18n/fa.js); `#lesson=N` opens step N.
 
 import { $, fmt } from './dom.js';
-import { language, onLanguage, render, t } from './i18n.js';
+import { language, onLanguage, render } from './i18n.js';
 
 /**
  * A step: its messages (`<key>.title`, `.text`, `.try`, `.notice`, and `.figure` when it has
@@ -171,7 +171,7 @@ export function exampleDigit() {
   ctx.textBaseline = 'middle';
   ctx.fillText('3', size / 2, size / 2);
   const rgba = new Uint8Array(ctx.getImageData(0, 0, size, size).data.buffer);
-  return { rgba, width: size, height: size, name: t('lesson.example-name') };
+  return { rgba, width: size, height: size, name: { key: 'lesson.example-name' } };
 }
 
 /** A paragraph of the message `key`, after a bold label when `label` names one. */

@@ -2,7 +2,7 @@
 // view, restores the view from the URL fragment, then loads the other models one by one, each
 // joining the model switch and the comparisons as it arrives.
 
-import { $, errorText, fmt, savePng, setStatus } from './dom.js';
+import { $, errorMessage, fmt, savePng, setStatus } from './dom.js';
 import { createStore } from './store.js';
 import { loadModel, modelEntries, wasmMemoryBytes } from './wasm.js';
 import { createLatentPlane } from './plane.js';
@@ -13,7 +13,7 @@ import { createPosteriorPanel } from './posterior.js';
 import { fragmentWriter, readFragment } from './fragment.js';
 import { createTrainingPanel } from './training.js';
 import { createOpenWeights } from './open.js';
-import { applyMessages, language, preferredLanguage, setLanguage } from './i18n.js';
+import { applyMessages, language, pageError, preferredLanguage, render, setLanguage } from './i18n.js';
 import { createLesson, exampleDigit } from './lesson.js';
 
 /** The plane's layers, bottom first: the registry's, then the panels' marks. */
@@ -27,13 +27,14 @@ self.VaeExplorer = {
 
 async function start() {
   applyMessages(); // English from the bundle, before anything else is shown
+  setStatus('status.loading');
   const [first] = modelEntries();
   let model;
   try {
-    if (!first) throw new Error('pkg/models.js lists no models: build the page with `cargo xtask web`');
+    if (!first) throw pageError('error.missing-script', { file: 'pkg/models.js' });
     model = await loadModel(first.name);
   } catch (err) {
-    setStatus(`Could not load the model: ${errorText(err)}`, true);
+    setStatus('status.load-failed', { reason: errorMessage(err) }, true);
     return;
   }
   const store = createStore({ models: new Map([[first.name, model]]), current: first.name, point: { x: 0, y: 0 }, image: null });
@@ -63,7 +64,7 @@ async function start() {
   if (restored.lesson) lesson?.open(restored.lesson);
   // Time to interactive, for the benchmark: page start → first decoded image on screen.
   requestAnimationFrame(() => { document.body.dataset.readyMs = performance.now().toFixed(1); });
-  setStatus('Ready: drag the point, or encode an image.');
+  setStatus('status.ready');
   await loadTheOthers(store, restored.model);
   document.body.dataset.ready = 'true'; // every model is loaded
 }
@@ -81,7 +82,8 @@ function createModelSwitch(store) {
       if (select.querySelector(`option[value="${CSS.escape(name)}"]`)) continue;
       const opt = document.createElement('option');
       opt.value = name;
-      opt.textContent = `${name} (${m.label})`;
+      const kind = m.info.kind === 'ae' ? { key: 'model.kind.ae' } : { key: 'model.kind.vae', params: { beta: m.info.beta } };
+      render(opt, m.source ? 'model.option-from' : 'model.option', { name, kind, ...(m.source ? { source: m.source } : {}) });
       select.append(opt);
     }
   }
@@ -102,7 +104,7 @@ function createModelSwitch(store) {
 function createLanguageSwitch(fromFragment, onChange) {
   const select = /** @type {HTMLSelectElement} */ ($('lang'));
   const choose = (lang) => setLanguage(lang).then(() => { select.value = lang; onChange(); },
-    (err) => setStatus(`Could not switch language: ${errorText(err)}`, true));
+    (err) => setStatus('status.language-failed', { reason: errorMessage(err) }, true));
   select.addEventListener('change', () => choose(select.value));
   const lang = preferredLanguage(fromFragment);
   if (lang !== 'en') choose(lang);
@@ -110,11 +112,9 @@ function createLanguageSwitch(fromFragment, onChange) {
 
 /** The footer's line about the current model: objective, training and test figures. */
 function describeModel(info) {
-  const figures = info.kind === 'ae'
-    ? `test reconstruction ${fmt(info.test_recon)} nats (no KL term, so no ELBO)`
-    : `test ELBO ${fmt(-(info.test_recon + info.test_kl))} nats (reconstruction ${fmt(info.test_recon)} + KL ${fmt(info.test_kl)})`;
-  $('model-info').textContent = `Model “${info.name}”: ${info.kind.toUpperCase()}${info.kind === 'ae' ? '' : `, β = ${info.beta}`}, ` +
-    `${info.epochs} epochs on ${info.dataset}; ${figures}.`;
+  const { name, beta, epochs, dataset } = info;
+  const figures = { recon: fmt(info.test_recon), kl: fmt(info.test_kl), elbo: fmt(-(info.test_recon + info.test_kl)) };
+  render($('model-info'), info.kind === 'ae' ? 'model.info.ae' : 'model.info.vae', { name, beta, epochs, dataset, ...figures });
 }
 
 /**
@@ -130,7 +130,7 @@ async function loadTheOthers(store, wanted) {
     try {
       models.set(name, await loadModel(name));
     } catch (err) {
-      setStatus(`Could not load the model “${name}”: ${errorText(err)}`, true);
+      setStatus('status.load-other-failed', { name, reason: errorMessage(err) }, true);
       continue;
     }
     store.touch('models');

@@ -3,7 +3,7 @@
 // same Rust code as the trainer's (magic, version, checksum, architecture, finite weights, a 2-D
 // latent) and joins the model switch under the name in its header. Nothing leaves the browser.
 
-import { $, errorText, setStatus } from './dom.js';
+import { $, errorMessage, setStatus } from './dom.js';
 import { modelFromBytes } from './wasm.js';
 
 /** Larger files are refused before reading: the biggest model the trainer makes is a few MB. */
@@ -25,14 +25,14 @@ function uniqueName(models, name) {
  */
 async function openWeights(store, file) {
   if (file.size > MAX_WEIGHTS_BYTES) {
-    setStatus(`“${file.name}” is ${(file.size / 2 ** 20).toFixed(0)} MB: too large for a weights file (at most ${MAX_WEIGHTS_BYTES / 2 ** 20} MB). Open a .vaew written by the trainer.`, true);
+    setStatus('status.open-too-large', { file: file.name, size: (file.size / 2 ** 20).toFixed(0), max: MAX_WEIGHTS_BYTES / 2 ** 20 }, true);
     return;
   }
   let model;
   try {
-    model = modelFromBytes(new Uint8Array(await file.arrayBuffer()), `opened from ${file.name}`);
+    model = modelFromBytes(new Uint8Array(await file.arrayBuffer()), { key: 'model.source.opened', params: { file: file.name } });
   } catch (err) {
-    setStatus(`Could not open “${file.name}”: ${errorText(err)}`, true);
+    setStatus('status.open-failed', { file: file.name, reason: errorMessage(err) }, true);
     return;
   }
   const { models } = store.get();
@@ -40,7 +40,7 @@ async function openWeights(store, file) {
   models.set(name, model);
   store.touch('models');
   store.set({ current: name });
-  setStatus(`Opened “${file.name}” as model “${name}”: every view now shows it.`);
+  setStatus('status.opened', { file: file.name, name });
 }
 
 /**

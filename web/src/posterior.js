@@ -2,7 +2,8 @@
 // posterior ellipse on the plane, reparameterised samples and ELBO readout. Re-encodes the last
 // image when the model changes.
 
-import { $, errorText, fmt, paintGrey, setStatus } from './dom.js';
+import { $, errorMessage, fmt, paintGrey, setStatus } from './dom.js';
+import { render } from './i18n.js';
 import { attachUpload, fileToRgba } from './upload.js';
 import { createDrawPad } from './draw.js';
 import { posteriorDrawable } from './plane.js';
@@ -22,38 +23,37 @@ export function createPosteriorPanel(store, plane) {
     $('posterior-samples').getContext('2d').putImageData(model.decodeTiles(new Float32Array(post.samples), SHOWN_SAMPLES), 0, 0);
     plane.setLayer('posterior', post.sigma[0] > 0 ? posteriorDrawable(post) : null);
     plane.setPoint({ x: post.mu[0], y: post.mu[1] });
-    setStatus(`Encoded “${image.name}” with ${model.info.name}` +
-      `${post.inverted ? ' (dark ink on light paper: inverted to MNIST’s white on black)' : ''}.`);
+    setStatus(post.inverted ? 'status.encoded-inverted' : 'status.encoded', { image: image.name, model: model.info.name });
   }
 
   let uploadSeq = 0; // only the latest upload is shown when several decode at once
   attachUpload($('upload'), async (file) => {
     const seq = ++uploadSeq;
-    setStatus(`Encoding “${file.name}”…`);
+    setStatus('status.encoding', { image: file.name });
     try {
       const image = { ...(await fileToRgba(file)), name: file.name };
       if (seq !== uploadSeq) return;
       encode(image);
       store.set({ image });
     } catch (err) {
-      if (seq === uploadSeq) setStatus(`Could not encode “${file.name}”: ${errorText(err)}`, true);
+      if (seq === uploadSeq) setStatus('status.encode-failed', { image: file.name, reason: errorMessage(err) }, true);
     }
   });
 
   const pad = createDrawPad($('draw'), (drawn) => {
-    const image = { ...drawn, name: 'your drawing' };
+    const image = { ...drawn, name: { key: 'draw.name' } };
     try {
       encode(image);
       store.set({ image });
     } catch (err) {
-      setStatus(`Drawing: ${errorText(err)}`); // mid-stroke "no ink yet" is expected: say it quietly
+      setStatus('status.drawing', { reason: errorMessage(err) }); // mid-stroke "no ink yet" is expected: say it quietly
     }
   });
   $('draw-clear').addEventListener('click', () => pad.clear());
 
   store.on(['current'], ({ image }) => {
     if (!image) return;
-    try { encode(image); } catch (err) { setStatus(`Could not encode: ${errorText(err)}`, true); }
+    try { encode(image); } catch (err) { setStatus('status.encode-failed', { image: image.name, reason: errorMessage(err) }, true); }
   });
   return {
     /** Encodes an image given by the page itself (the lesson's example), as an upload would be. */
@@ -75,14 +75,15 @@ function showReadout(post, info) {
   el.dataset.mu = `${post.mu[0]},${post.mu[1]}`;
   el.dataset.sigma = `${post.sigma[0]},${post.sigma[1]}`;
   $('mu').textContent = `${fmt(post.mu[0])}, ${fmt(post.mu[1])}`;
-  $('sigma').textContent = info.kind === 'ae' ? '— (an AE encodes a point, not a distribution)'
-    : `${fmt(post.sigma[0], 3)}, ${fmt(post.sigma[1], 3)}`;
+  if (info.kind === 'ae') render($('sigma'), 'posterior.sigma-ae');
+  else $('sigma').textContent = `${fmt(post.sigma[0], 3)}, ${fmt(post.sigma[1], 3)}`;
   const elbo = $('elbo');
   Object.assign(elbo.dataset, { recon: String(post.recon), kl: String(post.kl), elbo: String(post.elbo), iwae: post.iwae == null ? '' : String(post.iwae) });
-  $('elbo-recon').textContent = `${fmt(post.recon)} nats (test mean ${fmt(info.test_recon)})`;
-  $('elbo-kl').textContent = `${fmt(post.kl)} nats (test mean ${fmt(info.test_kl)})`;
-  $('elbo-value').textContent = `${fmt(post.elbo)} nats (test mean ${fmt(-(info.test_recon + info.test_kl))})`;
-  $('elbo-iwae').textContent = post.iwae == null ? '— (an AE defines no p(x))' : `${fmt(post.iwae)} nats`;
+  render($('elbo-recon'), 'posterior.nats-vs-test', { value: fmt(post.recon), mean: fmt(info.test_recon) });
+  render($('elbo-kl'), 'posterior.nats-vs-test', { value: fmt(post.kl), mean: fmt(info.test_kl) });
+  render($('elbo-value'), 'posterior.nats-vs-test', { value: fmt(post.elbo), mean: fmt(-(info.test_recon + info.test_kl)) });
+  if (post.iwae == null) render($('elbo-iwae'), 'posterior.iwae-ae');
+  else render($('elbo-iwae'), 'posterior.nats', { value: fmt(post.iwae) });
   paintGrey($('input-preview'), post.input);
   paintGrey($('reconstruction'), post.reconstruction);
 }

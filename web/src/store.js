@@ -5,7 +5,7 @@
 /**
  * @typedef {import('./wasm.js').Model} Model
  * @typedef {{x: number, y: number}} Point
- * @typedef {{rgba: Uint8Array, width: number, height: number, name: string}} RgbaImage
+ * @typedef {{rgba: Uint8Array, width: number, height: number, name: import('./i18n.js').MessageParam}} RgbaImage
  * @typedef {{
  *   models: Map<string, Model>,
  *   current: string,

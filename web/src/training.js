@@ -3,7 +3,8 @@
 // the live test codes on the plane and the live model in the model switch. The training code and
 // the dataset load only when training is first asked for.
 
-import { $, errorText, fmt, setStatus } from './dom.js';
+import { $, errorMessage, fmt, setStatus } from './dom.js';
+import { pageError, render } from './i18n.js';
 import { base64Bytes, loadScript, modelFromBytes, samplePrior } from './wasm.js';
 import { codesDrawable, drawStill, priorDrawable } from './plane.js';
 import { createLossChart } from './chart.js';
@@ -12,7 +13,8 @@ const LIVE = 'live';          // the live model's name in the model switch
 const LIVE_AE = 'live-ae';    // the side-by-side run's AE
 const PRIOR_SAMPLES = 16;     // decoded by the live model, 4 × 4
 const PRIOR_SEED = 2024;
-const BUILD_HINT = 'build the page with `cargo xtask web`';
+/** How the status line says each state of the Worker. */
+const STATE_MESSAGES = { idle: 'training.state.idle', running: 'training.state.running', paused: 'training.state.paused', stopped: 'training.state.stopped' };
 
 /** Gunzips `bytes` with the browser's own decompressor. */
 async function gunzip(bytes) {
@@ -30,12 +32,12 @@ async function startWorker(onMessage) {
   await loadScript('pkg/train.js');
   await loadScript('pkg/data-mnist.js');
   const train = self.VAE_TRAIN, data = self.VAE_DATA_MNIST;
-  if (!train || typeof data !== 'string') throw new Error(`the training module or its data is missing: ${BUILD_HINT}`);
+  if (!train || typeof data !== 'string') throw pageError('error.missing-script', { file: 'pkg/train.js, pkg/data-mnist.js' });
   const url = URL.createObjectURL(new Blob([train.source], { type: 'text/javascript' }));
   const worker = new Worker(url);
   URL.revokeObjectURL(url);
   worker.onmessage = (event) => onMessage(event.data);
-  worker.onerror = (event) => onMessage({ type: 'error', message: event.message || 'the training worker failed' });
+  worker.onerror = (event) => onMessage({ type: 'error', error: event.message ? { message: event.message } : pageError('error.training.worker') });
   const prior = samplePrior(PRIOR_SAMPLES, PRIOR_SEED);
   worker.postMessage({ type: 'init', wasm: base64Bytes(train.wasm), pack: await gunzip(base64Bytes(data)), prior });
   return worker;
@@ -66,7 +68,7 @@ export function createTrainingPanel(store, plane) {
     run.worker = run.worker || startWorker(handle);
     run.worker.then((w) => w.postMessage(message), (err) => {
       run.worker = null;
-      setStatus(`Could not start training: ${errorText(err)}`, true);
+      setStatus('status.training-start-failed', { reason: errorMessage(err) }, true);
     });
   }
   /** A new run from random weights: one model, or (`pair`) a VAE and an AE side by side. */
@@ -105,7 +107,7 @@ function watchHyperparameters(run, chart, send) {
     $(id).addEventListener('change', () => {
       const { beta, lr } = readSettings();
       if (!run.started || (beta === run.beta && lr === run.lr)) return;
-      chart.mark(run.step, beta !== run.beta ? `β = ${beta}` : `lr = ${lr}`);
+      chart.mark(run.step, beta !== run.beta ? { key: 'training.mark-beta', params: { beta } } : { key: 'training.mark-lr', params: { lr } });
       Object.assign(run, { beta, lr });
       send({ type: 'set', beta, lr });
     });
@@ -120,7 +122,7 @@ function watchHyperparameters(run, chart, send) {
 /** What to do with each message of the Worker (each names its run: `live` or `live-ae`). */
 function messageHandler(store, plane, chart, run) {
   const status = $('train-status');
-  const setState = (state) => { status.dataset.state = state; $('train-state').textContent = state; };
+  const setState = (state) => { status.dataset.state = state; render($('train-state'), STATE_MESSAGES[state]); };
   return (message) => {
     switch (message.type) {
       case 'progress': return message.name === LIVE_AE ? showPairFigures(message) : showProgress(message, chart, run);
@@ -130,8 +132,8 @@ function messageHandler(store, plane, chart, run) {
       case 'state': return setState(message.state);
       case 'diverged':
         setState('stopped');
-        return setStatus(message.message, true);
-      case 'error': return setStatus(`Training: ${message.message}`, true);
+        return setStatus(message.pair ? 'status.training-failed-in' : 'status.training-failed', { model: message.kind, reason: errorMessage(message.error) }, true);
+      case 'error': return setStatus('status.training-failed', { reason: errorMessage(message.error) }, true);
       default: return undefined;
     }
   };
@@ -150,15 +152,15 @@ function showProgress({ name, progress: p, imagesPerS }, chart, run) {
   run.step = p.step;
   chart.add(p.step, p.recon, p.kl, p.beta);
   setFigures(name, { step: p.step, imagesPerS: Math.round(imagesPerS), recon: p.recon, kl: p.kl, elbo: -(p.recon + p.kl) });
-  $('train-figures').textContent = `step ${p.step} · epoch ${p.epoch} · ${Math.round(imagesPerS)} images/s · ` +
-    `−ELBO ${fmt(p.recon + p.kl)} = reconstruction ${fmt(p.recon)} + KL ${fmt(p.kl)} nats`;
-  if (run.pair) $('train-pair-vae-figures').textContent = `−ELBO ${fmt(p.recon + p.kl)} = ${fmt(p.recon)} + KL ${fmt(p.kl)} nats`;
+  const terms = { elbo: fmt(p.recon + p.kl), recon: fmt(p.recon), kl: fmt(p.kl) };
+  render($('train-figures'), 'training.figures', { step: p.step, epoch: p.epoch, rate: Math.round(imagesPerS), ...terms });
+  if (run.pair) render($('train-pair-vae-figures'), 'training.pair-vae-figures', terms);
 }
 
 /** The side-by-side AE's training figures (it has no KL term in its loss; its KL is still shown). */
 function showPairFigures({ name, progress: p }) {
   setFigures(name, { step: p.step, recon: p.recon, kl: p.kl, elbo: -(p.recon + p.kl) });
-  $('train-pair-ae-figures').textContent = `reconstruction ${fmt(p.recon)} nats (its loss: no KL term)`;
+  render($('train-pair-ae-figures'), 'training.pair-ae-figures', { recon: fmt(p.recon) });
 }
 
 /** Live test codes and prior samples: on the plane (the live model) and, side by side, in the pair view. */
@@ -173,12 +175,12 @@ function showView({ name, codes, samples, meanSquaredNorm, step }, plane, run) {
   if (!run.pair) return;
   drawStill($(`train-scatter-${kind}`), [priorDrawable(), drawable]);
   paintSheet($(`train-samples-${kind}`), samples);
-  $(`train-pair-${kind}-spread`).textContent = `mean ‖μ‖² = ${fmt(meanSquaredNorm)} (2 for codes spread like N(0, I))`;
+  render($(`train-pair-${kind}-spread`), 'training.spread', { value: fmt(meanSquaredNorm) });
 }
 
 function showTest({ name, terms, step }) {
   setFigures(name, { testStep: step, testRecon: terms.recon, testKl: terms.kl, testElbo: -(terms.recon + terms.kl) });
-  if (name === LIVE) $('train-test').textContent = `test −ELBO ${fmt(terms.recon + terms.kl)} nats`;
+  if (name === LIVE) render($('train-test'), 'training.test', { value: fmt(terms.recon + terms.kl) });
 }
 
 /** A live model joins the switch under its run's name (replacing its previous snapshot), or is downloaded. */
@@ -196,9 +198,9 @@ function useSnapshot(store, { name, purpose, bytes }) {
   const old = models.get(name);
   let model;
   try {
-    model = modelFromBytes(bytes, name === LIVE_AE ? 'AE trained beside the live VAE in this page' : 'trained in this page');
+    model = modelFromBytes(bytes, { key: name === LIVE_AE ? 'model.source.live-ae' : 'model.source.live' });
   } catch (err) {
-    setStatus(`The live model could not be shown: ${errorText(err)}`, true);
+    setStatus('status.live-failed', { reason: errorMessage(err) }, true);
     return;
   }
   models.set(name, model);

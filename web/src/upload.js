@@ -2,6 +2,8 @@
 // The file is decoded by the browser's own image decoder (as an <img>, so an SVG's scripts never
 // run), drawn into an off-screen canvas no larger than MAX_SIDE, and read back as RGBA.
 
+import { pageError } from './i18n.js';
+
 const MAX_SIDE = 1024; // larger images are scaled down first: preprocessing fits 20×20 anyway
 const MAX_BYTES = 64 * 1024 * 1024; // bigger files are refused before the browser decodes them
 const SVG_FALLBACK_SIDE = 512; // an SVG without width/height is rendered at this size
@@ -12,9 +14,9 @@ const SVG_FALLBACK_SIDE = 512; // an SVG without width/height is rendered at thi
  * @returns {Promise<{rgba: Uint8Array, width: number, height: number}>}
  */
 export async function fileToRgba(file) {
-  if (file.size === 0) throw new Error(`“${file.name}” is empty`);
+  if (file.size === 0) throw pageError('error.image.file-empty', { file: file.name });
   if (file.size > MAX_BYTES) {
-    throw new Error(`“${file.name}” is ${(file.size / 1048576).toFixed(0)} MB; choose an image under ${MAX_BYTES / 1048576} MB`);
+    throw pageError('error.image.file-too-large', { file: file.name, size: (file.size / 1048576).toFixed(0), max: MAX_BYTES / 1048576 });
   }
   const url = URL.createObjectURL(file);
   try {
@@ -23,11 +25,11 @@ export async function fileToRgba(file) {
     try {
       await img.decode();
     } catch (_) {
-      throw new Error(`“${file.name}” is not an image this browser can read (PNG, JPEG, GIF, WebP, SVG…)`);
+      throw pageError('error.image.unreadable', { file: file.name });
     }
     let w0 = img.naturalWidth, h0 = img.naturalHeight;
     if ((!w0 || !h0) && file.type === 'image/svg+xml') w0 = h0 = SVG_FALLBACK_SIDE; // no intrinsic size
-    if (!w0 || !h0) throw new Error(`“${file.name}” has no pixels`);
+    if (!w0 || !h0) throw pageError('error.image.no-pixels', { file: file.name });
     const k = Math.min(1, MAX_SIDE / Math.max(w0, h0));
     const width = Math.max(1, Math.round(w0 * k)), height = Math.max(1, Math.round(h0 * k));
     const canvas = document.createElement('canvas');

@@ -1,7 +1,10 @@
 // wasm.js — loads the wasm module (default model embedded) and wraps the Rust Explorer API.
 // Every number about the latent space comes from here; the page only maps pointers and paints.
 
+import { pageError } from './i18n.js';
+
 /** @typedef {{name: string, label: string, embedded?: boolean, script?: string}} ModelEntry */
+/** Where a model came from, as a catalogue message (null: shipped with the page). @typedef {{key: string, params?: Record<string, string>} | null} ModelSource */
 /**
  * What a weights file says about its model (vae-core's WeightsMeta).
  * @typedef {{name: string, kind: 'vae' | 'ae', beta: number, epochs: number, dataset: string,
@@ -14,7 +17,6 @@
  *            inverted: boolean}} Posterior
  */
 
-const BUILD_HINT = 'build the page with `cargo xtask web`';
 
 /** Bytes of a base64 string (the inlined wasm, the model scripts, the training module and data). */
 export function base64Bytes(b64) {
@@ -41,7 +43,7 @@ function addScript(src) {
     const script = document.createElement('script');
     script.src = src;
     script.onload = () => resolve(undefined);
-    script.onerror = () => reject(new Error(`${src} is missing: ${BUILD_HINT}`));
+    script.onerror = () => reject(pageError('error.missing-script', { file: src }));
     document.head.append(script);
   });
 }
@@ -59,8 +61,8 @@ let initialised = null;
 
 /** Initialises the wasm module once. */
 function init() {
-  if (typeof wasm_bindgen === 'undefined') throw new Error(`pkg/vae_wasm.js is missing: ${BUILD_HINT}`);
-  if (typeof self.VAE_WASM_BASE64 !== 'string') throw new Error(`pkg/vae_wasm_bytes.js is missing: ${BUILD_HINT}`);
+  if (typeof wasm_bindgen === 'undefined') throw pageError('error.missing-script', { file: 'pkg/vae_wasm.js' });
+  if (typeof self.VAE_WASM_BASE64 !== 'string') throw pageError('error.missing-script', { file: 'pkg/vae_wasm_bytes.js' });
   initialised = initialised || wasm_bindgen({ module_or_path: base64Bytes(self.VAE_WASM_BASE64) });
   return initialised;
 }
@@ -74,23 +76,23 @@ function init() {
 export async function loadModel(name) {
   await init();
   const entry = modelEntries().find((m) => m.name === name);
-  if (!entry) throw new Error(`no model named “${name}”; the page ships ${modelEntries().map((m) => m.name).join(', ')}`);
-  if (entry.embedded) return new Model(new wasm_bindgen.Explorer(name), entry.label);
+  if (!entry) throw pageError('error.no-model', { name, names: modelEntries().map((m) => m.name).join(', ') });
+  if (entry.embedded) return new Model(new wasm_bindgen.Explorer(name), null);
   const store = (self.VAE_MODEL_BASE64 = self.VAE_MODEL_BASE64 || {});
   if (typeof store[name] !== 'string') await loadScript(entry.script);
   const b64 = store[name];
-  if (typeof b64 !== 'string') throw new Error(`${entry.script} holds no model “${name}”: ${BUILD_HINT}`);
+  if (typeof b64 !== 'string') throw pageError('error.missing-script', { file: String(entry.script) });
   delete store[name]; // the text is no longer needed once decoded
-  return new Model(wasm_bindgen.Explorer.fromBytes(base64Bytes(b64)), entry.label);
+  return new Model(wasm_bindgen.Explorer.fromBytes(base64Bytes(b64)), null);
 }
 
 /**
  * A model from the bytes of a `.vaew` weights file (a live snapshot, a file the user opened).
  * @param {Uint8Array} bytes
- * @param {string} label how the model switch names it
+ * @param {ModelSource} source where it came from, as the model switch says it
  */
-export function modelFromBytes(bytes, label) {
-  return new Model(wasm_bindgen.Explorer.fromBytes(bytes), label);
+export function modelFromBytes(bytes, source) {
+  return new Model(wasm_bindgen.Explorer.fromBytes(bytes), source);
 }
 
 /**
@@ -133,11 +135,11 @@ export function priorDensity(x, y) {
 export class Model {
   /**
    * @param {WasmExplorer} explorer
-   * @param {string} label how the model switch names it
+   * @param {ModelSource} source where it came from (null: shipped with the page)
    */
-  constructor(explorer, label) {
+  constructor(explorer, source) {
     this.explorer = explorer;
-    this.label = label;
+    this.source = source;
     /** @type {ModelInfo} */
     this.info = explorer.info();
   }

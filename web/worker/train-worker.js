@@ -31,6 +31,14 @@ const last = { view: 0, test: 0, snapshot: 0 };
 /** Images per second (all runs together), smoothed over the last slices; the steps it was last measured at. */
 const rate = { images: 0, steps: 0 };
 
+/**
+ * What was thrown, as plain fields a message can carry (an Error's own `key` and `params`, which
+ * the training module's errors have for the page's catalogues, would not survive the copy).
+ */
+function asMessage(err) {
+  return { key: err && err.key, params: err && err.params, message: String((err && err.message) || err) };
+}
+
 function post(message, transfer = []) {
   self.postMessage(message, transfer);
 }
@@ -44,10 +52,9 @@ function slice() {
       progress.push(run.trainer.train(stepsPerSlice));
     } catch (err) {
       running = false;
-      const which = runs.length > 1 ? `the ${run.kind.toUpperCase()}: ` : '';
       // The kept model's figures first: when the page shows "stopped", they are already there.
       report(true);
-      post({ type: 'diverged', name: run.name, message: which + String((err && err.message) || err) });
+      post({ type: 'diverged', name: run.name, kind: run.kind.toUpperCase(), pair: runs.length > 1, error: asMessage(err) });
       return false;
     }
   }
@@ -184,11 +191,11 @@ self.onmessage = (event) => {
   queue = queue.then(async () => {
     try {
       if (message.type === 'interacting') return handlers.interacting(message); // needs no run
-      if (message.type !== 'init' && message.type !== 'reset' && runs.length === 0) throw new Error('training has not been set up yet');
+      if (message.type !== 'init' && message.type !== 'reset' && runs.length === 0) throw Object.assign(new Error('training has not been set up yet'), { key: 'error.training.not-set-up' });
       await handlers[message.type](message);
     } catch (err) {
       running = false;
-      post({ type: 'error', message: String((err && err.message) || err) });
+      post({ type: 'error', error: asMessage(err) });
     }
   });
 };

@@ -6,6 +6,7 @@
 //!
 //! - [`model`]: encoder `784 → hidden → (μ, log σ²)`, decoder `2 → hidden → 784` Bernoulli logits.
 //! - [`loss`]: the ELBO split into reconstruction and KL, in nats.
+//! - [`message`]: errors as keys of the page's message catalogues, for its languages.
 //! - [`preprocess`]: any RGBA image → a 28×28 MNIST-style input.
 //! - [`classifier`]: a small digit classifier that scores decoded prior samples.
 //! - [`eval`]: the importance-weighted log-likelihood and the decoder's continuity.
@@ -24,6 +25,7 @@ pub mod framing;
 pub mod idx;
 pub mod latent;
 pub mod loss;
+pub mod message;
 pub mod model;
 pub mod pack;
 pub mod preprocess;
@@ -33,6 +35,7 @@ pub mod train;
 pub mod weights;
 
 pub use loss::{ElboTerms, kl_standard_normal, reconstruction_nats};
+pub use message::{Localized, PageMessage};
 pub use model::{ModelKind, Vae, VaeConfig};
 pub use preprocess::{PreprocessError, Preprocessed, preprocess_rgba};
 pub use weights::{TrainingLogEntry, WeightsError, WeightsFile, WeightsMeta};

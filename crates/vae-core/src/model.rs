@@ -62,18 +62,15 @@ impl VaeConfig {
     }
 
     /// Checks that this architecture is one the explorer can use (28×28 in, 2-D latent).
-    pub fn check_explorable(&self) -> Result<(), String> {
+    pub fn check_explorable(&self) -> Result<(), NotExplorable> {
         if self.input_dim != IMAGE_PIXELS {
-            return Err(format!("input_dim is {}, the explorer needs {IMAGE_PIXELS}", self.input_dim));
+            return Err(NotExplorable::InputSize { found: self.input_dim });
         }
         if self.latent_dim != LATENT_DIM {
-            return Err(format!(
-                "its latent space has {} dimensions; the explorer draws {LATENT_DIM}-D latent spaces only (every model the trainer makes is {LATENT_DIM}-D)",
-                self.latent_dim
-            ));
+            return Err(NotExplorable::LatentDimensions { found: self.latent_dim });
         }
         if self.hidden.contains(&0) {
-            return Err("a hidden layer has width 0".into());
+            return Err(NotExplorable::EmptyLayer);
         }
         Ok(())
     }
@@ -85,6 +82,28 @@ impl VaeConfig {
         widths.push(self.input_dim);
         widths.windows(2).map(|w| w[0] * w[1]).sum()
     }
+}
+
+/// Why a configuration is not one the explorer can draw.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotExplorable {
+    /// Images of another size.
+    #[error("input_dim is {found}, the explorer needs {IMAGE_PIXELS}")]
+    InputSize {
+        /// The configuration's input size.
+        found: usize,
+    },
+    /// A latent space that is not a plane.
+    #[error(
+        "its latent space has {found} dimensions; the explorer draws {LATENT_DIM}-D latent spaces only (every model the trainer makes is {LATENT_DIM}-D)"
+    )]
+    LatentDimensions {
+        /// The configuration's latent dimensions.
+        found: usize,
+    },
+    /// A hidden layer without units.
+    #[error("a hidden layer has width 0")]
+    EmptyLayer,
 }
 
 /// A VAE (or, trained without KL, a plain autoencoder) with an MLP encoder and decoder.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::IMAGE_PIXELS;
 use crate::framing::{self, FrameError};
+use crate::message::{Localized, PageMessage};
 
 /// First bytes of every dataset pack.
 pub const MAGIC: &[u8; 8] = b"VAEDATA\0";
@@ -77,6 +78,12 @@ pub enum PackError {
     /// The parts do not match the header's counts.
     #[error("dataset pack is inconsistent: {0}; rebuild it with `trainer pack-data`")]
     Inconsistent(String),
+}
+
+impl Localized for PackError {
+    fn page_message(&self) -> PageMessage {
+        PageMessage::new("error.pack")
+    }
 }
 
 impl DataPack {

@@ -15,6 +15,7 @@
 //! The page (through the wasm crate) and the trainer's CLI call the same function.
 
 use crate::IMAGE_SIDE;
+use crate::message::{Localized, PageMessage};
 
 /// Largest side the digit is scaled to, as in MNIST.
 pub const FIT_BOX: usize = 20;
@@ -71,6 +72,21 @@ pub struct Preprocessed {
     pub pixels: Vec<f32>,
     /// Whether the input was dark-on-light and had to be inverted.
     pub inverted: bool,
+}
+
+impl Localized for PreprocessError {
+    fn page_message(&self) -> PageMessage {
+        match self {
+            PreprocessError::Empty { width, height } => PageMessage::new("error.image.empty").with("width", width).with("height", height),
+            PreprocessError::LengthMismatch { .. } => PageMessage::new("error.image.damaged"),
+            PreprocessError::TooLarge { width, height } => PageMessage::new("error.image.too-large")
+                .with("width", width)
+                .with("height", height)
+                .with("megapixels", MAX_INPUT_PIXELS / (1024 * 1024)),
+            PreprocessError::Invisible => PageMessage::new("error.image.invisible"),
+            PreprocessError::NoInk => PageMessage::new("error.image.no-ink"),
+        }
+    }
 }
 
 /// Preprocesses an RGBA image (`width × height × 4` bytes, row-major, straight alpha).

@@ -21,7 +21,9 @@ use burn::tensor::DType;
 use serde::{Deserialize, Serialize};
 
 use crate::framing::{self, FrameError};
-use crate::model::{ModelKind, Vae, VaeConfig};
+use crate::message::{Localized, PageMessage};
+use crate::model::{ModelKind, NotExplorable, Vae, VaeConfig};
+use crate::{IMAGE_PIXELS, LATENT_DIM};
 
 /// First bytes of every weights file.
 pub const MAGIC: &[u8; 8] = b"VAEXPLR\0";
@@ -107,7 +109,10 @@ pub enum WeightsError {
     /// The JSON header does not parse.
     #[error("weights header is invalid: {0}")]
     Header(String),
-    /// The architecture is not one the explorer can use, or does not match the tensors.
+    /// The architecture is not one the explorer can draw.
+    #[error("weights are for another architecture: {0}")]
+    NotExplorable(#[from] NotExplorable),
+    /// The tensors do not match the architecture the header describes.
     #[error("weights are for another architecture: {0}")]
     Architecture(String),
     /// A parameter is NaN or infinite.
@@ -144,7 +149,7 @@ impl WeightsFile {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, WeightsError> {
         let frame = framing::read(bytes, MAGIC, OLDEST_READABLE_VERSION..=FORMAT_VERSION, 1)?;
         let meta: WeightsMeta = serde_json::from_slice(frame.header).map_err(|e| WeightsError::Header(e.to_string()))?;
-        meta.config.check_explorable().map_err(WeightsError::Architecture)?;
+        meta.config.check_explorable()?;
         let payload = frame.parts[0];
         let payload = if frame.version >= 2 { unshuffle(payload) } else { payload.to_vec() };
         Ok(Self { meta, payload })
@@ -198,6 +203,32 @@ impl From<FrameError> for WeightsError {
             FrameError::Version { found } => WeightsError::Version { found },
             FrameError::HeaderTooLarge(len) => WeightsError::Header(format!("header claims {len} bytes")),
             FrameError::Checksum { found, expected } => WeightsError::Checksum { found, expected },
+        }
+    }
+}
+
+impl Localized for WeightsError {
+    fn page_message(&self) -> PageMessage {
+        match self {
+            WeightsError::Truncated(_) => PageMessage::new("error.weights.truncated"),
+            WeightsError::BadMagic => PageMessage::new("error.weights.foreign"),
+            WeightsError::Version { found } => PageMessage::new("error.weights.version")
+                .with("found", found)
+                .with("oldest", OLDEST_READABLE_VERSION)
+                .with("newest", FORMAT_VERSION),
+            WeightsError::Checksum { .. } => PageMessage::new("error.weights.corrupted"),
+            WeightsError::Header(_) => PageMessage::new("error.weights.header"),
+            WeightsError::NotExplorable(NotExplorable::LatentDimensions { found }) => {
+                PageMessage::new("error.weights.latent").with("found", found).with("drawn", LATENT_DIM)
+            }
+            WeightsError::NotExplorable(NotExplorable::InputSize { found }) => {
+                PageMessage::new("error.weights.input").with("found", found).with("needed", IMAGE_PIXELS)
+            }
+            WeightsError::NotExplorable(NotExplorable::EmptyLayer) | WeightsError::Architecture(_) => {
+                PageMessage::new("error.weights.architecture")
+            }
+            WeightsError::NonFinite(_) => PageMessage::new("error.weights.non-finite"),
+            WeightsError::Record(_) => PageMessage::new("error.weights.record"),
         }
     }
 }

@@ -3,6 +3,7 @@
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use vae_core::loss::{elbo_terms, kl_standard_normal, kl_standard_normal_f32, reconstruction_nats, standard_normal_samples};
+use vae_core::model::NotExplorable;
 use vae_core::weights::{FORMAT_VERSION, MAGIC};
 use vae_core::{ModelKind, Vae, VaeConfig, WeightsError, WeightsFile, WeightsMeta};
 
@@ -172,7 +173,10 @@ fn weights_of_another_architecture_are_refused() {
     // A 3-D latent cannot be explored on a plane.
     let mut three = file.clone();
     three.meta.config = VaeConfig::new().with_latent_dim(3);
-    assert!(matches!(WeightsFile::from_bytes(&three.to_bytes()), Err(WeightsError::Architecture(_))));
+    assert_eq!(
+        WeightsFile::from_bytes(&three.to_bytes()).expect_err("a 3-D latent"),
+        WeightsError::NotExplorable(NotExplorable::LatentDimensions { found: 3 })
+    );
 }
 
 #[test]

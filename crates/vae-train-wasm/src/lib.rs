@@ -15,9 +15,10 @@ use serde::Serialize;
 #[cfg(test)]
 use vae_core::IMAGE_PIXELS;
 use vae_core::eval::TEST_BINARIZATION_SEED;
+use vae_core::message::js_error;
 use vae_core::pack::DataPack;
 use vae_core::train::{Learner, Objective, binarize};
-use vae_core::{ElboTerms, ModelKind, TrainingLogEntry, Vae, VaeConfig, WeightsFile, WeightsMeta};
+use vae_core::{ElboTerms, Localized, ModelKind, PageMessage, TrainingLogEntry, Vae, VaeConfig, WeightsFile, WeightsMeta};
 use wasm_bindgen::prelude::*;
 
 /// Learning rates above this are refused (they diverge at once).
@@ -50,6 +51,70 @@ struct CodesView {
     /// `[μ₁, μ₂, σ₁, σ₂, label, …]`.
     codes: Vec<f32>,
     mean_squared_norm: f32,
+}
+
+/// Why training cannot start or go on. Each message says what to do next.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum TrainError {
+    /// β outside `0..=MAX_BETA`.
+    #[error("β must be between 0 and {MAX_BETA}")]
+    Beta,
+    /// A learning rate outside `(0, MAX_LEARNING_RATE]`.
+    #[error("the learning rate must be above 0 and at most {MAX_LEARNING_RATE}")]
+    LearningRate,
+    /// A batch larger than the training set (or empty).
+    #[error("the batch size must be 1 to {max} (the training images)")]
+    BatchSize {
+        /// Training images in the pack.
+        max: usize,
+    },
+    /// The loss became NaN or infinite; the model of step `kept` was put back.
+    #[error(
+        "training diverged at step {failed_at} (the loss became {loss}); the model of step {kept} (the last with a finite test loss) is kept — \
+         lower the learning rate (now {learning_rate}) and start again"
+    )]
+    Diverged {
+        /// The step whose loss was not finite.
+        failed_at: usize,
+        /// That loss.
+        loss: f64,
+        /// The step of the model kept.
+        kept: usize,
+        /// The learning rate in force.
+        learning_rate: f64,
+    },
+    /// The live model's test loss is not finite, so it cannot be saved.
+    #[error("the model at step {step} has a non-finite test loss ({recon} + {kl}); lower the learning rate and start again")]
+    NotFinite {
+        /// The live model's step.
+        step: usize,
+        /// Its test reconstruction term.
+        recon: f64,
+        /// Its test KL term.
+        kl: f64,
+    },
+    /// The dataset pack does not parse.
+    #[error(transparent)]
+    Pack(#[from] vae_core::pack::PackError),
+    /// The model could not be written as weights.
+    #[error(transparent)]
+    Weights(#[from] vae_core::WeightsError),
+}
+
+impl Localized for TrainError {
+    fn page_message(&self) -> PageMessage {
+        match self {
+            TrainError::Beta => PageMessage::new("error.training.beta").with("max", MAX_BETA),
+            TrainError::LearningRate => PageMessage::new("error.training.learning-rate").with("max", MAX_LEARNING_RATE),
+            TrainError::BatchSize { max } => PageMessage::new("error.training.batch").with("max", max),
+            TrainError::Diverged { failed_at, kept, learning_rate, .. } => {
+                PageMessage::new("error.training.diverged").with("failed", failed_at).with("kept", kept).with("lr", learning_rate)
+            }
+            TrainError::NotFinite { step, .. } => PageMessage::new("error.training.not-finite").with("step", step),
+            TrainError::Pack(e) => e.page_message(),
+            TrainError::Weights(e) => e.page_message(),
+        }
+    }
 }
 
 /// One training run in the page.
@@ -90,10 +155,10 @@ pub struct LiveTrainer {
 
 impl LiveTrainer {
     /// Starts a run on a parsed pack.
-    pub fn start(pack: DataPack, kind: ModelKind, beta: f64, learning_rate: f64, batch_size: usize, seed: u64) -> Result<Self, String> {
+    pub fn start(pack: DataPack, kind: ModelKind, beta: f64, learning_rate: f64, batch_size: usize, seed: u64) -> Result<Self, TrainError> {
         check_settings(beta, learning_rate)?;
         if !(1..=pack.train.len()).contains(&batch_size) {
-            return Err(format!("the batch size must be 1 to {} (the training images)", pack.train.len()));
+            return Err(TrainError::BatchSize { max: pack.train.len() });
         }
         let device = Device::flex();
         device.seed(seed);
@@ -134,7 +199,7 @@ impl LiveTrainer {
     /// Takes `n` steps; returns the mean terms over them. A non-finite loss restores the last good
     /// model (the parameters of the last step whose loss was finite) and is an error that says so.
     /// The views and snapshots show that model: one step behind the optimiser.
-    pub fn steps(&mut self, n: usize) -> Result<Progress, String> {
+    pub fn steps(&mut self, n: usize) -> Result<Progress, TrainError> {
         let mut sum = ElboTerms::default();
         for _ in 0..n {
             if self.cursor + self.batch_size > self.order.len() {
@@ -146,7 +211,7 @@ impl LiveTrainer {
             let start = self.learner.model().valid();
             let terms = self.learner.step(&self.train, indices, &mut self.rng, self.learning_rate);
             if !(terms.recon.is_finite() && terms.kl.is_finite()) {
-                return Err(self.diverged(format!("the loss became {}", terms.recon + terms.kl)));
+                return Err(self.diverged(terms.recon + terms.kl));
             }
             // The parameters this step started from gave a finite loss: the last good model.
             self.last_good = start;
@@ -166,7 +231,7 @@ impl LiveTrainer {
     }
 
     /// Changes β and the learning rate from the next step on; the steps before close a log entry.
-    pub fn set_hyperparameters(&mut self, beta: f64, learning_rate: f64) -> Result<(), String> {
+    pub fn set_hyperparameters(&mut self, beta: f64, learning_rate: f64) -> Result<(), TrainError> {
         check_settings(beta, learning_rate)?;
         self.close_log_window();
         self.learner.objective.beta = beta;
@@ -200,7 +265,7 @@ impl LiveTrainer {
 
     /// Puts the last model with a finite test loss back (with a fresh optimiser) and says what
     /// happened.
-    fn diverged(&mut self, what: String) -> String {
+    fn diverged(&mut self, loss: f64) -> TrainError {
         let failed_at = self.step + 1;
         let (good, step) = self.checked.clone();
         self.learner
@@ -208,11 +273,7 @@ impl LiveTrainer {
         self.last_good = good;
         self.step = step;
         (self.test_cache, self.codes_cache) = (None, None);
-        format!(
-            "training diverged at step {failed_at} ({what}); the model of step {step} (the last with a finite test loss) is kept — \
-             lower the learning rate (now {}) and start again",
-            self.learning_rate
-        )
+        TrainError::Diverged { failed_at, loss, kept: step, learning_rate: self.learning_rate }
     }
 
     /// Test-set reconstruction and KL of the live model (the pack's test images, binarised once).
@@ -250,13 +311,10 @@ impl LiveTrainer {
     /// The live model as a weights file named `name`.
     /// Fails while the model's test loss is not finite (a run on its way to diverging): such a
     /// model is of no use to the explorer, and the weights format refuses non-finite figures.
-    pub fn weights(&mut self, name: &str) -> Result<Vec<u8>, String> {
+    pub fn weights(&mut self, name: &str) -> Result<Vec<u8>, TrainError> {
         let test = self.test_terms();
         if !(test.recon.is_finite() && test.kl.is_finite()) {
-            return Err(format!(
-                "the model at step {} has a non-finite test loss ({} + {}); lower the learning rate and start again",
-                self.step, test.recon, test.kl
-            ));
+            return Err(TrainError::NotFinite { step: self.step, recon: test.recon, kl: test.kl });
         }
         let kind = self.learner.objective.kind;
         let meta = WeightsMeta {
@@ -272,25 +330,25 @@ impl LiveTrainer {
             test_posteriors: self.test_codes(),
             training_log: self.training_log(),
         };
-        Ok(WeightsFile::from_model(self.last_good.clone(), meta).map_err(|e| e.to_string())?.to_bytes())
+        Ok(WeightsFile::from_model(self.last_good.clone(), meta)?.to_bytes())
     }
 }
 
-fn check_settings(beta: f64, learning_rate: f64) -> Result<(), String> {
+fn check_settings(beta: f64, learning_rate: f64) -> Result<(), TrainError> {
     if !(beta.is_finite() && (0.0..=MAX_BETA).contains(&beta)) {
-        return Err(format!("β must be between 0 and {MAX_BETA}"));
+        return Err(TrainError::Beta);
     }
     if !(learning_rate.is_finite() && learning_rate > 0.0 && learning_rate <= MAX_LEARNING_RATE) {
-        return Err(format!("the learning rate must be above 0 and at most {MAX_LEARNING_RATE}"));
+        return Err(TrainError::LearningRate);
     }
     Ok(())
 }
 
-fn kind_of(kind: &str) -> Result<ModelKind, JsError> {
+fn kind_of(kind: &str) -> Result<ModelKind, JsValue> {
     match kind {
         "vae" => Ok(ModelKind::Vae),
         "ae" => Ok(ModelKind::Ae),
-        other => Err(JsError::new(&format!("unknown model kind {other:?}: use \"vae\" or \"ae\""))),
+        other => Err(JsError::new(&format!("unknown model kind {other:?}: use \"vae\" or \"ae\"")).into()),
     }
 }
 
@@ -298,23 +356,23 @@ fn kind_of(kind: &str) -> Result<ModelKind, JsError> {
 impl LiveTrainer {
     /// Starts a run on the bytes of a dataset pack (`trainer pack-data`, decompressed).
     #[wasm_bindgen(constructor)]
-    pub fn new(pack: &[u8], kind: &str, beta: f64, learning_rate: f64, batch_size: u32, seed: u32) -> Result<LiveTrainer, JsError> {
+    pub fn new(pack: &[u8], kind: &str, beta: f64, learning_rate: f64, batch_size: u32, seed: u32) -> Result<LiveTrainer, JsValue> {
         console_error_panic_hook::set_once();
-        let pack = DataPack::from_bytes(pack).map_err(|e| JsError::new(&e.to_string()))?;
-        Self::start(pack, kind_of(kind)?, beta, learning_rate, batch_size as usize, seed as u64).map_err(|e| JsError::new(&e))
+        let pack = DataPack::from_bytes(pack).map_err(|e| js_error(&TrainError::from(e)))?;
+        Self::start(pack, kind_of(kind)?, beta, learning_rate, batch_size as usize, seed as u64).map_err(|e| js_error(&e))
     }
 
     /// Takes `n` optimiser steps; returns `{step, epoch, recon, kl, beta}` (means over them).
     #[wasm_bindgen(js_name = train)]
-    pub fn train(&mut self, n: u32) -> Result<JsValue, JsError> {
-        let progress = self.steps(n.clamp(1, 10_000) as usize).map_err(|e| JsError::new(&e))?;
-        serde_wasm_bindgen::to_value(&progress).map_err(|e| JsError::new(&e.to_string()))
+    pub fn train(&mut self, n: u32) -> Result<JsValue, JsValue> {
+        let progress = self.steps(n.clamp(1, 10_000) as usize).map_err(|e| js_error(&e))?;
+        Ok(serde_wasm_bindgen::to_value(&progress)?)
     }
 
     /// Changes β (and the learning rate) from the next step on.
     #[wasm_bindgen(js_name = setHyperparameters)]
-    pub fn set_hyperparameters_js(&mut self, beta: f64, learning_rate: f64) -> Result<(), JsError> {
-        self.set_hyperparameters(beta, learning_rate).map_err(|e| JsError::new(&e))
+    pub fn set_hyperparameters_js(&mut self, beta: f64, learning_rate: f64) -> Result<(), JsValue> {
+        self.set_hyperparameters(beta, learning_rate).map_err(|e| js_error(&e))
     }
 
     /// Test-set `{recon, kl}` of the live model, nats per image.
@@ -356,8 +414,8 @@ impl LiveTrainer {
 
     /// The live model as `.vaew` bytes named `name`, which `Explorer.fromBytes` and `trainer
     /// eval` read.
-    pub fn snapshot(&mut self, name: &str) -> Result<Vec<u8>, JsError> {
-        self.weights(name).map_err(|e| JsError::new(&e))
+    pub fn snapshot(&mut self, name: &str) -> Result<Vec<u8>, JsValue> {
+        self.weights(name).map_err(|e| js_error(&e))
     }
 }
 
@@ -422,7 +480,7 @@ mod tests {
                 break;
             }
         }
-        let err = result.expect_err("a learning rate of 50 diverges");
+        let err = result.expect_err("a learning rate of 50 diverges").to_string();
         assert!(err.contains("diverged") && err.contains("lower the learning rate"), "{err}");
         assert!(err.contains(&format!("the model of step {} ", live.step)), "the message names the step kept: {err}");
         let kept = live.test_terms();
@@ -482,6 +540,26 @@ mod tests {
         let mut other = LiveTrainer::start(pack(64, 10), ModelKind::Ae, 1.0, 1e-3, 16, 12).expect("starts");
         other.steps(0).expect("no step");
         assert_ne!(means(&mut other), means(&mut ae), "another seed gives other weights");
+    }
+
+    #[test]
+    fn every_training_error_has_its_english_page_message() {
+        let catalogue = std::fs::read_to_string(format!("{}/../../{}", env!("CARGO_MANIFEST_DIR"), vae_core::message::ENGLISH_CATALOGUE))
+            .expect("the catalogue is readable");
+        let errors = [
+            TrainError::Beta,
+            TrainError::LearningRate,
+            TrainError::BatchSize { max: 10 },
+            TrainError::Diverged { failed_at: 3, loss: f64::NAN, kept: 2, learning_rate: 10.0 },
+            TrainError::NotFinite { step: 3, recon: f64::NAN, kl: 1.0 },
+            TrainError::Pack(vae_core::pack::PackError::Header("eof".into())),
+            TrainError::Weights(vae_core::WeightsError::NonFinite("decoder.0.weight".into())),
+        ];
+        for err in errors {
+            if let Err(problem) = vae_core::message::check_against_catalogue(&catalogue, &err.page_message()) {
+                panic!("“{err}”: {problem}");
+            }
+        }
     }
 
     #[test]

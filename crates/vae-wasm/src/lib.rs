@@ -9,6 +9,7 @@
 use burn::prelude::*;
 use vae_core::fast::FastDecoder;
 use vae_core::latent::{self, LatentGrid};
+use vae_core::message::js_error;
 use vae_core::readout::{self, Posterior};
 use vae_core::{LATENT_DIM, Vae, WeightsFile, WeightsMeta, preprocess_rgba};
 use wasm_bindgen::prelude::*;
@@ -94,9 +95,9 @@ impl Explorer {
     /// Loads a model from the bytes of a `.vaew` weights file; a damaged file, another format
     /// version or another architecture is a `JsError` that names the problem.
     #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes(bytes: &[u8]) -> Result<Explorer, JsError> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Explorer, JsValue> {
         console_error_panic_hook::set_once();
-        Self::from_weights(bytes).map_err(|e| JsError::new(&e.to_string()))
+        Self::from_weights(bytes).map_err(|e| js_error(&e))
     }
 
     /// The weights file's metadata (name, kind, β, architecture, test figures) as an object.
@@ -208,11 +209,11 @@ impl Explorer {
     /// Preprocesses an RGBA image MNIST-style and returns its posterior and ELBO readout
     /// (`{mu, sigma, recon, kl, elbo, iwae, input, reconstruction, samples, inverted}`).
     #[wasm_bindgen(js_name = encodeImage)]
-    pub fn encode_image(&self, rgba: &[u8], width: u32, height: u32) -> Result<JsValue, JsError> {
-        let pre = preprocess_rgba(rgba, width as usize, height as usize).map_err(|e| JsError::new(&e.to_string()))?;
+    pub fn encode_image(&self, rgba: &[u8], width: u32, height: u32) -> Result<JsValue, JsValue> {
+        let pre = preprocess_rgba(rgba, width as usize, height as usize).map_err(|e| js_error(&e))?;
         let mut posterior = self.posterior_of_pixels(&pre.pixels);
         posterior.inverted = pre.inverted;
-        serde_wasm_bindgen::to_value(&posterior).map_err(|e| JsError::new(&e.to_string()))
+        Ok(serde_wasm_bindgen::to_value(&posterior)?)
     }
 }
 
