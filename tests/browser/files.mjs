@@ -120,3 +120,34 @@ export function withNaNWeight(bytes) {
   for (let i = 0; i < payload.length; i++) shuffled[i % 2 === 0 ? i / 2 : half + (i - 1) / 2] = plain[i];
   return writeFrame({ ...frame, parts: [shuffled] });
 }
+
+/**
+ * Writes the four IDX files of a small MNIST-style dataset to `dir` (the names the trainer looks
+ * for): `train` and `test` images of filled boxes whose width and height depend on their class
+ * (0–9), at varied places, white on black like Fashion-MNIST's items.
+ */
+export async function writeIdxDataset(dir, { train, test, seed = 1 }) {
+  const { writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  let state = seed;
+  const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const split = (count) => {
+    const images = Buffer.alloc(16 + count * 784);
+    images.writeUInt32BE(0x803, 0); images.writeUInt32BE(count, 4); images.writeUInt32BE(28, 8); images.writeUInt32BE(28, 12);
+    const labels = Buffer.alloc(8 + count);
+    labels.writeUInt32BE(0x801, 0); labels.writeUInt32BE(count, 4);
+    for (let i = 0; i < count; i++) {
+      const label = i % 10;
+      labels[8 + i] = label;
+      const [w, h] = [6 + 2 * (label % 5), 8 + 3 * Math.floor(label / 5) + (label % 3)];
+      const [x0, y0] = [Math.floor(random() * (28 - w)), Math.floor(random() * (28 - h))];
+      for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) images[16 + i * 784 + y * 28 + x] = 200 + Math.floor(random() * 55);
+    }
+    return { images, labels };
+  };
+  const [a, b] = [split(train), split(test)];
+  await writeFile(join(dir, 'train-images-idx3-ubyte'), a.images);
+  await writeFile(join(dir, 'train-labels-idx1-ubyte'), a.labels);
+  await writeFile(join(dir, 't10k-images-idx3-ubyte'), b.images);
+  await writeFile(join(dir, 't10k-labels-idx1-ubyte'), b.labels);
+}

@@ -5,11 +5,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FILE_URL, ROOT, decodedPixels, latentToPage, meanAbsDiff, nextFrames, openExplorer, sharedBrowser } from './harness.mjs';
-import { readFrame, withNaNWeight, writeFrame } from './files.mjs';
+import { drawnImage, readFrame, withNaNWeight, writeFrame, writeIdxDataset } from './files.mjs';
 
 const shared = sharedBrowser();
 const DATA = process.env.VAE_DATA_DIR || join(ROOT, '..', 'shared', 'data', 'mnist');
@@ -18,8 +18,11 @@ const HAVE_MNIST = ['train-images-idx3-ubyte', 'train-images-idx3-ubyte.gz'].som
 /** A short trainer run's weights file (`trainer --short`, a small model), made once for all tests. */
 let trained = null;
 let dir = null;
+/** A Fashion-MNIST model trained by `trainer --dataset fashion-mnist` on small IDX files this test makes. */
+let fashion = null;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vae-open-'));
+  await trainFashion();
   if (!HAVE_MNIST) return;
   const out = join(dir, 'mine.vaew');
   execFileSync(join(ROOT, 'target', 'debug', 'trainer'), [
@@ -27,6 +30,17 @@ before(async () => {
   ], { stdio: ['ignore', 'ignore', 'inherit'] });
   trained = readFileSync(out);
 });
+
+async function trainFashion() {
+  const data = join(dir, 'fashion-data');
+  await mkdir(data);
+  await writeIdxDataset(data, { train: 600, test: 100 });
+  const out = join(dir, 'fashion.vaew');
+  execFileSync(join(ROOT, 'target', 'debug', 'trainer'), [
+    '--dataset', 'fashion-mnist', '--short', '--hidden', '64,32', '--name', 'fashion', '--data-dir', data, '--no-download', '--out', out, '--json',
+  ], { stdio: ['ignore', 'ignore', 'inherit'] });
+  fashion = { path: out, bytes: readFileSync(out) };
+}
 after(() => rm(dir, { recursive: true, force: true }));
 
 /** Opens `bytes` (or the file at a path) as file `name` through input#open-weights. */
@@ -82,6 +96,47 @@ for (const mode of ['http', 'file']) {
       await page.check('#layer-grid');
       await page.check('#layer-continuity');
       await nextFrames(page);
+      assert.deepEqual(page.problems, []);
+      await page.close();
+    });
+
+    test('a Fashion-MNIST model shows its class names, gets a dataset switch and encodes uploads as Fashion-MNIST was made, as `trainer encode` does', async () => {
+      const page = await openExplorer(shared.browser, url());
+      await page.waitForSelector('body[data-ready="true"]');
+      assert.equal(await page.locator('#dataset-switch').isVisible(), false, 'one dataset: no dataset switch');
+      await openThroughButton(page, 'fashion.vaew', fashion.bytes);
+      await page.waitForFunction(() => document.querySelector('select#model').value === 'fashion');
+      await page.check('#layer-scatter');
+      const legend = await page.locator('#legend span').allTextContents();
+      assert.deepEqual(legend.slice(0, 3), ['T-shirt/top', 'Trouser', 'Pullover']);
+      assert.equal(legend.length, 10);
+      // Two datasets: the switch appears, and the model switch lists the current dataset's models.
+      assert.equal(await page.locator('#dataset-switch').isVisible(), true);
+      const datasetOptions = await page.locator('select#dataset option').evaluateAll((opts) => opts.map((o) => o.value));
+      assert.deepEqual(datasetOptions, ['mnist', 'fashion-mnist']);
+      assert.equal(await page.locator('select#dataset').inputValue(), 'fashion-mnist');
+      assert.deepEqual(await modelOptions(page), ['fashion']);
+      // A wide item: Fashion-MNIST fills the frame's width with it (MNIST would fit it into 20×20).
+      const image = await drawnImage(page, { width: 300, height: 150, scene: 'zero-on-paper' });
+      const file = join(dir, `item-${mode}.png`);
+      await writeFile(file, image);
+      await page.setInputFiles('#upload', file);
+      await page.waitForFunction(() => document.getElementById('posterior').dataset.mu);
+      const mu = (await page.locator('#posterior').getAttribute('data-mu')).split(',').map(Number);
+      const cli = JSON.parse(execFileSync(join(ROOT, 'target', 'debug', 'trainer'), ['encode', '--json', '--weights', fashion.path, file], { encoding: 'utf8' }).trim().split('\n').pop());
+      for (const i of [0, 1]) assert.ok(Math.abs(mu[i] - cli.mu[i]) <= 1e-4, `μ${i + 1}: page ${mu[i]}, trainer ${cli.mu[i]}`);
+      const input = await page.evaluate(() => {
+        const d = document.getElementById('input-preview').getContext('2d').getImageData(0, 0, 28, 28).data;
+        const inked = (i) => d[4 * i] > 64;
+        const columns = Array.from({ length: 28 }, (_, x) => Array.from({ length: 28 }, (_, y) => inked(y * 28 + x)).some(Boolean));
+        return columns.filter(Boolean).length;
+      });
+      assert.ok(input >= 26, `the item spans ${input} of 28 columns`);
+      // Back to MNIST: the digit models return, with digits in the legend.
+      await page.selectOption('select#dataset', 'mnist');
+      await page.waitForFunction(() => document.querySelector('select#model').value === 'vae');
+      assert.ok(!(await modelOptions(page)).includes('fashion'));
+      assert.equal(await page.locator('#legend span').first().textContent(), '0');
       assert.deepEqual(page.problems, []);
       await page.close();
     });

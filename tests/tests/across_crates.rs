@@ -15,6 +15,8 @@ fn packed(kind: ModelKind) -> (vae_core::Vae, Vec<u8>) {
         beta: 1.0,
         config,
         dataset: "synthetic".into(),
+        classes: Vec::new(),
+        preprocessing: None,
         epochs: 0,
         seed: 0,
         test_recon: 0.0,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
+use vae_core::dataset::{self, DatasetInfo};
 use vae_core::idx::{self, IdxImages};
 
 /// The four files of an IDX dataset, by their standard names.
@@ -23,13 +24,18 @@ pub enum DatasetName {
 }
 
 impl DatasetName {
-    /// Short name, also the default folder under `data/`.
-    pub fn as_str(self) -> &'static str {
+    /// What vae-core knows of it: id, class names, preprocessing.
+    pub fn info(self) -> &'static DatasetInfo {
         match self {
-            DatasetName::Mnist => "mnist",
-            DatasetName::FashionMnist => "fashion-mnist",
-            DatasetName::Kmnist => "kmnist",
+            DatasetName::Mnist => &dataset::MNIST,
+            DatasetName::FashionMnist => &dataset::FASHION_MNIST,
+            DatasetName::Kmnist => &dataset::KMNIST,
         }
+    }
+
+    /// Short name (vae-core's id), also the default folder under `data/`.
+    pub fn as_str(self) -> &'static str {
+        self.info().id
     }
 
     /// Public mirrors of the gzipped IDX files, tried in order.

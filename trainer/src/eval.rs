@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use vae_core::eval::{Continuity, code_spread, continuity, continuity_scaled, iwae_log_likelihood, mean_of};
 use vae_core::loss::standard_normal_samples;
-use vae_core::{ElboTerms, IMAGE_PIXELS, ModelKind, Vae, WeightsFile, preprocess_rgba, readout};
+use vae_core::{ElboTerms, IMAGE_PIXELS, ModelKind, Vae, WeightsFile, WeightsMeta, preprocess_rgba_as, readout};
 
 use crate::data::{self, Split};
 use vae_core::classifier::{Classifier, ClassifierConfig};
@@ -342,7 +342,7 @@ pub fn encode(args: &EncodeArgs) -> Result<()> {
     let (file, model) = load_weights(&args.weights, &device)?;
     let mut failed = 0;
     for path in &args.images {
-        match encode_one(path, &model, file.meta.kind, &device) {
+        match encode_one(path, &model, &file.meta, &device) {
             Ok(line) if args.json => println!("{line}"),
             Ok(line) => println!(
                 "{}: μ = ({:.3}, {:.3}), σ = ({:.4}, {:.4}), recon {:.2} + KL {:.2} nats, ELBO {:.2}{}",
@@ -369,10 +369,11 @@ pub fn encode(args: &EncodeArgs) -> Result<()> {
     Ok(())
 }
 
-fn encode_one(path: &Path, model: &Vae, kind: ModelKind, device: &Device) -> Result<serde_json::Value> {
+/// One image's posterior, preprocessed the way the model's dataset was made (as the page does).
+fn encode_one(path: &Path, model: &Vae, meta: &WeightsMeta, device: &Device) -> Result<serde_json::Value> {
     let img = image::open(path).context("not an image this tool can read (PNG, JPEG, GIF, BMP, WebP)")?.to_rgba8();
-    let pre = preprocess_rgba(img.as_raw(), img.width() as usize, img.height() as usize)?;
-    let post = readout::posterior(model, kind, &pre.pixels, device);
+    let pre = preprocess_rgba_as(img.as_raw(), img.width() as usize, img.height() as usize, meta.preprocessing())?;
+    let post = readout::posterior(model, meta.kind, &pre.pixels, device);
     Ok(serde_json::json!({
         "file": path, "mu": post.mu, "sigma": post.sigma, "kl": post.kl, "recon": post.recon,
         "elbo": post.elbo, "inverted": pre.inverted,

@@ -495,3 +495,20 @@ fn pack_data_keeps_the_first_images_and_their_grey_levels() {
     assert_eq!(pack.test.labels, vae_core::idx::parse_labels(&idx("t10k-labels-idx1-ubyte")).expect("IDX")[..20]);
     assert!(pack.train.images.contains(&180));
 }
+
+#[test]
+fn weights_record_their_dataset_classes_and_preprocessing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write_dataset(tmp.path(), 256, 100);
+    let weights = tmp.path().join("fashion.vaew");
+    let out = short_run(tmp.path(), &weights, &["--dataset", "fashion-mnist"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // In the file's own header, not filled in on reading.
+    let bytes = std::fs::read(&weights).expect("written");
+    let header: serde_json::Value =
+        serde_json::from_slice(vae_core::framing::read(&bytes, vae_core::weights::MAGIC, 1..=u32::MAX, 1).expect("a frame").header)
+            .expect("JSON");
+    assert_eq!(header["dataset"], "fashion-mnist");
+    assert_eq!(header["classes"][9], "Ankle boot");
+    assert_eq!(header["preprocessing"], "fill-28");
+}

@@ -6,6 +6,11 @@
     "page.lede": "A variational autoencoder trained on MNIST squeezes every digit into two numbers, {{ltr:z = (z₁, z₂)}}. Drag the point over the plane: the decoder turns each point into an image. The grey rings are the prior {{ltr:N(0, I)}} at 1σ, 2σ and 3σ — the region the KL term pulls every code into, which is why points close together decode alike and almost any point decodes to a digit.",
     "controls.model": "Model",
     "controls.layers": "Layers",
+    "controls.dataset": "Dataset",
+    "dataset.mnist": "MNIST (handwritten digits)",
+    "dataset.fashion-mnist": "Fashion-MNIST (clothing)",
+    "dataset.kmnist": "Kuzushiji-MNIST (cursive Japanese)",
+    "dataset.other": "{id}",
     "layer.prior": "prior N(0, I)",
     "layer.grid": "manifold grid",
     "layer.scatter": "encoded test digits",
@@ -28,6 +33,7 @@
     "interpolation.set-a": "A = this point",
     "interpolation.set-b": "B = this point",
     "upload.label": "Encode an image of a digit (stays in your browser):",
+    "upload.choose": "Choose an image…",
     "draw.clear": "Clear",
     "training.start": "Start",
     "training.pause": "Pause",
@@ -882,7 +888,6 @@
   function createLayersPanel(store, plane) {
     const cache = /* @__PURE__ */ new WeakMap();
     const toggle = (id) => $(`layer-${id}`);
-    fillLegend($("legend"));
     function update() {
       const model = store.model();
       for (const layer of LAYERS) {
@@ -905,6 +910,8 @@
     }
     for (const layer of LAYERS) toggle(layer.id).addEventListener("change", update);
     store.on(["current"], update);
+    store.on(["current"], () => fillLegend($("legend"), store.model().info.classes));
+    fillLegend($("legend"), store.model().info.classes);
     return {
       update,
       /** Ids of the layers switched on. */
@@ -916,13 +923,13 @@
       }
     };
   }
-  function fillLegend(legend) {
-    DIGIT_COLORS.forEach((color, digit) => {
+  function fillLegend(legend, classes) {
+    legend.replaceChildren(...DIGIT_COLORS.map((color, label) => {
       const span = document.createElement("span");
       span.style.setProperty("--swatch", color);
-      span.textContent = String(digit);
-      legend.append(span);
-    });
+      span.textContent = classes[label] ?? String(label);
+      return span;
+    }));
   }
 
   // web/src/decoded.js
@@ -1869,26 +1876,43 @@
   }
   function createModelSwitch(store) {
     const select = $("model");
-    function list({ models }) {
-      for (const opt of [...select.options]) if (!models.has(opt.value)) opt.remove();
-      for (const [name, m] of models) {
-        if (select.querySelector(`option[value="${CSS.escape(name)}"]`)) continue;
-        const opt = document.createElement("option");
-        opt.value = name;
-        const kind = m.info.kind === "ae" ? { key: "model.kind.ae" } : { key: "model.kind.vae", params: { beta: m.info.beta } };
-        render(opt, m.source ? "model.option-from" : "model.option", { name, kind, ...m.source ? { source: m.source } : {} });
-        select.append(opt);
+    const datasets = $("dataset");
+    function list({ models, current: current2 }) {
+      const dataset = models.get(current2)?.info.dataset;
+      const shown = [...models].filter(([, m]) => m.info.dataset === dataset);
+      if (String(shown.map(([name]) => name)) !== String([...select.options].map((o) => o.value))) {
+        select.replaceChildren(...shown.map(([name, m]) => modelOption(name, m)));
       }
+      select.value = current2;
+      const ids = [...new Set([...models.values()].map((m) => m.info.dataset))];
+      $("dataset-switch").hidden = ids.length < 2;
+      if (String(ids) !== String([...datasets.options].map((o) => o.value))) {
+        datasets.replaceChildren(...ids.map((id) => {
+          const opt = document.createElement("option");
+          opt.value = id;
+          render(opt, DATASET_MESSAGES[id] || "dataset.other", { id });
+          return opt;
+        }));
+      }
+      datasets.value = dataset || "";
     }
     select.addEventListener("change", () => store.set({ current: select.value }));
-    store.on(["models"], list);
-    store.on(["current"], ({ current: current2 }) => {
-      select.value = current2;
-      describeModel(store.model().info);
+    datasets.addEventListener("change", () => {
+      const first = [...store.get().models].find(([, m]) => m.info.dataset === datasets.value);
+      if (first) store.set({ current: first[0] });
     });
+    store.on(["models", "current"], list);
+    store.on(["current"], () => describeModel(store.model().info));
     list(store.get());
-    select.value = store.get().current;
     describeModel(store.model().info);
+  }
+  var DATASET_MESSAGES = { mnist: "dataset.mnist", "fashion-mnist": "dataset.fashion-mnist", kmnist: "dataset.kmnist" };
+  function modelOption(name, m) {
+    const opt = document.createElement("option");
+    opt.value = name;
+    const kind = m.info.kind === "ae" ? { key: "model.kind.ae" } : { key: "model.kind.vae", params: { beta: m.info.beta } };
+    render(opt, m.source ? "model.option-from" : "model.option", { name, kind, ...m.source ? { source: m.source } : {} });
+    return opt;
   }
   function createLanguageSwitch(fromFragment, onChange) {
     const select = (

@@ -76,7 +76,6 @@ export function createLayersPanel(store, plane) {
   /** @type {WeakMap<Model, Map<string, Drawable | null>>} */
   const cache = new WeakMap();
   const toggle = (id) => $(`layer-${id}`);
-  fillLegend($('legend'));
 
   function update() {
     const model = store.model();
@@ -102,6 +101,8 @@ export function createLayersPanel(store, plane) {
 
   for (const layer of LAYERS) toggle(layer.id).addEventListener('change', update);
   store.on(['current'], update);
+  store.on(['current'], () => fillLegend($('legend'), store.model().info.classes));
+  fillLegend($('legend'), store.model().info.classes);
   return {
     update,
     /** Ids of the layers switched on. */
@@ -114,12 +115,17 @@ export function createLayersPanel(store, plane) {
   };
 }
 
-/** The digits' colour key under the plane. */
-function fillLegend(legend) {
-  DIGIT_COLORS.forEach((color, digit) => {
+/**
+ * The classes' colour key under the plane: the current model's class names (its weights file
+ * records them: digits, Fashion-MNIST's items, KMNIST's hiragana), one colour per label.
+ * @param {HTMLElement} legend
+ * @param {string[]} classes
+ */
+function fillLegend(legend, classes) {
+  legend.replaceChildren(...DIGIT_COLORS.map((color, label) => {
     const span = document.createElement('span');
     span.style.setProperty('--swatch', color);
-    span.textContent = String(digit);
-    legend.append(span);
-  });
+    span.textContent = classes[label] ?? String(label);
+    return span;
+  }));
 }

@@ -70,29 +70,57 @@ async function start() {
 }
 
 /**
- * The model switch: lists the loaded models, switches the current one, and says what it is.
+ * The model switch: lists the loaded models of the current model's dataset, switches the current
+ * one, and says what it is. Once models of two datasets are loaded, the dataset switch
+ * (select#dataset) appears and chooses among them.
  * @param {import('./store.js').Store} store
  */
 function createModelSwitch(store) {
   /** @type {HTMLSelectElement} */
   const select = $('model');
-  function list({ models }) {
-    for (const opt of [...select.options]) if (!models.has(opt.value)) opt.remove();
-    for (const [name, m] of models) {
-      if (select.querySelector(`option[value="${CSS.escape(name)}"]`)) continue;
-      const opt = document.createElement('option');
-      opt.value = name;
-      const kind = m.info.kind === 'ae' ? { key: 'model.kind.ae' } : { key: 'model.kind.vae', params: { beta: m.info.beta } };
-      render(opt, m.source ? 'model.option-from' : 'model.option', { name, kind, ...(m.source ? { source: m.source } : {}) });
-      select.append(opt);
+  /** @type {HTMLSelectElement} */
+  const datasets = $('dataset');
+  function list({ models, current }) {
+    const dataset = models.get(current)?.info.dataset;
+    const shown = [...models].filter(([, m]) => m.info.dataset === dataset);
+    // Rebuilt only when the list changes: a live snapshot every few seconds must not close an open switch.
+    if (String(shown.map(([name]) => name)) !== String([...select.options].map((o) => o.value))) {
+      select.replaceChildren(...shown.map(([name, m]) => modelOption(name, m)));
     }
+    select.value = current;
+    const ids = [...new Set([...models.values()].map((m) => m.info.dataset))];
+    $('dataset-switch').hidden = ids.length < 2;
+    if (String(ids) !== String([...datasets.options].map((o) => o.value))) {
+      datasets.replaceChildren(...ids.map((id) => {
+        const opt = document.createElement('option');
+        opt.value = id;
+        render(opt, DATASET_MESSAGES[id] || 'dataset.other', { id });
+        return opt;
+      }));
+    }
+    datasets.value = dataset || '';
   }
   select.addEventListener('change', () => store.set({ current: select.value }));
-  store.on(['models'], list);
-  store.on(['current'], ({ current }) => { select.value = current; describeModel(store.model().info); });
+  datasets.addEventListener('change', () => {
+    const first = [...store.get().models].find(([, m]) => m.info.dataset === datasets.value);
+    if (first) store.set({ current: first[0] });
+  });
+  store.on(['models', 'current'], list);
+  store.on(['current'], () => describeModel(store.model().info));
   list(store.get());
-  select.value = store.get().current;
   describeModel(store.model().info);
+}
+
+/** The message naming each dataset the trainer knows (vae-core's `dataset::DATASETS`). */
+const DATASET_MESSAGES = { mnist: 'dataset.mnist', 'fashion-mnist': 'dataset.fashion-mnist', kmnist: 'dataset.kmnist' };
+
+/** The switch's option for model `name`: its kind and β, and where it came from if not shipped. */
+function modelOption(name, m) {
+  const opt = document.createElement('option');
+  opt.value = name;
+  const kind = m.info.kind === 'ae' ? { key: 'model.kind.ae' } : { key: 'model.kind.vae', params: { beta: m.info.beta } };
+  render(opt, m.source ? 'model.option-from' : 'model.option', { name, kind, ...(m.source ? { source: m.source } : {}) });
+  return opt;
 }
 
 /**

@@ -8,7 +8,7 @@ import { pageError } from './i18n.js';
 /**
  * What a weights file says about its model (vae-core's WeightsMeta).
  * @typedef {{name: string, kind: 'vae' | 'ae', beta: number, epochs: number, dataset: string,
- *            test_recon: number, test_kl: number}} ModelInfo
+ *            classes: string[], preprocessing: string, test_recon: number, test_kl: number}} ModelInfo
  */
 /**
  * One image's posterior and ELBO terms (vae-core's readout::Posterior).

@@ -9,6 +9,7 @@
 //! - [`message`]: errors as keys of the page's message catalogues, for its languages.
 //! - [`preprocess`]: any RGBA image → a 28×28 MNIST-style input.
 //! - [`classifier`]: a small digit classifier that scores decoded prior samples.
+//! - [`dataset`]: the datasets a model can be trained on: names, class names, preprocessing.
 //! - [`eval`]: the importance-weighted log-likelihood and the decoder's continuity.
 //! - [`latent`]: the prior's density, grids over the plane and the maps drawn on it.
 //! - [`idx`]: the IDX file format of MNIST and its relatives.
@@ -19,6 +20,7 @@
 #![cfg_attr(not(test), warn(missing_docs))]
 
 pub mod classifier;
+pub mod dataset;
 pub mod eval;
 pub mod fast;
 pub mod framing;
@@ -34,10 +36,11 @@ pub mod readout;
 pub mod train;
 pub mod weights;
 
+pub use dataset::{DatasetInfo, Preprocessing};
 pub use loss::{ElboTerms, kl_standard_normal, reconstruction_nats};
 pub use message::{Localized, PageMessage};
 pub use model::{ModelKind, Vae, VaeConfig};
-pub use preprocess::{PreprocessError, Preprocessed, preprocess_rgba};
+pub use preprocess::{PreprocessError, Preprocessed, preprocess_rgba, preprocess_rgba_as};
 pub use weights::{TrainingLogEntry, WeightsError, WeightsFile, WeightsMeta};
 
 /// Side of an MNIST image, in pixels.

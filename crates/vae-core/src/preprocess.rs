@@ -15,6 +15,7 @@
 //! The page (through the wasm crate) and the trainer's CLI call the same function.
 
 use crate::IMAGE_SIDE;
+use crate::dataset::Preprocessing;
 use crate::message::{Localized, PageMessage};
 
 /// Largest side the digit is scaled to, as in MNIST.
@@ -89,8 +90,14 @@ impl Localized for PreprocessError {
     }
 }
 
-/// Preprocesses an RGBA image (`width × height × 4` bytes, row-major, straight alpha).
+/// Preprocesses an RGBA image (`width × height × 4` bytes, row-major, straight alpha) the way
+/// MNIST was made.
 pub fn preprocess_rgba(rgba: &[u8], width: usize, height: usize) -> Result<Preprocessed, PreprocessError> {
+    preprocess_rgba_as(rgba, width, height, Preprocessing::CentreOfMass20)
+}
+
+/// Preprocesses an RGBA image the way a dataset was made (`how`, recorded in every weights file).
+pub fn preprocess_rgba_as(rgba: &[u8], width: usize, height: usize, how: Preprocessing) -> Result<Preprocessed, PreprocessError> {
     if width == 0 || height == 0 {
         return Err(PreprocessError::Empty { width, height });
     }
@@ -109,11 +116,18 @@ pub fn preprocess_rgba(rgba: &[u8], width: usize, height: usize) -> Result<Prepr
     normalise_contrast(&mut grey, width, height)?;
     let (bx, by, bw, bh) = ink_bounding_box(&grey, width, height).ok_or(PreprocessError::NoInk)?;
     let crop: Vec<f32> = (by..by + bh).flat_map(|y| grey[y * width + bx..y * width + bx + bw].iter().copied()).collect();
-    let scale = FIT_BOX as f32 / bw.max(bh) as f32;
-    let fw = ((bw as f32 * scale).round() as usize).clamp(1, FIT_BOX);
-    let fh = ((bh as f32 * scale).round() as usize).clamp(1, FIT_BOX);
+    let fit = match how {
+        Preprocessing::CentreOfMass20 => FIT_BOX,
+        Preprocessing::Fill28 => IMAGE_SIDE,
+    };
+    let scale = fit as f32 / bw.max(bh) as f32;
+    let fw = ((bw as f32 * scale).round() as usize).clamp(1, fit);
+    let fh = ((bh as f32 * scale).round() as usize).clamp(1, fit);
     let fitted = resample_area(&crop, bw, bh, fw, fh);
-    let pixels = centre_by_mass(&fitted, fw, fh);
+    let pixels = match how {
+        Preprocessing::CentreOfMass20 => centre_by_mass(&fitted, fw, fh),
+        Preprocessing::Fill28 => centre_box(&fitted, fw, fh),
+    };
     Ok(Preprocessed { pixels, inverted })
 }
 
@@ -264,11 +278,21 @@ fn centre_by_mass(patch: &[f32], w: usize, h: usize) -> Vec<f32> {
     let half = IMAGE_SIDE as f64 / 2.0;
     let ox = ((half - cx).round().max(0.0) as usize).min(IMAGE_SIDE - w);
     let oy = ((half - cy).round().max(0.0) as usize).min(IMAGE_SIDE - h);
+    place(patch, w, h, ox, oy)
+}
+
+/// A 28×28 field holding the `w × h` patch with its top-left corner at `(ox, oy)`.
+fn place(patch: &[f32], w: usize, h: usize, ox: usize, oy: usize) -> Vec<f32> {
     let mut out = vec![0.0; IMAGE_SIDE * IMAGE_SIDE];
     for y in 0..h {
         out[(oy + y) * IMAGE_SIDE + ox..(oy + y) * IMAGE_SIDE + ox + w].copy_from_slice(&patch[y * w..(y + 1) * w]);
     }
     out
+}
+
+/// Places a `w × h` patch (at most 28×28) in the middle of the 28×28 frame.
+fn centre_box(patch: &[f32], w: usize, h: usize) -> Vec<f32> {
+    place(patch, w, h, (IMAGE_SIDE - w) / 2, (IMAGE_SIDE - h) / 2)
 }
 
 /// Centre of mass of a 28×28 image, in pixel units (pixel centres at i + 0.5).
@@ -373,5 +397,29 @@ mod tests {
         assert_eq!(preprocess_rgba(&[0; 400], 10, 10), Err(PreprocessError::Invisible), "fully transparent");
         let one_pixel = preprocess_rgba(&[255, 255, 255, 255], 1, 1);
         assert!(one_pixel.is_err(), "a 1×1 image has no border/ink split");
+    }
+
+    /// The rows and columns holding ink (above a quarter) of a 28×28 image: `(top, bottom, left, right)`.
+    fn ink_extent(pixels: &[f32]) -> (usize, usize, usize, usize) {
+        let ink: Vec<(usize, usize)> =
+            (0..IMAGE_SIDE * IMAGE_SIDE).filter(|&i| pixels[i] > 0.25).map(|i| (i / IMAGE_SIDE, i % IMAGE_SIDE)).collect();
+        let extent =
+            |values: Vec<usize>| (values.iter().copied().min().expect("some ink"), values.iter().copied().max().expect("some ink"));
+        let ((top, bottom), (left, right)) = (extent(ink.iter().map(|p| p.0).collect()), extent(ink.iter().map(|p| p.1).collect()));
+        (top, bottom, left, right)
+    }
+
+    #[test]
+    fn fashion_mnist_items_fill_the_frame_where_mnist_digits_fit_twenty_pixels() {
+        let rgba = seven(200, 160, 6.0, 40.0, 20.0, 20, 240);
+        let digit = preprocess_rgba_as(&rgba, 200, 160, Preprocessing::CentreOfMass20).expect("a digit");
+        let item = preprocess_rgba_as(&rgba, 200, 160, Preprocessing::Fill28).expect("an item");
+        let (top, bottom, _, _) = ink_extent(&digit.pixels);
+        assert!(bottom - top < FIT_BOX, "MNIST: the 7 is {} rows tall", bottom - top + 1);
+        let (top, bottom, left, right) = ink_extent(&item.pixels);
+        assert_eq!((top, bottom), (0, IMAGE_SIDE - 1), "Fill28: the taller side fills the frame");
+        // Centred as a box: equal margins left and right (to a pixel).
+        assert!(left.abs_diff(IMAGE_SIDE - 1 - right) <= 1, "margins {left} and {}", IMAGE_SIDE - 1 - right);
+        assert_eq!(preprocess_rgba(&rgba, 200, 160).expect("a digit").pixels, digit.pixels, "MNIST's is the default");
     }
 }

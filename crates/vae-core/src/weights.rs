@@ -20,6 +20,7 @@ use burn::tensor::Bytes;
 use burn::tensor::DType;
 use serde::{Deserialize, Serialize};
 
+use crate::dataset::{self, Preprocessing};
 use crate::framing::{self, FrameError};
 use crate::message::{Localized, PageMessage};
 use crate::model::{ModelKind, NotExplorable, Vae, VaeConfig};
@@ -43,8 +44,16 @@ pub struct WeightsMeta {
     pub beta: f64,
     /// Architecture needed to rebuild the model.
     pub config: VaeConfig,
-    /// Dataset the model was trained on, e.g. `mnist`.
+    /// Dataset the model was trained on, e.g. `mnist` (an id of [`crate::dataset::DATASETS`]).
     pub dataset: String,
+    /// The name of each class, by label (Fashion-MNIST's "T-shirt/top", …). Files written before
+    /// it was recorded are read with their dataset's names ([`WeightsFile::from_bytes`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
+    /// How an image given by a user is made to look like the training images. Files written
+    /// before it was recorded are read with their dataset's (MNIST's when it is not one we know).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preprocessing: Option<Preprocessing>,
     /// Epochs trained.
     pub epochs: usize,
     /// Seed of the training run.
@@ -62,6 +71,13 @@ pub struct WeightsMeta {
     /// Files written before the log existed have none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub training_log: Vec<TrainingLogEntry>,
+}
+
+impl WeightsMeta {
+    /// How an image given by a user is preprocessed for this model.
+    pub fn preprocessing(&self) -> Preprocessing {
+        self.preprocessing.unwrap_or_else(|| dataset::by_id_or_mnist(&self.dataset).preprocessing)
+    }
 }
 
 /// One point of a run's training log.
@@ -148,8 +164,13 @@ impl WeightsFile {
     /// Parses and verifies a file's bytes (magic, version, lengths, checksum, header).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, WeightsError> {
         let frame = framing::read(bytes, MAGIC, OLDEST_READABLE_VERSION..=FORMAT_VERSION, 1)?;
-        let meta: WeightsMeta = serde_json::from_slice(frame.header).map_err(|e| WeightsError::Header(e.to_string()))?;
+        let mut meta: WeightsMeta = serde_json::from_slice(frame.header).map_err(|e| WeightsError::Header(e.to_string()))?;
         meta.config.check_explorable()?;
+        let dataset = dataset::by_id_or_mnist(&meta.dataset);
+        if meta.classes.is_empty() {
+            meta.classes = dataset.class_names();
+        }
+        meta.preprocessing.get_or_insert(dataset.preprocessing);
         let payload = frame.parts[0];
         let payload = if frame.version >= 2 { unshuffle(payload) } else { payload.to_vec() };
         Ok(Self { meta, payload })

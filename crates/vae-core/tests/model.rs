@@ -2,6 +2,7 @@
 
 use burn::prelude::*;
 use burn::tensor::Distribution;
+use vae_core::dataset::{self, Preprocessing};
 use vae_core::loss::{elbo_terms, kl_standard_normal, kl_standard_normal_f32, reconstruction_nats, standard_normal_samples};
 use vae_core::model::NotExplorable;
 use vae_core::weights::{FORMAT_VERSION, MAGIC};
@@ -22,6 +23,8 @@ fn meta(config: VaeConfig) -> WeightsMeta {
         beta: 1.0,
         config,
         dataset: "mnist".into(),
+        classes: Vec::new(),
+        preprocessing: None,
         epochs: 0,
         seed: 1,
         test_recon: 0.0,
@@ -136,7 +139,9 @@ fn weights_round_trip_within_half_precision() {
     let bytes = WeightsFile::from_model(model, meta(config.clone())).expect("pack").to_bytes();
     assert_eq!(&bytes[..8], MAGIC);
     let file = WeightsFile::from_bytes(&bytes).expect("parse");
-    assert_eq!(file.meta, meta(config));
+    // Read back with the dataset's classes and preprocessing filled in (the test's meta names none).
+    let mnist = WeightsMeta { classes: dataset::MNIST.class_names(), preprocessing: Some(Preprocessing::CentreOfMass20), ..meta(config) };
+    assert_eq!(file.meta, mnist);
     let after = to_vec(file.load_model(&device()).expect("load").decode(z));
     // Stored as f16: a decoded pixel moves by far less than one grey level (1/255).
     let diff = max_diff(&before, &after);
@@ -303,4 +308,34 @@ fn version_1_weights_files_still_load() {
     let decode = |bytes: &[u8]| to_vec(WeightsFile::from_bytes(bytes).expect("parses").load_model(&device()).expect("loads").decode(z()));
     assert!(decode(&old) == decode(&current), "a version-1 file decodes differently");
     assert_ne!(shuffled, &plain[..], "version 2 should store the payload shuffled");
+}
+
+#[test]
+fn every_file_says_its_dataset_classes_and_preprocessing_older_ones_as_their_dataset_or_mnist() {
+    let config = VaeConfig::new().with_hidden(vec![4]);
+    let read = |dataset: &str, classes: Vec<String>, preprocessing: Option<Preprocessing>| {
+        let meta = WeightsMeta { dataset: dataset.into(), classes, preprocessing, ..meta(config.clone()) };
+        let bytes = WeightsFile::from_model(config.init(&device()), meta).expect("pack").to_bytes();
+        WeightsFile::from_bytes(&bytes).expect("reads").meta
+    };
+    // Written before classes and preprocessing were recorded: the dataset's own.
+    let old = read("mnist", Vec::new(), None);
+    assert_eq!((old.classes, old.preprocessing), (dataset::MNIST.class_names(), Some(Preprocessing::CentreOfMass20)));
+    let fashion = read("fashion-mnist", Vec::new(), None);
+    assert_eq!(fashion.classes[0], "T-shirt/top");
+    assert_eq!(fashion.preprocessing(), Preprocessing::Fill28);
+    assert_eq!(read("a-dataset-we-do-not-know", Vec::new(), None).classes, dataset::MNIST.class_names());
+    // What a file records is what it says.
+    let own = read("fashion-mnist", vec!["a".into(); 10], Some(Preprocessing::CentreOfMass20));
+    assert_eq!((own.classes[0].as_str(), own.preprocessing()), ("a", Preprocessing::CentreOfMass20));
+}
+
+#[test]
+fn the_shipped_models_read_as_mnist() {
+    for name in ["vae", "ae", "vae-beta4"] {
+        let bytes = std::fs::read(format!("{}/../../weights/{name}.vaew", env!("CARGO_MANIFEST_DIR"))).expect("shipped weights");
+        let meta = WeightsFile::from_bytes(&bytes).expect("reads").meta;
+        assert_eq!((meta.dataset.as_str(), meta.preprocessing()), ("mnist", Preprocessing::CentreOfMass20), "{name}");
+        assert_eq!(meta.classes, dataset::MNIST.class_names(), "{name}");
+    }
 }

@@ -25,6 +25,8 @@ fn small_weights_file() -> Vec<u8> {
         beta: 1.0,
         config: config.clone(),
         dataset: "mnist".into(),
+        classes: Vec::new(),
+        preprocessing: None,
         epochs: 0,
         seed: 1,
         test_recon: 0.0,

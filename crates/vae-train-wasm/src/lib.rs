@@ -323,6 +323,8 @@ impl LiveTrainer {
             beta: if kind == ModelKind::Ae { 0.0 } else { self.learner.objective.beta },
             config: self.config.clone(),
             dataset: self.dataset.clone(),
+            classes: vae_core::dataset::by_id_or_mnist(&self.dataset).class_names(),
+            preprocessing: Some(vae_core::dataset::by_id_or_mnist(&self.dataset).preprocessing),
             epochs: self.epoch,
             seed: self.seed,
             test_recon: test.recon,

@@ -11,7 +11,7 @@ use vae_core::fast::FastDecoder;
 use vae_core::latent::{self, LatentGrid};
 use vae_core::message::js_error;
 use vae_core::readout::{self, Posterior};
-use vae_core::{LATENT_DIM, Vae, WeightsFile, WeightsMeta, preprocess_rgba};
+use vae_core::{LATENT_DIM, Vae, WeightsFile, WeightsMeta, preprocess_rgba_as};
 use wasm_bindgen::prelude::*;
 
 include!(concat!(env!("OUT_DIR"), "/default_model.rs"));
@@ -206,11 +206,11 @@ impl Explorer {
         Ok(vae_core::loss::standard_normal_samples(n as usize * LATENT_DIM, seed as u64))
     }
 
-    /// Preprocesses an RGBA image MNIST-style and returns its posterior and ELBO readout
+    /// Preprocesses an RGBA image the way the model's dataset was made and returns its posterior and ELBO readout
     /// (`{mu, sigma, recon, kl, elbo, iwae, input, reconstruction, samples, inverted}`).
     #[wasm_bindgen(js_name = encodeImage)]
     pub fn encode_image(&self, rgba: &[u8], width: u32, height: u32) -> Result<JsValue, JsValue> {
-        let pre = preprocess_rgba(rgba, width as usize, height as usize).map_err(|e| js_error(&e))?;
+        let pre = preprocess_rgba_as(rgba, width as usize, height as usize, self.meta.preprocessing()).map_err(|e| js_error(&e))?;
         let mut posterior = self.posterior_of_pixels(&pre.pixels);
         posterior.inverted = pre.inverted;
         Ok(serde_wasm_bindgen::to_value(&posterior)?)
