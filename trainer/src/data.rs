@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
+use vae_core::WeightsMeta;
 use vae_core::dataset::{self, DatasetInfo};
 use vae_core::idx::{self, IdxImages};
 
@@ -38,6 +39,11 @@ impl DatasetName {
         self.info().id
     }
 
+    /// The dataset whose id is `id` (as a weights file names it).
+    pub fn from_id(id: &str) -> Option<Self> {
+        [DatasetName::Mnist, DatasetName::FashionMnist, DatasetName::Kmnist].into_iter().find(|d| d.as_str() == id)
+    }
+
     /// Public mirrors of the gzipped IDX files, tried in order.
     fn mirrors(self) -> &'static [&'static str] {
         match self {
@@ -53,9 +59,10 @@ impl DatasetName {
 /// Where the data comes from: shared by every subcommand that reads a dataset.
 #[derive(clap::Args, Debug, Clone)]
 pub struct DataArgs {
-    /// Which IDX dataset.
-    #[arg(long, value_enum, default_value = "mnist")]
-    pub dataset: DatasetName,
+    /// Which IDX dataset [default: mnist; for `eval` and `annotate`, the one the weights file
+    /// was trained on].
+    #[arg(long, value_enum)]
+    pub dataset: Option<DatasetName>,
     /// Folder with the four IDX files (.gz or raw); downloaded there when missing
     /// [default: data/<dataset>].
     #[arg(long, env = "VAE_DATA_DIR")]
@@ -66,10 +73,36 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
+    /// The dataset asked for (MNIST when none is).
+    pub fn dataset(&self) -> DatasetName {
+        self.dataset.unwrap_or(DatasetName::Mnist)
+    }
+
     /// Loads the dataset as asked.
     pub fn load(&self) -> Result<Dataset> {
-        let dir = self.data_dir.clone().unwrap_or_else(|| Path::new("data").join(self.dataset.as_str()));
-        load(&dir, self.dataset, !self.no_download)
+        self.load_named(self.dataset())
+    }
+
+    /// Loads the dataset a model was trained on (`meta.dataset`); `--dataset`, if given, must
+    /// agree with it.
+    pub fn load_for(&self, meta: &WeightsMeta) -> Result<Dataset> {
+        let trained_on = DatasetName::from_id(&meta.dataset);
+        let name = match (self.dataset, trained_on) {
+            (Some(asked), Some(file)) if asked != file => bail!(
+                "the model was trained on {} but --dataset says {}; leave --dataset out to use the model's",
+                file.as_str(),
+                asked.as_str()
+            ),
+            (Some(asked), _) => asked,
+            (None, Some(file)) => file,
+            (None, None) => bail!("the model was trained on {:?}, a dataset the trainer does not know; pass --dataset", meta.dataset),
+        };
+        self.load_named(name)
+    }
+
+    fn load_named(&self, name: DatasetName) -> Result<Dataset> {
+        let dir = self.data_dir.clone().unwrap_or_else(|| Path::new("data").join(name.as_str()));
+        load(&dir, name, !self.no_download)
     }
 }
 

@@ -75,7 +75,7 @@ pub struct AnnotateArgs {
 pub fn annotate(args: &AnnotateArgs) -> Result<()> {
     let device = Device::flex();
     let (mut file, model) = load_weights(&args.weights, &device)?;
-    let dataset = args.data.load()?;
+    let dataset = args.data.load_for(&file.meta)?;
     file.meta.test_posteriors = crate::run::test_posteriors(&model, file.meta.kind, &dataset.test, &device);
     if let Some(name) = &args.name {
         ensure!(!name.is_empty(), "--name must not be empty");
@@ -137,7 +137,7 @@ fn measure(args: &EvalArgs) -> Result<EvalReport> {
     let device = Device::flex();
     let (file, model) = load_weights(&args.weights, &device)?;
     let kind = file.meta.kind;
-    let mut dataset = args.data.load()?;
+    let mut dataset = args.data.load_for(&file.meta)?;
     if let Some(n) = args.limit {
         dataset.test.truncate(n.max(1));
     }

@@ -46,7 +46,7 @@ fn first(split: &Split, n: usize) -> PackSplit {
 pub fn pack_data(args: &PackDataArgs) -> Result<()> {
     ensure!(args.train >= 1 && args.test >= 1, "--train and --test need at least one image each");
     let dataset = args.data.load()?;
-    let name = args.data.dataset.as_str();
+    let name = args.data.dataset().as_str();
     let (train, test) = (first(&dataset.train, args.train), first(&dataset.test, args.test));
     let header = PackHeader {
         dataset: name.into(),

@@ -81,7 +81,7 @@ impl Trainer {
             seed: args.seed,
             epochs,
             train_images: dataset.train.len(),
-            dataset: args.data.dataset.as_str().into(),
+            dataset: args.data.dataset().as_str().into(),
         };
         Ok(Self {
             test_x: binarize(&dataset.test.pixels, &mut SmallRng::seed_from_u64(TEST_BINARIZATION_SEED)),
@@ -241,9 +241,9 @@ impl Trainer {
             kind,
             beta: if kind == ModelKind::Ae { 0.0 } else { self.args.beta },
             config: self.config.clone(),
-            dataset: self.args.data.dataset.as_str().into(),
-            classes: self.args.data.dataset.info().class_names(),
-            preprocessing: Some(self.args.data.dataset.info().preprocessing),
+            dataset: self.args.data.dataset().as_str().into(),
+            classes: self.args.data.dataset().info().class_names(),
+            preprocessing: Some(self.args.data.dataset().info().preprocessing),
             epochs: self.epochs,
             seed: self.args.seed,
             test_recon: test.recon,

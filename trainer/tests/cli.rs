@@ -511,4 +511,15 @@ fn weights_record_their_dataset_classes_and_preprocessing() {
     assert_eq!(header["dataset"], "fashion-mnist");
     assert_eq!(header["classes"][9], "Ankle boot");
     assert_eq!(header["preprocessing"], "fill-28");
+    // `eval` scores it on the dataset it names; a --dataset that disagrees is refused.
+    let (dir, path) = (tmp.path().to_str().expect("utf8"), weights.to_str().expect("utf8"));
+    let eval = trainer(&["eval", "--weights", path, "--data-dir", dir, "--no-download", "--limit", "50", "--k", "2", "--json"]);
+    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    let wrong = trainer(&["eval", "--weights", path, "--dataset", "mnist", "--data-dir", dir, "--no-download", "--k", "2"]);
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("trained on fashion-mnist but --dataset says mnist"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
 }
