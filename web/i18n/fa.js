@@ -69,8 +69,9 @@ self.VAE_MESSAGES_FA = {
   'hud.figures': '{ms} میلی‌ثانیه برای هر رمزگشایی · {fps} فریم در ثانیه',
   'coords.density': 'چگالی پیشین {{ltr:p(z) = {value}}}',
 
-  'model.option': '{name} ({kind})',
-  'model.option-from': '{name} ({kind}، {source})',
+  // Options cannot hold markup: Unicode isolates (FSI … PDI) keep a Latin name and its β in order.
+  'model.option': '\u2068{name}\u2069 (\u2068{kind}\u2069)',
+  'model.option-from': '\u2068{name}\u2069 (\u2068{kind}\u2069، {source})',
   'model.kind.vae': 'VAE، β = {beta}',
   'model.kind.ae': 'خودرمزگذار ساده',
   'model.source.opened': 'باز شده از {{ltr:{file}}}',
