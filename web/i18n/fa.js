@@ -67,7 +67,7 @@ self.VAE_MESSAGES_FA = {
   'aria.samples-ae': 'همان شانزده نمونه‌ی پیشین، رمزگشایی‌شده با AE',
   'hud.title': 'زمان آخرین رمزگشایی و شمار فریم در ثانیه',
   'hud.figures': '{ms} میلی‌ثانیه برای هر رمزگشایی · {fps} فریم در ثانیه',
-  'coords.density': 'چگالی پیشین {{ltr:p(z) = {value}}}',
+  'coords.density': 'چگالی پیشین',
 
   // Options cannot hold markup: Unicode isolates (FSI … PDI) keep a Latin name and its β in order.
   'model.option': '\u2068{name}\u2069 (\u2068{kind}\u2069)',

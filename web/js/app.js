@@ -66,7 +66,7 @@
     "aria.samples-ae": "The same sixteen prior samples decoded by the AE",
     "hud.title": "time of the last decode and frames per second",
     "hud.figures": "{ms} ms/decode · {fps} fps",
-    "coords.density": "prior density {{ltr:p(z) = {value}}}",
+    "coords.density": "prior density",
     "model.option": "{name} ({kind})",
     "model.option-from": "{name} ({kind}, {source})",
     "model.kind.vae": "VAE, β = {beta}",
@@ -990,7 +990,7 @@
       pending = true;
       $("z1").textContent = fmt(z.x);
       $("z2").textContent = fmt(z.y);
-      render($("prior-density"), "coords.density", { value: priorDensity(z.x, z.y).toExponential(2) });
+      $("prior-density").textContent = priorDensity(z.x, z.y).toExponential(2);
     });
     store.on(["current"], () => {
       pending = true;

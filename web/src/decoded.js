@@ -77,7 +77,8 @@ export function createDecodedPanel(store) {
     pending = true;
     $('z1').textContent = fmt(z.x);
     $('z2').textContent = fmt(z.y);
-    render($('prior-density'), 'coords.density', { value: priorDensity(z.x, z.y).toExponential(2) });
+    // Only the number changes per move (a hot path): the label is a message of its own.
+    $('prior-density').textContent = priorDensity(z.x, z.y).toExponential(2);
   });
   store.on(['current'], () => { pending = true; });
   store.on(['models'], (state) => { addTiles(state); pending = true; });

@@ -70,7 +70,7 @@ export const EN = {
   'aria.samples-ae': 'The same sixteen prior samples decoded by the AE',
   'hud.title': 'time of the last decode and frames per second',
   'hud.figures': '{ms} ms/decode · {fps} fps',
-  'coords.density': 'prior density {{ltr:p(z) = {value}}}',
+  'coords.density': 'prior density',
 
   'model.option': '{name} ({kind})',
   'model.option-from': '{name} ({kind}, {source})',
