@@ -242,8 +242,9 @@ impl Trainer {
             beta: if kind == ModelKind::Ae { 0.0 } else { self.args.beta },
             config: self.config.clone(),
             dataset: self.args.data.dataset().as_str().into(),
-            classes: self.args.data.dataset().info().class_names(),
-            preprocessing: Some(self.args.data.dataset().info().preprocessing),
+            // The dataset's, filled in by `WeightsFile::from_model`.
+            classes: Vec::new(),
+            preprocessing: None,
             epochs: self.epochs,
             seed: self.args.seed,
             test_recon: test.recon,

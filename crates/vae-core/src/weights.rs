@@ -46,12 +46,13 @@ pub struct WeightsMeta {
     pub config: VaeConfig,
     /// Dataset the model was trained on, e.g. `mnist` (an id of [`crate::dataset::DATASETS`]).
     pub dataset: String,
-    /// The name of each class, by label (Fashion-MNIST's "T-shirt/top", …). Files written before
-    /// it was recorded are read with their dataset's names ([`WeightsFile::from_bytes`]).
+    /// The name of each class, by label (Fashion-MNIST's "T-shirt/top", …). Left empty, it is
+    /// filled in with the dataset's names when the file is packed or read
+    /// ([`WeightsMeta::with_dataset_defaults`]): files written before it was recorded read so.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<String>,
-    /// How an image given by a user is made to look like the training images. Files written
-    /// before it was recorded are read with their dataset's (MNIST's when it is not one we know).
+    /// How an image given by a user is made to look like the training images. Left out, it is
+    /// the dataset's (MNIST's when it is not one we know), filled in as the class names are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preprocessing: Option<Preprocessing>,
     /// Epochs trained.
@@ -77,6 +78,17 @@ impl WeightsMeta {
     /// How an image given by a user is preprocessed for this model.
     pub fn preprocessing(&self) -> Preprocessing {
         self.preprocessing.unwrap_or_else(|| dataset::by_id_or_mnist(&self.dataset).preprocessing)
+    }
+
+    /// The metadata with the class names and preprocessing its dataset gives where it names
+    /// none: every file packed records them, and older files read with them.
+    fn with_dataset_defaults(mut self) -> Self {
+        let dataset = dataset::by_id_or_mnist(&self.dataset);
+        if self.classes.is_empty() {
+            self.classes = dataset.class_names();
+        }
+        self.preprocessing.get_or_insert(dataset.preprocessing);
+        self
     }
 }
 
@@ -148,11 +160,12 @@ pub struct WeightsFile {
 }
 
 impl WeightsFile {
-    /// Packs a trained model with its metadata.
+    /// Packs a trained model with its metadata (the dataset's class names and preprocessing
+    /// filled in where the metadata names none).
     pub fn from_model(model: Vae, meta: WeightsMeta) -> Result<Self, WeightsError> {
         check_finite(&model)?;
         let bytes = model.map(&mut CastFloats(DType::F16)).into_record().into_bytes().map_err(|e| WeightsError::Record(e.to_string()))?;
-        Ok(Self { meta, payload: bytes.to_vec() })
+        Ok(Self { meta: meta.with_dataset_defaults(), payload: bytes.to_vec() })
     }
 
     /// The file's bytes, ready to be written.
@@ -164,13 +177,9 @@ impl WeightsFile {
     /// Parses and verifies a file's bytes (magic, version, lengths, checksum, header).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, WeightsError> {
         let frame = framing::read(bytes, MAGIC, OLDEST_READABLE_VERSION..=FORMAT_VERSION, 1)?;
-        let mut meta: WeightsMeta = serde_json::from_slice(frame.header).map_err(|e| WeightsError::Header(e.to_string()))?;
+        let meta: WeightsMeta = serde_json::from_slice(frame.header).map_err(|e| WeightsError::Header(e.to_string()))?;
         meta.config.check_explorable()?;
-        let dataset = dataset::by_id_or_mnist(&meta.dataset);
-        if meta.classes.is_empty() {
-            meta.classes = dataset.class_names();
-        }
-        meta.preprocessing.get_or_insert(dataset.preprocessing);
+        let meta = meta.with_dataset_defaults();
         let payload = frame.parts[0];
         let payload = if frame.version >= 2 { unshuffle(payload) } else { payload.to_vec() };
         Ok(Self { meta, payload })

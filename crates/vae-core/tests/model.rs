@@ -313,11 +313,17 @@ fn version_1_weights_files_still_load() {
 #[test]
 fn every_file_says_its_dataset_classes_and_preprocessing_older_ones_as_their_dataset_or_mnist() {
     let config = VaeConfig::new().with_hidden(vec![4]);
+    // A header as written before classes and preprocessing were recorded (packing fills them in:
+    // they are taken out again), or with its own.
     let read = |dataset: &str, classes: Vec<String>, preprocessing: Option<Preprocessing>| {
-        let meta = WeightsMeta { dataset: dataset.into(), classes, preprocessing, ..meta(config.clone()) };
-        let bytes = WeightsFile::from_model(config.init(&device()), meta).expect("pack").to_bytes();
-        WeightsFile::from_bytes(&bytes).expect("reads").meta
+        let mut file =
+            WeightsFile::from_model(config.init(&device()), WeightsMeta { dataset: dataset.into(), ..meta(config.clone()) }).expect("pack");
+        (file.meta.classes, file.meta.preprocessing) = (classes, preprocessing);
+        WeightsFile::from_bytes(&file.to_bytes()).expect("reads").meta
     };
+    // Packing records the dataset's.
+    let packed = WeightsFile::from_model(config.init(&device()), WeightsMeta { dataset: "fashion-mnist".into(), ..meta(config.clone()) });
+    assert_eq!(packed.expect("pack").meta.preprocessing, Some(Preprocessing::Fill28));
     // Written before classes and preprocessing were recorded: the dataset's own.
     let old = read("mnist", Vec::new(), None);
     assert_eq!((old.classes, old.preprocessing), (dataset::MNIST.class_names(), Some(Preprocessing::CentreOfMass20)));

@@ -323,8 +323,9 @@ impl LiveTrainer {
             beta: if kind == ModelKind::Ae { 0.0 } else { self.learner.objective.beta },
             config: self.config.clone(),
             dataset: self.dataset.clone(),
-            classes: vae_core::dataset::by_id_or_mnist(&self.dataset).class_names(),
-            preprocessing: Some(vae_core::dataset::by_id_or_mnist(&self.dataset).preprocessing),
+            // The dataset's, filled in by `WeightsFile::from_model`.
+            classes: Vec::new(),
+            preprocessing: None,
             epochs: self.epoch,
             seed: self.seed,
             test_recon: test.recon,
