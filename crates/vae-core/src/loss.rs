@@ -13,17 +13,50 @@
 //! The training loss is reconstruction + β·KL (β = 1 is the ELBO; Higgins et al. 2017 for β ≠ 1).
 
 use burn::prelude::*;
-use burn::tensor::activation::softplus;
 use serde::{Deserialize, Serialize};
 
+use crate::fast;
+use crate::readout::to_vec;
+
 /// −log p(x|z) per image, in nats.
+///
+/// Per pixel, softplus(ℓ) − xℓ = max(ℓ, 0) + ln(1 + e^−|ℓ|) − xℓ, whose derivative in ℓ is
+/// σ(ℓ) − x. Both come from one pass over the pixels (one exp and one log each, vectorisable)
+/// rather than from a chain of tensor ops that each allocate and record a backward step: on an
+/// autodiff device the derivative reaches the logits through the surrogate s = Σ g·ℓ with
+/// g = σ(ℓ) − x held constant, added as s − detach(s), which is exactly 0 forwards.
 ///
 /// # Shapes
 /// - `logits`, `x`: `[batch, 784]` (x in [0, 1]; binary or grey values)
 /// - returns: `[batch]`
 pub fn reconstruction_nats(logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
-    let bce = softplus(logits.clone(), 1.0) - x * logits; // [batch, 784]
-    bce.sum_dim(1).squeeze_dim(1) // [batch]
+    let [batch, pixels] = logits.dims();
+    let device = logits.device();
+    let differentiate = device.is_autodiff();
+    let (l, t) = (to_vec(logits.clone().detach()), to_vec(x));
+    // Branch-free loops over plain slices, so that they vectorise (SIMD128 in wasm).
+    let mut per_pixel = vec![0f32; l.len()];
+    let mut slope = if differentiate { vec![0f32; l.len()] } else { Vec::new() };
+    if differentiate {
+        for (((value, slope), &l), &t) in per_pixel.iter_mut().zip(slope.iter_mut()).zip(&l).zip(&t) {
+            let e = fast::exp(-l.abs()); // in (0, 1]
+            *value = if l > 0.0 { l } else { 0.0 } + fast::ln_1p_unit(e) - t * l;
+            *slope = if l >= 0.0 { 1.0 } else { e } / (1.0 + e) - t; // σ(ℓ) − x
+        }
+    } else {
+        for ((value, &l), &t) in per_pixel.iter_mut().zip(&l).zip(&t) {
+            *value = if l > 0.0 { l } else { 0.0 } + fast::ln_1p_unit(fast::exp(-l.abs())) - t * l;
+        }
+    }
+    // NaN if a logit is (a diverging run): t·ℓ is NaN then, whatever t.
+    let sums: Vec<f32> = per_pixel.chunks_exact(pixels).map(fast::sum).collect();
+    let value = Tensor::<1>::from_data(TensorData::new(sums, [batch]), &device); // [batch]
+    if !differentiate {
+        return value;
+    }
+    let slope = Tensor::<2>::from_data(TensorData::new(slope, [batch, pixels]), &device); // [batch, 784]
+    let surrogate = (slope * logits).sum_dim(1).squeeze_dim(1); // [batch]
+    value + (surrogate.clone() - surrogate.detach())
 }
 
 /// KL[N(μ, diag σ²) ‖ N(0, I)] per image, in nats, in closed form.
