@@ -130,10 +130,12 @@ export async function tfjsPeer(browser, peerDir) {
 
 /**
  * Milliseconds from an action in the page to the end of the frame after it, in the page's clock:
- * `model` switches the model switch to `arg`, `layer` clicks the toggle of layer `arg`.
+ * `model` switches the model switch to `arg`, `layer` clicks the toggle of layer `arg`. With
+ * `full`, `{ms, fullMs}`: fullMs is until the layers made between frames are done (no
+ * `#latent-plane[data-refining]`), while frames go on.
  */
-function inPageLatency(page, kind, arg) {
-  return page.evaluate(async ({ kind, arg }) => {
+function inPageLatency(page, kind, arg, full = false) {
+  return page.evaluate(async ({ kind, arg, full }) => {
     const t0 = performance.now();
     if (kind === 'model') {
       const select = document.getElementById('model');
@@ -141,8 +143,11 @@ function inPageLatency(page, kind, arg) {
       select.dispatchEvent(new Event('change'));
     } else document.getElementById(`layer-${arg}`).click();
     await new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)));
-    return performance.now() - t0;
-  }, { kind, arg });
+    const ms = performance.now() - t0;
+    if (!full) return ms;
+    while (document.getElementById('latent-plane').dataset.refining) await new Promise((done) => requestAnimationFrame(done));
+    return { ms, fullMs: performance.now() - t0 };
+  }, { kind, arg, full });
 }
 
 /**
@@ -177,16 +182,19 @@ async function armLatency(page, start, event, done, attribute) {
  * `digitPng` is an image of a digit.
  */
 export async function interactionLatencies(page, models, digitPng) {
-  const out = { switch: [], layer: {}, layerFromScratch: [], upload: [], draw: [] };
+  const out = { switch: [], layer: {}, layerFromScratch: [], layerFull: [], upload: [], draw: [] };
   const layers = ['grid', 'aggregate', 'continuity', 'scatter', 'prior'];
   for (const id of layers) await page.uncheck(`#layer-${id}`);
   for (let round = 0; round < 3; round++) {
     for (const name of models) {
       out.switch.push(await inPageLatency(page, 'model', name));
       for (const id of layers) {
-        const ms = await inPageLatency(page, 'layer', id);
         // The first round computes each model's pictures; later rounds find them cached.
-        if (round === 0) out.layerFromScratch.push(ms); else (out.layer[id] ||= []).push(ms);
+        if (round === 0) {
+          const { ms, fullMs } = await inPageLatency(page, 'layer', id, true);
+          out.layerFromScratch.push(ms);
+          out.layerFull.push(fullMs);
+        } else (out.layer[id] ||= []).push(await inPageLatency(page, 'layer', id));
         await inPageLatency(page, 'layer', id); // off again
       }
     }

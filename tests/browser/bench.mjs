@@ -188,6 +188,7 @@ r.latency_model_switch_p95_ms = quantile(latencies.switch, 0.95);
 r.latency_layer_p95_ms = Math.max(...Object.values(latencies.layer).map((ms) => quantile(ms, 0.95)));
 r.latency_layer_worst = Object.entries(latencies.layer).sort((a, b) => quantile(b[1], 0.95) - quantile(a[1], 0.95))[0][0];
 r.latency_layer_from_scratch_max_ms = Math.max(...latencies.layerFromScratch);
+r.latency_layer_full_max_ms = Math.max(...latencies.layerFull); // a map made between frames, to its last band
 r.latency_upload_p95_ms = quantile(latencies.upload, 0.95);
 r.latency_draw_p95_ms = quantile(latencies.draw, 0.95);
 // Frame intervals only say whether frames were dropped (an interval past 1.5 display periods).
@@ -224,7 +225,7 @@ const rows = [
   ['drag frame interval with every layer on, p50 / p95 (share of dropped frames)', `${fmt(r.drag_frame_p50_ms, 1)} / ${fmt(r.drag_frame_p95_ms, 1)} ms (${fmt(100 * r.dropped_frames_share, 1)}%)`],
   ['main-thread time per drag move above an empty page\'s, all layers on, p50 / p95 (script p95)', `${fmt(r.drag_work_p50_ms, 2)} / ${fmt(r.drag_work_p95_ms, 2)} ms (${fmt(r.drag_script_p95_ms, 2)} ms); empty page ${fmt(r.drag_work_empty_page_p50_ms, 2)} ms`],
   ['latency p95: model switch / worst layer / upload → posterior / drawing stroke → posterior', `${fmt(r.latency_model_switch_p95_ms, 1)} / ${fmt(r.latency_layer_p95_ms, 1)} (${r.latency_layer_worst}) / ${fmt(r.latency_upload_p95_ms, 1)} / ${fmt(r.latency_draw_p95_ms, 1)} ms`],
-  ['a layer computed from scratch (first time for a model), the slowest', `${fmt(r.latency_layer_from_scratch_max_ms, 1)} ms`],
+  ['a layer computed from scratch (first time for a model), the slowest: first picture / full map (made between frames)', `${fmt(r.latency_layer_from_scratch_max_ms, 1)} / ${fmt(r.latency_layer_full_max_ms, 1)} ms`],
   ['… while training runs in the page, p50 / p95 / worst move', `${fmt(r.drag_work_training_p50_ms, 2)} / ${fmt(r.drag_work_training_p95_ms, 2)} / ${fmt(r.drag_work_training_max_ms, 1)} ms`],
   [`training in the page (Worker, wasm, one thread), batch ${training.batch}: the steps alone / by the wall clock with the live views`, `${fmt(r.train_page_images_per_s, 0)} / ${fmt(r.train_page_with_views_images_per_s, 0)} images/s`],
   ['peer: TensorFlow.js 4.22, same model/batch/optimiser/digits, `wasm` backend (one thread) / `cpu` backend', `${fmt(r.tfjs_wasm_images_per_s, 0)} / ${fmt(r.tfjs_cpu_images_per_s, 0)} images/s`],
@@ -247,7 +248,7 @@ const targets = [
   ['main-thread time per drag move above an empty page, p95 (script p95 ≤ 1 ms)', '≤ 2 ms', r.drag_work_p95_ms, (v) => v <= 2 && r.drag_script_p95_ms <= 1, (v) => `${fmt(v, 2)} ms (script ${fmt(r.drag_script_p95_ms, 2)} ms)`],
   ['the same while training runs in the page, p95 (worst move ≤ 16.7 ms)', '≤ 4 ms', r.drag_work_training_p95_ms, (v) => v <= 4 && r.drag_work_training_max_ms <= 16.7, (v) => `${fmt(v, 2)} ms (worst ${fmt(r.drag_work_training_max_ms, 1)} ms)`],
   ['switch model; turn on a layer (cached); upload → posterior; stroke → posterior (each p95)', '≤ 50 ms', Math.max(r.latency_model_switch_p95_ms, r.latency_layer_p95_ms, r.latency_upload_p95_ms, r.latency_draw_p95_ms), (v) => v <= 50, (v) => `worst ${fmt(v, 1)} ms`],
-  ['a layer computed from scratch', '≤ 100 ms', r.latency_layer_from_scratch_max_ms, (v) => v <= 100, (v) => `${fmt(v, 1)} ms`],
+  ['a layer computed from scratch (its first picture)', '≤ 100 ms', r.latency_layer_from_scratch_max_ms, (v) => v <= 100, (v) => `${fmt(v, 1)} ms`],
   ['400-image manifold grid decode (issue 15)', '≤ 10 ms', r.decode_grid400_ms, (v) => v <= 10, (v) => `${fmt(v, 1)} ms`],
   ['training in the page, ours / TensorFlow.js wasm', '≥ 5', r.ratio_train_vs_tfjs_wasm, (v) => v >= 5, (v) => fmt(v, 1)],
   ['training step, our wasm / our native one thread', '≥ 0.6', r.ratio_train_wasm_vs_native_1thread, (v) => v >= 0.6, (v) => fmt(v, 2)],

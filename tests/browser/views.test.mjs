@@ -111,6 +111,29 @@ for (const mode of ['http', 'file']) {
       });
     }
 
+    test('a model’s first continuity map shows at once, coarse, and is made in full between frames', async () => {
+      await page.uncheck('#layer-continuity');
+      await page.selectOption('select#model', 'vae-beta4'); // no test has asked for its map yet
+      const run = await page.evaluate(async () => {
+        const plane = document.getElementById('latent-plane');
+        document.getElementById('layer-continuity').click();
+        const refiningAtOnce = plane.dataset.refining;
+        let frames = 0;
+        const t0 = performance.now();
+        while (plane.dataset.refining && performance.now() - t0 < 20_000) {
+          await new Promise((done) => requestAnimationFrame(done));
+          frames++;
+        }
+        return { refiningAtOnce, refiningAfter: plane.dataset.refining, frames };
+      });
+      assert.equal(run.refiningAtOnce, 'continuity', 'the full map is being made');
+      assert.equal(run.refiningAfter, '', 'and is done');
+      assert.ok(run.frames >= 3, `frames went on while it was made (${run.frames})`);
+      await page.uncheck('#layer-continuity');
+      await page.selectOption('select#model', 'vae');
+      assert.deepEqual(page.problems, []);
+    });
+
     test('the scatter shows the shipped test posteriors with a digit legend', async () => {
       const n = await page.evaluate(() => wasm_bindgen.Explorer.prototype.testPosteriors.call(new wasm_bindgen.Explorer('vae')).length / 5);
       assert.equal(n, 2000);

@@ -321,6 +321,10 @@
     continuityMap(n, range) {
       return this.explorer.continuityMap(n, range);
     }
+    /** {@link continuityMap} of `rows` grid rows from `firstRow` (from the top) only. */
+    continuityMapRows(n, range, firstRow, rows) {
+      return this.explorer.continuityMapRows(n, range, firstRow, rows);
+    }
     /**
      * Preprocesses RGBA pixels MNIST-style and returns the posterior with its ELBO terms.
      * @param {Uint8Array} rgba
@@ -834,6 +838,8 @@
   var MAP_CELLS = 64;
   var MAP_RANGE = 4;
   var CONTINUITY_CELLS = 49;
+  var CONTINUITY_BAND_ROWS = 4;
+  var CONTINUITY_PREVIEW_CELLS = 21;
   function divergingColor(v) {
     if (!Number.isFinite(v)) return [0, 0, 0, 0];
     const t2 = Math.max(-1, Math.min(1, v / 4));
@@ -841,6 +847,10 @@
   }
   function heatColor(t2) {
     return [255, Math.round(200 * (1 - t2)), 0, Math.round(230 * Math.sqrt(t2))];
+  }
+  function continuityPicture(rates, n) {
+    const max = rates.reduce((m, v) => Math.max(m, v), 1e-6);
+    return pictureDrawable(heatmapCanvas(rates, n, (v) => heatColor(Math.min(1, v / max))), gridExtent(n, GRID_RANGE), { alpha: 1, smooth: true });
   }
   var LAYERS = [
     {
@@ -857,14 +867,15 @@
       id: "continuity",
       explain: "continuity-explain",
       cached: true,
-      draw: (model) => {
-        const rates = model.continuityMap(CONTINUITY_CELLS, GRID_RANGE);
-        const max = rates.reduce((m, v) => Math.max(m, v), 1e-6);
-        return pictureDrawable(
-          heatmapCanvas(rates, CONTINUITY_CELLS, (v) => heatColor(Math.min(1, v / max))),
-          gridExtent(CONTINUITY_CELLS, GRID_RANGE),
-          { alpha: 1, smooth: true }
-        );
+      draw: (model) => continuityPicture(model.continuityMap(CONTINUITY_PREVIEW_CELLS, GRID_RANGE), CONTINUITY_PREVIEW_CELLS),
+      *refine(model) {
+        const n = CONTINUITY_CELLS;
+        const rates = new Float32Array(n * n);
+        for (let row = 0; row < n; row += CONTINUITY_BAND_ROWS) {
+          rates.set(model.continuityMapRows(n, GRID_RANGE, row, Math.min(CONTINUITY_BAND_ROWS, n - row)), row * n);
+          yield;
+        }
+        return continuityPicture(rates, n);
       }
     },
     {
@@ -887,6 +898,8 @@
   var LAYER_IDS = LAYERS.map((l) => l.id);
   function createLayersPanel(store, plane) {
     const cache = /* @__PURE__ */ new WeakMap();
+    const quick = /* @__PURE__ */ new WeakMap();
+    const refining = createRefiner(store);
     const toggle = (id) => $(`layer-${id}`);
     function update() {
       const model = store.model();
@@ -903,10 +916,19 @@
     }
     function drawFor(layer, model) {
       if (!layer.cached) return layer.draw(model);
-      if (!cache.has(model)) cache.set(model, /* @__PURE__ */ new Map());
-      const pictures = cache.get(model);
-      if (!pictures.has(layer.id)) pictures.set(layer.id, layer.draw(model));
-      return pictures.get(layer.id);
+      const pictures = perModel(cache, model);
+      if (pictures.has(layer.id)) return pictures.get(layer.id);
+      if (!layer.refine) {
+        pictures.set(layer.id, layer.draw(model));
+        return pictures.get(layer.id);
+      }
+      refining.start(layer, model, (picture) => {
+        pictures.set(layer.id, picture);
+        if (store.model() === model && toggle(layer.id).checked) plane.setLayer(layer.id, picture);
+      });
+      const shown = perModel(quick, model);
+      if (!shown.has(layer.id)) shown.set(layer.id, layer.draw(model));
+      return shown.get(layer.id);
     }
     for (const layer of LAYERS) toggle(layer.id).addEventListener("change", update);
     store.on(["current"], update);
@@ -922,6 +944,52 @@
         update();
       }
     };
+  }
+  function perModel(maps, model) {
+    if (!maps.has(model)) maps.set(model, /* @__PURE__ */ new Map());
+    return (
+      /** @type {Map<string, T>} */
+      maps.get(model)
+    );
+  }
+  function createRefiner(store) {
+    const running = /* @__PURE__ */ new Map();
+    const mark = () => {
+      $("latent-plane").dataset.refining = [...running.keys()].join(" ");
+    };
+    mark();
+    return {
+      /** Makes `layer`'s full picture for `model` between frames; `done(picture)` at the end. */
+      start(layer, model, done) {
+        if (running.get(layer.id)?.model === model) return;
+        const job = { model };
+        running.set(layer.id, job);
+        mark();
+        const steps = layer.refine(model);
+        const finish = () => {
+          if (running.get(layer.id) === job) running.delete(layer.id);
+          mark();
+        };
+        const step = () => {
+          if (running.get(layer.id) !== job) return;
+          if (![...store.get().models.values()].includes(model)) return finish();
+          try {
+            const result = steps.next();
+            if (!result.done) return void later(step);
+            finish();
+            done(result.value);
+          } catch (err) {
+            finish();
+            setStatus("status.layer-failed", { layer: { key: `layer.${layer.id}` }, reason: errorMessage(err) }, true);
+          }
+        };
+        later(step);
+      }
+    };
+  }
+  function later(fn) {
+    if (globalThis.scheduler?.postTask) globalThis.scheduler.postTask(fn, { priority: "background" });
+    else setTimeout(fn, 0);
   }
   function fillLegend(legend, classes) {
     legend.replaceChildren(...DIGIT_COLORS.map((color, label) => {

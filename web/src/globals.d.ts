@@ -13,6 +13,7 @@ interface WasmExplorer {
   meanSquaredNorm(): number;
   aggregateVsPrior(n: number, range: number): Float32Array;
   continuityMap(n: number, range: number): Float32Array;
+  continuityMapRows(n: number, range: number, firstRow: number, rows: number): Float32Array;
   encodeImage(rgba: Uint8Array, width: number, height: number): any;
 }
 

@@ -10,7 +10,9 @@ const GRID_CELLS = 20;       // manifold grid: GRID_CELLS² decodings …
 const GRID_RANGE = 3;        // … over [−GRID_RANGE, GRID_RANGE]²
 const MAP_CELLS = 64;        // aggregate-posterior map: MAP_CELLS² points …
 const MAP_RANGE = 4;         // … over the whole plane
-const CONTINUITY_CELLS = 49; // continuity map: points over [−GRID_RANGE, GRID_RANGE]²
+const CONTINUITY_CELLS = 49; // continuity map: points over [−GRID_RANGE, GRID_RANGE]², made …
+const CONTINUITY_BAND_ROWS = 4; // … a band of rows (≈ 250 decodes, ≈ 20 ms) per task, between frames; …
+const CONTINUITY_PREVIEW_CELLS = 21; // … meanwhile a coarse map is drawn at once
 
 /** log₂ q/p → colour: red where codes crowd, blue in holes, clear where they agree. */
 function divergingColor(v) {
@@ -24,11 +26,20 @@ function heatColor(t) {
   return [255, Math.round(200 * (1 - t)), 0, Math.round(230 * Math.sqrt(t))];
 }
 
+/** The continuity map's picture: rates relative to the map's largest. */
+function continuityPicture(rates, n) {
+  const max = rates.reduce((m, v) => Math.max(m, v), 1e-6);
+  return pictureDrawable(heatmapCanvas(rates, n, (v) => heatColor(Math.min(1, v / max))), gridExtent(n, GRID_RANGE), { alpha: 1, smooth: true });
+}
+
 /**
  * @typedef {import('./wasm.js').Model} Model
  * @typedef {import('./plane.js').Drawable} Drawable
  * @typedef {{id: string, explain?: string, cached?: boolean, legend?: boolean,
- *            draw: (model: Model) => Drawable | null}} Layer
+ *            draw: (model: Model) => Drawable | null,
+ *            refine?: (model: Model) => Generator<void, Drawable | null, void>}} Layer
+ * `refine`, where a layer has it, makes the full picture in steps (one per task, so that frames
+ * and input go on between them); `draw` is then the quick picture shown until it is done.
  */
 
 /** @type {Layer[]} bottom first: the order they are drawn in */
@@ -41,11 +52,15 @@ export const LAYERS = [
   },
   {
     id: 'continuity', explain: 'continuity-explain', cached: true,
-    draw: (model) => {
-      const rates = model.continuityMap(CONTINUITY_CELLS, GRID_RANGE);
-      const max = rates.reduce((m, v) => Math.max(m, v), 1e-6);
-      return pictureDrawable(heatmapCanvas(rates, CONTINUITY_CELLS, (v) => heatColor(Math.min(1, v / max))),
-        gridExtent(CONTINUITY_CELLS, GRID_RANGE), { alpha: 1, smooth: true });
+    draw: (model) => continuityPicture(model.continuityMap(CONTINUITY_PREVIEW_CELLS, GRID_RANGE), CONTINUITY_PREVIEW_CELLS),
+    *refine(model) {
+      const n = CONTINUITY_CELLS;
+      const rates = new Float32Array(n * n);
+      for (let row = 0; row < n; row += CONTINUITY_BAND_ROWS) {
+        rates.set(model.continuityMapRows(n, GRID_RANGE, row, Math.min(CONTINUITY_BAND_ROWS, n - row)), row * n);
+        yield;
+      }
+      return continuityPicture(rates, n);
     },
   },
   {
@@ -75,6 +90,10 @@ export function createLayersPanel(store, plane) {
   /** Pictures computed once per model (a live model is a new object after every snapshot). */
   /** @type {WeakMap<Model, Map<string, Drawable | null>>} */
   const cache = new WeakMap();
+  /** Quick pictures of layers whose full picture is still being made. */
+  /** @type {WeakMap<Model, Map<string, Drawable | null>>} */
+  const quick = new WeakMap();
+  const refining = createRefiner(store);
   const toggle = (id) => $(`layer-${id}`);
 
   function update() {
@@ -93,10 +112,19 @@ export function createLayersPanel(store, plane) {
 
   function drawFor(layer, model) {
     if (!layer.cached) return layer.draw(model);
-    if (!cache.has(model)) cache.set(model, new Map());
-    const pictures = cache.get(model);
-    if (!pictures.has(layer.id)) pictures.set(layer.id, layer.draw(model));
-    return pictures.get(layer.id);
+    const pictures = perModel(cache, model);
+    if (pictures.has(layer.id)) return pictures.get(layer.id);
+    if (!layer.refine) {
+      pictures.set(layer.id, layer.draw(model));
+      return pictures.get(layer.id);
+    }
+    refining.start(layer, model, (picture) => {
+      pictures.set(layer.id, picture);
+      if (store.model() === model && toggle(layer.id).checked) plane.setLayer(layer.id, picture);
+    });
+    const shown = perModel(quick, model);
+    if (!shown.has(layer.id)) shown.set(layer.id, layer.draw(model));
+    return shown.get(layer.id);
   }
 
   for (const layer of LAYERS) toggle(layer.id).addEventListener('change', update);
@@ -113,6 +141,56 @@ export function createLayersPanel(store, plane) {
       update();
     },
   };
+}
+
+/** @template T @param {WeakMap<Model, Map<string, T>>} maps @param {Model} model */
+function perModel(maps, model) {
+  if (!maps.has(model)) maps.set(model, new Map());
+  return /** @type {Map<string, T>} */ (maps.get(model));
+}
+
+/**
+ * Runs layers' `refine` steps one per background task. `#latent-plane[data-refining]` names the layers still
+ * being made (empty when none): tests and the benchmark wait on it. A model taken out of the
+ * switch (a live snapshot replaced, say) stops its refinement.
+ * @param {import('./store.js').Store} store
+ */
+function createRefiner(store) {
+  /** @type {Map<string, {model: Model}>} layer id → the refinement under way */
+  const running = new Map();
+  const mark = () => { $('latent-plane').dataset.refining = [...running.keys()].join(' '); };
+  mark();
+  return {
+    /** Makes `layer`'s full picture for `model` between frames; `done(picture)` at the end. */
+    start(layer, model, done) {
+      if (running.get(layer.id)?.model === model) return;
+      const job = { model };
+      running.set(layer.id, job);
+      mark();
+      const steps = layer.refine(model);
+      const finish = () => { if (running.get(layer.id) === job) running.delete(layer.id); mark(); };
+      const step = () => {
+        if (running.get(layer.id) !== job) return; // a newer refinement of this layer took over
+        if (![...store.get().models.values()].includes(model)) return finish();
+        try {
+          const result = steps.next();
+          if (!result.done) return void later(step);
+          finish();
+          done(result.value);
+        } catch (err) {
+          finish();
+          setStatus('status.layer-failed', { layer: { key: `layer.${layer.id}` }, reason: errorMessage(err) }, true);
+        }
+      };
+      later(step);
+    },
+  };
+}
+
+/** Runs `fn` in a later task, behind input, frames and the page's other tasks where the browser can say so. */
+function later(fn) {
+  if (globalThis.scheduler?.postTask) globalThis.scheduler.postTask(fn, { priority: 'background' });
+  else setTimeout(fn, 0);
 }
 
 /**

@@ -187,6 +187,11 @@ export class Model {
     return this.explorer.continuityMap(n, range);
   }
 
+  /** {@link continuityMap} of `rows` grid rows from `firstRow` (from the top) only. */
+  continuityMapRows(n, range, firstRow, rows) {
+    return this.explorer.continuityMapRows(n, range, firstRow, rows);
+  }
+
   /**
    * Preprocesses RGBA pixels MNIST-style and returns the posterior with its ELBO terms.
    * @param {Uint8Array} rgba

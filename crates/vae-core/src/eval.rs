@@ -1,10 +1,13 @@
 //! Evaluation maths: the importance-weighted bound on log p(x) and the continuity of the decoder.
 
+use std::ops::Range;
+
 use burn::prelude::*;
 
+use crate::fast::FastDecoder;
 use crate::latent::{LOG_2PI, LatentGrid};
 use crate::loss::reconstruction_nats;
-use crate::readout::{decode_points, to_vec};
+use crate::readout::to_vec;
 use crate::{IMAGE_PIXELS, LATENT_DIM, Vae};
 
 /// The test set is binarised once with this seed, so every run, every model and the page's live
@@ -92,22 +95,39 @@ pub struct Continuity {
 /// grid z = `scale` ⊙ u, u on `grid`: the grid, its step and the rates are in units of u, so
 /// `scale` = the spread of a model's codes measures every model in its own units ([1, 1]: units
 /// of z). Returns `(rate_right, rate_up)` in the grid's order (`NaN` on the missing edge).
-pub fn continuity_rates(model: &Vae, device: &Device, grid: &LatentGrid, scale: [f32; 2]) -> (Vec<f32>, Vec<f32>) {
+pub fn continuity_rates(model: &Vae, grid: &LatentGrid, scale: [f32; 2]) -> (Vec<f32>, Vec<f32>) {
+    continuity_rates_in_rows(&FastDecoder::from_vae(model), grid, scale, 0..grid.n)
+}
+
+/// [`continuity_rates`] of the grid rows `rows` only (`rows.len() × n` each, in the grid's order),
+/// decoded by `decoder`: a map can be made a band of rows at a time (the page does, between
+/// frames). The band's first row is compared with the row above it, decoded once more here.
+pub fn continuity_rates_in_rows(decoder: &FastDecoder, grid: &LatentGrid, scale: [f32; 2], rows: Range<usize>) -> (Vec<f32>, Vec<f32>) {
     let n = grid.n;
     let step = grid.step();
-    let zs: Vec<f32> = grid.points().chunks_exact(LATENT_DIM).flat_map(|u| [u[0] * scale[0], u[1] * scale[1]]).collect();
-    let images: Vec<f32> = zs.chunks(4096 * LATENT_DIM).flat_map(|chunk| decode_points(model, chunk, device)).collect();
-    let image = |col: usize, row: usize| &images[(row * n + col) * IMAGE_PIXELS..(row * n + col + 1) * IMAGE_PIXELS];
+    let rows = rows.start.min(n)..rows.end.min(n);
+    let first = rows.start.saturating_sub(1); // the row above the band
+    let points = grid.points();
+    let zs: Vec<f32> = points[first * n * LATENT_DIM..rows.end * n * LATENT_DIM]
+        .chunks_exact(LATENT_DIM)
+        .flat_map(|u| [u[0] * scale[0], u[1] * scale[1]])
+        .collect();
+    let images = decoder.decode(&zs); // [(rows.end − first)·n, 784]
+    let image = |col: usize, row: usize| {
+        let at = ((row - first) * n + col) * IMAGE_PIXELS;
+        &images[at..at + IMAGE_PIXELS]
+    };
     let rate = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f32>() / IMAGE_PIXELS as f32 / step;
-    let mut right = vec![f32::NAN; n * n];
-    let mut up = vec![f32::NAN; n * n];
-    for row in 0..n {
+    let mut right = vec![f32::NAN; rows.len() * n];
+    let mut up = vec![f32::NAN; rows.len() * n];
+    for row in rows.clone() {
         for col in 0..n {
+            let at = (row - rows.start) * n + col;
             if col + 1 < n {
-                right[row * n + col] = rate(image(col, row), image(col + 1, row));
+                right[at] = rate(image(col, row), image(col + 1, row));
             }
             if row > 0 {
-                up[row * n + col] = rate(image(col, row), image(col, row - 1));
+                up[at] = rate(image(col, row), image(col, row - 1));
             }
         }
     }
@@ -116,8 +136,8 @@ pub fn continuity_rates(model: &Vae, device: &Device, grid: &LatentGrid, scale: 
 
 /// Mean pixel change per unit latent step between horizontally and vertically neighbouring grid
 /// points with spacing `step`, inside the disk of radius `radius` (pixel intensities in [0, 1]).
-pub fn continuity(model: &Vae, device: &Device, radius: f32, step: f32) -> Continuity {
-    continuity_scaled(model, device, radius, step, [1.0, 1.0])
+pub fn continuity(model: &Vae, radius: f32, step: f32) -> Continuity {
+    continuity_scaled(model, radius, step, [1.0, 1.0])
 }
 
 /// [`continuity`] in units of `scale` per latent dimension: the grid is z = `scale` ⊙ u with u
@@ -127,13 +147,13 @@ pub fn continuity(model: &Vae, device: &Device, radius: f32, step: f32) -> Conti
 /// decoder's first layer by 10: the same model), so its continuity per unit of z says nothing
 /// until z is measured against the spread of its own codes. A VAE's codes are held near the
 /// prior's scale, so for it the two measures nearly agree.
-pub fn continuity_scaled(model: &Vae, device: &Device, radius: f32, step: f32, scale: [f32; 2]) -> Continuity {
+pub fn continuity_scaled(model: &Vae, radius: f32, step: f32, scale: [f32; 2]) -> Continuity {
     let n = (2.0 * radius / step).round() as usize + 1;
     let half = (n as f32 - 1.0) / 2.0;
     let coord = |i: usize| (i as f32 - half) * step;
     let inside = |col: usize, row: usize| coord(col).hypot(coord(row)) <= radius + 1e-4;
     let grid = LatentGrid { n, range: half * step };
-    let (right, up) = continuity_rates(model, device, &grid, scale);
+    let (right, up) = continuity_rates(model, &grid, scale);
     let (mut sum, mut max, mut count) = (0.0f64, 0.0f32, 0usize);
     for row in 0..n {
         for col in 0..n {

@@ -2,9 +2,10 @@
 //! page draws over it (aggregate posterior against the prior, continuity). The page only maps
 //! pointers to latent coordinates; every number it shows about the plane comes from here.
 
-use burn::prelude::*;
+use std::ops::Range;
 
-use crate::eval::{aggregate_density, continuity_rates};
+use crate::eval::{aggregate_density, continuity_rates_in_rows};
+use crate::fast::FastDecoder;
 use crate::{LATENT_DIM, Vae};
 
 /// Latent coordinates beyond this are refused (the prior has essentially no mass there).
@@ -135,8 +136,14 @@ pub fn aggregate_vs_prior(posteriors: &[[f32; 5]], grid: &LatentGrid, bandwidth:
 
 /// How fast the decoded image changes at every point of `grid`: mean |Δpixel| per latent unit
 /// towards the right and the upper neighbour, averaged (one of them on the grid's edges).
-pub fn continuity_map(model: &Vae, device: &Device, grid: &LatentGrid) -> Vec<f32> {
-    let (right, up) = continuity_rates(model, device, grid, [1.0, 1.0]);
+pub fn continuity_map(model: &Vae, grid: &LatentGrid) -> Vec<f32> {
+    continuity_map_rows(&FastDecoder::from_vae(model), grid, 0..grid.n)
+}
+
+/// [`continuity_map`] of the grid rows `rows` only (`rows.len() × n` values), decoded by
+/// `decoder`: the bands of a map, concatenated, are the map.
+pub fn continuity_map_rows(decoder: &FastDecoder, grid: &LatentGrid, rows: Range<usize>) -> Vec<f32> {
+    let (right, up) = continuity_rates_in_rows(decoder, grid, [1.0, 1.0], rows);
     right
         .iter()
         .zip(&up)

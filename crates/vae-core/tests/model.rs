@@ -218,13 +218,32 @@ fn iwae_with_one_sample_is_the_elbo_in_expectation_and_tightens_with_k() {
 fn continuity_is_zero_for_a_constant_decoder_and_positive_otherwise() {
     use vae_core::eval::continuity;
     let mut model = VaeConfig::new().with_hidden(vec![8]).init(&device());
-    let c = continuity(&model, &device(), 3.0, 0.5);
+    let c = continuity(&model, 3.0, 0.5);
     assert!(c.mean > 0.0 && c.max >= c.mean);
     // Zero the first decoder layer's weights: the output no longer depends on z.
     let w = model.decoder[0].weight.val();
     model.decoder[0].weight = burn::module::Param::from_tensor(w.zeros_like());
-    let flat = continuity(&model, &device(), 3.0, 0.5);
+    let flat = continuity(&model, 3.0, 0.5);
     assert_eq!((flat.mean, flat.max), (0.0, 0.0));
+}
+
+#[test]
+fn a_continuity_map_made_in_bands_of_rows_is_the_whole_map() {
+    use vae_core::fast::FastDecoder;
+    use vae_core::latent::{LatentGrid, continuity_map, continuity_map_rows};
+    let model = VaeConfig::new().with_hidden(vec![16]).init(&device());
+    let grid = LatentGrid::new(9, 3.0).expect("a grid");
+    let whole = continuity_map(&model, &grid);
+    assert_eq!(whole.len(), 81);
+    let decoder = FastDecoder::from_vae(&model);
+    // Bands of 4, 4 and 1 rows: each band's first row is compared with the row above it.
+    let banded: Vec<f32> = [0..4, 4..8, 8..9].into_iter().flat_map(|rows| continuity_map_rows(&decoder, &grid, rows)).collect();
+    assert_eq!(banded.len(), whole.len());
+    for (i, (a, b)) in banded.iter().zip(&whole).enumerate() {
+        assert!((a - b).abs() <= 1e-6 * b.abs().max(1e-3), "point {i}: {a} in bands vs {b} whole");
+    }
+    assert!(whole.iter().all(|v| v.is_finite() && *v >= 0.0), "every point has a neighbour to compare with");
+    assert!(whole.iter().filter(|v| **v > 0.0).count() > 40, "the decoder changes across the grid: {whole:?}");
 }
 
 #[test]
@@ -235,10 +254,10 @@ fn continuity_in_code_units_does_not_change_when_the_latent_is_stretched() {
     let mut stretched = model.clone();
     let w = stretched.decoder[0].weight.val();
     stretched.decoder[0].weight = burn::module::Param::from_tensor(w.div_scalar(5.0));
-    let plain = continuity(&model, &device(), 3.0, 0.25);
-    let per_unit = continuity(&stretched, &device(), 3.0, 0.25);
+    let plain = continuity(&model, 3.0, 0.25);
+    let per_unit = continuity(&stretched, 3.0, 0.25);
     assert!(per_unit.mean < plain.mean, "per unit of z the stretched model looks smoother: {per_unit:?} vs {plain:?}");
-    let own_units = continuity_scaled(&stretched, &device(), 3.0, 0.25, [5.0, 5.0]);
+    let own_units = continuity_scaled(&stretched, 3.0, 0.25, [5.0, 5.0]);
     assert!((own_units.mean - plain.mean).abs() <= 1e-4 * plain.mean.max(1e-3), "{own_units:?} vs {plain:?}");
     assert!((own_units.max - plain.max).abs() <= 1e-4 * plain.max.max(1e-3), "{own_units:?} vs {plain:?}");
     let spread = code_spread(&[[1.0f32, 10.0], [3.0, 10.0], [5.0, 16.0], [7.0, 16.0]]);

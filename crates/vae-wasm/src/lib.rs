@@ -170,7 +170,20 @@ impl Explorer {
     /// right and upward neighbour) at each point of an `n × n` grid over [−range, range]².
     #[wasm_bindgen(js_name = continuityMap)]
     pub fn continuity_map(&self, n: u32, range: f32) -> Result<Vec<f32>, JsError> {
-        Ok(latent::continuity_map(&self.model, &self.device, &grid(n, range)?))
+        let grid = grid(n, range)?;
+        Ok(latent::continuity_map_rows(&self.fast, &grid, 0..grid.n))
+    }
+
+    /// [`Self::continuity_map`] of `rows` grid rows from row `first_row` (from the top) only:
+    /// the page makes the map a band at a time, between frames.
+    #[wasm_bindgen(js_name = continuityMapRows)]
+    pub fn continuity_map_rows(&self, n: u32, range: f32, first_row: u32, rows: u32) -> Result<Vec<f32>, JsError> {
+        let grid = grid(n, range)?;
+        let (first, end) = (first_row as usize, first_row as usize + rows as usize);
+        if rows == 0 || end > grid.n {
+            return Err(JsError::new(&format!("rows {first}..{end} are not inside a grid of {} rows", grid.n)));
+        }
+        Ok(latent::continuity_map_rows(&self.fast, &grid, first..end))
     }
 
     /// Half-width of the square a picture made from an `n × n` grid over [−range, range]²
