@@ -373,7 +373,7 @@ pub fn encode(args: &EncodeArgs) -> Result<()> {
 fn encode_one(path: &Path, model: &Vae, meta: &WeightsMeta, device: &Device) -> Result<serde_json::Value> {
     let img = image::open(path).context("not an image this tool can read (PNG, JPEG, GIF, BMP, WebP)")?.to_rgba8();
     let pre = preprocess_rgba_as(img.as_raw(), img.width() as usize, img.height() as usize, meta.preprocessing())?;
-    let post = readout::posterior(model, meta.kind, &pre.pixels, device);
+    let post = readout::posterior(model, &vae_core::fast::FastDecoder::from_vae(model), meta.kind, &pre.pixels, device);
     Ok(serde_json::json!({
         "file": path, "mu": post.mu, "sigma": post.sigma, "kl": post.kl, "recon": post.recon,
         "elbo": post.elbo, "inverted": pre.inverted,

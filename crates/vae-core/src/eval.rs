@@ -37,8 +37,22 @@ pub struct ImportanceSamples {
 /// # Shapes
 /// - `x`: `[batch, 784]`, `eps`: `[batch · k, latent]` (image-major: the k samples of image 0 first)
 pub fn importance_samples(model: &Vae, x: Tensor<2>, eps: Tensor<2>, k: usize) -> ImportanceSamples {
-    let [batch, pixels] = x.dims();
     let (mu, logvar) = model.encode(x.clone()); // [batch, latent] each
+    importance_samples_of(mu, logvar, x, eps, k, |z| model.decode_logits(z))
+}
+
+/// [`importance_samples`] of images whose posteriors (`mu`, `logvar`: `[batch, latent]`) are
+/// already encoded, decoding with `decode_logits` (`[n, latent]` → `[n, 784]` logits): the page
+/// decodes with its fast decoder.
+pub fn importance_samples_of(
+    mu: Tensor<2>,
+    logvar: Tensor<2>,
+    x: Tensor<2>,
+    eps: Tensor<2>,
+    k: usize,
+    decode_logits: impl Fn(Tensor<2>) -> Tensor<2>,
+) -> ImportanceSamples {
+    let [batch, pixels] = x.dims();
     let latent = mu.dims()[1];
     let repeat = |t: Tensor<2>, width: usize| t.unsqueeze_dim::<3>(1).repeat_dim(1, k).reshape([batch * k, width]);
     let mu = repeat(mu, latent); // [batch·k, latent]
@@ -47,7 +61,7 @@ pub fn importance_samples(model: &Vae, x: Tensor<2>, eps: Tensor<2>, k: usize) -
     let half_log_2pi = 0.5 * LOG_2PI * latent as f64;
     let log_q = (eps.square() + logvar).sum_dim(1).mul_scalar(-0.5).sub_scalar(half_log_2pi); // [batch·k, 1]
     let log_p_z = z.clone().square().sum_dim(1).mul_scalar(-0.5).sub_scalar(half_log_2pi); // [batch·k, 1]
-    let recon = reconstruction_nats(model.decode_logits(z.clone()), repeat(x, pixels)); // [batch·k]
+    let recon = reconstruction_nats(decode_logits(z.clone()), repeat(x, pixels)); // [batch·k]
     let log_weights = (recon.clone().neg().unsqueeze_dim::<2>(1) + log_p_z - log_q).reshape([batch, k]); // [batch, k]
     ImportanceSamples { z, recon: recon.reshape([batch, k]), log_weights }
 }

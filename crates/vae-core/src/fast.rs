@@ -86,6 +86,29 @@ impl FastDecoder {
     /// - `zs`: `[n, latent]` flattened; a trailing partial point is ignored
     /// - `out`: `[n, 784]` flattened
     pub fn decode_into(&self, zs: &[f32], out: &mut Vec<f32>) {
+        self.run(zs, out, true);
+    }
+
+    /// [`decode_into`](Self::decode_into) into a new vector.
+    pub fn decode(&self, zs: &[f32]) -> Vec<f32> {
+        let mut out = Vec::new();
+        self.decode_into(zs, &mut out);
+        out
+    }
+
+    /// The decoder's logits ℓ (before the sigmoid) at latent points `zs`, as
+    /// [`Vae::decode_logits`] gives them: what the Bernoulli likelihood needs.
+    ///
+    /// # Shapes
+    /// - `zs`: `[n, latent]` flattened; returns `[n, 784]` flattened
+    pub fn decode_logits(&self, zs: &[f32]) -> Vec<f32> {
+        let mut out = Vec::new();
+        self.run(zs, &mut out, false);
+        out
+    }
+
+    /// The layers on `zs` into `out`, the last one through a sigmoid if `sigmoid`.
+    fn run(&self, zs: &[f32], out: &mut Vec<f32>, sigmoid_at_the_end: bool) {
         let n = zs.len() / self.latent_dim.max(1);
         out.clear();
         if n == 0 || self.layers.is_empty() {
@@ -102,7 +125,7 @@ impl FastDecoder {
             dense(a, n, layer, b); // [n, outputs]
             if i < last {
                 b.iter_mut().for_each(|v| *v = v.max(0.0)); // ReLU
-            } else {
+            } else if sigmoid_at_the_end {
                 b.iter_mut().for_each(|v| *v = sigmoid(*v));
             }
             std::mem::swap(a, b);
@@ -112,13 +135,6 @@ impl FastDecoder {
         for row in a.chunks_exact(width) {
             out.extend_from_slice(&row[..self.output_dim]); // [n, 784]
         }
-    }
-
-    /// [`decode_into`](Self::decode_into) into a new vector.
-    pub fn decode(&self, zs: &[f32]) -> Vec<f32> {
-        let mut out = Vec::new();
-        self.decode_into(zs, &mut out);
-        out
     }
 }
 

@@ -294,9 +294,14 @@ fn fast_decoder_matches_burns_decode() {
             if n == 0 {
                 continue;
             }
-            let expected = to_vec(model.decode(Tensor::<2>::from_data(TensorData::new(zs.clone(), [n, 2]), &device())));
+            let z = Tensor::<2>::from_data(TensorData::new(zs.clone(), [n, 2]), &device());
+            let expected = to_vec(model.decode(z.clone()));
             let worst = got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
             assert!(worst < 1e-5, "hidden {hidden:?}, n = {n}: differs from burn by {worst}");
+            let logits = fast.decode_logits(&zs);
+            let expected = to_vec(model.decode_logits(z));
+            let worst = logits.iter().zip(&expected).map(|(a, b)| (a - b).abs() / b.abs().max(1.0)).fold(0.0f32, f32::max);
+            assert!(worst < 1e-5, "hidden {hidden:?}, n = {n}: logits differ from burn's by {worst}");
         }
     }
 }

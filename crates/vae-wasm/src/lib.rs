@@ -69,7 +69,7 @@ impl Explorer {
 
     /// Posterior and ELBO readout of a preprocessed 28×28 input.
     pub fn posterior_of_pixels(&self, pixels: &[f32]) -> Posterior {
-        readout::posterior(&self.model, self.meta.kind, pixels, &self.device)
+        readout::posterior(&self.model, &self.fast, self.meta.kind, pixels, &self.device)
     }
 
     /// log₂ q(z)/p(z) of the test posteriors' mixture on `grid`; an error if the file has none.
