@@ -87,7 +87,7 @@ function report(force = false) {
   };
   // A snapshot carries the test figures and codes: the views due with it reuse them (the
   // training module computes them once per step), so a snapshot brings the others along.
-  const snap = due('snapshot', SNAPSHOT_EVERY_MS);
+  const snap = !interacting && due('snapshot', SNAPSHOT_EVERY_MS);
   const view = due('view', VIEW_EVERY_MS) || snap;
   const test = due('test', TEST_EVERY_MS) || snap;
   for (const { trainer, name } of runs) {
