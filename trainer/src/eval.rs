@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use vae_core::eval::{Continuity, code_spread, continuity, continuity_scaled, iwae_log_likelihood, mean_of};
+use vae_core::fast::FastDecoder;
 use vae_core::loss::standard_normal_samples;
 use vae_core::{ElboTerms, IMAGE_PIXELS, ModelKind, Vae, WeightsFile, WeightsMeta, preprocess_rgba_as, readout};
 
@@ -340,9 +341,10 @@ fn iwae(model: &Vae, pixels: &[f32], k: usize, device: &Device) -> f64 {
 pub fn encode(args: &EncodeArgs) -> Result<()> {
     let device = Device::flex();
     let (file, model) = load_weights(&args.weights, &device)?;
+    let decoder = FastDecoder::from_vae(&model);
     let mut failed = 0;
     for path in &args.images {
-        match encode_one(path, &model, &file.meta, &device) {
+        match encode_one(path, &model, &decoder, &file.meta, &device) {
             Ok(line) if args.json => println!("{line}"),
             Ok(line) => println!(
                 "{}: μ = ({:.3}, {:.3}), σ = ({:.4}, {:.4}), recon {:.2} + KL {:.2} nats, ELBO {:.2}{}",
@@ -370,10 +372,10 @@ pub fn encode(args: &EncodeArgs) -> Result<()> {
 }
 
 /// One image's posterior, preprocessed the way the model's dataset was made (as the page does).
-fn encode_one(path: &Path, model: &Vae, meta: &WeightsMeta, device: &Device) -> Result<serde_json::Value> {
+fn encode_one(path: &Path, model: &Vae, decoder: &FastDecoder, meta: &WeightsMeta, device: &Device) -> Result<serde_json::Value> {
     let img = image::open(path).context("not an image this tool can read (PNG, JPEG, GIF, BMP, WebP)")?.to_rgba8();
     let pre = preprocess_rgba_as(img.as_raw(), img.width() as usize, img.height() as usize, meta.preprocessing())?;
-    let post = readout::posterior(model, &vae_core::fast::FastDecoder::from_vae(model), meta.kind, &pre.pixels, device);
+    let post = readout::posterior(model, decoder, meta.kind, &pre.pixels, device);
     Ok(serde_json::json!({
         "file": path, "mu": post.mu, "sigma": post.sigma, "kl": post.kl, "recon": post.recon,
         "elbo": post.elbo, "inverted": pre.inverted,

@@ -174,7 +174,7 @@ fn dense_tile<const R: usize, const C: usize>(input: &[f32], r0: usize, layer: &
 
 /// The logistic function, with [`exp`].
 #[inline]
-fn sigmoid(x: f32) -> f32 {
+pub(crate) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
 }
 

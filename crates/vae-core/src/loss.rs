@@ -40,12 +40,12 @@ pub fn reconstruction_nats(logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
     if differentiate {
         for (((value, slope), &l), &t) in per_pixel.iter_mut().zip(slope.iter_mut()).zip(&l).zip(&t) {
             let e = fast::exp(-l.abs()); // in (0, 1]
-            *value = if l > 0.0 { l } else { 0.0 } + fast::ln_1p_unit(e) - t * l;
+            *value = pixel_nats(l, t, e);
             *slope = if l >= 0.0 { 1.0 } else { e } / (1.0 + e) - t; // σ(ℓ) − x
         }
     } else {
         for ((value, &l), &t) in per_pixel.iter_mut().zip(&l).zip(&t) {
-            *value = if l > 0.0 { l } else { 0.0 } + fast::ln_1p_unit(fast::exp(-l.abs())) - t * l;
+            *value = pixel_nats(l, t, fast::exp(-l.abs()));
         }
     }
     // NaN if a logit is (a diverging run): t·ℓ is NaN then, whatever t.
@@ -57,6 +57,12 @@ pub fn reconstruction_nats(logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
     let slope = Tensor::<2>::from_data(TensorData::new(slope, [batch, pixels]), &device); // [batch, 784]
     let surrogate = (slope * logits).sum_dim(1).squeeze_dim(1); // [batch]
     value + (surrogate.clone() - surrogate.detach())
+}
+
+/// softplus(ℓ) − tℓ = max(ℓ, 0) + ln(1 + e) − tℓ for one pixel, given e = e^−|ℓ| (branch-free).
+#[inline]
+fn pixel_nats(l: f32, t: f32, e: f32) -> f32 {
+    (if l > 0.0 { l } else { 0.0 }) + fast::ln_1p_unit(e) - t * l
 }
 
 /// KL[N(μ, diag σ²) ‖ N(0, I)] per image, in nats, in closed form.

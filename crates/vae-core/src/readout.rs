@@ -4,7 +4,7 @@ use burn::prelude::*;
 use serde::Serialize;
 
 use crate::eval::{importance_samples_of, log_mean_exp};
-use crate::fast::FastDecoder;
+use crate::fast::{self, FastDecoder};
 use crate::loss::{kl_standard_normal_f32, reconstruction_nats, standard_normal_samples};
 use crate::{IMAGE_PIXELS, IMAGE_SIDE, LATENT_DIM, ModelKind, Vae};
 
@@ -62,20 +62,22 @@ pub fn posterior(model: &Vae, decoder: &FastDecoder, kind: ModelKind, pixels: &[
     let (mu_t, logvar) = model.encode(x.clone()); // [1, 2] each
     let mu = to_vec(mu_t.clone());
     let mu = [mu[0], mu[1]];
-    let reconstruction = decoder.decode(&mu); // [784]
-    let decode_logits = |z: Tensor<2>| {
-        let n = z.dims()[0];
-        Tensor::<2>::from_data(TensorData::new(decoder.decode_logits(&to_vec(z)), [n, IMAGE_PIXELS]), device) // [n, 784]
+    let mu_logits = decoder.decode_logits(&mu); // [784]
+    let reconstruction = mu_logits.iter().map(|&l| fast::sigmoid(l)).collect();
+    let logits_tensor = |logits: Vec<f32>| {
+        let n = logits.len() / IMAGE_PIXELS;
+        Tensor::<2>::from_data(TensorData::new(logits, [n, IMAGE_PIXELS]), device) // [n, 784]
     };
     let (sigma, recon, kl, iwae, zs) = match kind {
         // An AE's code is the point μ: its reconstruction term is −log p(x|μ), and it has no KL.
-        ModelKind::Ae => ([0.0; 2], to_vec(reconstruction_nats(decode_logits(mu_t), x))[0], 0.0, None, mu.to_vec()),
+        ModelKind::Ae => ([0.0; 2], to_vec(reconstruction_nats(logits_tensor(mu_logits), x))[0], 0.0, None, mu.to_vec()),
         ModelKind::Vae => {
             let lv = to_vec(logvar.clone());
             let sigma = [(0.5 * lv[0]).exp(), (0.5 * lv[1]).exp()];
             let eps = standard_normal_samples(READOUT_SAMPLES * LATENT_DIM, READOUT_SEED);
             let eps = Tensor::<2>::from_data(TensorData::new(eps, [READOUT_SAMPLES, LATENT_DIM]), device); // [k, 2]
-            let samples = importance_samples_of(mu_t, logvar, x, eps, READOUT_SAMPLES, decode_logits);
+            let samples =
+                importance_samples_of(mu_t, logvar, x, eps, READOUT_SAMPLES, |z| logits_tensor(decoder.decode_logits(&to_vec(z))));
             let recon = to_vec(samples.recon.mean())[0];
             let iwae = to_vec(log_mean_exp(samples.log_weights))[0];
             (sigma, recon, kl_standard_normal_f32(&mu, &sigma), Some(iwae), to_vec(samples.z))
