@@ -15,24 +15,67 @@ use crate::model::Vae;
 
 /// Rows (batch items) per register tile.
 const ROWS: usize = 4;
-/// Output columns per register tile (two f32x4 vectors).
+/// Output columns per weight panel and register tile (two f32x4 vectors).
 const COLS: usize = 8;
-/// Output columns per single-row tile: eight f32x4 accumulators in flight, so one row is not
-/// held up by the latency of each add.
-const COLS_SINGLE: usize = 32;
+/// Panels per single-row tile: eight f32x4 accumulators in flight, so one row is not held up by
+/// the latency of each add.
+const PANELS_SINGLE: usize = 4;
 /// Output widths are padded to this (a multiple of both tile widths).
-const PAD: usize = 32;
+const PAD: usize = COLS * PANELS_SINGLE;
 
 /// One dense layer, `out = act(in · W + b)`, with the output width padded to a multiple of
 /// [`PAD`] (padding columns have zero weights and bias).
+///
+/// The weights are stored panel by panel: columns `8p .. 8p + 8` of `W` are one contiguous
+/// `[inputs, 8]` block, so a tile's inner loop reads one stream without strides or bounds checks.
 #[derive(Debug, Clone)]
 struct Dense {
     inputs: usize,
     /// Padded output width.
     outputs: usize,
-    /// `[inputs, outputs]`, row-major.
-    weight: Vec<f32>,
+    /// `outputs / COLS` panels of `[inputs, COLS]`, row-major within a panel.
+    panels: Vec<f32>,
     bias: Vec<f32>,
+}
+
+impl Dense {
+    /// A layer from `W` (`[real_in, real_out]`, row-major) and `b`, reading `inputs ≥ real_in`
+    /// values per row (the rows past `real_in` get zero weights).
+    fn new(w: &[f32], b: &[f32], real_in: usize, real_out: usize, inputs: usize) -> Self {
+        let outputs = padded(real_out, PAD);
+        let mut panels = vec![0.0; inputs * outputs];
+        for (p, panel) in panels.chunks_exact_mut(inputs * COLS).enumerate() {
+            for (k, row) in panel.chunks_exact_mut(COLS).take(real_in).enumerate() {
+                for (j, v) in row.iter_mut().enumerate() {
+                    let col = p * COLS + j;
+                    if col < real_out {
+                        *v = w[k * real_out + col];
+                    }
+                }
+            }
+        }
+        let mut bias = vec![0.0; outputs];
+        bias[..real_out].copy_from_slice(b);
+        Self { inputs, outputs, panels, bias }
+    }
+
+    /// Panel `p`: columns `8p .. 8p + 8` of `W`, `[inputs, COLS]`.
+    fn panel(&self, p: usize) -> &[f32] {
+        &self.panels[p * self.inputs * COLS..(p + 1) * self.inputs * COLS]
+    }
+
+    fn bias8(&self, p: usize) -> [f32; COLS] {
+        self.bias[p * COLS..(p + 1) * COLS].try_into().expect("padded bias")
+    }
+}
+
+/// Reusable buffers of a [`FastDecoder`]: two ping-pong activations and one packed row tile.
+#[derive(Debug, Default)]
+struct Scratch {
+    a: Vec<f32>,
+    b: Vec<f32>,
+    /// [`ROWS`] input rows interleaved, `[inputs, ROWS]`.
+    packed: Vec<f32>,
 }
 
 /// The decoder of a [`Vae`], ready for fast batched inference.
@@ -41,8 +84,8 @@ pub struct FastDecoder {
     layers: Vec<Dense>,
     latent_dim: usize,
     output_dim: usize,
-    /// Two ping-pong activation buffers, grown once and reused.
-    scratch: RefCell<(Vec<f32>, Vec<f32>)>,
+    /// Grown once and reused.
+    scratch: RefCell<Scratch>,
 }
 
 fn padded(n: usize, to: usize) -> usize {
@@ -58,20 +101,14 @@ impl FastDecoder {
         let mut output_dim = 0;
         for layer in &model.decoder {
             let [real_in, real_out] = layer.weight.dims();
-            let outputs = padded(real_out, PAD);
             let w = crate::readout::to_vec(layer.weight.val());
             let b = layer.bias.as_ref().map_or_else(|| vec![0.0; real_out], |bias| crate::readout::to_vec(bias.val()));
-            let mut weight = vec![0.0; inputs * outputs];
-            for k in 0..real_in {
-                weight[k * outputs..k * outputs + real_out].copy_from_slice(&w[k * real_out..(k + 1) * real_out]);
-            }
-            let mut bias = vec![0.0; outputs];
-            bias[..real_out].copy_from_slice(&b);
-            layers.push(Dense { inputs, outputs, weight, bias });
-            inputs = outputs;
+            let dense = Dense::new(&w, &b, real_in, real_out, inputs);
+            inputs = dense.outputs;
             output_dim = real_out;
+            layers.push(dense);
         }
-        Self { layers, latent_dim, output_dim, scratch: RefCell::new((Vec::new(), Vec::new())) }
+        Self { layers, latent_dim, output_dim, scratch: RefCell::new(Scratch::default()) }
     }
 
     /// Pixels per decoded image.
@@ -115,16 +152,16 @@ impl FastDecoder {
             return;
         }
         let mut scratch = self.scratch.borrow_mut();
-        let (a, b) = &mut *scratch;
+        let Scratch { a, b, packed } = &mut *scratch;
         a.clear();
         a.extend_from_slice(&zs[..n * self.latent_dim]); // [n, latent]
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
             b.clear();
             b.resize(n * layer.outputs, 0.0);
-            dense(a, n, layer, b); // [n, outputs]
+            dense(a, n, layer, b, packed); // [n, outputs]
             if i < last {
-                b.iter_mut().for_each(|v| *v = v.max(0.0)); // ReLU
+                b.iter_mut().for_each(|v| *v = if *v > 0.0 { *v } else { 0.0 }); // ReLU (f32::max is a libm call in wasm)
             } else if sigmoid_at_the_end {
                 b.iter_mut().for_each(|v| *v = sigmoid(*v));
             }
@@ -138,38 +175,65 @@ impl FastDecoder {
     }
 }
 
-/// `out = input · W + b` for `rows` rows: tiles of [`ROWS`] rows, then single rows for the rest
-/// (a lone point — the drag — must not pay for a padded tile).
-fn dense(input: &[f32], rows: usize, layer: &Dense, out: &mut [f32]) {
+/// `out = input · W + b` for `rows` rows: tiles of [`ROWS`] rows (their inputs interleaved into
+/// `packed` first), then single rows for the rest (a lone point — the drag — must not pay for a
+/// padded tile).
+fn dense(input: &[f32], rows: usize, layer: &Dense, out: &mut [f32], packed: &mut Vec<f32>) {
+    let (k_dim, n_dim) = (layer.inputs, layer.outputs);
     let tiled = rows / ROWS * ROWS;
     for r0 in (0..tiled).step_by(ROWS) {
-        dense_tile::<ROWS, COLS>(input, r0, layer, out);
+        packed.resize(k_dim * ROWS, 0.0); // [k, ROWS]
+        for (r, row) in input[r0 * k_dim..(r0 + ROWS) * k_dim].chunks_exact(k_dim).enumerate() {
+            packed[r..].iter_mut().step_by(ROWS).zip(row).for_each(|(dst, &v)| *dst = v);
+        }
+        for p in 0..n_dim / COLS {
+            let acc = tile::<ROWS>(packed, layer.panel(p), layer.bias8(p));
+            for (r, row) in acc.iter().enumerate() {
+                out[(r0 + r) * n_dim + p * COLS..(r0 + r) * n_dim + (p + 1) * COLS].copy_from_slice(row);
+            }
+        }
     }
-    for r0 in tiled..rows {
-        dense_tile::<1, COLS_SINGLE>(input, r0, layer, out);
+    for r in tiled..rows {
+        let a = &input[r * k_dim..(r + 1) * k_dim];
+        for q in (0..n_dim / COLS).step_by(PANELS_SINGLE) {
+            let acc = single_row_tile(a, layer, q);
+            for (j, cols) in acc.iter().enumerate() {
+                out[r * n_dim + (q + j) * COLS..r * n_dim + (q + j + 1) * COLS].copy_from_slice(cols);
+            }
+        }
     }
 }
 
-/// Rows `r0 .. r0 + R` of `out = input · W + b`, in `R × C` register tiles.
+/// `R` interleaved input rows (`[k, R]`) times one weight panel (`[k, COLS]`), plus the bias:
+/// an `R × COLS` tile of the output, accumulated in registers.
 #[inline(always)]
-fn dense_tile<const R: usize, const C: usize>(input: &[f32], r0: usize, layer: &Dense, out: &mut [f32]) {
-    let (k_dim, n_dim) = (layer.inputs, layer.outputs);
-    let a_rows: [&[f32]; R] = std::array::from_fn(|r| &input[(r0 + r) * k_dim..(r0 + r + 1) * k_dim]);
-    for c0 in (0..n_dim).step_by(C) {
-        let bias: &[f32; C] = layer.bias[c0..c0 + C].try_into().expect("padded bias");
-        let mut acc = [*bias; R];
-        for k in 0..k_dim {
-            let w: &[f32; C] = layer.weight[k * n_dim + c0..k * n_dim + c0 + C].try_into().expect("padded weights");
-            for (row, a) in acc.iter_mut().zip(a_rows.iter().map(|a| a[k])) {
-                for (acc, w) in row.iter_mut().zip(w) {
-                    *acc += a * w;
-                }
+fn tile<const R: usize>(packed: &[f32], panel: &[f32], bias: [f32; COLS]) -> [[f32; COLS]; R] {
+    let mut acc = [bias; R];
+    for (w, a) in panel.chunks_exact(COLS).zip(packed.chunks_exact(R)) {
+        for (row, &a) in acc.iter_mut().zip(a) {
+            for (acc, &w) in row.iter_mut().zip(w) {
+                *acc += a * w;
             }
         }
-        for (r, row) in acc.iter().enumerate() {
-            out[(r0 + r) * n_dim + c0..(r0 + r) * n_dim + c0 + C].copy_from_slice(row);
+    }
+    acc
+}
+
+/// One input row times panels `q .. q + PANELS_SINGLE`, plus the bias: four panels at once, so
+/// that eight independent f32x4 sums are in flight.
+#[inline(always)]
+fn single_row_tile(a: &[f32], layer: &Dense, q: usize) -> [[f32; COLS]; PANELS_SINGLE] {
+    let mut acc: [[f32; COLS]; PANELS_SINGLE] = std::array::from_fn(|j| layer.bias8(q + j));
+    let streams = layer.panel(q).chunks_exact(COLS).zip(layer.panel(q + 1).chunks_exact(COLS));
+    let streams = streams.zip(layer.panel(q + 2).chunks_exact(COLS)).zip(layer.panel(q + 3).chunks_exact(COLS));
+    for ((((w0, w1), w2), w3), &a) in streams.zip(a) {
+        for (acc, w) in acc.iter_mut().zip([w0, w1, w2, w3]) {
+            for (acc, &w) in acc.iter_mut().zip(w) {
+                *acc += a * w;
+            }
         }
     }
+    acc
 }
 
 /// The logistic function, with [`exp`].
@@ -188,6 +252,16 @@ pub(crate) fn exp(x: f32) -> f32 {
     let r = t - n * 0.693_145_75 - n * 1.428_606_8e-6; // ln 2 split in two for precision
     let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
     p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+/// `x.round() as usize` for x ≥ 0 (halves away from zero), without `roundf`: wasm has no such
+/// instruction, and the call per pixel was a tenth of a drawing stroke's preprocessing (and one
+/// per pixel of every decoded picture).
+/// `x − ⌊x⌋` is exact, so this rounds exactly as `round` does.
+#[inline]
+pub(crate) fn round_non_negative(x: f32) -> usize {
+    let whole = x as usize;
+    whole + usize::from(x - whole as f32 >= 0.5)
 }
 
 /// Σ xs in eight running sums (a vectorisable order; a plain `sum` of floats is sequential).

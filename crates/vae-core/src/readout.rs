@@ -139,7 +139,7 @@ pub fn tile_rgba(images: &[f32], cols: usize) -> (Vec<u8>, usize, usize) {
 /// One intensity in [0, 1] as a grey level 0–255.
 #[inline]
 fn grey_byte(v: f32) -> u8 {
-    (v.clamp(0.0, 1.0) * 255.0).round() as u8
+    fast::round_non_negative(v.clamp(0.0, 1.0) * 255.0) as u8
 }
 
 #[cfg(test)]
