@@ -438,6 +438,12 @@
   // web/src/dom.js
   var $ = (id) => document.getElementById(id);
   var fmt = (v, digits = 2) => Number(v).toFixed(digits);
+  function setText(el, text) {
+    const node = el.firstChild;
+    if (node instanceof Text && !node.nextSibling) {
+      if (node.data !== text) node.data = text;
+    } else el.textContent = text;
+  }
   function errorMessage(err) {
     if (err && typeof err.key === "string") return { key: err.key, params: { ...err.params || {} } };
     return { key: "error.unexpected", params: { message: err && err.message || String(err) } };
@@ -1056,9 +1062,9 @@
     }
     store.on(["point"], ({ point: z }) => {
       pending = true;
-      $("z1").textContent = fmt(z.x);
-      $("z2").textContent = fmt(z.y);
-      $("prior-density").textContent = priorDensity(z.x, z.y).toExponential(2);
+      setText($("z1"), fmt(z.x));
+      setText($("z2"), fmt(z.y));
+      setText($("prior-density"), priorDensity(z.x, z.y).toExponential(2));
     });
     store.on(["current"], () => {
       pending = true;

@@ -2,7 +2,7 @@
 // phone, the same z decoded by every model, the coordinates with the prior's density there, and a
 // HUD with the time per decode and frames per second. Decodes once per animation frame at most.
 
-import { $, errorMessage, fmt, savePng, setStatus, tile } from './dom.js';
+import { $, errorMessage, fmt, savePng, setStatus, setText, tile } from './dom.js';
 import { render } from './i18n.js';
 import { priorDensity } from './wasm.js';
 
@@ -75,10 +75,10 @@ export function createDecodedPanel(store) {
 
   store.on(['point'], ({ point: z }) => {
     pending = true;
-    $('z1').textContent = fmt(z.x);
-    $('z2').textContent = fmt(z.y);
+    setText($('z1'), fmt(z.x));
+    setText($('z2'), fmt(z.y));
     // Only the number changes per move (a hot path): the label is a message of its own.
-    $('prior-density').textContent = priorDensity(z.x, z.y).toExponential(2);
+    setText($('prior-density'), priorDensity(z.x, z.y).toExponential(2));
   });
   store.on(['current'], () => { pending = true; });
   store.on(['models'], (state) => { addTiles(state); pending = true; });

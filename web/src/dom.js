@@ -13,6 +13,20 @@ export const $ = (id) => document.getElementById(id);
 export const fmt = (v, digits = 2) => Number(v).toFixed(digits);
 
 /**
+ * Sets the text of `el` (holding only text) on a hot path: nothing when it is unchanged (two
+ * decimals often repeat between drag moves, and any change costs the line a layout), else the
+ * existing text node's data, where `textContent` would make a new node each time.
+ * @param {HTMLElement} el
+ * @param {string} text
+ */
+export function setText(el, text) {
+  const node = el.firstChild;
+  if (node instanceof Text && !node.nextSibling) {
+    if (node.data !== text) node.data = text;
+  } else el.textContent = text;
+}
+
+/**
  * What was thrown, as a message of the catalogues: the errors of the wasm modules and of the
  * page carry `key` and `params`; anything else (a bug) is shown as it came.
  * @returns {{key: string, params: Record<string, any>}}
