@@ -128,6 +128,30 @@ describe('training in the page: what the KL term does', () => {
     await page.close();
   });
 
+  test('while the pointer is down on the plane, training holds its steps on ≤ 2 cores (interaction first) and goes on once it is released', async () => {
+    const page = await openExplorer(shared.browser, shared.server.url);
+    await resetWith(page);
+    await page.click('#train-start');
+    await waitFor(page, (s) => s.step >= 5, 'training under way');
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    await page.locator('#latent-plane').scrollIntoViewIfNeeded(); // the click on Start scrolled the page
+    const z = await latentToPage(page, { x: 0, y: 0 });
+    await page.mouse.move(z.x, z.y);
+    await page.mouse.down();
+    await page.waitForTimeout(400); // the slice in flight when the pointer went down ends
+    const held = (await status(page)).step;
+    await page.mouse.move(z.x + 30, z.y + 20, { steps: 10 });
+    await page.waitForTimeout(1500);
+    const during = (await status(page)).step - held;
+    await page.mouse.up();
+    await waitFor(page, (s) => s.step >= held + during + 5, 'training going on after the drag');
+    await page.click('#train-pause');
+    if (cores <= 2) assert.ok(during <= 1, `${during} steps while the pointer was down, on ${cores} cores`);
+    else assert.ok(during >= 2, `${during} steps while the pointer was down, on ${cores} cores: only machines with ≤ 2 hold them`);
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  });
+
   test('a diverging run (learning rate 10) stops with a message and keeps the last good model', async () => {
     const page = await openExplorer(shared.browser, shared.server.url);
     await resetWith(page, { lr: '10' });

@@ -93,7 +93,8 @@ export function createTrainingPanel(store, plane) {
     if (run.started) send({ type: 'snapshot', name: store.get().current === LIVE_AE ? LIVE_AE : LIVE, purpose: 'download' });
   });
   watchHyperparameters(run, chart, send);
-  // Tells a running Worker when the user drags on the plane (it then yields half its time);
+  // Tells a running Worker when the user drags on the plane (interaction first: on ≤ 2 cores it
+  // holds its steps until the pointer is up, else it yields half its time);
   // never starts one.
   const interacting = (on) => run.worker?.then((w) => w.postMessage({ type: 'interacting', on }), () => {});
   $('latent-plane').addEventListener('pointerdown', () => interacting(true));
