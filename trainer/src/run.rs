@@ -6,12 +6,12 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail, ensure};
 
 use burn::module::Module;
-use burn::optim::AdamConfig;
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
+use vae_core::optim::FusedAdam;
 use vae_core::train::{Learner, Objective, binarize, cosine_lr};
 use vae_core::{ElboTerms, IMAGE_PIXELS, ModelKind, TrainingLogEntry, Vae, VaeConfig, WeightsFile, WeightsMeta};
 
@@ -87,7 +87,7 @@ impl Trainer {
             test_x: binarize(&dataset.test.pixels, &mut SmallRng::seed_from_u64(TEST_BINARIZATION_SEED)),
             learner: Learner::new(
                 model,
-                AdamConfig::new().init(),
+                FusedAdam::default().init(),
                 Objective { kind: args.model, beta: args.beta },
                 vae_core::train::all_threads(),
             ),
@@ -112,7 +112,7 @@ impl Trainer {
         self.next_epoch = checkpoint.epochs_done + 1;
         self.log = checkpoint.log.clone();
         println!("resuming {} from {} after epoch {}/{}", self.name, path.display(), checkpoint.epochs_done, self.epochs);
-        let (model, optimizer) = checkpoint.restore(&self.config, &self.train_device, AdamConfig::new().init())?;
+        let (model, optimizer) = checkpoint.restore(&self.config, &self.train_device, FusedAdam::default().init())?;
         self.learner.restore(model, optimizer);
         Ok(())
     }

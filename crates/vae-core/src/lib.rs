@@ -29,6 +29,8 @@ pub mod latent;
 pub mod loss;
 pub mod message;
 pub mod model;
+#[cfg(feature = "train")]
+pub mod optim;
 pub mod pack;
 pub mod preprocess;
 pub mod readout;

@@ -422,7 +422,8 @@ mod tests {
             let ink: Vec<usize> = (0..w * h).filter(|&i| grey[i] > INK_THRESHOLD).collect();
             let expected = (!ink.is_empty()).then(|| {
                 let (xs, ys) = (ink.iter().map(|i| i % w), ink.iter().map(|i| i / w));
-                let (x0, x1, y0, y1) = (xs.clone().min().unwrap(), xs.max().unwrap(), ys.clone().min().unwrap(), ys.max().unwrap());
+                let extent = |v: Vec<usize>| (v.iter().copied().min().expect("ink"), v.iter().copied().max().expect("ink"));
+                let ((x0, x1), (y0, y1)) = (extent(xs.collect()), extent(ys.collect()));
                 (x0, y0, x1 - x0 + 1, y1 - y0 + 1)
             });
             assert_eq!(ink_bounding_box(&grey, w, h), expected, "{w}×{h}");

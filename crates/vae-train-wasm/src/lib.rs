@@ -6,7 +6,6 @@
 //! same path a downloaded model takes.
 
 use burn::module::Module;
-use burn::optim::AdamConfig;
 use burn::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
@@ -16,6 +15,7 @@ use serde::Serialize;
 use vae_core::IMAGE_PIXELS;
 use vae_core::eval::TEST_BINARIZATION_SEED;
 use vae_core::message::js_error;
+use vae_core::optim::FusedAdam;
 use vae_core::pack::DataPack;
 use vae_core::train::{Learner, Objective, binarize};
 use vae_core::{ElboTerms, Localized, ModelKind, PageMessage, TrainingLogEntry, Vae, VaeConfig, WeightsFile, WeightsMeta};
@@ -171,7 +171,7 @@ impl LiveTrainer {
         let mut order: Vec<usize> = (0..pack.train.len()).collect();
         order.shuffle(&mut rng);
         Ok(Self {
-            learner: Learner::new(model, AdamConfig::new().init(), Objective { kind, beta }, 1),
+            learner: Learner::new(model, FusedAdam::default().init(), Objective { kind, beta }, 1),
             config,
             dataset: pack.header.dataset.clone(),
             train: pack.train.intensities(),
@@ -268,8 +268,10 @@ impl LiveTrainer {
     fn diverged(&mut self, loss: f64) -> TrainError {
         let failed_at = self.step + 1;
         let (good, step) = self.checked.clone();
-        self.learner
-            .restore(self.config.init(&self.device.clone().autodiff()).load_record(good.clone().into_record()), AdamConfig::new().init());
+        self.learner.restore(
+            self.config.init(&self.device.clone().autodiff()).load_record(good.clone().into_record()),
+            FusedAdam::default().init(),
+        );
         self.last_good = good;
         self.step = step;
         (self.test_cache, self.codes_cache) = (None, None);
