@@ -6,7 +6,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { WEB_DIR, launchBrowser, renderTextPng, serveWeb } from './harness.mjs';
+import { ROOT, WEB_DIR, launchBrowser, renderTextPng, serveWeb } from './harness.mjs';
 import { dragWork, emptyPageDragWork, inPageTraining, interactionLatencies, tfjsPeer } from './bench-interaction.mjs';
 
 const PEER_DIR = fileURLToPath(new URL('./peer', import.meta.url));
@@ -24,7 +24,8 @@ const wallTtiMs = Date.now() - t0;
 
 // Per-call times are measured over blocks of calls: the browser's clock is coarsened to 0.1 ms.
 // The peer is burn's generic tensor path on the same weights (decodeBatchReference), same page.
-const decode = await page.evaluate(() => {
+/** Decode timings in `page`: one point, the 400-image grid to RGBA, a 400-point batch, and burn's generic path. */
+const decodeTimings = (page) => page.evaluate(() => {
   const e = new wasm_bindgen.Explorer('vae');
   const perCall = (fn, calls, blocks) => {
     const out = [];
@@ -39,6 +40,7 @@ const decode = await page.evaluate(() => {
   const grid = new Float32Array(800);
   for (let i = 0; i < 400; i++) { grid[2 * i] = ((i % 20) / 19) * 6 - 3; grid[2 * i + 1] = (Math.floor(i / 20) / 19) * 6 - 3; }
   const r = {
+    build: VaeExplorer.wasmBuild(),
     single: perCall((i) => e.decodeBatch(new Float32Array(point(i))), 100, 12),
     singleRef: perCall((i) => e.decodeBatchReference(new Float32Array(point(i))), 100, 12),
     grid: perCall(() => e.decodeGrid(20, 3), 1, 42),
@@ -49,6 +51,13 @@ const decode = await page.evaluate(() => {
   e.free();
   return r;
 });
+const decode = await decodeTimings(page);
+// The plain SIMD128 build (what browsers without relaxed SIMD run), in a page of its own.
+const plainPage = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+await plainPage.goto(`${server.url}?wasm=simd128`);
+await plainPage.waitForSelector('body[data-ready-ms]', { timeout: 60_000 });
+const decodePlain = await decodeTimings(plainPage);
+await plainPage.close();
 
 // Drag with every layer on: one pointer move per animation frame, frame-to-frame intervals.
 for (const id of ['grid', 'scatter', 'aggregate', 'continuity', 'prior']) await page.check(`#layer-${id}`);
@@ -132,23 +141,28 @@ if (existsSync(join(PEER_DIR, 'decoder.onnx')) && existsSync(join(PEER_DIR, 'nod
 // What the page transfers before its first image (the default model is inside the wasm), and
 // with every model (the others load as scripts after the first image).
 const gz = (f) => gzipSync(readFileSync(f), { level: 9 }).length;
+const bytesScript = decode.build === 'relaxed-simd' ? 'vae_wasm_relaxed_bytes.js' : 'vae_wasm_bytes.js';
 const initialFiles = [join(WEB_DIR, 'index.html'), join(WEB_DIR, 'style.css'),
   ...readdirSync(join(WEB_DIR, 'js')).map((f) => join(WEB_DIR, 'js', f)),
-  ...['vae_wasm.js', 'vae_wasm_bytes.js', 'models.js'].map((f) => join(WEB_DIR, 'pkg', f))];
+  ...['vae_wasm.js', bytesScript, 'models.js'].map((f) => join(WEB_DIR, 'pkg', f))];
 const modelFiles = readdirSync(join(WEB_DIR, 'pkg')).filter((f) => /^model-.*\.js$/.test(f)).map((f) => join(WEB_DIR, 'pkg', f));
 const transferBytesGz = initialFiles.reduce((sum, f) => sum + gz(f), 0);
 const transferBytesGzAll = transferBytesGz + modelFiles.reduce((sum, f) => sum + gz(f), 0);
-const wasmBytes = readFileSync(join(WEB_DIR, 'pkg', 'vae_wasm_bg.wasm')).length;
+const wasmBytes = readFileSync(decode.build === 'relaxed-simd' ? join(ROOT, 'target/wasm-relaxed/vae_wasm_bg.wasm') : join(WEB_DIR, 'pkg', 'vae_wasm_bg.wasm')).length;
 const models = await page.evaluate(() => VaeExplorer.modelNames().length);
 
 await browser.close();
 await server.close();
 
 const r = {
+  wasm_build: decode.build,
   decode_single_p50_ms: quantile(decode.single, 0.5),
   decode_single_p95_ms: quantile(decode.single, 0.95),
   decode_grid400_ms: quantile(decode.grid, 0.5),
   decode_batch400_ms: quantile(decode.batch400, 0.5),
+  decode_single_simd128_p50_ms: quantile(decodePlain.single, 0.5),
+  decode_grid400_simd128_ms: quantile(decodePlain.grid, 0.5),
+  decode_batch400_simd128_ms: quantile(decodePlain.batch400, 0.5),
   burn_generic_single_p50_ms: quantile(decode.singleRef, 0.5),
   burn_generic_batch400_ms: quantile(decode.batch400Ref, 0.5),
   ratio_single_vs_burn_generic: quantile(decode.single, 0.5) / quantile(decode.singleRef, 0.5),
@@ -217,9 +231,11 @@ if (tfjs.skipped) r.skipped.push(tfjs.skipped);
 r.ratio_vs_onnxruntime_web = peer ? Math.max(r.ratio_single_vs_onnxruntime_web, r.ratio_batch400_vs_onnxruntime_web) : null;
 const fmt = (v, d = 3) => (typeof v === 'number' ? (Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(1) : v.toFixed(d)) : 'skipped');
 const rows = [
+  ['build of the page\'s module this browser runs (relaxed SIMD where it validates, else SIMD128)', r.wasm_build],
   ['single decode, p50 / p95 (per call, blocks of 100)', `${fmt(r.decode_single_p50_ms)} / ${fmt(r.decode_single_p95_ms)} ms`],
   ['400-image manifold grid to RGBA (one call)', `${fmt(r.decode_grid400_ms, 1)} ms`],
   ['400-point batch decode', `${fmt(r.decode_batch400_ms, 1)} ms`],
+  ['the plain SIMD128 build (browsers without relaxed SIMD): single p50 / grid to RGBA / 400 batch', `${fmt(r.decode_single_simd128_p50_ms)} / ${fmt(r.decode_grid400_simd128_ms, 1)} / ${fmt(r.decode_batch400_simd128_ms, 1)} ms`],
   ['peer: burn generic path, single / 400 batch', `${fmt(r.burn_generic_single_p50_ms)} / ${fmt(r.burn_generic_batch400_ms, 1)} ms`],
   ['ratio ours / burn generic, single / 400 batch', `${fmt(r.ratio_single_vs_burn_generic, 2)} / ${fmt(r.ratio_batch400_vs_burn_generic, 2)}`],
   ['peer: onnxruntime-web 1.30 (wasm, SIMD, 1 thread), single / 400 batch', `${fmt(r.onnxruntime_web_single_p50_ms)} / ${fmt(r.onnxruntime_web_batch400_ms, 1)} ms`],

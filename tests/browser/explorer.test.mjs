@@ -133,3 +133,48 @@ describe('the page and the Rust command line agree', () => {
     await page.close();
   });
 });
+
+describe('the two builds of the page\'s module', () => {
+  test('Chromium runs the relaxed-SIMD build; it decodes, encodes and draws as the plain SIMD128 build does', async () => {
+    /** What a page decodes and encodes through each model: the 400-image grid and one digit's μ and σ. */
+    const figures = async (query) => {
+      const page = await openExplorer(shared.browser, `${shared.server.url}${query}`);
+      const out = await page.evaluate(() => {
+        const grid = new Float32Array(800);
+        for (let i = 0; i < 400; i++) { grid[2 * i] = ((i % 20) / 19) * 6 - 3; grid[2 * i + 1] = (Math.floor(i / 20) / 19) * 6 - 3; }
+        const e = new wasm_bindgen.Explorer('vae');
+        const decoded = Array.from(e.decodeBatch(grid));
+        const single = Array.from(e.decodeBatch(new Float32Array([0.7, -1.3])));
+        // A drawn 7 through the readout (its 64 importance samples decode through the same tiles).
+        const pad = document.createElement('canvas');
+        pad.width = pad.height = 140;
+        const ctx = pad.getContext('2d');
+        ctx.fillStyle = '#000'; ctx.fillRect(0, 0, 140, 140);
+        ctx.strokeStyle = '#fff'; ctx.lineWidth = 12;
+        ctx.beginPath(); ctx.moveTo(35, 30); ctx.lineTo(105, 30); ctx.lineTo(60, 115); ctx.stroke();
+        const post = e.encodeImage(new Uint8Array(ctx.getImageData(0, 0, 140, 140).data.buffer), 140, 140);
+        e.free();
+        return { build: VaeExplorer.wasmBuild(), decoded, single, post: [...post.mu, ...post.sigma, post.recon, post.kl, post.iwae] };
+      });
+      await nextFrames(page);
+      out.pixels = await decodedPixels(page);
+      assert.deepEqual(page.problems, []);
+      await page.close();
+      return out;
+    };
+    const relaxed = await figures('');
+    const plain = await figures('?wasm=simd128');
+    assert.equal(relaxed.build, 'relaxed-simd', 'Chromium validates relaxed SIMD: the page should pick that build');
+    assert.equal(plain.build, 'simd128');
+    const worst = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+    assert.equal(relaxed.decoded.length, 400 * 784);
+    // Fused multiply-adds round once where the plain build rounds twice: float noise, no more.
+    assert.ok(worst(relaxed.decoded, plain.decoded) < 1e-4, `grid: the builds differ by ${worst(relaxed.decoded, plain.decoded)}`);
+    assert.ok(worst(relaxed.single, plain.single) < 1e-4, `one point: the builds differ by ${worst(relaxed.single, plain.single)}`);
+    assert.ok(worst(relaxed.decoded, plain.decoded) > 0, 'the two builds gave identical floats: is the relaxed build really the fused one?');
+    assert.ok(worst(relaxed.pixels, plain.pixels) <= 1, 'the shown image differs by more than one grey level');
+    // μ, σ, reconstruction, KL, IWAE of the drawn digit.
+    assert.ok(relaxed.post.every(Number.isFinite) && relaxed.post[4] > 0, `readout ${relaxed.post}`);
+    assert.ok(worst(relaxed.post, plain.post) < 1e-3, `readout: ${relaxed.post} vs ${plain.post}`);
+  });
+});

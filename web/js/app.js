@@ -239,11 +239,66 @@
   function modelEntries() {
     return Array.isArray(self.VAE_MODELS) ? self.VAE_MODELS : [];
   }
+  var RELAXED_SIMD_PROBE = new Uint8Array([
+    0,
+    97,
+    115,
+    109,
+    1,
+    0,
+    0,
+    0,
+    // \0asm, version 1
+    1,
+    5,
+    1,
+    96,
+    0,
+    1,
+    123,
+    // types: () → v128
+    3,
+    2,
+    1,
+    0,
+    // one function of that type
+    10,
+    15,
+    1,
+    13,
+    1,
+    1,
+    123,
+    // code: one body, one v128 local
+    32,
+    0,
+    32,
+    0,
+    32,
+    0,
+    253,
+    133,
+    2,
+    11
+    // local.get ×3, f32x4.relaxed_madd, end
+  ]);
+  function wasmBuild() {
+    const asked = new URLSearchParams(self.location?.search || "").get("wasm");
+    if (asked === "simd128" || asked === "relaxed-simd") return asked;
+    return WebAssembly.validate(RELAXED_SIMD_PROBE) ? "relaxed-simd" : "simd128";
+  }
+  var WASM_SCRIPTS = { "relaxed-simd": "pkg/vae_wasm_relaxed_bytes.js", simd128: "pkg/vae_wasm_bytes.js" };
   var initialised = null;
   function init() {
     if (typeof wasm_bindgen === "undefined") throw pageError("error.missing-script", { file: "pkg/vae_wasm.js" });
-    if (typeof self.VAE_WASM_BASE64 !== "string") throw pageError("error.missing-script", { file: "pkg/vae_wasm_bytes.js" });
-    initialised = initialised || wasm_bindgen({ module_or_path: base64Bytes(self.VAE_WASM_BASE64) });
+    initialised = initialised || (async () => {
+      const script = WASM_SCRIPTS[wasmBuild()];
+      await loadScript(script);
+      const b64 = self.VAE_WASM_BASE64;
+      if (typeof b64 !== "string") throw pageError("error.missing-script", { file: script });
+      delete self.VAE_WASM_BASE64;
+      return wasm_bindgen({ module_or_path: base64Bytes(b64) });
+    })();
     return initialised;
   }
   async function loadModel(name) {
@@ -690,19 +745,6 @@
     ctx.fillText("z₁", size - s * 0.35, c.y - 6);
     ctx.fillText("z₂", c.x + 6, s * 0.25);
   }
-  function drawPoint(ctx, { toPx, dpr }, point) {
-    const p = toPx(point);
-    const reach = (POINT_RADIUS + 4) * dpr;
-    ctx.lineWidth = 4 * dpr;
-    ctx.strokeStyle = "#fff";
-    ctx.beginPath();
-    ctx.arc(p.x, p.y, POINT_RADIUS * dpr, 0, 2 * Math.PI);
-    ctx.stroke();
-    ctx.lineWidth = 2 * dpr;
-    ctx.strokeStyle = COLORS.point;
-    ctx.stroke();
-    return [p.x - reach, p.y - reach, 2 * reach, 2 * reach];
-  }
   function createLatentPlane(canvas, order, onMove, axesAbove = "prior") {
     const ctx = canvas.getContext("2d");
     const pointLayer = createPointLayer(canvas);
@@ -755,29 +797,23 @@
     };
   }
   function createPointLayer(canvas) {
-    const overlay = document.createElement("canvas");
-    overlay.className = "plane-point";
-    overlay.setAttribute("aria-hidden", "true");
-    canvas.after(overlay);
-    const ctx = overlay.getContext("2d");
-    let drawn = null;
+    const ring = document.createElement("div");
+    ring.className = "plane-point";
+    ring.setAttribute("aria-hidden", "true");
+    Object.assign(ring.style, { width: `${2 * POINT_RADIUS}px`, height: `${2 * POINT_RADIUS}px` });
+    canvas.after(ring);
+    let box = { left: 0, top: 0, size: 1 };
     return {
-      /** Matches the plane's pixel size and its box (inside its border). */
+      /** Follows the plane's box (inside its border). */
       fit() {
-        overlay.width = overlay.height = canvas.width;
-        Object.assign(overlay.style, {
-          left: `${canvas.offsetLeft + canvas.clientLeft}px`,
-          top: `${canvas.offsetTop + canvas.clientTop}px`,
-          width: `${canvas.clientWidth}px`,
-          height: `${canvas.clientHeight}px`
-        });
-        drawn = null;
+        box = { left: canvas.offsetLeft + canvas.clientLeft, top: canvas.offsetTop + canvas.clientTop, size: canvas.clientWidth || 1 };
       },
       /** Moves the ring to `point`. */
       draw(view, point) {
-        const [x, y, w, h] = drawn || [0, 0, view.size, view.size];
-        ctx.clearRect(x, y, w, h);
-        drawn = drawPoint(ctx, view, point);
+        const p = view.toPx(point);
+        const x = box.left + p.x / view.size * box.size - POINT_RADIUS;
+        const y = box.top + p.y / view.size * box.size - POINT_RADIUS;
+        ring.style.transform = `translate(${x.toFixed(1)}px, ${y.toFixed(1)}px)`;
       }
     };
   }
@@ -1899,7 +1935,9 @@
   var PLANE_ORDER = [...LAYER_IDS, "training", "samples", "segment", "posterior"];
   self.VaeExplorer = {
     modelNames: () => modelEntries().map((m) => m.name),
-    wasmMemoryBytes
+    wasmMemoryBytes,
+    /** Which build of the page's module runs: 'relaxed-simd' or 'simd128'. */
+    wasmBuild
   };
   async function start() {
     applyMessages();

@@ -31,10 +31,11 @@ declare const wasm_bindgen: ((options: { module_or_path: BufferSource }) => Prom
 };
 
 interface Window {
+  /** pkg/vae_wasm_bytes.js or pkg/vae_wasm_relaxed_bytes.js: the page's module, base64 (read once, then deleted). */
   VAE_WASM_BASE64?: string;
   VAE_MODELS?: { name: string; label: string; embedded?: boolean; script?: string }[];
   VAE_MODEL_BASE64?: Record<string, string>;
-  VaeExplorer?: { modelNames(): string[]; wasmMemoryBytes(): Promise<number> };
+  VaeExplorer?: { modelNames(): string[]; wasmMemoryBytes(): Promise<number>; wasmBuild(): 'relaxed-simd' | 'simd128' };
   /** pkg/train.js: the Worker's source (bindings + web/worker/train-worker.js) and the training wasm. */
   VAE_TRAIN?: { source: string; wasm: string };
   /** pkg/data-mnist.js: the gzipped dataset pack, base64. */

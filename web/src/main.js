@@ -4,7 +4,7 @@
 
 import { $, errorMessage, fmt, savePng, setStatus } from './dom.js';
 import { createStore } from './store.js';
-import { loadModel, modelEntries, wasmMemoryBytes } from './wasm.js';
+import { loadModel, modelEntries, wasmBuild, wasmMemoryBytes } from './wasm.js';
 import { createLatentPlane } from './plane.js';
 import { LAYER_IDS, createLayersPanel } from './layers.js';
 import { createDecodedPanel } from './decoded.js';
@@ -23,6 +23,8 @@ const PLANE_ORDER = [...LAYER_IDS, 'training', 'samples', 'segment', 'posterior'
 self.VaeExplorer = {
   modelNames: () => modelEntries().map((m) => m.name),
   wasmMemoryBytes,
+  /** Which build of the page's module runs: 'relaxed-simd' or 'simd128'. */
+  wasmBuild,
 };
 
 async function start() {

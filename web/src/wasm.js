@@ -56,14 +56,47 @@ export function modelEntries() {
   return Array.isArray(self.VAE_MODELS) ? self.VAE_MODELS : [];
 }
 
+/**
+ * The smallest module that uses `f32x4.relaxed_madd` (relaxed SIMD): it validates only where the
+ * browser has relaxed SIMD (Chrome 114+, Firefox 145+), and so tells which of our builds runs.
+ */
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // \0asm, version 1
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // types: () → v128
+  0x03, 0x02, 0x01, 0x00, // one function of that type
+  0x0a, 0x0f, 0x01, 0x0d, 0x01, 0x01, 0x7b, // code: one body, one v128 local
+  0x20, 0x00, 0x20, 0x00, 0x20, 0x00, 0xfd, 0x85, 0x02, 0x0b, // local.get ×3, f32x4.relaxed_madd, end
+]);
+
+/**
+ * Which build of the page's module runs here: `relaxed-simd` (the decoder's tiles with fused
+ * multiply-add) where the browser validates it, else `simd128`. `?wasm=simd128` (or
+ * `?wasm=relaxed-simd`) in the address chooses one, for comparing them.
+ * @returns {'relaxed-simd' | 'simd128'}
+ */
+export function wasmBuild() {
+  const asked = new URLSearchParams(self.location?.search || '').get('wasm');
+  if (asked === 'simd128' || asked === 'relaxed-simd') return asked;
+  return WebAssembly.validate(RELAXED_SIMD_PROBE) ? 'relaxed-simd' : 'simd128';
+}
+
+/** The script that inlines each build's module. */
+const WASM_SCRIPTS = { 'relaxed-simd': 'pkg/vae_wasm_relaxed_bytes.js', simd128: 'pkg/vae_wasm_bytes.js' };
+
 /** @type {Promise<{memory: WebAssembly.Memory}> | null} */
 let initialised = null;
 
-/** Initialises the wasm module once. */
+/** Initialises the wasm module once: the build this browser runs best, loaded as a script. */
 function init() {
   if (typeof wasm_bindgen === 'undefined') throw pageError('error.missing-script', { file: 'pkg/vae_wasm.js' });
-  if (typeof self.VAE_WASM_BASE64 !== 'string') throw pageError('error.missing-script', { file: 'pkg/vae_wasm_bytes.js' });
-  initialised = initialised || wasm_bindgen({ module_or_path: base64Bytes(self.VAE_WASM_BASE64) });
+  initialised = initialised || (async () => {
+    const script = WASM_SCRIPTS[wasmBuild()];
+    await loadScript(script);
+    const b64 = self.VAE_WASM_BASE64;
+    if (typeof b64 !== 'string') throw pageError('error.missing-script', { file: script });
+    delete self.VAE_WASM_BASE64; // the text is no longer needed once decoded
+    return wasm_bindgen({ module_or_path: base64Bytes(b64) });
+  })();
   return initialised;
 }
 

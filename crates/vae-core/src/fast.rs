@@ -8,6 +8,11 @@
 //! `ROWS × COLS` that LLVM turns into wasm SIMD128 (or SSE/NEON natively). It computes exactly the
 //! decoder of [`Vae::decode`] — ReLU between layers, a sigmoid at the end — and is tested
 //! against it to 1e-5.
+//!
+//! With the `relaxed-simd` feature, on wasm32, the two register tiles are written with relaxed
+//! SIMD's fused multiply-add (`f32x4.relaxed_madd`, one instruction where SIMD128 needs a multiply
+//! and an add: the tiles are bound by those). Such a module only validates where the browser
+//! has relaxed SIMD, so the page ships both builds and picks one at load (`web/src/wasm.js`).
 
 use std::cell::RefCell;
 
@@ -187,7 +192,7 @@ fn dense(input: &[f32], rows: usize, layer: &Dense, out: &mut [f32], packed: &mu
             packed[r..].iter_mut().step_by(ROWS).zip(row).for_each(|(dst, &v)| *dst = v);
         }
         for p in 0..n_dim / COLS {
-            let acc = tile::<ROWS>(packed, layer.panel(p), layer.bias8(p));
+            let acc = tile_rows(packed, layer.panel(p), layer.bias8(p));
             for (r, row) in acc.iter().enumerate() {
                 out[(r0 + r) * n_dim + p * COLS..(r0 + r) * n_dim + (p + 1) * COLS].copy_from_slice(row);
             }
@@ -204,8 +209,19 @@ fn dense(input: &[f32], rows: usize, layer: &Dense, out: &mut [f32], packed: &mu
     }
 }
 
+/// [`ROWS`] interleaved input rows times one weight panel: the portable tile, or relaxed SIMD's.
+#[cfg(not(all(target_arch = "wasm32", feature = "relaxed-simd")))]
+#[inline(always)]
+fn tile_rows(packed: &[f32], panel: &[f32], bias: [f32; COLS]) -> [[f32; COLS]; ROWS] {
+    tile::<ROWS>(packed, panel, bias)
+}
+
+#[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
+use fused::{single_row_tile, tile_rows};
+
 /// `R` interleaved input rows (`[k, R]`) times one weight panel (`[k, COLS]`), plus the bias:
 /// an `R × COLS` tile of the output, accumulated in registers.
+#[cfg_attr(all(target_arch = "wasm32", feature = "relaxed-simd"), allow(dead_code))]
 #[inline(always)]
 fn tile<const R: usize>(packed: &[f32], panel: &[f32], bias: [f32; COLS]) -> [[f32; COLS]; R] {
     let mut acc = [bias; R];
@@ -221,6 +237,7 @@ fn tile<const R: usize>(packed: &[f32], panel: &[f32], bias: [f32; COLS]) -> [[f
 
 /// One input row times panels `q .. q + PANELS_SINGLE`, plus the bias: four panels at once, so
 /// that eight independent f32x4 sums are in flight.
+#[cfg(not(all(target_arch = "wasm32", feature = "relaxed-simd")))]
 #[inline(always)]
 fn single_row_tile(a: &[f32], layer: &Dense, q: usize) -> [[f32; COLS]; PANELS_SINGLE] {
     let mut acc: [[f32; COLS]; PANELS_SINGLE] = std::array::from_fn(|j| layer.bias8(q + j));
@@ -234,6 +251,63 @@ fn single_row_tile(a: &[f32], layer: &Dense, q: usize) -> [[f32; COLS]; PANELS_S
         }
     }
     acc
+}
+
+/// The two register tiles with relaxed SIMD's fused multiply-add: the same sums as [`tile`] and
+/// `single_row_tile`, each product added in one instruction (rounded once or twice, as the
+/// engine chooses: results agree with the portable tiles to float rounding).
+#[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
+mod fused {
+    use core::arch::wasm32::{f32x4, f32x4_extract_lane, f32x4_relaxed_madd, f32x4_splat, v128};
+
+    use super::{COLS, Dense, PANELS_SINGLE, ROWS};
+
+    /// Eight consecutive floats as two vectors (LLVM makes each four one `v128.load`).
+    #[inline(always)]
+    fn load8(xs: &[f32]) -> [v128; 2] {
+        let xs: &[f32; COLS] = xs.try_into().expect("a panel row of eight");
+        [f32x4(xs[0], xs[1], xs[2], xs[3]), f32x4(xs[4], xs[5], xs[6], xs[7])]
+    }
+
+    /// Two vectors as eight floats (once per tile, not per step).
+    #[inline(always)]
+    fn store8([lo, hi]: [v128; 2]) -> [f32; COLS] {
+        let lanes = |v| [f32x4_extract_lane::<0>(v), f32x4_extract_lane::<1>(v), f32x4_extract_lane::<2>(v), f32x4_extract_lane::<3>(v)];
+        let ([a, b, c, d], [e, f, g, h]) = (lanes(lo), lanes(hi));
+        [a, b, c, d, e, f, g, h]
+    }
+
+    /// [`ROWS`] interleaved input rows (`[k, ROWS]`) times one panel (`[k, COLS]`), plus the bias.
+    #[target_feature(enable = "relaxed-simd")]
+    pub(super) fn tile_rows(packed: &[f32], panel: &[f32], bias: [f32; COLS]) -> [[f32; COLS]; ROWS] {
+        let mut acc = [load8(&bias); ROWS];
+        for (w, a) in panel.chunks_exact(COLS).zip(packed.chunks_exact(ROWS)) {
+            let w = load8(w);
+            for (acc, &a) in acc.iter_mut().zip(a) {
+                let a = f32x4_splat(a);
+                acc[0] = f32x4_relaxed_madd(a, w[0], acc[0]);
+                acc[1] = f32x4_relaxed_madd(a, w[1], acc[1]);
+            }
+        }
+        acc.map(store8)
+    }
+
+    /// One input row times panels `q .. q + PANELS_SINGLE`, plus the bias.
+    #[target_feature(enable = "relaxed-simd")]
+    pub(super) fn single_row_tile(a: &[f32], layer: &Dense, q: usize) -> [[f32; COLS]; PANELS_SINGLE] {
+        let mut acc: [[v128; 2]; PANELS_SINGLE] = std::array::from_fn(|j| load8(&layer.bias8(q + j)));
+        let streams = layer.panel(q).chunks_exact(COLS).zip(layer.panel(q + 1).chunks_exact(COLS));
+        let streams = streams.zip(layer.panel(q + 2).chunks_exact(COLS)).zip(layer.panel(q + 3).chunks_exact(COLS));
+        for ((((w0, w1), w2), w3), &a) in streams.zip(a) {
+            let a = f32x4_splat(a);
+            for (acc, w) in acc.iter_mut().zip([w0, w1, w2, w3]) {
+                let w = load8(w);
+                acc[0] = f32x4_relaxed_madd(a, w[0], acc[0]);
+                acc[1] = f32x4_relaxed_madd(a, w[1], acc[1]);
+            }
+        }
+        acc.map(store8)
+    }
 }
 
 /// The logistic function, with [`exp`].
