@@ -224,3 +224,31 @@ describe('training in the page: what the KL term does', () => {
     await page.close();
   });
 });
+
+describe('training with either build of the modules', () => {
+  test('Chromium trains with the relaxed-SIMD training module; ?wasm=simd128 trains with the plain one, to the same figures', async () => {
+    const STEPS = 25;
+    /** The training script a page loaded and its figures after STEPS single steps from the same seed. */
+    const run = async (query) => {
+      const page = await openExplorer(shared.browser, `${shared.server.url}${query}`);
+      const before = await resetWith(page);
+      for (let i = 1; i <= STEPS; i++) {
+        await page.click('#train-step');
+        await waitFor(page, (s) => s.step === i, `step ${i}`);
+      }
+      const after = await waitFor(page, (s) => s.testStep === STEPS, 'the test figures at the last step');
+      assert.ok(after.testElbo > before.testElbo + 20, `test ELBO ${before.testElbo} → ${after.testElbo} after ${STEPS} steps (${query || 'relaxed'})`);
+      const scripts = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name.split('/').pop()).filter((n) => n.startsWith('train')));
+      assert.deepEqual(page.problems, []);
+      await page.close();
+      return { scripts, after };
+    };
+    const relaxed = await run('');
+    const plain = await run('?wasm=simd128');
+    assert.deepEqual(relaxed.scripts, ['train-relaxed.js']);
+    assert.deepEqual(plain.scripts, ['train.js']);
+    // Same seed, same batches, same steps: fused multiply-adds only change rounding.
+    const gap = Math.abs(relaxed.after.testElbo - plain.after.testElbo);
+    assert.ok(gap < 0.01 * Math.abs(plain.after.testElbo), `test ELBO ${relaxed.after.testElbo} (relaxed) vs ${plain.after.testElbo} (plain) after ${STEPS} steps`);
+  });
+});

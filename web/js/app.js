@@ -1486,11 +1486,12 @@
     const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
     return new Uint8Array(await new Response(stream).arrayBuffer());
   }
+  var TRAIN_SCRIPTS = { "relaxed-simd": "pkg/train-relaxed.js", simd128: "pkg/train.js" };
   async function startWorker(onMessage) {
-    await loadScript("pkg/train.js");
+    await loadScript(TRAIN_SCRIPTS[wasmBuild()]);
     await loadScript("pkg/data-mnist.js");
     const train = self.VAE_TRAIN, data = self.VAE_DATA_MNIST;
-    if (!train || typeof data !== "string") throw pageError("error.missing-script", { file: "pkg/train.js, pkg/data-mnist.js" });
+    if (!train || typeof data !== "string") throw pageError("error.missing-script", { file: `${TRAIN_SCRIPTS[wasmBuild()]}, pkg/data-mnist.js` });
     const url = URL.createObjectURL(new Blob([train.source], { type: "text/javascript" }));
     const worker = new Worker(url);
     URL.revokeObjectURL(url);

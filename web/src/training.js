@@ -5,7 +5,7 @@
 
 import { $, errorMessage, fmt, setStatus } from './dom.js';
 import { pageError, render } from './i18n.js';
-import { base64Bytes, loadScript, modelFromBytes, samplePrior } from './wasm.js';
+import { base64Bytes, loadScript, modelFromBytes, samplePrior, wasmBuild } from './wasm.js';
 import { codesDrawable, drawStill, priorDrawable } from './plane.js';
 import { createLossChart } from './chart.js';
 
@@ -22,17 +22,21 @@ async function gunzip(bytes) {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
+/** The training module of each build of the page's module (its matrix products with relaxed SIMD where the browser has it). */
+const TRAIN_SCRIPTS = { 'relaxed-simd': 'pkg/train-relaxed.js', simd128: 'pkg/train.js' };
+
 /**
- * Loads the training module and the dataset pack (pkg/train.js, pkg/data-mnist.js) and starts
- * the Worker from a blob (the only kind a page opened from file:// may start).
+ * Loads the training module and the dataset pack (pkg/train.js or pkg/train-relaxed.js,
+ * pkg/data-mnist.js) and starts the Worker from a blob (the only kind a page opened from file://
+ * may start).
  * @param {(message: any) => void} onMessage
  * @returns {Promise<Worker>}
  */
 async function startWorker(onMessage) {
-  await loadScript('pkg/train.js');
+  await loadScript(TRAIN_SCRIPTS[wasmBuild()]);
   await loadScript('pkg/data-mnist.js');
   const train = self.VAE_TRAIN, data = self.VAE_DATA_MNIST;
-  if (!train || typeof data !== 'string') throw pageError('error.missing-script', { file: 'pkg/train.js, pkg/data-mnist.js' });
+  if (!train || typeof data !== 'string') throw pageError('error.missing-script', { file: `${TRAIN_SCRIPTS[wasmBuild()]}, pkg/data-mnist.js` });
   const url = URL.createObjectURL(new Blob([train.source], { type: 'text/javascript' }));
   const worker = new Worker(url);
   URL.revokeObjectURL(url);
