@@ -93,6 +93,7 @@ const dragStarted = Date.now();
 const dragTraining = await dragWork(page, '#latent-plane');
 const dragTrainingSteps = Number(await page.locator('#train-status').getAttribute('data-step')) - stepBeforeDrag;
 const dragTrainingSeconds = (Date.now() - dragStarted) / 1000;
+const cores = await page.evaluate(() => navigator.hardwareConcurrency);
 await page.click('#train-pause');
 // The plain SIMD128 training module (what browsers without relaxed SIMD run), in a page of its own.
 const plainTrainingPage = await browser.newPage({ viewport: { width: 1100, height: 900 } });
@@ -210,7 +211,7 @@ r.drag_work_training_p50_ms = quantile(dragTraining.work, 0.5) - emptyWork;
 r.drag_work_training_p95_ms = quantile(dragTraining.work, 0.95) - emptyWork;
 r.drag_work_training_max_ms = Math.max(...dragTraining.work) - emptyWork;
 r.drag_training_steps_per_s = dragTrainingSteps / dragTrainingSeconds;
-r.cores = await page.evaluate(() => navigator.hardwareConcurrency);
+r.cores = cores;
 // Latency of the other interactions, p95 (the worst cached layer's), and the slowest layer computed from scratch.
 r.latency_model_switch_p95_ms = quantile(latencies.switch, 0.95);
 r.latency_layer_p95_ms = Math.max(...Object.values(latencies.layer).map((ms) => quantile(ms, 0.95)));
@@ -276,7 +277,7 @@ const targets = [
   // timestamps jitter by about 0.1 ms; a missed frame shows as 33 ms.
   ['drag frame, all layers on, p95', '≤ 16.7 ms (one 60 Hz frame, ±0.5 ms timestamp jitter)', r.drag_frame_p95_ms, (v) => v <= 16.7 + 0.5, (v) => `${fmt(v, 1)} ms`],
   ['ours / onnxruntime-web (worse of single and 400 batch)', '≤ 1.0', r.ratio_vs_onnxruntime_web, (v) => v <= 1, (v) => fmt(v, 2)],
-  ['training epoch, ours / PyTorch', '≤ 1.0', r.ratio_epoch_vs_pytorch, (v) => v <= 1, (v) => fmt(v, 2)],
+  ['training epoch, ours / PyTorch (issue 15 asks ≤ 0.8; ≤ 1.0 before it)', '≤ 0.8', r.ratio_epoch_vs_pytorch, (v) => v <= 0.8, (v) => fmt(v, 2)],
   ['time to interactive', '≤ 1 s', r.tti_ms, (v) => v <= 1000, (v) => `${fmt(v, 0)} ms`],
   ['main-thread time per drag move above an empty page, p95 (script p95 ≤ 1 ms)', '≤ 2 ms', r.drag_work_p95_ms, (v) => v <= 2 && r.drag_script_p95_ms <= 1, (v) => `${fmt(v, 2)} ms (script ${fmt(r.drag_script_p95_ms, 2)} ms)`],
   ['the same while training runs in the page, p95 (worst move ≤ 16.7 ms)', '≤ 4 ms', r.drag_work_training_p95_ms, (v) => v <= 4 && r.drag_work_training_max_ms <= 16.7, (v) => `${fmt(v, 2)} ms (worst ${fmt(r.drag_work_training_max_ms, 1)} ms)`],

@@ -58,7 +58,8 @@ export function modelEntries() {
 
 /**
  * The smallest module that uses `f32x4.relaxed_madd` (relaxed SIMD): it validates only where the
- * browser has relaxed SIMD (Chrome 114+, Firefox 145+), and so tells which of our builds runs.
+ * browser has relaxed SIMD (Chrome and Edge since 114; others as they ship it), and so tells which
+ * of our builds runs.
  */
 const RELAXED_SIMD_PROBE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // \0asm, version 1
