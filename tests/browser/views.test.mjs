@@ -144,6 +144,29 @@ for (const mode of ['http', 'file']) {
       assert.equal(await page.locator('#legend').isVisible(), false);
     });
 
+    test('a stroke after a quiet frame is encoded at once, and the strokes of one frame once', async () => {
+      await page.click('#draw-clear');
+      await nextFrames(page);
+      // Synthetic pointer events in one task: no animation frame can run between them.
+      const seen = await page.evaluate(() => {
+        const pad = document.getElementById('draw');
+        const box = pad.getBoundingClientRect();
+        const at = (u, v) => ({ clientX: box.left + u * box.width, clientY: box.top + v * box.height, pointerId: 7, bubbles: true });
+        const post = document.getElementById('posterior');
+        const before = post.dataset.mu;
+        pad.dispatchEvent(new PointerEvent('pointerdown', at(0.5, 0.15)));
+        for (let i = 1; i <= 8; i++) pad.dispatchEvent(new PointerEvent('pointermove', at(0.5, 0.15 + 0.08 * i)));
+        const atOnce = post.dataset.mu;
+        // The rest of the stroke is encoded in the next frame, together.
+        return new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => {
+          pad.dispatchEvent(new PointerEvent('pointerup', at(0.5, 0.8)));
+          done({ before, atOnce, later: post.dataset.mu });
+        })));
+      });
+      assert.notEqual(seen.atOnce, seen.before, 'the first stroke of a quiet frame gets its posterior before the next frame');
+      assert.notEqual(seen.later, seen.atOnce, 'the strokes after it in the same frame are encoded in the next one');
+    });
+
     test('drawing a digit updates the posterior while drawing, with reparameterised samples', async () => {
       await page.locator('#draw').scrollIntoViewIfNeeded();
       const box = await page.locator('#draw').boundingBox();

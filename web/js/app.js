@@ -1214,6 +1214,7 @@
     const ctx = canvas.getContext("2d", { willReadFrequently: true });
     let last = null;
     let changed = false;
+    let sentThisFrame = false;
     function clear() {
       ctx.fillStyle = "#000";
       ctx.fillRect(0, 0, canvas.width, canvas.height);
@@ -1233,9 +1234,19 @@
       ctx.stroke();
       last = p;
       changed = true;
+      if (!sentThisFrame) send();
+    }
+    function send() {
+      changed = false;
+      sentThisFrame = true;
+      const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+      onChange({ rgba: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: canvas.width, height: canvas.height });
     }
     canvas.addEventListener("pointerdown", (e) => {
-      canvas.setPointerCapture(e.pointerId);
+      try {
+        canvas.setPointerCapture(e.pointerId);
+      } catch (_) {
+      }
       last = toCanvas(e);
       strokeTo(last);
       e.preventDefault();
@@ -1249,11 +1260,8 @@
     canvas.addEventListener("pointerup", end);
     canvas.addEventListener("pointercancel", end);
     function frame() {
-      if (changed) {
-        changed = false;
-        const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-        onChange({ rgba: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: canvas.width, height: canvas.height });
-      }
+      sentThisFrame = false;
+      if (changed) send();
       requestAnimationFrame(frame);
     }
     requestAnimationFrame(frame);
@@ -1986,6 +1994,23 @@
     setStatus("status.ready");
     await loadTheOthers(store, restored.model);
     document.body.dataset.ready = "true";
+    warmUpEncoding(store);
+  }
+  function warmUpEncoding(store) {
+    const idle = self.requestIdleCallback || ((fn) => setTimeout(fn, 200));
+    idle(() => {
+      const side = 28;
+      const rgba = new Uint8Array(side * side * 4);
+      for (let i = 0; i < side * side; i++) {
+        const [x, y] = [i % side, Math.floor(i / side)];
+        rgba.fill(x >= 12 && x < 16 && y >= 5 && y < 23 ? 255 : 0, 4 * i, 4 * i + 3);
+        rgba[4 * i + 3] = 255;
+      }
+      try {
+        store.model().encodeImage(rgba, side, side);
+      } catch (_) {
+      }
+    });
   }
   function createModelSwitch(store) {
     const select = $("model");

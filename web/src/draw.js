@@ -3,8 +3,9 @@
 const STROKE_WIDTH = 22; // canvas pixels on a 280-pixel pad: about MNIST's stroke for a 20-px digit
 
 /**
- * Turns `canvas` into a drawing pad; calls `onChange({rgba, width, height})` once per animation
- * frame while the drawing changes.
+ * Turns `canvas` into a drawing pad; calls `onChange({rgba, width, height})` while the drawing
+ * changes: at once for the first change after a quiet frame (a stroke's posterior should not wait
+ * for the next frame), then at most once per animation frame.
  * @param {HTMLCanvasElement} canvas
  * @param {(image: {rgba: Uint8Array, width: number, height: number}) => void} onChange
  * @returns {{clear: () => void}}
@@ -13,6 +14,8 @@ export function createDrawPad(canvas, onChange) {
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   let last = null;
   let changed = false;
+  /** Whether onChange already ran since the last animation frame (later changes wait for the next). */
+  let sentThisFrame = false;
 
   function clear() {
     ctx.fillStyle = '#000';
@@ -33,9 +36,16 @@ export function createDrawPad(canvas, onChange) {
     ctx.stroke();
     last = p;
     changed = true;
+    if (!sentThisFrame) send();
+  }
+  function send() {
+    changed = false;
+    sentThisFrame = true;
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    onChange({ rgba: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: canvas.width, height: canvas.height });
   }
   canvas.addEventListener('pointerdown', (e) => {
-    canvas.setPointerCapture(e.pointerId);
+    try { canvas.setPointerCapture(e.pointerId); } catch (_) { /* the pointer is already gone: draw the dot all the same */ }
     last = toCanvas(e);
     strokeTo(last);
     e.preventDefault();
@@ -46,11 +56,8 @@ export function createDrawPad(canvas, onChange) {
   canvas.addEventListener('pointercancel', end);
 
   function frame() {
-    if (changed) {
-      changed = false;
-      const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-      onChange({ rgba: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: canvas.width, height: canvas.height });
-    }
+    sentThisFrame = false;
+    if (changed) send();
     requestAnimationFrame(frame);
   }
   requestAnimationFrame(frame);
