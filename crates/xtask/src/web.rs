@@ -233,8 +233,10 @@ fn is_newer(a: &Path, b: &Path) -> bool {
 /// Compiles each `(crate, features, name)` in release mode with whichever toolchain works here
 /// and keeps its `.wasm` as `target/wasm32-unknown-unknown/release/<name>.wasm`; returns those
 /// paths. One cargo run per build: built together, cargo would unify their features and the
-/// page's module would carry the training code. Only vae-core and the wasm crate differ between
-/// the page's two builds (a cargo feature, not RUSTFLAGS), so the second costs seconds.
+/// page's module would carry the training code. The relaxed-SIMD builds differ by a cargo
+/// feature, not RUSTFLAGS, so std is not rebuilt: the page's second build recompiles only
+/// vae-core and vae-wasm (seconds); the training module's recompiles gemm-f32 and what depends
+/// on it (burn's flex backend and up, a few minutes the first time).
 fn compile<const N: usize>(root: &Path, builds: [(&str, &[&str], &str); N]) -> Result<[PathBuf; N]> {
     // VAE_WASM_TOOLCHAIN=debian|rustup forces one path (to test the other one on a machine that has both).
     let forced = std::env::var("VAE_WASM_TOOLCHAIN").ok();
