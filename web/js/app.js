@@ -1354,16 +1354,24 @@
   }
   function fragmentWriter(describe) {
     let timer = 0;
+    let due = 0;
+    function write() {
+      const wait = due - performance.now();
+      if (wait > 0) {
+        timer = setTimeout(write, wait);
+        return;
+      }
+      timer = 0;
+      const { model, z, layers, lang, lesson } = describe();
+      const extra = `${lang === "en" ? "" : `&lang=${lang}`}${lesson ? `&lesson=${lesson}` : ""}`;
+      try {
+        history.replaceState(null, "", `#model=${encodeURIComponent(model)}&z=${z.x.toFixed(3)},${z.y.toFixed(3)}&layers=${layers.join(",")}${extra}`);
+      } catch (_) {
+      }
+    }
     return () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        const { model, z, layers, lang, lesson } = describe();
-        const extra = `${lang === "en" ? "" : `&lang=${lang}`}${lesson ? `&lesson=${lesson}` : ""}`;
-        try {
-          history.replaceState(null, "", `#model=${encodeURIComponent(model)}&z=${z.x.toFixed(3)},${z.y.toFixed(3)}&layers=${layers.join(",")}${extra}`);
-        } catch (_) {
-        }
-      }, FRAGMENT_DELAY_MS);
+      due = performance.now() + FRAGMENT_DELAY_MS;
+      if (!timer) timer = setTimeout(write, FRAGMENT_DELAY_MS);
     };
   }
 

@@ -22,19 +22,25 @@ export function readFragment(layerIds) {
 
 /**
  * A function that writes the view `describe()` returns into the fragment, a moment after the
- * last call.
+ * last call. A call during a drag only moves the deadline (one timer in flight, not one cleared
+ * and set per pointer move).
  * @param {() => {model: string, z: {x: number, y: number}, layers: string[], lang: string, lesson: number}} describe
  */
 export function fragmentWriter(describe) {
   let timer = 0;
+  let due = 0;
+  function write() {
+    const wait = due - performance.now();
+    if (wait > 0) { timer = setTimeout(write, wait); return; }
+    timer = 0;
+    const { model, z, layers, lang, lesson } = describe();
+    const extra = `${lang === 'en' ? '' : `&lang=${lang}`}${lesson ? `&lesson=${lesson}` : ''}`;
+    try {
+      history.replaceState(null, '', `#model=${encodeURIComponent(model)}&z=${z.x.toFixed(3)},${z.y.toFixed(3)}&layers=${layers.join(',')}${extra}`);
+    } catch (_) { /* some file:// setups refuse; the view still works */ }
+  }
   return () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      const { model, z, layers, lang, lesson } = describe();
-      const extra = `${lang === 'en' ? '' : `&lang=${lang}`}${lesson ? `&lesson=${lesson}` : ''}`;
-      try {
-        history.replaceState(null, '', `#model=${encodeURIComponent(model)}&z=${z.x.toFixed(3)},${z.y.toFixed(3)}&layers=${layers.join(',')}${extra}`);
-      } catch (_) { /* some file:// setups refuse; the view still works */ }
-    }, FRAGMENT_DELAY_MS);
+    due = performance.now() + FRAGMENT_DELAY_MS;
+    if (!timer) timer = setTimeout(write, FRAGMENT_DELAY_MS);
   };
 }
