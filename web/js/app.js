@@ -599,7 +599,7 @@
   var RING_SIGMAS = [1, 2, 3];
   var POINT_RADIUS = 7;
   var DIGIT_COLORS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
-  var COLORS = { prior: "#9aa0a6", axis: "#c8c8c0", label: "#5b6470", point: "#d2461e", posterior: "#1f6fd2", sample: "#2e9d4f", segment: "#7a3cc2" };
+  var COLORS = { prior: "#9aa0a6", axis: "#c8c8c0", label: "#5b6470", posterior: "#1f6fd2", sample: "#2e9d4f", segment: "#7a3cc2" };
   function pictureDrawable(image, extent, { alpha = 0.85, smooth = false } = {}) {
     return (ctx, view) => {
       const a = view.toPx({ x: -extent, y: extent });
@@ -1504,10 +1504,11 @@
   }
   var TRAIN_SCRIPTS = { "relaxed-simd": "pkg/train-relaxed.js", simd128: "pkg/train.js" };
   async function startWorker(onMessage) {
-    await loadScript(TRAIN_SCRIPTS[wasmBuild()]);
+    const script = TRAIN_SCRIPTS[wasmBuild()];
+    await loadScript(script);
     await loadScript("pkg/data-mnist.js");
     const train = self.VAE_TRAIN, data = self.VAE_DATA_MNIST;
-    if (!train || typeof data !== "string") throw pageError("error.missing-script", { file: `${TRAIN_SCRIPTS[wasmBuild()]}, pkg/data-mnist.js` });
+    if (!train || typeof data !== "string") throw pageError("error.missing-script", { file: `${script}, pkg/data-mnist.js` });
     const url = URL.createObjectURL(new Blob([train.source], { type: "text/javascript" }));
     const worker = new Worker(url);
     URL.revokeObjectURL(url);

@@ -11,7 +11,7 @@ const RING_SIGMAS = [1, 2, 3];
 const POINT_RADIUS = 7;     // CSS pixels
 /** One colour per digit 0–9 (Tableau 10), shared with the legend. */
 export const DIGIT_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
-const COLORS = { prior: '#9aa0a6', axis: '#c8c8c0', label: '#5b6470', point: '#d2461e', posterior: '#1f6fd2', sample: '#2e9d4f', segment: '#7a3cc2' };
+const COLORS = { prior: '#9aa0a6', axis: '#c8c8c0', label: '#5b6470', posterior: '#1f6fd2', sample: '#2e9d4f', segment: '#7a3cc2' };
 
 /**
  * How latent units map to canvas pixels now.

@@ -33,10 +33,11 @@ const TRAIN_SCRIPTS = { 'relaxed-simd': 'pkg/train-relaxed.js', simd128: 'pkg/tr
  * @returns {Promise<Worker>}
  */
 async function startWorker(onMessage) {
-  await loadScript(TRAIN_SCRIPTS[wasmBuild()]);
+  const script = TRAIN_SCRIPTS[wasmBuild()];
+  await loadScript(script);
   await loadScript('pkg/data-mnist.js');
   const train = self.VAE_TRAIN, data = self.VAE_DATA_MNIST;
-  if (!train || typeof data !== 'string') throw pageError('error.missing-script', { file: `${TRAIN_SCRIPTS[wasmBuild()]}, pkg/data-mnist.js` });
+  if (!train || typeof data !== 'string') throw pageError('error.missing-script', { file: `${script}, pkg/data-mnist.js` });
   const url = URL.createObjectURL(new Blob([train.source], { type: 'text/javascript' }));
   const worker = new Worker(url);
   URL.revokeObjectURL(url);

@@ -57,35 +57,18 @@ pub fn build_with_features(features: &[&str]) -> Result<PathBuf> {
     let features_text = features.join(",");
     let same_features = fs::read_to_string(&stamp).is_ok_and(|f| f == features_text);
     let page = bindgen(&root, &pkg, &page_wasm, !same_features)?;
-    write_if_changed(&pkg.join("vae_wasm_bytes.js"), &inlined_wasm_script("VAE_WASM_BASE64", "", &page))?;
+    write_if_changed(&pkg.join("vae_wasm_bytes.js"), &inlined_wasm_script("", &page))?;
     // The same module with relaxed SIMD's fused multiply-add in the decoder: the page loads it
-    // instead where the browser validates it. Its bindings must be the plain build's (one glue).
-    let relaxed_dir = root.join("target/wasm-relaxed");
-    let relaxed = bindgen(&root, &relaxed_dir, &relaxed_wasm, !same_features)?;
-    if fs::read(relaxed_dir.join("vae_wasm.js"))? != fs::read(pkg.join("vae_wasm.js"))? {
-        bail!("the relaxed-SIMD build's JS bindings differ from the plain build's: the two must export the same API");
-    }
-    write_if_changed(
-        &pkg.join("vae_wasm_relaxed_bytes.js"),
-        &inlined_wasm_script("VAE_WASM_BASE64", " (relaxed SIMD: loaded instead where the browser validates it)", &relaxed),
-    )?;
+    // instead where the browser validates it.
+    let relaxed = bindgen_relaxed(&root, "target/wasm-relaxed", &relaxed_wasm, &pkg.join("vae_wasm.js"), !same_features)?;
+    write_if_changed(&pkg.join("vae_wasm_relaxed_bytes.js"), &inlined_wasm_script(RELAXED_NOTE, &relaxed))?;
     fs::write(&stamp, &features_text)?;
     let train = bindgen(&root, &pkg, &train_wasm, false)?;
-    write_train_script(&root, &pkg.join("train.js"), &pkg.join("vae_train_wasm.js"), &train, "")?;
+    write_train_script(&root, &pkg, "train.js", &train, "")?;
     // The training module with relaxed SIMD in its matrix products (the patched gemm-f32), loaded
     // instead where the page runs its relaxed build.
-    let train_relaxed_dir = root.join("target/wasm-train-relaxed");
-    let train_relaxed = bindgen(&root, &train_relaxed_dir, &train_relaxed_wasm, false)?;
-    if fs::read(train_relaxed_dir.join("vae_train_wasm.js"))? != fs::read(pkg.join("vae_train_wasm.js"))? {
-        bail!("the relaxed-SIMD training module's JS bindings differ from the plain one's: the two must export the same API");
-    }
-    write_train_script(
-        &root,
-        &pkg.join("train-relaxed.js"),
-        &pkg.join("vae_train_wasm.js"),
-        &train_relaxed,
-        " (relaxed SIMD: loaded instead where the browser validates it)",
-    )?;
+    let train_relaxed = bindgen_relaxed(&root, "target/wasm-train-relaxed", &train_relaxed_wasm, &pkg.join("vae_train_wasm.js"), false)?;
+    write_train_script(&root, &pkg, "train-relaxed.js", &train_relaxed, RELAXED_NOTE)?;
     eprintln!(
         "web/pkg: {} KB of page wasm ({} KB with relaxed SIMD), {} KB of training wasm ({} KB with relaxed SIMD)",
         page.len() / 1024,
@@ -96,15 +79,31 @@ pub fn build_with_features(features: &[&str]) -> Result<PathBuf> {
     Ok(pkg.join("vae_wasm_bg.wasm"))
 }
 
-/// `out`: the training module (`wasm`, bindgen'd) and its Worker's source (the bindings `glue`
-/// followed by web/worker/train-worker.js), loaded when training starts.
-fn write_train_script(root: &Path, out: &Path, glue: &Path, wasm: &[u8], what: &str) -> Result<()> {
+/// How the scripts of the relaxed-SIMD builds say what they are.
+const RELAXED_NOTE: &str = " (relaxed SIMD: loaded instead where the browser validates it)";
+
+/// Runs wasm-bindgen on a relaxed-SIMD build into `dir` (under the workspace root) and checks
+/// that its bindings are the plain build's, `plain_glue`: the page has one glue for either module.
+/// Returns the bindgen'd module's bytes.
+fn bindgen_relaxed(root: &Path, dir: &str, wasm: &Path, plain_glue: &Path, force: bool) -> Result<Vec<u8>> {
+    let dir = root.join(dir);
+    let bytes = bindgen(root, &dir, wasm, force)?;
+    let glue = plain_glue.file_name().context("a bindings file name")?;
+    if fs::read(dir.join(glue))? != fs::read(plain_glue)? {
+        bail!("the relaxed-SIMD build of {} has other JS bindings than the plain build: the two must export the same API", wasm.display());
+    }
+    Ok(bytes)
+}
+
+/// `pkg/<name>`: the training module (`wasm`, bindgen'd) and its Worker's source (the bindings
+/// `pkg/vae_train_wasm.js` followed by web/worker/train-worker.js), loaded when training starts.
+fn write_train_script(root: &Path, pkg: &Path, name: &str, wasm: &[u8], what: &str) -> Result<()> {
     let worker = fs::read_to_string(root.join("web/worker/train-worker.js")).context("reading web/worker/train-worker.js")?;
-    let glue = fs::read_to_string(glue).context("reading the training module's bindings")?;
+    let glue = fs::read_to_string(pkg.join("vae_train_wasm.js")).context("reading the training module's bindings")?;
     let script =
         serde_json::json!({ "source": format!("{glue}\n{worker}"), "wasm": base64::engine::general_purpose::STANDARD.encode(wasm) });
     write_if_changed(
-        out,
+        &pkg.join(name),
         &format!(
             "// Generated by `cargo xtask web`: the training module{what} and its Worker's source, loaded when training starts.\n\
              self.VAE_TRAIN = {script};\n"
@@ -112,11 +111,11 @@ fn write_train_script(root: &Path, out: &Path, glue: &Path, wasm: &[u8], what: &
     )
 }
 
-/// A script that sets `self.<global>` to the base64 of a wasm module: the page also runs from file://.
-fn inlined_wasm_script(global: &str, what: &str, wasm: &[u8]) -> String {
+/// A script that sets `self.VAE_WASM_BASE64` to the base64 of the page's module: the page also runs from file://.
+fn inlined_wasm_script(what: &str, wasm: &[u8]) -> String {
     format!(
         "// Generated by `cargo xtask web`: the wasm module inlined{what}, so the page also runs from file://.\n\
-         self.{global} = \"{}\";\n",
+         self.VAE_WASM_BASE64 = \"{}\";\n",
         base64::engine::general_purpose::STANDARD.encode(wasm)
     )
 }
