@@ -3,7 +3,9 @@
 //!
 //! burn's `Adam` computes the same update as thirteen tensor operations per parameter, each a
 //! pass over it (1.07 M floats for the shipped architecture) that allocates its result; here the
-//! moments and the parameter are updated in one loop. The state is burn's own [`AdamState`], so
+//! moments and the parameter are updated in one loop, in place in the buffers the step is handed
+//! (copying them out and back was 11% of a native one-thread epoch), and natively split across the
+//! cores, which are otherwise idle while it runs (epoch on two threads 6.0–7.0 → 5.2–5.7 s). The state is burn's own [`AdamState`], so
 //! checkpoints are written and read as before, and the update is burn's to float rounding (tested
 //! step by step against it):
 //!
@@ -15,7 +17,25 @@
 use burn::optim::{AdamState, AdaptiveMomentumState, LearningRate, ModuleOptimizer, Optimizer};
 use burn::prelude::*;
 
-use crate::readout::to_vec;
+use rayon::prelude::*;
+
+/// Parameters with fewer values than this are stepped on one thread (a fork costs more).
+const PARALLEL_MIN: usize = 1 << 15;
+
+/// Zero moments for a parameter of this shape.
+fn zeros(shape: &burn::tensor::Shape) -> TensorData {
+    TensorData::new(vec![0.0f32; shape.num_elements()], shape.clone())
+}
+
+/// The values of f32 data.
+fn slice(data: &TensorData) -> &[f32] {
+    data.as_slice::<f32>().expect("Adam's tensors are f32")
+}
+
+/// The same, writable.
+fn slice_mut(data: &mut TensorData) -> &mut [f32] {
+    data.as_mut_slice::<f32>().expect("Adam's tensors are f32")
+}
 
 /// Adam's hyperparameters; the defaults are burn's `AdamConfig`'s (β₁ 0.9, β₂ 0.999, ε 1e-5).
 #[derive(Debug, Clone, Copy)]
@@ -51,23 +71,49 @@ impl Optimizer for FusedAdam {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let (device, shape) = (tensor.device(), tensor.shape());
-        let mut theta = to_vec(tensor);
-        let g = to_vec(grad);
+        let device = tensor.device();
+        // `into_data` hands over the buffer without a copy when the tensor is its only owner (the
+        // parameter, its gradient and the moments all are here), and `from_data` takes it back the
+        // same way: the update runs in place on the buffers it was given.
+        let mut theta = tensor.into_data().convert::<f32>();
+        let g = grad.into_data().convert::<f32>();
+        let shape = theta.shape().clone();
         let (time, mut m, mut v) = match state {
-            Some(AdamState { momentum }) => (momentum.time + 1, to_vec(momentum.moment_1), to_vec(momentum.moment_2)),
-            None => (1, vec![0.0; g.len()], vec![0.0; g.len()]),
+            Some(AdamState { momentum }) => {
+                (momentum.time + 1, momentum.moment_1.into_data().convert::<f32>(), momentum.moment_2.into_data().convert::<f32>())
+            }
+            None => (1, zeros(&shape), zeros(&shape)),
         };
         let (b1, b2) = (self.beta_1, self.beta_2);
         let bias_correction2_sqrt = (1.0 - b2.powi(time as i32)).sqrt();
         let step = lr as f32 * bias_correction2_sqrt / (1.0 - b1.powi(time as i32));
         let epsilon = self.epsilon * bias_correction2_sqrt;
-        for (((theta, m), v), &g) in theta.iter_mut().zip(&mut m).zip(&mut v).zip(&g) {
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * (g * g);
-            *theta -= step * *m / (v.sqrt() + epsilon);
+        let update = |theta: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]| {
+            for (((theta, m), v), &g) in theta.iter_mut().zip(m).zip(v).zip(g) {
+                *m = b1 * *m + (1.0 - b1) * g;
+                *v = b2 * *v + (1.0 - b2) * (g * g);
+                *theta -= step * *m / (v.sqrt() + epsilon);
+            }
+        };
+        {
+            let (theta, m, v, g) = (slice_mut(&mut theta), slice_mut(&mut m), slice_mut(&mut v), slice(&g));
+            // The step runs between the batch's parallel forward/backward passes, with every
+            // other core idle: split the larger parameters across them.
+            // (One thread in wasm: rayon would only fall back to this thread there.)
+            let threads = if cfg!(target_family = "wasm") { 1 } else { rayon::current_num_threads() };
+            if threads > 1 && theta.len() >= PARALLEL_MIN {
+                let chunk = theta.len().div_ceil(threads);
+                theta
+                    .par_chunks_mut(chunk)
+                    .zip(m.par_chunks_mut(chunk))
+                    .zip(v.par_chunks_mut(chunk))
+                    .zip(g.par_chunks(chunk))
+                    .for_each(|(((theta, m), v), g)| update(theta, m, v, g));
+            } else {
+                update(theta, m, v, g);
+            }
         }
-        let tensor = |values: Vec<f32>| Tensor::<D>::from_data(TensorData::new(values, shape.clone()), &device);
+        let tensor = |data: TensorData| Tensor::<D>::from_data(data, &device);
         let momentum = AdaptiveMomentumState::new(time, tensor(m), tensor(v));
         (tensor(theta), Some(AdamState::new(momentum)))
     }
