@@ -19,7 +19,7 @@ use burn::prelude::*;
 
 use rayon::prelude::*;
 
-/// Parameters with fewer values than this are stepped on one thread (a fork costs more).
+/// Loops over fewer values than this run on one thread (a fork costs more than it saves).
 const PARALLEL_MIN: usize = 1 << 15;
 
 /// Zero moments for a parameter of this shape.
@@ -28,13 +28,29 @@ fn zeros(shape: &burn::tensor::Shape) -> TensorData {
 }
 
 /// The values of f32 data.
-fn slice(data: &TensorData) -> &[f32] {
-    data.as_slice::<f32>().expect("Adam's tensors are f32")
+pub(crate) fn slice(data: &TensorData) -> &[f32] {
+    data.as_slice::<f32>().expect("parameters and gradients are f32")
 }
 
 /// The same, writable.
-fn slice_mut(data: &mut TensorData) -> &mut [f32] {
-    data.as_mut_slice::<f32>().expect("Adam's tensors are f32")
+pub(crate) fn slice_mut(data: &mut TensorData) -> &mut [f32] {
+    data.as_mut_slice::<f32>().expect("parameters and gradients are f32")
+}
+
+/// The part length when a loop over `len` values is worth splitting across the cores; `None` for
+/// one thread (always in wasm, where rayon would only fall back to this thread) or a short loop.
+fn parallel_chunk(len: usize) -> Option<usize> {
+    let threads = if cfg!(target_family = "wasm") { 1 } else { rayon::current_num_threads() };
+    (threads > 1 && len >= PARALLEL_MIN).then(|| len.div_ceil(threads))
+}
+
+/// Runs `f` on matching parts of `a` and `b` (equal lengths), split across the cores when
+/// [`parallel_chunk`] says so.
+pub(crate) fn for_each_chunk(a: &mut [f32], b: &[f32], f: impl Fn(&mut [f32], &[f32]) + Sync) {
+    match parallel_chunk(a.len()) {
+        Some(chunk) => a.par_chunks_mut(chunk).zip(b.par_chunks(chunk)).for_each(|(a, b)| f(a, b)),
+        None => f(a, b),
+    }
 }
 
 /// Adam's hyperparameters; the defaults are burn's `AdamConfig`'s (β₁ 0.9, β₂ 0.999, ε 1e-5).
@@ -95,23 +111,17 @@ impl Optimizer for FusedAdam {
                 *theta -= step * *m / (v.sqrt() + epsilon);
             }
         };
-        {
-            let (theta, m, v, g) = (slice_mut(&mut theta), slice_mut(&mut m), slice_mut(&mut v), slice(&g));
-            // The step runs between the batch's parallel forward/backward passes, with every
-            // other core idle: split the larger parameters across them.
-            // (One thread in wasm: rayon would only fall back to this thread there.)
-            let threads = if cfg!(target_family = "wasm") { 1 } else { rayon::current_num_threads() };
-            if threads > 1 && theta.len() >= PARALLEL_MIN {
-                let chunk = theta.len().div_ceil(threads);
-                theta
-                    .par_chunks_mut(chunk)
-                    .zip(m.par_chunks_mut(chunk))
-                    .zip(v.par_chunks_mut(chunk))
-                    .zip(g.par_chunks(chunk))
-                    .for_each(|(((theta, m), v), g)| update(theta, m, v, g));
-            } else {
-                update(theta, m, v, g);
-            }
+        let (theta_values, m_values, v_values, g_values) = (slice_mut(&mut theta), slice_mut(&mut m), slice_mut(&mut v), slice(&g));
+        // The step runs between the batch's parallel forward/backward passes, with the other
+        // cores idle: split it across them.
+        match parallel_chunk(theta_values.len()) {
+            Some(chunk) => theta_values
+                .par_chunks_mut(chunk)
+                .zip(m_values.par_chunks_mut(chunk))
+                .zip(v_values.par_chunks_mut(chunk))
+                .zip(g_values.par_chunks(chunk))
+                .for_each(|(((theta, m), v), g)| update(theta, m, v, g)),
+            None => update(theta_values, m_values, v_values, g_values),
         }
         let tensor = |data: TensorData| Tensor::<D>::from_data(data, &device);
         let momentum = AdaptiveMomentumState::new(time, tensor(m), tensor(v));

@@ -1,8 +1,8 @@
 //! One optimisation step on the loss reconstruction + β·KL (autodiff), and the [`Learner`] that
 //! takes such steps on binarised batches: the trainer's and the page's training both run it.
 
-use burn::module::Module;
-use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use rand::Rng;
@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use crate::IMAGE_PIXELS;
 use crate::loss::{ElboTerms, elbo_terms};
 use crate::model::{ModelKind, Vae};
+use crate::optim::{for_each_chunk, slice, slice_mut};
 
 /// What one step is asked to optimise.
 #[derive(Debug, Clone, Copy)]
@@ -70,15 +71,44 @@ pub fn batch_gradients(model: &Vae, objective: Objective, x: Tensor<2>, shards: 
         .collect();
     let results: Vec<(GradientsParams, f64, f64)> =
         jobs.into_par_iter().map(|(shard_model, x, eps)| shard_gradients(shard_model, objective, x, eps, batch)).collect();
-    let mut accumulator = GradientsAccumulator::<Vae>::new();
     let mut sum = ElboTerms::default();
+    let mut shard_grads = Vec::with_capacity(results.len());
     for (grads, recon, kl) in results {
-        accumulator.accumulate(model, grads);
+        shard_grads.push(grads);
         sum.recon += recon;
         sum.kl += kl;
     }
     let terms = ElboTerms { recon: sum.recon / batch as f64, kl: sum.kl / batch as f64 };
-    (accumulator.grads(), terms)
+    let mut total = shard_grads.remove(0);
+    model.visit(&mut SumGradients { total: &mut total, others: shard_grads });
+    (total, terms)
+}
+
+/// Adds the other shards' gradients into `total`'s, parameter by parameter, in place and split
+/// across the cores (burn's `GradientsAccumulator` adds on one thread into new buffers while the
+/// other cores wait: 0.35–0.4 ms of a 10 ms step here).
+struct SumGradients<'a> {
+    total: &'a mut GradientsParams,
+    others: Vec<GradientsParams>,
+}
+
+impl ModuleVisitor for SumGradients<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let mut grads = self.total.remove::<D>(param.id).into_iter().chain(self.others.iter_mut().filter_map(|g| g.remove::<D>(param.id)));
+        let Some(first) = grads.next() else { return };
+        let device = first.device();
+        let mut sum = first.into_data().convert::<f32>();
+        let sum_values = slice_mut(&mut sum);
+        for grad in grads {
+            let grad = grad.into_data().convert::<f32>();
+            for_each_chunk(sum_values, slice(&grad), |sum, grad| {
+                for (s, &g) in sum.iter_mut().zip(grad) {
+                    *s += g;
+                }
+            });
+        }
+        self.total.register::<D>(param.id, Tensor::from_data(sum, &device));
+    }
 }
 
 /// One shard's share of the batch loss, (Σ recon + β·Σ KL) / `batch`, differentiated; returns
