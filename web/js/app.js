@@ -1534,7 +1534,8 @@
       /** @type {Promise<Worker> | null} */
       null
     ), started: false, pair: false, step: 0, beta: 1, lr: 1e-3, kind: "vae" };
-    const handle = messageHandler(store, plane, chart, run);
+    const held = holdDuringDrags(messageHandler(store, plane, chart, run));
+    const handle = held.handle;
     function send(message) {
       run.worker = run.worker || startWorker(handle);
       run.worker.then((w) => w.postMessage(message), (err) => {
@@ -1570,11 +1571,34 @@
       if (run.started) send({ type: "snapshot", name: store.get().current === LIVE_AE ? LIVE_AE : LIVE, purpose: "download" });
     });
     watchHyperparameters(run, chart, send);
-    const interacting = (on) => run.worker?.then((w) => w.postMessage({ type: "interacting", on }), () => {
-    });
+    const interacting = (on) => {
+      held.dragging(on);
+      run.worker?.then((w) => w.postMessage({ type: "interacting", on }), () => {
+      });
+    };
     $("latent-plane").addEventListener("pointerdown", () => interacting(true));
     for (const type of ["pointerup", "pointercancel"]) $("latent-plane").addEventListener(type, () => interacting(false));
     status.dataset.state = "idle";
+  }
+  function holdDuringDrags(handle) {
+    const snapshots = /* @__PURE__ */ new Map();
+    let dragging = false;
+    return {
+      handle(message) {
+        if (dragging && message.type === "snapshot" && message.purpose !== "download") snapshots.set(message.name, message);
+        else handle(message);
+      },
+      /** @param {boolean} on */
+      dragging(on) {
+        dragging = on;
+        if (on || snapshots.size === 0) return;
+        setTimeout(() => {
+          if (dragging) return;
+          for (const message of snapshots.values()) handle(message);
+          snapshots.clear();
+        }, 0);
+      }
+    };
   }
   function watchHyperparameters(run, chart, send) {
     for (const id of ["train-beta", "train-lr"]) {

@@ -67,7 +67,8 @@ export function createTrainingPanel(store, plane) {
   const chart = createLossChart($('train-chart'));
   const status = $('train-status');
   const run = { worker: /** @type {Promise<Worker> | null} */ (null), started: false, pair: false, step: 0, beta: 1, lr: 1e-3, kind: 'vae' };
-  const handle = messageHandler(store, plane, chart, run);
+  const held = holdDuringDrags(messageHandler(store, plane, chart, run));
+  const handle = held.handle;
 
   function send(message) {
     run.worker = run.worker || startWorker(handle);
@@ -101,10 +102,44 @@ export function createTrainingPanel(store, plane) {
   // Tells a running Worker when the user drags on the plane (interaction first: on ≤ 2 cores it
   // holds its steps until the pointer is up, else it yields half its time);
   // never starts one.
-  const interacting = (on) => run.worker?.then((w) => w.postMessage({ type: 'interacting', on }), () => {});
+  const interacting = (on) => {
+    held.dragging(on);
+    run.worker?.then((w) => w.postMessage({ type: 'interacting', on }), () => {});
+  };
   $('latent-plane').addEventListener('pointerdown', () => interacting(true));
   for (const type of ['pointerup', 'pointercancel']) $('latent-plane').addEventListener(type, () => interacting(false));
   status.dataset.state = 'idle';
+}
+
+/**
+ * Wraps the Worker's message handler so that a snapshot for the explorer waits while the user
+ * drags on the plane: making a model of its weights is the page's longest task (≈ 40 ms,
+ * measured in a drag), and the Worker may have sent one just before it heard of the drag. The
+ * latest snapshot of each run is applied once the pointer comes up; everything else (and a
+ * download the user asked for) goes through at once.
+ * @param {(message: any) => void} handle
+ */
+function holdDuringDrags(handle) {
+  /** @type {Map<string, any>} run name → its latest snapshot held back */
+  const snapshots = new Map();
+  let dragging = false;
+  return {
+    handle(message) {
+      if (dragging && message.type === 'snapshot' && message.purpose !== 'download') snapshots.set(message.name, message);
+      else handle(message);
+    },
+    /** @param {boolean} on */
+    dragging(on) {
+      dragging = on;
+      if (on || snapshots.size === 0) return;
+      // A task of its own after the pointer event, so the release itself stays quick.
+      setTimeout(() => {
+        if (dragging) return; // a new drag began: they wait for its end
+        for (const message of snapshots.values()) handle(message);
+        snapshots.clear();
+      }, 0);
+    },
+  };
 }
 
 /** β and the learning rate may change while training runs; each change is marked on the chart. */
