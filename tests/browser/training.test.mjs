@@ -152,6 +152,55 @@ describe('training in the page: what the KL term does', () => {
     await page.close();
   });
 
+  test('a snapshot of the live model that arrives during a drag waits until the pointer is up', async () => {
+    // The Worker is reached through a wrapped constructor, so the test can make it send a
+    // snapshot while the pointer is down (the race this guards against: one sent just before the
+    // Worker heard of the drag).
+    const page = await shared.browser.newPage({ viewport: { width: 1100, height: 900 } });
+    page.problems = [];
+    page.on('pageerror', (err) => page.problems.push(`pageerror: ${err.message}`));
+    await page.addInitScript(() => {
+      const PageWorker = self.Worker;
+      self.trainingWorkers = [];
+      self.Worker = class extends PageWorker {
+        constructor(...args) {
+          super(...args);
+          self.trainingWorkers.push(this);
+        }
+      };
+    });
+    await page.goto(shared.server.url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+    await resetWith(page);
+    await trainUntil(page, 10);
+    await page.waitForSelector('select#model option[value="live"]', { state: 'attached', timeout: TRAINING_TIMEOUT });
+    await page.selectOption('#model', 'live');
+    await page.locator('#latent-plane').scrollIntoViewIfNeeded();
+    const z = await latentToPage(page, { x: 0.5, y: -0.5 });
+    await page.mouse.move(z.x, z.y);
+    await page.mouse.down();
+    await nextFrames(page);
+    const before = await decodedPixels(page);
+    const stepped = (await status(page)).step;
+    // Twenty more steps, then a snapshot for the explorer, while the pointer stays down.
+    await page.evaluate(() => {
+      const worker = self.trainingWorkers[0];
+      for (let i = 0; i < 20; i++) worker.postMessage({ type: 'step' });
+      worker.postMessage({ type: 'snapshot', name: 'live', purpose: 'live' });
+    });
+    await waitFor(page, (s) => s.step >= stepped + 20, 'the twenty steps');
+    await page.waitForTimeout(500); // the snapshot follows the steps
+    await nextFrames(page);
+    assert.equal(meanAbsDiff(await decodedPixels(page), before), 0, 'the live model changed during the drag');
+    await page.mouse.up();
+    await page.waitForTimeout(300);
+    await nextFrames(page);
+    assert.ok(meanAbsDiff(await decodedPixels(page), before) > 0, 'the held snapshot was not applied once the pointer came up');
+    assert.equal(await page.locator('select#model').inputValue(), 'live');
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  });
+
   test('a diverging run (learning rate 10) stops with a message and keeps the last good model', async () => {
     const page = await openExplorer(shared.browser, shared.server.url);
     await resetWith(page, { lr: '10' });
