@@ -68,14 +68,18 @@ export function sharedBrowser() {
 }
 
 /**
- * Opens the explorer at `url` and waits until the model is ready.
+ * Opens the explorer at `url` and waits until the model is ready; `beforeLoad`, if given, runs in
+ * the page before its own scripts (Playwright's init script: a function expression, sent as its
+ * source, so no method shorthand).
  * Collects console errors and uncaught exceptions in `page.problems`.
+ * @param {{beforeLoad?: () => void}} [options]
  */
-export async function openExplorer(browser, url) {
+export async function openExplorer(browser, url, { beforeLoad } = {}) {
   const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   page.problems = [];
   page.on('pageerror', (err) => page.problems.push(`pageerror: ${err.message}`));
   page.on('console', (msg) => { if (msg.type() === 'error') page.problems.push(`console: ${msg.text()}`); });
+  if (beforeLoad) await page.addInitScript(beforeLoad);
   await page.goto(url);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
   return page;

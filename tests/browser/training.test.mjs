@@ -156,21 +156,18 @@ describe('training in the page: what the KL term does', () => {
     // The Worker is reached through a wrapped constructor, so the test can make it send a
     // snapshot while the pointer is down (the race this guards against: one sent just before the
     // Worker heard of the drag).
-    const page = await shared.browser.newPage({ viewport: { width: 1100, height: 900 } });
-    page.problems = [];
-    page.on('pageerror', (err) => page.problems.push(`pageerror: ${err.message}`));
-    await page.addInitScript(() => {
-      const PageWorker = self.Worker;
-      self.trainingWorkers = [];
-      self.Worker = class extends PageWorker {
-        constructor(...args) {
-          super(...args);
-          self.trainingWorkers.push(this);
-        }
-      };
+    const page = await openExplorer(shared.browser, shared.server.url, {
+      beforeLoad: () => {
+        const PageWorker = self.Worker;
+        self.trainingWorkers = [];
+        self.Worker = class extends PageWorker {
+          constructor(...args) {
+            super(...args);
+            self.trainingWorkers.push(this);
+          }
+        };
+      },
     });
-    await page.goto(shared.server.url);
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
     await resetWith(page);
     await trainUntil(page, 10);
     await page.waitForSelector('select#model option[value="live"]', { state: 'attached', timeout: TRAINING_TIMEOUT });
