@@ -159,6 +159,7 @@ fn training_bench(root: &Path) -> serde_json::Value {
     let mut result = serde_json::json!({ "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) });
     let mut skipped = Vec::new();
     let python = pytorch_venv(&bench_dir, &mut skipped);
+    let pytorch_script = root.join("tests/bench/pytorch_vae.py");
     // Both at every core (the target) and at one thread: the second separates per-core speed from
     // how well each side uses a second core (which this shared VM gives little of).
     let all = result["threads"].as_u64().unwrap_or(1).to_string();
@@ -208,10 +209,10 @@ fn training_bench(root: &Path) -> serde_json::Value {
             }
             let Some(python) = &python else { continue };
             step(&format!("training, round {round}/{TRAINING_ROUNDS}: two epochs of the PyTorch reference on {threads} thread(s)"));
-            let script = root.join("tests/bench/pytorch_vae.py");
-            let line =
-                output(Command::new(python).arg(&script).arg(&data_dir).args(["--threads", threads, "--epochs", "2"]).current_dir(root))
-                    .and_then(|o| o.lines().last().and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()));
+            let line = output(
+                Command::new(python).arg(&pytorch_script).arg(&data_dir).args(["--threads", threads, "--epochs", "2"]).current_dir(root),
+            )
+            .and_then(|o| o.lines().last().and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()));
             match line {
                 Some(torch) => {
                     keep_best(&mut result, format!("pytorch_epoch{suffix}_s"), &torch["epoch_s"], false);
