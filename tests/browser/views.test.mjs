@@ -71,6 +71,39 @@ for (const mode of ['http', 'file']) {
       assert.deepEqual(page.problems, []);
     });
 
+    test('a mark over the pictures (prior samples) paints itself over the pictures’ cached bitmap, not the pictures again', async () => {
+      const plane = () => canvasPixels('#latent-plane');
+      const without = await plane();
+      for (const id of ['grid', 'aggregate']) await page.check(`#layer-${id}`);
+      await nextFrames(page);
+      const pictures = await plane();
+      // Counts what the plane's own context draws as images in the frames after a click on
+      // "sample the prior": the marks above the pictures are paths, so with the pictures kept
+      // as one bitmap that is one image (the bitmap), with no cache one per picture.
+      const drawn = await page.evaluate(async () => {
+        const canvas = document.getElementById('latent-plane');
+        const drawImage = CanvasRenderingContext2D.prototype.drawImage;
+        /** @type {string[]} */
+        const images = [];
+        CanvasRenderingContext2D.prototype.drawImage = function (image, ...rest) {
+          if (this.canvas === canvas) images.push(`${image.width}×${image.height}`);
+          return drawImage.call(this, image, ...rest);
+        };
+        document.getElementById('sample-prior').click();
+        for (let i = 0; i < 3; i++) await new Promise((done) => requestAnimationFrame(done));
+        CanvasRenderingContext2D.prototype.drawImage = drawImage;
+        return { images, size: `${canvas.width}×${canvas.height}` };
+      });
+      assert.deepEqual(drawn.images, [drawn.size], 'one plane-sized bitmap under the marks');
+      const marked = await plane();
+      const change = meanAbsDiff(pictures, marked);
+      assert.ok(change > 0 && change < 2, `the samples' dots are a small change over the pictures (${change})`);
+      for (const id of ['grid', 'aggregate']) await page.uncheck(`#layer-${id}`);
+      await nextFrames(page);
+      assert.ok(meanAbsDiff(without, await plane()) < 1, 'turning the pictures off removes them from under the marks');
+      assert.deepEqual(page.problems, []);
+    });
+
     test('sampling the prior decodes the same 16 draws with every model and marks them on the plane', async () => {
       await page.click('#sample-prior');
       const sheets = page.locator('#samples canvas');

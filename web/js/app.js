@@ -745,21 +745,29 @@
     ctx.fillText("z₁", size - s * 0.35, c.y - 6);
     ctx.fillText("z₂", c.x + 6, s * 0.25);
   }
-  function createLatentPlane(canvas, order, onMove, axesAbove = "prior") {
+  function createLatentPlane(canvas, order, onMove, { axesAbove, cachedThrough }) {
+    const axesAt = order.indexOf(axesAbove);
+    const cachedCount = order.indexOf(cachedThrough) + 1;
+    if (axesAt < 0 || axesAt >= cachedCount) throw new Error(`the axes go above a cached layer, not “${axesAbove}”`);
     const ctx = canvas.getContext("2d");
+    const base = document.createElement("canvas");
+    const baseCtx = (
+      /** @type {CanvasRenderingContext2D} */
+      base.getContext("2d")
+    );
     const pointLayer = createPointLayer(canvas);
     const layers = /* @__PURE__ */ new Map();
-    const state = { point: { x: 0, y: 0 }, layersDirty: true, pointDirty: true };
+    const state = { point: { x: 0, y: 0 }, baseDirty: true, layersDirty: true, pointDirty: true };
     const view = createView();
     function resize() {
       const box = canvas.getBoundingClientRect();
       const size = Math.max(1, Math.round(box.width * (self.devicePixelRatio || 1)));
       if (size !== canvas.width) {
-        canvas.width = canvas.height = size;
+        canvas.width = canvas.height = base.width = base.height = size;
       }
       pointLayer.fit();
       view.setSize(canvas.width, self.devicePixelRatio || 1);
-      state.layersDirty = state.pointDirty = true;
+      state.baseDirty = state.layersDirty = state.pointDirty = true;
     }
     function setPoint(z) {
       state.point = z;
@@ -770,9 +778,15 @@
     new ResizeObserver(resize).observe(canvas);
     resize();
     function frame() {
-      if (state.layersDirty) drawLayers(ctx, view, order.map((name) => layers.get(name)), order.indexOf(axesAbove));
+      if (state.layersDirty) {
+        const drawables = order.map((name) => layers.get(name));
+        if (state.baseDirty) drawLayers(baseCtx, view, drawables.slice(0, cachedCount), axesAt);
+        ctx.clearRect(0, 0, view.size, view.size);
+        ctx.drawImage(base, 0, 0);
+        for (const draw of drawables.slice(cachedCount)) draw?.(ctx, view);
+      }
       if (state.pointDirty) pointLayer.draw(view, state.point);
-      state.layersDirty = state.pointDirty = false;
+      state.baseDirty = state.layersDirty = state.pointDirty = false;
       requestAnimationFrame(frame);
     }
     requestAnimationFrame(frame);
@@ -788,9 +802,11 @@
        */
       setLayer(name, drawable) {
         if (!order.includes(name)) throw new Error(`the plane has no layer “${name}”`);
+        if ((layers.get(name) ?? null) === drawable) return;
         if (drawable) layers.set(name, drawable);
         else layers.delete(name);
         state.layersDirty = true;
+        if (order.indexOf(name) < cachedCount) state.baseDirty = true;
       },
       /** Clamps a point to the plane. */
       clampPoint: (z) => ({ x: clamp(z.x), y: clamp(z.y) })
@@ -1995,7 +2011,7 @@
     }
     const store = createStore({ models: /* @__PURE__ */ new Map([[first.name, model]]), current: first.name, point: { x: 0, y: 0 }, image: null });
     const restored = readFragment(LAYER_IDS);
-    const plane = createLatentPlane($("latent-plane"), PLANE_ORDER, (point) => store.set({ point }));
+    const plane = createLatentPlane($("latent-plane"), PLANE_ORDER, (point) => store.set({ point }), { axesAbove: "prior", cachedThrough: LAYER_IDS[LAYER_IDS.length - 1] });
     const layers = createLayersPanel(store, plane);
     let lesson = null;
     const writeFragment = fragmentWriter(() => ({

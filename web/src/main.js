@@ -41,7 +41,7 @@ async function start() {
   }
   const store = createStore({ models: new Map([[first.name, model]]), current: first.name, point: { x: 0, y: 0 }, image: null });
   const restored = readFragment(LAYER_IDS);
-  const plane = createLatentPlane($('latent-plane'), PLANE_ORDER, (point) => store.set({ point }));
+  const plane = createLatentPlane($('latent-plane'), PLANE_ORDER, (point) => store.set({ point }), { axesAbove: 'prior', cachedThrough: LAYER_IDS[LAYER_IDS.length - 1] });
   const layers = createLayersPanel(store, plane);
   /** @type {ReturnType<typeof createLesson> | null} */
   let lesson = null;
