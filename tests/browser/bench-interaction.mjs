@@ -19,8 +19,9 @@ const WARM_UP_MOVES = 5;
  * before a move and after the frame it causes has run. Each move waits for its frame, so the
  * figures are per move, and the same procedure on an empty page gives the cost of the measuring
  * itself and of input dispatch. Several drags, so one burst from a neighbour on a shared machine
- * weighs less in the tail.
- * @returns {Promise<{work: number[], script: number[]}>} milliseconds per move
+ * weighs less in the tail. `cpu` is the main thread's own CPU time per move (ThreadTime): where a
+ * move's `work` is much longer, the thread was waiting for a core, not working.
+ * @returns {Promise<{work: number[], script: number[], cpu: number[]}>} milliseconds per move
  */
 export async function dragWork(page, selector, moves = 100, rounds = DRAG_ROUNDS) {
   const cdp = await page.context().newCDPSession(page);
@@ -28,12 +29,12 @@ export async function dragWork(page, selector, moves = 100, rounds = DRAG_ROUNDS
   const metrics = async () => {
     const { metrics: list } = await cdp.send('Performance.getMetrics');
     const value = (name) => list.find((m) => m.name === name)?.value ?? 0;
-    return { task: value('TaskDuration'), script: value('ScriptDuration') };
+    return { task: value('TaskDuration'), script: value('ScriptDuration'), cpu: value('ThreadTime') };
   };
   await page.locator(selector).scrollIntoViewIfNeeded();
   const box = await page.locator(selector).boundingBox();
   const at = (i) => [box.x + box.width * (0.5 + 0.35 * Math.cos(i / 20)), box.y + box.height * (0.5 + 0.35 * Math.sin(i / 13))];
-  const work = [], script = [];
+  const work = [], script = [], cpu = [];
   for (let round = 0; round < rounds; round++) {
     await page.mouse.move(...at(0));
     await page.mouse.down();
@@ -45,11 +46,12 @@ export async function dragWork(page, selector, moves = 100, rounds = DRAG_ROUNDS
       if (i <= WARM_UP_MOVES) continue; // the first moves of a drag warm caches up
       work.push(1000 * (after.task - before.task));
       script.push(1000 * (after.script - before.script));
+      cpu.push(1000 * (after.cpu - before.cpu));
     }
     await page.mouse.up();
   }
   await cdp.detach();
-  return { work, script };
+  return { work, script, cpu };
 }
 
 /** The same drag over a bare canvas of the plane's size: what measuring and input dispatch cost alone. */
