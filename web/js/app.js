@@ -745,29 +745,17 @@
     ctx.fillText("z₁", size - s * 0.35, c.y - 6);
     ctx.fillText("z₂", c.x + 6, s * 0.25);
   }
-  function createLatentPlane(canvas, order, onMove, { axesAbove, cachedThrough }) {
-    const axesAt = order.indexOf(axesAbove);
-    const cachedCount = order.indexOf(cachedThrough) + 1;
-    if (axesAt < 0 || axesAt >= cachedCount) throw new Error(`the axes go above a cached layer, not “${axesAbove}”`);
-    const ctx = canvas.getContext("2d");
-    const base = document.createElement("canvas");
-    const baseCtx = (
-      /** @type {CanvasRenderingContext2D} */
-      base.getContext("2d")
-    );
+  function createLatentPlane(canvas, order, onMove, stacking) {
+    const stack = createLayerStack(canvas, order, stacking);
     const pointLayer = createPointLayer(canvas);
-    const layers = /* @__PURE__ */ new Map();
-    const state = { point: { x: 0, y: 0 }, baseDirty: true, layersDirty: true, pointDirty: true };
+    const state = { point: { x: 0, y: 0 }, pointDirty: true };
     const view = createView();
     function resize() {
       const box = canvas.getBoundingClientRect();
-      const size = Math.max(1, Math.round(box.width * (self.devicePixelRatio || 1)));
-      if (size !== canvas.width) {
-        canvas.width = canvas.height = base.width = base.height = size;
-      }
+      stack.resize(Math.max(1, Math.round(box.width * (self.devicePixelRatio || 1))));
       pointLayer.fit();
       view.setSize(canvas.width, self.devicePixelRatio || 1);
-      state.baseDirty = state.layersDirty = state.pointDirty = true;
+      state.pointDirty = true;
     }
     function setPoint(z) {
       state.point = z;
@@ -778,15 +766,9 @@
     new ResizeObserver(resize).observe(canvas);
     resize();
     function frame() {
-      if (state.layersDirty) {
-        const drawables = order.map((name) => layers.get(name));
-        if (state.baseDirty) drawLayers(baseCtx, view, drawables.slice(0, cachedCount), axesAt);
-        ctx.clearRect(0, 0, view.size, view.size);
-        ctx.drawImage(base, 0, 0);
-        for (const draw of drawables.slice(cachedCount)) draw?.(ctx, view);
-      }
+      stack.draw(view);
       if (state.pointDirty) pointLayer.draw(view, state.point);
-      state.baseDirty = state.layersDirty = state.pointDirty = false;
+      state.pointDirty = false;
       requestAnimationFrame(frame);
     }
     requestAnimationFrame(frame);
@@ -795,21 +777,55 @@
       setPoint,
       /** The current point in latent units. */
       getPoint: () => ({ ...state.point }),
+      setLayer: stack.set,
+      /** Clamps a point to the plane. */
+      clampPoint: (z) => ({ x: clamp(z.x), y: clamp(z.y) })
+    };
+  }
+  function createLayerStack(canvas, order, { axesAbove, cachedThrough }) {
+    const axesAt = order.indexOf(axesAbove);
+    const cachedCount = order.indexOf(cachedThrough) + 1;
+    if (axesAt < 0 || axesAt >= cachedCount) throw new Error(`the axes go above a cached layer, not “${axesAbove}”`);
+    const ctx = (
+      /** @type {CanvasRenderingContext2D} */
+      canvas.getContext("2d")
+    );
+    const base = document.createElement("canvas");
+    const baseCtx = (
+      /** @type {CanvasRenderingContext2D} */
+      base.getContext("2d")
+    );
+    const layers = /* @__PURE__ */ new Map();
+    const dirty = { base: true, any: true };
+    return {
+      /** Sizes the canvas and the bitmap to `size` pixels square (both redrawn). */
+      resize(size) {
+        if (size !== canvas.width) canvas.width = canvas.height = base.width = base.height = size;
+        dirty.base = dirty.any = true;
+      },
+      /** Draws what changed since the last call. @param {View} view */
+      draw(view) {
+        if (!dirty.any) return;
+        const drawables = order.map((name) => layers.get(name));
+        if (dirty.base) drawLayers(baseCtx, view, drawables.slice(0, cachedCount), axesAt);
+        ctx.clearRect(0, 0, view.size, view.size);
+        ctx.drawImage(base, 0, 0);
+        for (const draw of drawables.slice(cachedCount)) draw?.(ctx, view);
+        dirty.base = dirty.any = false;
+      },
       /**
        * Sets layer `name` (one of `order`) to `drawable`, or removes it with null.
        * @param {string} name
        * @param {Drawable | null} drawable
        */
-      setLayer(name, drawable) {
+      set(name, drawable) {
         if (!order.includes(name)) throw new Error(`the plane has no layer “${name}”`);
         if ((layers.get(name) ?? null) === drawable) return;
         if (drawable) layers.set(name, drawable);
         else layers.delete(name);
-        state.layersDirty = true;
-        if (order.indexOf(name) < cachedCount) state.baseDirty = true;
-      },
-      /** Clamps a point to the plane. */
-      clampPoint: (z) => ({ x: clamp(z.x), y: clamp(z.y) })
+        dirty.any = true;
+        if (order.indexOf(name) < cachedCount) dirty.base = true;
+      }
     };
   }
   function createPointLayer(canvas) {
