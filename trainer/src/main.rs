@@ -54,7 +54,7 @@ enum Command {
 pub struct TrainArgs {
     #[command(flatten)]
     pub data: data::DataArgs,
-    /// Passes over the training set (150: ≈ 14 min in release on 2 cores, within 1.2 nats of the
+    /// Passes over the training set (150: ≈ 12 min in release on 2 cores, within 1.2 nats of the
     /// shipped model, which had 300).
     #[arg(long, default_value_t = 150)]
     pub epochs: usize,
