@@ -133,7 +133,8 @@ fn bench_task() -> Result<()> {
          same digits as the page's training, and PyTorch and our own native build training natively. \
          Main-thread time per drag move is Chrome's TaskDuration/ScriptDuration counters around \
          each move and its frame (three drags of 100 moves), minus the median of the same on an \
-         empty page. Figures, not pass/fail: the machine is shared, so expect noise; rerun to compare.\n\n{}\n\nReproduce: `cargo xtask bench`.\n",
+         empty page; the worst move while training also shows its ThreadTime (the main thread's \
+         own CPU time: the rest it waited for a core). Figures, not pass/fail: the machine is shared, so expect noise; rerun to compare.\n\n{}\n\nReproduce: `cargo xtask bench`.\n",
         std::fs::read_to_string(&table).context("the benchmark wrote no table")?.trim(),
         browser = browser.trim()
     );
