@@ -213,10 +213,11 @@ r.drag_work_p95_ms = quantile(dragIdle.work, 0.95) - emptyWork;
 r.drag_script_p95_ms = quantile(dragIdle.script, 0.95) - emptyScript;
 r.drag_work_training_p50_ms = quantile(dragTraining.work, 0.5) - emptyWork;
 r.drag_work_training_p95_ms = quantile(dragTraining.work, 0.95) - emptyWork;
-r.drag_work_training_max_ms = Math.max(...dragTraining.work) - emptyWork;
+const worstTrainingMove = dragTraining.work.indexOf(Math.max(...dragTraining.work));
+r.drag_work_training_max_ms = dragTraining.work[worstTrainingMove] - emptyWork;
 // The worst move's main-thread CPU time, as measured (not less the empty page's): far below its
 // work, the thread waited for a core (another process or tenant) rather than did the page's work.
-r.drag_work_training_max_cpu_ms = dragTraining.cpu[dragTraining.work.indexOf(Math.max(...dragTraining.work))];
+r.drag_work_training_max_cpu_ms = dragTraining.cpu[worstTrainingMove];
 r.drag_training_steps_per_s = dragTrainingSteps / dragTrainingSeconds;
 r.cores = cores;
 // Latency of the other interactions, p95 (the worst cached layer's), and the slowest layer computed from scratch.
