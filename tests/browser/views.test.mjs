@@ -299,5 +299,33 @@ for (const mode of ['http', 'file']) {
       const [elbo, iwae] = [Number(d.elbo), Number(d.iwae)];
       assert.ok(Number.isFinite(iwae) && iwae >= elbo - 0.5 && iwae < 0, `IWAE ${iwae} vs ELBO ${elbo}`);
     });
+
+    test('an idle page asks for no animation frames; moving the point asks for them until it rests', async () => {
+      for (const id of ['grid', 'scatter', 'aggregate', 'continuity', 'prior']) await page.check(`#layer-${id}`);
+      await page.waitForFunction(() => !document.getElementById('latent-plane').dataset.refining);
+      // Count the page's requests from here on (its code calls the global each time it asks).
+      await page.evaluate(() => {
+        const request = self.requestAnimationFrame.bind(self);
+        self.frameRequests = 0;
+        self.requestAnimationFrame = (callback) => { self.frameRequests++; return request(callback); };
+      });
+      const requests = () => page.evaluate(() => self.frameRequests);
+      await page.waitForTimeout(200); // what was asked for before now is drawn
+      const idle = await requests();
+      await page.waitForTimeout(1000);
+      assert.equal(await requests() - idle, 0, 'animation frames asked for in a second with nothing to draw');
+      const z = await latentToPage(page, { x: 0.4, y: -0.3 });
+      await page.mouse.move(z.x, z.y);
+      await page.mouse.down();
+      for (let i = 1; i <= 5; i++) await page.mouse.move(z.x + 6 * i, z.y);
+      await page.mouse.up();
+      await page.waitForTimeout(200);
+      const moved = await requests();
+      assert.ok(moved - idle >= 1, 'a drag asked for no frame');
+      await page.waitForTimeout(1000);
+      assert.equal(await requests() - moved, 0, 'animation frames asked for after the point came to rest');
+      assert.match(await page.locator('#hud').textContent(), /ms\/decode · \d+ fps/);
+      assert.deepEqual(page.problems, []);
+    });
   });
 }

@@ -64,7 +64,7 @@
     "aria.samples-vae": "Sixteen prior samples decoded by the VAE",
     "aria.scatter-ae": "The AE's test codes over the prior's rings",
     "aria.samples-ae": "The same sixteen prior samples decoded by the AE",
-    "hud.title": "time of the last decode and frames per second",
+    "hud.title": "time of the last decode, and decoded frames per second while the point moves",
     "hud.figures": "{ms} ms/decode · {fps} fps",
     "coords.density": "prior density",
     "model.option": "{name} ({kind})",
@@ -593,6 +593,28 @@
     };
   }
 
+  // web/src/frames.js
+  var due = /* @__PURE__ */ new Set();
+  var requested = false;
+  function redrawNextFrame(redraw) {
+    due.add(redraw);
+    if (requested) return;
+    requested = true;
+    requestAnimationFrame(runDue);
+  }
+  function runDue(now) {
+    requested = false;
+    const redraws = [...due];
+    due.clear();
+    for (const redraw of redraws) {
+      try {
+        redraw(now);
+      } catch (err) {
+        reportError(err);
+      }
+    }
+  }
+
   // web/src/plane.js
   var RANGE = 4;
   var KEY_STEP = 0.05;
@@ -756,28 +778,32 @@
       pointLayer.fit();
       view.setSize(canvas.width, self.devicePixelRatio || 1);
       state.pointDirty = true;
+      redrawNextFrame(redraw);
     }
     function setPoint(z) {
       state.point = z;
       state.pointDirty = true;
+      redrawNextFrame(redraw);
       onMove(z);
     }
     attachPointer(canvas, setPoint, () => state.point);
     new ResizeObserver(resize).observe(canvas);
     resize();
-    function frame() {
+    function redraw() {
       stack.draw(view);
       if (state.pointDirty) pointLayer.draw(view, state.point);
       state.pointDirty = false;
-      requestAnimationFrame(frame);
     }
-    requestAnimationFrame(frame);
     return {
       /** Moves the point (and notifies onMove). */
       setPoint,
       /** The current point in latent units. */
       getPoint: () => ({ ...state.point }),
-      setLayer: stack.set,
+      /** Sets layer `name` to `drawable` (null removes it), drawn in the next frame. @type {typeof stack.set} */
+      setLayer(name, drawable) {
+        stack.set(name, drawable);
+        redrawNextFrame(redraw);
+      },
       /** Clamps a point to the plane. */
       clampPoint: (z) => ({ x: clamp(z.x), y: clamp(z.y) })
     };
@@ -1076,6 +1102,7 @@
 
   // web/src/decoded.js
   var HUD_EVERY_MS = 500;
+  var RUN_GAP_MS = 250;
   function decodeEverywhere({ point: z, models, current: current2 }, compare, views) {
     const t0 = performance.now();
     for (const [name, ctx] of compare) {
@@ -1095,8 +1122,7 @@
     const decodedCtx = $("decoded").getContext("2d");
     const miniCtx = $("decoded-mini").getContext("2d");
     const compare = /* @__PURE__ */ new Map();
-    let pending = true;
-    const hud = { frames: 0, since: performance.now(), decodeMs: 0 };
+    const hud = { frames: 0, runStart: 0, last: -Infinity, shown: -Infinity, decodeMs: 0 };
     function addTiles(state) {
       for (const [name, ctx] of compare) {
         if (state.models.has(name)) continue;
@@ -1115,34 +1141,28 @@
       }
     }
     function frame(now) {
-      if (pending) {
-        pending = false;
-        decode();
-      }
+      decode();
+      if (now - hud.last > RUN_GAP_MS) Object.assign(hud, { frames: 0, runStart: now });
       hud.frames++;
-      if (now - hud.since >= HUD_EVERY_MS) {
-        const fps = 1e3 * hud.frames / (now - hud.since);
-        hud.frames = 0;
-        hud.since = now;
-        render($("hud"), "hud.figures", { ms: hud.decodeMs.toFixed(2), fps: Math.round(fps) });
-      }
-      requestAnimationFrame(frame);
+      hud.last = now;
+      if (now - hud.shown < HUD_EVERY_MS) return;
+      hud.shown = now;
+      const fps = hud.frames > 1 ? 1e3 * (hud.frames - 1) / (now - hud.runStart) : 0;
+      render($("hud"), "hud.figures", { ms: hud.decodeMs.toFixed(2), fps: Math.round(fps) });
     }
     store.on(["point"], ({ point: z }) => {
-      pending = true;
+      redrawNextFrame(frame);
       setText($("z1"), fmt(z.x));
       setText($("z2"), fmt(z.y));
       setText($("prior-density"), priorDensity(z.x, z.y).toExponential(2));
     });
-    store.on(["current"], () => {
-      pending = true;
-    });
+    store.on(["current"], () => redrawNextFrame(frame));
     store.on(["models"], (state) => {
       addTiles(state);
-      pending = true;
+      redrawNextFrame(frame);
     });
     addTiles(store.get());
-    requestAnimationFrame(frame);
+    redrawNextFrame(frame);
     $("save-decoded").addEventListener("click", () => {
       const { current: current2, point: z } = store.get();
       savePng($("decoded"), `${current2}-z${z.x.toFixed(2)},${z.y.toFixed(2)}.png`, 10);
@@ -1271,6 +1291,7 @@
     function send() {
       changed = false;
       sentThisFrame = true;
+      redrawNextFrame(frame);
       const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
       onChange({ rgba: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: canvas.width, height: canvas.height });
     }
@@ -1294,9 +1315,7 @@
     function frame() {
       sentThisFrame = false;
       if (changed) send();
-      requestAnimationFrame(frame);
     }
-    requestAnimationFrame(frame);
     clear();
     return { clear };
   }
@@ -1386,9 +1405,9 @@
   }
   function fragmentWriter(describe) {
     let timer = 0;
-    let due = 0;
+    let due2 = 0;
     function write() {
-      const wait = due - performance.now();
+      const wait = due2 - performance.now();
       if (wait > 0) {
         timer = setTimeout(write, wait);
         return;
@@ -1402,7 +1421,7 @@
       }
     }
     return () => {
-      due = performance.now() + FRAGMENT_DELAY_MS;
+      due2 = performance.now() + FRAGMENT_DELAY_MS;
       if (!timer) timer = setTimeout(write, FRAGMENT_DELAY_MS);
     };
   }
@@ -1420,36 +1439,27 @@
   function createLossChart(canvas) {
     let points = [];
     let marks = [];
-    let dirty = true;
-    onLanguage(() => {
-      dirty = true;
-    });
-    function frame() {
-      if (dirty) {
-        dirty = false;
-        drawChart(canvas, points, marks);
-      }
-      requestAnimationFrame(frame);
-    }
-    requestAnimationFrame(frame);
+    const redraw = () => drawChart(canvas, points, marks);
+    onLanguage(() => redrawNextFrame(redraw));
+    redrawNextFrame(redraw);
     return {
       /** Adds the terms after `step` (nats per image). */
       add(step, recon, kl, beta) {
         points.push({ step, loss: recon + kl, recon, kl, betaKl: beta * kl });
         if (points.length > MAX_POINTS) points = points.filter((_, i) => i % 2 === 0 || i === points.length - 1);
-        dirty = true;
+        redrawNextFrame(redraw);
       },
       /** Marks a change at `step` (a message, e.g. "β = 4"). */
       mark(step, text) {
         marks.push({ step, text });
         canvas.dataset.marks = String(marks.length);
-        dirty = true;
+        redrawNextFrame(redraw);
       },
       clear() {
         points = [];
         marks = [];
         canvas.dataset.marks = "0";
-        dirty = true;
+        redrawNextFrame(redraw);
       }
     };
   }

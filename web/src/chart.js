@@ -1,6 +1,7 @@
 // chart.js — the training chart: −ELBO, reconstruction, KL and β·KL (nats per image) against the
 // step, with readable axes, a legend, and a mark wherever β or the learning rate changed.
 
+import { redrawNextFrame } from './frames.js';
 import { onLanguage, t } from './i18n.js';
 
 const MAX_POINTS = 1500;  // older points are thinned to every other one beyond this
@@ -24,31 +25,27 @@ export function createLossChart(canvas) {
   let points = [];
   /** @type {{step: number, text: import('./i18n.js').MessageParam}[]} */
   let marks = [];
-  let dirty = true;
-  onLanguage(() => { dirty = true; });
-  function frame() {
-    if (dirty) { dirty = false; drawChart(canvas, points, marks); }
-    requestAnimationFrame(frame);
-  }
-  requestAnimationFrame(frame);
+  const redraw = () => drawChart(canvas, points, marks);
+  onLanguage(() => redrawNextFrame(redraw));
+  redrawNextFrame(redraw);
   return {
     /** Adds the terms after `step` (nats per image). */
     add(step, recon, kl, beta) {
       points.push({ step, loss: recon + kl, recon, kl, betaKl: beta * kl });
       if (points.length > MAX_POINTS) points = points.filter((_, i) => i % 2 === 0 || i === points.length - 1);
-      dirty = true;
+      redrawNextFrame(redraw);
     },
     /** Marks a change at `step` (a message, e.g. "β = 4"). */
     mark(step, text) {
       marks.push({ step, text });
       canvas.dataset.marks = String(marks.length);
-      dirty = true;
+      redrawNextFrame(redraw);
     },
     clear() {
       points = [];
       marks = [];
       canvas.dataset.marks = '0';
-      dirty = true;
+      redrawNextFrame(redraw);
     },
   };
 }

@@ -1,12 +1,16 @@
 // decoded.js — what the point decodes to: the big image, its copy over the plane's corner on a
 // phone, the same z decoded by every model, the coordinates with the prior's density there, and a
-// HUD with the time per decode and frames per second. Decodes once per animation frame at most.
+// HUD with the time per decode and frames per second. Decodes in an animation frame after the
+// point, the model or the models changed, once per frame at most.
 
+import { redrawNextFrame } from './frames.js';
 import { $, errorMessage, fmt, savePng, setStatus, setText, tile } from './dom.js';
 import { render } from './i18n.js';
 import { priorDensity } from './wasm.js';
 
 const HUD_EVERY_MS = 500;
+/** Frames further apart than this end a run of frames (a drag): the rate counts within one run. */
+const RUN_GAP_MS = 250;
 
 /**
  * Decodes the point with every model once: each into its comparison tile, the current model's
@@ -38,8 +42,8 @@ export function createDecodedPanel(store) {
   const miniCtx = $('decoded-mini').getContext('2d');
   /** @type {Map<string, CanvasRenderingContext2D>} model name → its tile in the comparison */
   const compare = new Map();
-  let pending = true;
-  const hud = { frames: 0, since: performance.now(), decodeMs: 0 };
+  /** Frames per second within the current run of decode frames (a drag), shown every HUD_EVERY_MS. */
+  const hud = { frames: 0, runStart: 0, last: -Infinity, shown: -Infinity, decodeMs: 0 };
 
   /** One comparison tile per loaded model: new models get one, dropped ones (e.g. live-ae) lose theirs. */
   function addTiles(state) {
@@ -61,29 +65,29 @@ export function createDecodedPanel(store) {
     }
   }
 
+  /** @param {number} now */
   function frame(now) {
-    if (pending) { pending = false; decode(); }
+    decode();
+    if (now - hud.last > RUN_GAP_MS) Object.assign(hud, { frames: 0, runStart: now });
     hud.frames++;
-    if (now - hud.since >= HUD_EVERY_MS) {
-      const fps = (1000 * hud.frames) / (now - hud.since);
-      hud.frames = 0;
-      hud.since = now;
-      render($('hud'), 'hud.figures', { ms: hud.decodeMs.toFixed(2), fps: Math.round(fps) });
-    }
-    requestAnimationFrame(frame);
+    hud.last = now;
+    if (now - hud.shown < HUD_EVERY_MS) return;
+    hud.shown = now;
+    const fps = hud.frames > 1 ? (1000 * (hud.frames - 1)) / (now - hud.runStart) : 0;
+    render($('hud'), 'hud.figures', { ms: hud.decodeMs.toFixed(2), fps: Math.round(fps) });
   }
 
   store.on(['point'], ({ point: z }) => {
-    pending = true;
+    redrawNextFrame(frame);
     setText($('z1'), fmt(z.x));
     setText($('z2'), fmt(z.y));
     // Only the number changes per move (a hot path): the label is a message of its own.
     setText($('prior-density'), priorDensity(z.x, z.y).toExponential(2));
   });
-  store.on(['current'], () => { pending = true; });
-  store.on(['models'], (state) => { addTiles(state); pending = true; });
+  store.on(['current'], () => redrawNextFrame(frame));
+  store.on(['models'], (state) => { addTiles(state); redrawNextFrame(frame); });
   addTiles(store.get());
-  requestAnimationFrame(frame);
+  redrawNextFrame(frame);
 
   $('save-decoded').addEventListener('click', () => {
     const { current, point: z } = store.get();

@@ -1,5 +1,7 @@
 // draw.js — a small drawing pad: white strokes on black (MNIST's polarity), with pointer events.
 
+import { redrawNextFrame } from './frames.js';
+
 const STROKE_WIDTH = 22; // canvas pixels on a 280-pixel pad: about MNIST's stroke for a 20-px digit
 
 /**
@@ -41,6 +43,7 @@ export function createDrawPad(canvas, onChange) {
   function send() {
     changed = false;
     sentThisFrame = true;
+    redrawNextFrame(frame);
     const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
     onChange({ rgba: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: canvas.width, height: canvas.height });
   }
@@ -55,12 +58,11 @@ export function createDrawPad(canvas, onChange) {
   canvas.addEventListener('pointerup', end);
   canvas.addEventListener('pointercancel', end);
 
+  /** A frame after a send: the changes since (if any) go now, and the next change may go at once. */
   function frame() {
     sentThisFrame = false;
     if (changed) send();
-    requestAnimationFrame(frame);
   }
-  requestAnimationFrame(frame);
   clear();
   return { clear };
 }

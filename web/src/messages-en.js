@@ -68,7 +68,7 @@ export const EN = {
   'aria.samples-vae': 'Sixteen prior samples decoded by the VAE',
   'aria.scatter-ae': "The AE's test codes over the prior's rings",
   'aria.samples-ae': 'The same sixteen prior samples decoded by the AE',
-  'hud.title': 'time of the last decode and frames per second',
+  'hud.title': 'time of the last decode, and decoded frames per second while the point moves',
   'hud.figures': '{ms} ms/decode · {fps} fps',
   'coords.density': 'prior density',
 

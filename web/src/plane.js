@@ -4,6 +4,7 @@
 // per change (the pictures kept as a bitmap under the marks that change more often) and the
 // point is an element above them that a move only shifts.
 
+import { redrawNextFrame } from './frames.js';
 import { priorDensity } from './wasm.js';
 
 const RANGE = 4;            // the plane shows z ∈ [−RANGE, RANGE]²
@@ -230,11 +231,13 @@ export function createLatentPlane(canvas, order, onMove, stacking) {
     pointLayer.fit();
     view.setSize(canvas.width, self.devicePixelRatio || 1);
     state.pointDirty = true;
+    redrawNextFrame(redraw);
   }
 
   function setPoint(z) {
     state.point = z;
     state.pointDirty = true;
+    redrawNextFrame(redraw);
     onMove(z);
   }
 
@@ -242,20 +245,23 @@ export function createLatentPlane(canvas, order, onMove, stacking) {
   new ResizeObserver(resize).observe(canvas);
   resize();
 
-  function frame() {
+  /** Draws what changed: the layers (if any did) and the point (if it moved). */
+  function redraw() {
     stack.draw(view);
     if (state.pointDirty) pointLayer.draw(view, state.point);
     state.pointDirty = false;
-    requestAnimationFrame(frame);
   }
-  requestAnimationFrame(frame);
 
   return {
     /** Moves the point (and notifies onMove). */
     setPoint,
     /** The current point in latent units. */
     getPoint: () => ({ ...state.point }),
-    setLayer: stack.set,
+    /** Sets layer `name` to `drawable` (null removes it), drawn in the next frame. @type {typeof stack.set} */
+    setLayer(name, drawable) {
+      stack.set(name, drawable);
+      redrawNextFrame(redraw);
+    },
     /** Clamps a point to the plane. */
     clampPoint: (z) => ({ x: clamp(z.x), y: clamp(z.y) }),
   };
