@@ -63,6 +63,81 @@ export async function emptyPageDragWork(browser, size) {
   return figures;
 }
 
+/**
+ * The floor under the explorer's drag figure: a bare page that makes the changes the explorer
+ * makes per move and nothing else — its point's ring shifted (a layer of its own, as in the
+ * explorer), the three numbers under the plane rewritten (fixed-size boxes, as there), and a new
+ * 28×28 image put into each decoded canvas the explorer shows, at the sizes it shows them, once
+ * per frame. No decoding, no layers, no other panels. What these changes cost the browser here,
+ * above the empty page, no code of ours can remove; the explorer's figure above it is ours.
+ * @param {import('playwright-core').Browser} browser
+ * @param {import('playwright-core').Page} explorer the explorer, whose sizes the bare page copies
+ */
+export async function floorPageDragWork(browser, explorer) {
+  const layout = await explorer.evaluate(() => {
+    const size = (el) => { const r = el.getBoundingClientRect(); return { w: r.width, h: r.height }; };
+    const shown = [...document.querySelectorAll('#decoded, #decoded-mini, #compare canvas')].filter((c) => c.getClientRects().length > 0);
+    return { plane: size(document.getElementById('latent-plane')), ring: size(document.querySelector('.plane-point')), canvases: shown.map(size) };
+  });
+  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  await page.setContent(floorPageHtml(layout));
+  const figures = await dragWork(page, '#plane');
+  await page.close();
+  return figures;
+}
+
+/** The floor page's markup and script (see {@link floorPageDragWork}). */
+function floorPageHtml({ plane, ring, canvases }) {
+  const digits = canvases.map(({ w, h }) => `<canvas width="28" height="28" style="width:${w}px;height:${h}px;image-rendering:pixelated"></canvas>`).join('');
+  return `<style>.num { display: inline-block; contain: strict; height: 1lh; width: 8ch; vertical-align: bottom; text-align: right; }
+  #ring { position: absolute; top: 0; left: 0; pointer-events: none; border-radius: 50%; border: 2px solid #1f6fd2; will-change: transform;
+    box-shadow: 0 0 0 2px #fff, inset 0 0 0 1px #fff; width: ${ring.w - 4}px; height: ${ring.h - 4}px; }</style>
+  <div style="position:relative"><canvas id="plane" width="${Math.round(plane.w)}" height="${Math.round(plane.h)}" style="width:${plane.w}px;height:${plane.h}px"></canvas><div id="ring"></div></div>
+  <p>z = (<span class="num">0.00</span>, <span class="num">0.00</span>) · p(z) = <span class="num"></span></p>${digits}
+  <script>
+    const plane = document.getElementById('plane'), ring = document.getElementById('ring');
+    const numbers = [...document.querySelectorAll('.num')];
+    const contexts = [...document.querySelectorAll('canvas:not(#plane)')].map((c) => c.getContext('2d'));
+    const image = new ImageData(28, 28);
+    let dragging = false, point = null;
+    plane.addEventListener('pointerdown', (e) => { dragging = true; plane.setPointerCapture(e.pointerId); });
+    plane.addEventListener('pointerup', () => { dragging = false; });
+    plane.addEventListener('pointermove', (e) => {
+      if (!dragging) return;
+      point = { x: e.offsetX, y: e.offsetY };
+      numbers[0].textContent = (point.x / 60).toFixed(2);
+      numbers[1].textContent = (point.y / 60).toFixed(2);
+      numbers[2].textContent = Math.exp(-point.x / 100).toExponential(2);
+    });
+    function frame() {
+      if (point) {
+        image.data.fill(point.x & 255);
+        for (const ctx of contexts) ctx.putImageData(image, 0, 0);
+        ring.style.transform = 'translate(' + (point.x - ${ring.w / 2}) + 'px, ' + (point.y - ${ring.h / 2}) + 'px)';
+        point = null;
+      }
+      requestAnimationFrame(frame);
+    }
+    requestAnimationFrame(frame);
+  </script>`;
+}
+
+/**
+ * Main-thread time per second of `page` left alone for `seconds` (Chrome's TaskDuration): what
+ * the page costs a laptop's battery while the user reads rather than drags.
+ * @returns {Promise<number>} milliseconds per second
+ */
+export async function idleWork(page, seconds = 5) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const task = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0;
+  const before = await task();
+  await page.waitForTimeout(seconds * 1000);
+  const ms = (1000 * ((await task()) - before)) / seconds;
+  await cdp.detach();
+  return ms;
+}
+
 /** Reads #train-status's figures as numbers. */
 async function trainStatus(page) {
   return page.locator('#train-status').evaluate((el) => Object.fromEntries(Object.entries(el.dataset).map(([k, v]) => [k, Number(v)])));

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ROOT, WEB_DIR, launchBrowser, renderTextPng, serveWeb } from './harness.mjs';
-import { dragWork, emptyPageDragWork, inPageTraining, interactionLatencies, tfjsPeer } from './bench-interaction.mjs';
+import { dragWork, emptyPageDragWork, floorPageDragWork, idleWork, inPageTraining, interactionLatencies, tfjsPeer } from './bench-interaction.mjs';
 
 const PEER_DIR = fileURLToPath(new URL('./peer', import.meta.url));
 
@@ -79,8 +79,12 @@ const hud = await page.locator('#hud').textContent();
 // Main-thread time per pointer move (what a user feels), all layers on; the same on an empty
 // page (input dispatch and measuring alone) is subtracted in the figures below.
 const planeSize = Math.round((await page.locator('#latent-plane').boundingBox()).width);
+// The page left alone with every layer on, once the layers are made: nothing to draw, nothing to do.
+await page.waitForFunction(() => !document.getElementById('latent-plane').dataset.refining);
+const idleMsPerS = await idleWork(page);
 const dragIdle = await dragWork(page, '#latent-plane');
 const dragEmpty = await emptyPageDragWork(browser, planeSize);
+const dragFloor = await floorPageDragWork(browser, page);
 // Every other interaction's latency: model switch, each layer, upload → posterior, stroke → posterior.
 const latencies = await interactionLatencies(page, ['vae', 'ae', 'vae-beta4'], await renderTextPng(page, '3', { size: 200 }));
 for (const id of ['grid', 'scatter', 'aggregate', 'continuity', 'prior']) await page.check(`#layer-${id}`);
@@ -208,7 +212,13 @@ r.drag_work_empty_page_p50_ms = emptyWork;
 // The empty page's own p95 above its median: how far measuring and input dispatch alone spread
 // the tail, i.e. the part of a p95 above the empty page's median that no page code can remove.
 r.drag_work_empty_page_spread_p95_ms = quantile(dragEmpty.work, 0.95) - emptyWork;
+// A bare page making the explorer's per-move changes (ring, numbers, decoded canvases) and nothing
+// else: what those changes cost the browser on this machine, the part of the figures below that
+// no page code can remove.
+r.drag_work_floor_p50_ms = quantile(dragFloor.work, 0.5) - emptyWork;
+r.drag_work_floor_p95_ms = quantile(dragFloor.work, 0.95) - emptyWork;
 r.drag_work_p50_ms = quantile(dragIdle.work, 0.5) - emptyWork;
+r.idle_work_ms_per_s = idleMsPerS;
 r.drag_work_p95_ms = quantile(dragIdle.work, 0.95) - emptyWork;
 r.drag_script_p95_ms = quantile(dragIdle.script, 0.95) - emptyScript;
 r.drag_work_training_p50_ms = quantile(dragTraining.work, 0.5) - emptyWork;
@@ -265,6 +275,8 @@ const rows = [
   ['speed-up from the second core, ours / PyTorch', r.epoch_1thread_s == null || r.pytorch_epoch_1thread_s == null || r.epoch_s == null || r.pytorch_epoch_s == null ? 'skipped' : `${fmt(r.epoch_1thread_s / r.epoch_s, 2)}× / ${fmt(r.pytorch_epoch_1thread_s / r.pytorch_epoch_s, 2)}×`],
   ['drag frame interval with every layer on, p50 / p95 (share of dropped frames)', `${fmt(r.drag_frame_p50_ms, 1)} / ${fmt(r.drag_frame_p95_ms, 1)} ms (${fmt(100 * r.dropped_frames_share, 1)}%)`],
   ['main-thread time per drag move above an empty page\'s, all layers on, p50 / p95 (script p95)', `${fmt(r.drag_work_p50_ms, 2)} / ${fmt(r.drag_work_p95_ms, 2)} ms (${fmt(r.drag_script_p95_ms, 2)} ms); empty page ${fmt(r.drag_work_empty_page_p50_ms, 2)} ms, its own p95 ${fmt(r.drag_work_empty_page_spread_p95_ms, 2)} ms above that`],
+  ['… the floor: a bare page making the same changes per move (the ring, the three numbers, a 28×28 image into each decoded canvas shown) and nothing else, p50 / p95 above the empty page', `${fmt(r.drag_work_floor_p50_ms, 2)} / ${fmt(r.drag_work_floor_p95_ms, 2)} ms`],
+  ['main-thread time per second with every layer on and nothing moving (the page asks for animation frames only when something changed)', `${fmt(r.idle_work_ms_per_s, 1)} ms/s`],
   ['latency p95: model switch / worst layer / upload → posterior / drawing stroke → posterior', `${fmt(r.latency_model_switch_p95_ms, 1)} / ${fmt(r.latency_layer_p95_ms, 1)} (${r.latency_layer_worst}) / ${fmt(r.latency_upload_p95_ms, 1)} / ${fmt(r.latency_draw_p95_ms, 1)} ms`],
   ['a layer computed from scratch (first time for a model), the slowest: first picture / full map (made between frames)', `${fmt(r.latency_layer_from_scratch_max_ms, 1)} / ${fmt(r.latency_layer_full_max_ms, 1)} ms`],
   ['… while training runs in the page, p50 / p95 / worst move (training steps per second during the drag: the Worker holds them while the pointer is down on ≤ 2 cores; this machine has ' + r.cores + ')', `${fmt(r.drag_work_training_p50_ms, 2)} / ${fmt(r.drag_work_training_p95_ms, 2)} / ${fmt(r.drag_work_training_max_ms, 1)} ms (of the worst move, ${fmt(r.drag_work_training_max_cpu_ms, 1)} ms on the CPU; ${fmt(r.drag_training_steps_per_s, 1)} steps/s)`],
@@ -287,7 +299,7 @@ const targets = [
   ['ours / onnxruntime-web (worse of single and 400 batch)', '≤ 1.0', r.ratio_vs_onnxruntime_web, (v) => v <= 1, (v) => fmt(v, 2)],
   ['training epoch, ours / PyTorch (issue 15 asks ≤ 0.8; ≤ 1.0 before it)', '≤ 0.8', r.ratio_epoch_vs_pytorch, (v) => v <= 0.8, (v) => fmt(v, 2)],
   ['time to interactive', '≤ 1 s', r.tti_ms, (v) => v <= 1000, (v) => `${fmt(v, 0)} ms`],
-  ['main-thread time per drag move above an empty page, p95 (script p95 ≤ 1 ms)', '≤ 2 ms', r.drag_work_p95_ms, (v) => v <= 2 && r.drag_script_p95_ms <= 1, (v) => `${fmt(v, 2)} ms (script ${fmt(r.drag_script_p95_ms, 2)} ms)`],
+  ['main-thread time per drag move above an empty page, p95 (script p95 ≤ 1 ms)', '≤ 2 ms', r.drag_work_p95_ms, (v) => v <= 2 && r.drag_script_p95_ms <= 1, (v) => `${fmt(v, 2)} ms (script ${fmt(r.drag_script_p95_ms, 2)} ms; the bare page's floor ${fmt(r.drag_work_floor_p95_ms, 2)} ms)`],
   ['the same while training runs in the page, p95 (worst move ≤ 16.7 ms)', '≤ 4 ms', r.drag_work_training_p95_ms, (v) => v <= 4 && r.drag_work_training_max_ms <= 16.7, (v) => `${fmt(v, 2)} ms (worst ${fmt(r.drag_work_training_max_ms, 1)} ms)`],
   ['switch model; turn on a layer (cached); upload → posterior; stroke → posterior (each p95)', '≤ 50 ms', Math.max(r.latency_model_switch_p95_ms, r.latency_layer_p95_ms, r.latency_upload_p95_ms, r.latency_draw_p95_ms), (v) => v <= 50, (v) => `worst ${fmt(v, 1)} ms`],
   ['a layer computed from scratch (its first picture)', '≤ 100 ms', r.latency_layer_from_scratch_max_ms, (v) => v <= 100, (v) => `${fmt(v, 1)} ms`],
