@@ -134,7 +134,9 @@ fn bench_task() -> Result<()> {
          Main-thread time per drag move is Chrome's TaskDuration/ScriptDuration counters around \
          each move and its frame (three drags of 100 moves), minus the median of the same on an \
          empty page; the worst move while training also shows its ThreadTime (the main thread's \
-         own CPU time: the rest it waited for a core). Figures, not pass/fail: the machine is shared, so expect noise; rerun to compare.\n\n{}\n\nReproduce: `cargo xtask bench`.\n",
+         own CPU time: the rest it waited for a core), and a bare page making only the explorer's \
+         per-move changes (ring, numbers, decoded canvases) gives the floor no page code can go \
+         below. Figures, not pass/fail: the machine is shared, so expect noise; rerun to compare.\n\n{}\n\nReproduce: `cargo xtask bench`.\n",
         std::fs::read_to_string(&table).context("the benchmark wrote no table")?.trim(),
         browser = browser.trim()
     );
