@@ -152,6 +152,56 @@ describe('training in the page: what the KL term does', () => {
     await page.close();
   });
 
+  test('live codes that arrive during a drag wait until the pointer is up where the Worker holds its steps (≤ 2 cores)', async () => {
+    const page = await openExplorer(shared.browser, shared.server.url, {
+      beforeLoad: () => {
+        const PageWorker = self.Worker;
+        self.trainingWorkers = [];
+        self.Worker = class extends PageWorker {
+          constructor(...args) {
+            super(...args);
+            self.trainingWorkers.push(this);
+          }
+        };
+      },
+    });
+    await resetWith(page);
+    const paused = await trainUntil(page, 10);
+    const planeHash = () => page.evaluate(() => {
+      const c = /** @type {HTMLCanvasElement} */ (document.getElementById('latent-plane'));
+      const rgba = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let h = 0;
+      for (let i = 0; i < rgba.length; i++) h = (Math.imul(h, 31) + rgba[i]) | 0;
+      return h;
+    });
+    await page.locator('#latent-plane').scrollIntoViewIfNeeded();
+    const z = await latentToPage(page, { x: -0.5, y: 0.5 });
+    await page.mouse.move(z.x, z.y);
+    await page.mouse.down();
+    await nextFrames(page);
+    const before = await planeHash();
+    // Five steps asked for while the pointer is down: each reports the live codes (the race this
+    // guards against is a report sent just before the Worker heard of the drag).
+    await page.evaluate(() => { for (let i = 0; i < 5; i++) self.trainingWorkers[0].postMessage({ type: 'step' }); });
+    await waitFor(page, (s) => s.step >= paused.step + 5, 'the five steps');
+    await page.waitForTimeout(300);
+    await nextFrames(page);
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const during = await status(page);
+    if (cores <= 2) {
+      assert.equal(during.codesStep, paused.codesStep, 'live codes applied during the drag');
+      assert.equal(await planeHash(), before, 'the plane was drawn again during the drag');
+    } else {
+      assert.ok(during.codesStep >= paused.step + 5, `on ${cores} cores the codes go through at once`);
+    }
+    await page.mouse.up();
+    await waitFor(page, (s) => s.codesStep >= paused.step + 5, 'the held codes after the pointer came up');
+    await nextFrames(page);
+    assert.notEqual(await planeHash(), before, 'the plane does not show the newer codes');
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  });
+
   test('a snapshot of the live model that arrives during a drag waits until the pointer is up', async () => {
     // The Worker is reached through a wrapped constructor, so the test can make it send a
     // snapshot while the pointer is down (the race this guards against: one sent just before the

@@ -1539,6 +1539,7 @@
   var LIVE_AE = "live-ae";
   var PRIOR_SAMPLES2 = 16;
   var PRIOR_SEED = 2024;
+  var FEW_CORES = (self.navigator?.hardwareConcurrency || 2) <= 2;
   var STATE_MESSAGES = { idle: "training.state.idle", running: "training.state.running", paused: "training.state.paused", stopped: "training.state.stopped" };
   async function gunzip(bytes) {
     const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
@@ -1623,21 +1624,22 @@
     status.dataset.state = "idle";
   }
   function holdDuringDrags(handle) {
-    const snapshots = /* @__PURE__ */ new Map();
+    const waiting = /* @__PURE__ */ new Map();
+    const waits = (message) => message.type === "snapshot" && message.purpose !== "download" || message.type === "view" && FEW_CORES;
     let dragging = false;
     return {
       handle(message) {
-        if (dragging && message.type === "snapshot" && message.purpose !== "download") snapshots.set(message.name, message);
+        if (dragging && waits(message)) waiting.set(`${message.type} ${message.name}`, message);
         else handle(message);
       },
       /** @param {boolean} on */
       dragging(on) {
         dragging = on;
-        if (on || snapshots.size === 0) return;
+        if (on || waiting.size === 0) return;
         setTimeout(() => {
           if (dragging) return;
-          for (const message of snapshots.values()) handle(message);
-          snapshots.clear();
+          for (const message of waiting.values()) handle(message);
+          waiting.clear();
         }, 0);
       }
     };

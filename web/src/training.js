@@ -13,6 +13,12 @@ const LIVE = 'live';          // the live model's name in the model switch
 const LIVE_AE = 'live-ae';    // the side-by-side run's AE
 const PRIOR_SAMPLES = 16;     // decoded by the live model, 4 × 4
 const PRIOR_SEED = 2024;
+/**
+ * Machines where the Worker holds its steps while the user drags (train-worker.js decides the
+ * same way): a report of the live codes that arrives mid-drag was sent just before the Worker
+ * heard of the drag, and waits for the pointer to come up as snapshots do.
+ */
+const FEW_CORES = (self.navigator?.hardwareConcurrency || 2) <= 2;
 /** How the status line says each state of the Worker. */
 const STATE_MESSAGES = { idle: 'training.state.idle', running: 'training.state.running', paused: 'training.state.paused', stopped: 'training.state.stopped' };
 
@@ -114,29 +120,32 @@ export function createTrainingPanel(store, plane) {
 /**
  * Wraps the Worker's message handler so that a snapshot for the explorer waits while the user
  * drags on the plane: making a model of its weights is the page's longest task (≈ 40 ms,
- * measured in a drag), and the Worker may have sent one just before it heard of the drag. The
- * latest snapshot of each run is applied once the pointer comes up; everything else (and a
- * download the user asked for) goes through at once.
+ * measured in a drag), and the Worker may have sent one just before it heard of the drag. On
+ * machines where the Worker holds its steps during drags, a report of the live codes waits too
+ * (drawing a thousand codes and their σ and committing the plane made a move's frame 13–20 ms,
+ * measured). The latest of each kind per run is applied once the pointer comes up; everything
+ * else (and a download the user asked for) goes through at once.
  * @param {(message: any) => void} handle
  */
 function holdDuringDrags(handle) {
-  /** @type {Map<string, any>} run name → its latest snapshot held back */
-  const snapshots = new Map();
+  /** @type {Map<string, any>} `type name` → the latest such message held back */
+  const waiting = new Map();
+  const waits = (message) => (message.type === 'snapshot' && message.purpose !== 'download') || (message.type === 'view' && FEW_CORES);
   let dragging = false;
   return {
     handle(message) {
-      if (dragging && message.type === 'snapshot' && message.purpose !== 'download') snapshots.set(message.name, message);
+      if (dragging && waits(message)) waiting.set(`${message.type} ${message.name}`, message);
       else handle(message);
     },
     /** @param {boolean} on */
     dragging(on) {
       dragging = on;
-      if (on || snapshots.size === 0) return;
+      if (on || waiting.size === 0) return;
       // A task of its own after the pointer event, so the release itself stays quick.
       setTimeout(() => {
         if (dragging) return; // a new drag began: they wait for its end
-        for (const message of snapshots.values()) handle(message);
-        snapshots.clear();
+        for (const message of waiting.values()) handle(message);
+        waiting.clear();
       }, 0);
     },
   };
