@@ -10,7 +10,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use vae_core::train::{Objective, batch_gradients};
-use vae_core::{ModelKind, Vae, VaeConfig};
+use vae_core::{ModelKind, Vae, VaeConfig, WeightsFile, WeightsMeta};
 
 fn layers(model: &Vae) -> Vec<&Linear> {
     model.encoder.iter().chain([&model.enc_mu, &model.enc_logvar]).chain(&model.decoder).collect()
@@ -165,4 +165,36 @@ fn new_tensor_buffers_are_not_copied() {
     let address = buffer.as_ptr();
     let bytes = burn::tensor::Bytes::from_bytes_vec(buffer);
     assert_eq!(bytes.as_ptr(), address, "the buffer was copied");
+}
+
+/// Loading a weights file replaces every parameter, so it draws nothing from the device's random
+/// stream (it used to initialise all of them at random first: half the time of a load, and a
+/// shift in whatever the stream drew next).
+#[test]
+fn loading_weights_draws_no_random_numbers() {
+    let _stream = RANDOM_STREAM.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let device = Device::flex();
+    let config = VaeConfig::new().with_hidden(vec![16, 8]);
+    let meta = WeightsMeta {
+        name: "vae".into(),
+        kind: ModelKind::Vae,
+        beta: 1.0,
+        config: config.clone(),
+        dataset: "mnist".into(),
+        classes: Vec::new(),
+        preprocessing: None,
+        epochs: 0,
+        seed: 1,
+        test_recon: 0.0,
+        test_kl: 0.0,
+        test_posteriors: Vec::new(),
+        training_log: Vec::new(),
+    };
+    let bytes = WeightsFile::from_model(config.init(&device), meta).expect("packs").to_bytes();
+    let draw = || Tensor::<1>::random([8], Distribution::Default, &device).into_data().try_to_vec::<f32>().expect("f32");
+    device.seed(5);
+    let expected = draw();
+    device.seed(5);
+    WeightsFile::from_bytes(&bytes).expect("parses").load_model(&device).expect("loads");
+    assert_eq!(draw(), expected, "loading the weights drew from the device's random stream");
 }
