@@ -1,7 +1,10 @@
 //! The model's shapes, the loss maths, and the weights format, on the CPU backend.
 
+mod common;
+
 use burn::prelude::*;
 use burn::tensor::Distribution;
+use common::meta;
 use vae_core::dataset::{self, Preprocessing};
 use vae_core::loss::{elbo_terms, kl_standard_normal, kl_standard_normal_f32, reconstruction_nats, standard_normal_samples};
 use vae_core::model::NotExplorable;
@@ -14,24 +17,6 @@ fn device() -> Device {
 
 fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_to_vec::<f32>().expect("f32 tensor")
-}
-
-fn meta(config: VaeConfig) -> WeightsMeta {
-    WeightsMeta {
-        name: "vae".into(),
-        kind: ModelKind::Vae,
-        beta: 1.0,
-        config,
-        dataset: "mnist".into(),
-        classes: Vec::new(),
-        preprocessing: None,
-        epochs: 0,
-        seed: 1,
-        test_recon: 0.0,
-        test_kl: 0.0,
-        test_posteriors: Vec::new(),
-        training_log: Vec::new(),
-    }
 }
 
 #[test]

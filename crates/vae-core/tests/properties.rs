@@ -5,11 +5,13 @@
 //! `PROPTEST_CASES=100000 cargo test -p vae-core --test properties --release` runs a longer fuzz;
 //! docs/robustness.md records the counts run so far.
 
+mod common;
+
 use burn::prelude::*;
 use proptest::prelude::*;
 use vae_core::idx::{IdxImages, encode_images, encode_labels, parse_images, parse_labels};
 use vae_core::preprocess::preprocess_rgba;
-use vae_core::{ModelKind, VaeConfig, WeightsFile, WeightsMeta};
+use vae_core::{VaeConfig, WeightsFile, WeightsMeta};
 
 fn check_model_input(pixels: &[f32]) {
     assert_eq!(pixels.len(), 784);
@@ -19,21 +21,7 @@ fn check_model_input(pixels: &[f32]) {
 /// A small valid weights file (tiny hidden layers keep the property fast).
 fn small_weights_file() -> Vec<u8> {
     let config = VaeConfig::new().with_hidden(vec![8]);
-    let meta = WeightsMeta {
-        name: "fuzz".into(),
-        kind: ModelKind::Vae,
-        beta: 1.0,
-        config: config.clone(),
-        dataset: "mnist".into(),
-        classes: Vec::new(),
-        preprocessing: None,
-        epochs: 0,
-        seed: 1,
-        test_recon: 0.0,
-        test_kl: 0.0,
-        test_posteriors: vec![[0.1, -0.2, 0.9, 0.8, 3.0]],
-        training_log: Vec::new(),
-    };
+    let meta = WeightsMeta { name: "fuzz".into(), test_posteriors: vec![[0.1, -0.2, 0.9, 0.8, 3.0]], ..common::meta(config.clone()) };
     WeightsFile::from_model(config.init(&Device::flex()), meta).expect("pack").to_bytes()
 }
 

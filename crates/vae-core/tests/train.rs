@@ -2,6 +2,8 @@
 //! gradients and reported terms are those of the whole batch.
 #![cfg(feature = "train")]
 
+mod common;
+
 use std::sync::Mutex;
 
 use burn::module::Param;
@@ -10,7 +12,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use vae_core::train::{Objective, batch_gradients};
-use vae_core::{ModelKind, Vae, VaeConfig, WeightsFile, WeightsMeta};
+use vae_core::{ModelKind, Vae, VaeConfig, WeightsFile};
 
 fn layers(model: &Vae) -> Vec<&Linear> {
     model.encoder.iter().chain([&model.enc_mu, &model.enc_logvar]).chain(&model.decoder).collect()
@@ -175,22 +177,7 @@ fn loading_weights_draws_no_random_numbers() {
     let _stream = RANDOM_STREAM.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let device = Device::flex();
     let config = VaeConfig::new().with_hidden(vec![16, 8]);
-    let meta = WeightsMeta {
-        name: "vae".into(),
-        kind: ModelKind::Vae,
-        beta: 1.0,
-        config: config.clone(),
-        dataset: "mnist".into(),
-        classes: Vec::new(),
-        preprocessing: None,
-        epochs: 0,
-        seed: 1,
-        test_recon: 0.0,
-        test_kl: 0.0,
-        test_posteriors: Vec::new(),
-        training_log: Vec::new(),
-    };
-    let bytes = WeightsFile::from_model(config.init(&device), meta).expect("packs").to_bytes();
+    let bytes = WeightsFile::from_model(config.init(&device), common::meta(config.clone())).expect("packs").to_bytes();
     let draw = || Tensor::<1>::random([8], Distribution::Default, &device).into_data().try_to_vec::<f32>().expect("f32");
     device.seed(5);
     let expected = draw();
