@@ -24,13 +24,7 @@ const WARM_UP_MOVES = 5;
  * @returns {Promise<{work: number[], script: number[], cpu: number[]}>} milliseconds per move
  */
 export async function dragWork(page, selector, moves = 100, rounds = DRAG_ROUNDS) {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Performance.enable');
-  const metrics = async () => {
-    const { metrics: list } = await cdp.send('Performance.getMetrics');
-    const value = (name) => list.find((m) => m.name === name)?.value ?? 0;
-    return { task: value('TaskDuration'), script: value('ScriptDuration'), cpu: value('ThreadTime') };
-  };
+  const { read: metrics, detach } = await mainThreadCounters(page);
   await page.locator(selector).scrollIntoViewIfNeeded();
   const box = await page.locator(selector).boundingBox();
   const at = (i) => [box.x + box.width * (0.5 + 0.35 * Math.cos(i / 20)), box.y + box.height * (0.5 + 0.35 * Math.sin(i / 13))];
@@ -50,8 +44,25 @@ export async function dragWork(page, selector, moves = 100, rounds = DRAG_ROUNDS
     }
     await page.mouse.up();
   }
-  await cdp.detach();
+  await detach();
   return { work, script, cpu };
+}
+
+/**
+ * Chrome's counters of `page`'s main thread (Performance.getMetrics), in seconds: TaskDuration,
+ * ScriptDuration and ThreadTime (its own CPU time) as `task`, `script` and `cpu`.
+ */
+async function mainThreadCounters(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  return {
+    async read() {
+      const { metrics: list } = await cdp.send('Performance.getMetrics');
+      const value = (name) => list.find((m) => m.name === name)?.value ?? 0;
+      return { task: value('TaskDuration'), script: value('ScriptDuration'), cpu: value('ThreadTime') };
+    },
+    detach: () => cdp.detach(),
+  };
 }
 
 /** The same drag over a bare canvas of the plane's size: what measuring and input dispatch cost alone. */
@@ -128,13 +139,11 @@ function floorPageHtml({ plane, ring, canvases }) {
  * @returns {Promise<number>} milliseconds per second
  */
 export async function idleWork(page, seconds = 5) {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Performance.enable');
-  const task = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0;
-  const before = await task();
+  const counters = await mainThreadCounters(page);
+  const before = await counters.read();
   await page.waitForTimeout(seconds * 1000);
-  const ms = (1000 * ((await task()) - before)) / seconds;
-  await cdp.detach();
+  const ms = (1000 * ((await counters.read()).task - before.task)) / seconds;
+  await counters.detach();
   return ms;
 }
 

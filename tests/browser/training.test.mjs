@@ -29,6 +29,22 @@ async function waitFor(page, predicate, what, timeout = TRAINING_TIMEOUT) {
   }
 }
 
+/**
+ * Runs in the page before its scripts: the page's Workers, as it makes them, are listed in
+ * `self.trainingWorkers`, so a test can send one a message at a moment of its choosing (while the
+ * pointer is down, say).
+ */
+function exposeWorkers() {
+  const PageWorker = self.Worker;
+  self.trainingWorkers = [];
+  self.Worker = class extends PageWorker {
+    constructor(...args) {
+      super(...args);
+      self.trainingWorkers.push(this);
+    }
+  };
+}
+
 /** Sets the training controls and resets the run (figures at step 0 arrive). */
 async function resetWith(page, { model = 'vae', beta = '1', lr = '0.001', seed = '3' } = {}) {
   await page.selectOption('#train-model', model);
@@ -153,18 +169,7 @@ describe('training in the page: what the KL term does', () => {
   });
 
   test('live codes that arrive during a drag wait until the pointer is up where the Worker holds its steps (≤ 2 cores)', async () => {
-    const page = await openExplorer(shared.browser, shared.server.url, {
-      beforeLoad: () => {
-        const PageWorker = self.Worker;
-        self.trainingWorkers = [];
-        self.Worker = class extends PageWorker {
-          constructor(...args) {
-            super(...args);
-            self.trainingWorkers.push(this);
-          }
-        };
-      },
-    });
+    const page = await openExplorer(shared.browser, shared.server.url, { beforeLoad: exposeWorkers });
     await resetWith(page);
     const paused = await trainUntil(page, 10);
     const planeHash = () => page.evaluate(() => {
@@ -206,18 +211,7 @@ describe('training in the page: what the KL term does', () => {
     // The Worker is reached through a wrapped constructor, so the test can make it send a
     // snapshot while the pointer is down (the race this guards against: one sent just before the
     // Worker heard of the drag).
-    const page = await openExplorer(shared.browser, shared.server.url, {
-      beforeLoad: () => {
-        const PageWorker = self.Worker;
-        self.trainingWorkers = [];
-        self.Worker = class extends PageWorker {
-          constructor(...args) {
-            super(...args);
-            self.trainingWorkers.push(this);
-          }
-        };
-      },
-    });
+    const page = await openExplorer(shared.browser, shared.server.url, { beforeLoad: exposeWorkers });
     await resetWith(page);
     await trainUntil(page, 10);
     await page.waitForSelector('select#model option[value="live"]', { state: 'attached', timeout: TRAINING_TIMEOUT });
