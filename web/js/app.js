@@ -1276,14 +1276,7 @@
       const box = canvas.getBoundingClientRect();
       return { x: (e.clientX - box.left) / box.width * canvas.width, y: (e.clientY - box.top) / box.height * canvas.height };
     }
-    function strokeTo(p) {
-      ctx.strokeStyle = "#fff";
-      ctx.lineWidth = STROKE_WIDTH;
-      ctx.lineCap = ctx.lineJoin = "round";
-      ctx.beginPath();
-      ctx.moveTo(last.x, last.y);
-      ctx.lineTo(p.x, p.y);
-      ctx.stroke();
+    function inked(p) {
       last = p;
       changed = true;
       if (!sentThisFrame) send();
@@ -1300,12 +1293,16 @@
         canvas.setPointerCapture(e.pointerId);
       } catch (_) {
       }
-      last = toCanvas(e);
-      strokeTo(last);
+      const p = toCanvas(e);
+      paintDot(ctx, p);
+      inked(p);
       e.preventDefault();
     });
     canvas.addEventListener("pointermove", (e) => {
-      if (last) strokeTo(toCanvas(e));
+      if (!last) return;
+      const p = toCanvas(e);
+      paintSegment(ctx, last, p);
+      inked(p);
     });
     const end = () => {
       last = null;
@@ -1318,6 +1315,21 @@
     }
     clear();
     return { clear };
+  }
+  function paintSegment(ctx, a, b) {
+    ctx.strokeStyle = "#fff";
+    ctx.lineWidth = STROKE_WIDTH;
+    ctx.lineCap = ctx.lineJoin = "round";
+    ctx.beginPath();
+    ctx.moveTo(a.x, a.y);
+    ctx.lineTo(b.x, b.y);
+    ctx.stroke();
+  }
+  function paintDot(ctx, p) {
+    ctx.fillStyle = "#fff";
+    ctx.beginPath();
+    ctx.arc(p.x, p.y, STROKE_WIDTH / 2, 0, 2 * Math.PI);
+    ctx.fill();
   }
 
   // web/src/posterior.js

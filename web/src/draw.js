@@ -28,14 +28,8 @@ export function createDrawPad(canvas, onChange) {
     const box = canvas.getBoundingClientRect();
     return { x: ((e.clientX - box.left) / box.width) * canvas.width, y: ((e.clientY - box.top) / box.height) * canvas.height };
   }
-  function strokeTo(p) {
-    ctx.strokeStyle = '#fff';
-    ctx.lineWidth = STROKE_WIDTH;
-    ctx.lineCap = ctx.lineJoin = 'round';
-    ctx.beginPath();
-    ctx.moveTo(last.x, last.y);
-    ctx.lineTo(p.x, p.y);
-    ctx.stroke();
+  /** `p` is inked: the stroke goes on from it, and the change is sent (at once or next frame). */
+  function inked(p) {
     last = p;
     changed = true;
     if (!sentThisFrame) send();
@@ -49,11 +43,17 @@ export function createDrawPad(canvas, onChange) {
   }
   canvas.addEventListener('pointerdown', (e) => {
     try { canvas.setPointerCapture(e.pointerId); } catch (_) { /* the pointer is already gone: draw the dot all the same */ }
-    last = toCanvas(e);
-    strokeTo(last);
+    const p = toCanvas(e);
+    paintDot(ctx, p);
+    inked(p);
     e.preventDefault();
   });
-  canvas.addEventListener('pointermove', (e) => { if (last) strokeTo(toCanvas(e)); });
+  canvas.addEventListener('pointermove', (e) => {
+    if (!last) return;
+    const p = toCanvas(e);
+    paintSegment(ctx, last, p);
+    inked(p);
+  });
   const end = () => { last = null; };
   canvas.addEventListener('pointerup', end);
   canvas.addEventListener('pointercancel', end);
@@ -65,4 +65,27 @@ export function createDrawPad(canvas, onChange) {
   }
   clear();
   return { clear };
+}
+
+/** A white segment from `a` to `b` of the stroke's width, with round caps and joins. */
+function paintSegment(ctx, a, b) {
+  ctx.strokeStyle = '#fff';
+  ctx.lineWidth = STROKE_WIDTH;
+  ctx.lineCap = ctx.lineJoin = 'round';
+  ctx.beginPath();
+  ctx.moveTo(a.x, a.y);
+  ctx.lineTo(b.x, b.y);
+  ctx.stroke();
+}
+
+/**
+ * A filled white disc of the stroke's width at `p`: the first touch of a stroke. (A zero-length
+ * line with round caps is what a dot used to be; Chromium 156 paints it as nothing, so a tap made
+ * no ink.)
+ */
+function paintDot(ctx, p) {
+  ctx.fillStyle = '#fff';
+  ctx.beginPath();
+  ctx.arc(p.x, p.y, STROKE_WIDTH / 2, 0, 2 * Math.PI);
+  ctx.fill();
 }

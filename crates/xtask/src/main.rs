@@ -76,6 +76,7 @@ fn test_task() -> Result<()> {
     let chromium = setup::chromium()?;
     let browser_dir = root.join("tests/browser");
     setup::npm_install(&browser_dir)?;
+    setup::print_browser_versions(&chromium, &browser_dir);
     let mut tests: Vec<_> = std::fs::read_dir(&browser_dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
@@ -96,6 +97,7 @@ fn bench_task() -> Result<()> {
     let chromium = setup::chromium()?;
     let browser_dir = root.join("tests/browser");
     setup::npm_install(&browser_dir)?;
+    setup::print_browser_versions(&chromium, &browser_dir);
     // The peer: onnxruntime-web running the same decoder, exported to ONNX by the trainer. If it
     // cannot be set up here, the bench says so and reports the other figures.
     let peer_dir = browser_dir.join("peer");

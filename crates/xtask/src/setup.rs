@@ -42,6 +42,18 @@ pub fn chromium() -> Result<String> {
     Ok(path.into())
 }
 
+/// Prints the browser's and playwright-core's versions, so that a failure after a browser update
+/// (apt serves only its newest build) is recognisable at once.
+pub fn print_browser_versions(chromium: &str, browser_dir: &Path) {
+    let browser = output(Command::new(chromium).arg("--version")).unwrap_or_else(|| "unknown (`--version` failed)".into());
+    let playwright = std::fs::read_to_string(browser_dir.join("node_modules/playwright-core/package.json"))
+        .ok()
+        .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok())
+        .and_then(|json| json["version"].as_str().map(String::from))
+        .unwrap_or_else(|| "unknown".into());
+    println!("browser: {} ({chromium}); playwright-core {playwright}", browser.trim());
+}
+
 /// `npm ci` in `dir` when its node_modules is missing or older than its lock file.
 pub fn npm_install(dir: &Path) -> Result<()> {
     if output(Command::new("node").arg("--version")).is_none() {
