@@ -49,6 +49,36 @@ export async function dragWork(page, selector, moves = 100, rounds = DRAG_ROUNDS
 }
 
 /**
+ * Main-thread time of a zoom step on the plane (one wheel notch over it, with every layer the
+ * page has on), read as {@link dragWork} reads a move: from the wheel event to the end of the
+ * frame it causes. The layers' pictures for the new window are made afterwards, between frames;
+ * `refinedMs` is how long after each step the last of them was done (`data-refining` empty).
+ * Zooms in `steps` notches about a point, then back out.
+ * @returns {Promise<{work: number[], refinedMs: number[]}>}
+ */
+export async function zoomWork(page, steps = 12) {
+  const { read: metrics, detach } = await mainThreadCounters(page);
+  const box = await page.locator('#latent-plane').boundingBox();
+  await page.mouse.move(box.x + box.width * 0.55, box.y + box.height * 0.4);
+  const work = [], refinedMs = [];
+  for (const direction of [-1, 1]) {
+    for (let i = 0; i < steps; i++) {
+      const before = await metrics();
+      const t0 = Date.now();
+      await page.mouse.wheel(0, direction * 100);
+      await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0))));
+      const after = await metrics();
+      work.push(1000 * (after.task - before.task));
+      await page.waitForFunction(() => !document.getElementById('latent-plane').dataset.refining, null, { polling: 10 });
+      refinedMs.push(Date.now() - t0);
+    }
+  }
+  await page.click('#plane-zoom-reset');
+  await detach();
+  return { work, refinedMs };
+}
+
+/**
  * Chrome's counters of `page`'s main thread (Performance.getMetrics), in seconds: TaskDuration,
  * ScriptDuration and ThreadTime (its own CPU time) as `task`, `script` and `cpu`.
  */

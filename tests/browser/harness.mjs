@@ -104,10 +104,24 @@ export function meanAbsDiff(a, b) {
   return a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
 }
 
-/** Page coordinates of latent point z on canvas#latent-plane (the page shows ±4). */
-export async function latentToPage(page, z, range = 4) {
+/** The window the plane shows, from `#latent-plane[data-view]`: {cx, cy, half} in latent units. */
+export async function planeWindow(page) {
+  const [cx, cy, half] = (await page.locator('#latent-plane').getAttribute('data-view')).split(',').map(Number);
+  return { cx, cy, half };
+}
+
+/** Page coordinates of latent point z on canvas#latent-plane, in the window it shows now. */
+export async function latentToPage(page, z) {
   const box = await page.locator('#latent-plane').boundingBox();
-  return { x: box.x + ((z.x + range) / (2 * range)) * box.width, y: box.y + ((range - z.y) / (2 * range)) * box.height };
+  const w = await planeWindow(page);
+  return { x: box.x + ((z.x - w.cx + w.half) / (2 * w.half)) * box.width, y: box.y + ((w.half - z.y + w.cy) / (2 * w.half)) * box.height };
+}
+
+/** The latent point under page coordinates p on canvas#latent-plane, in the window it shows now. */
+export async function pageToLatent(page, p) {
+  const box = await page.locator('#latent-plane').boundingBox();
+  const w = await planeWindow(page);
+  return { x: w.cx + ((p.x - box.x) / box.width * 2 - 1) * w.half, y: w.cy + (1 - (p.y - box.y) / box.height * 2) * w.half };
 }
 
 /** A PNG of `text` drawn by the browser itself (dark on light, like a photo of paper). */

@@ -82,7 +82,7 @@ describe('message catalogues', () => {
  */
 const LATIN_ALLOWED = new Set([
   'vae', 'ae', 'vae-beta4', 'live', 'live-ae', 'VAE', 'AE', 'vae-explorer', 'MNIST', 'Fashion-MNIST', 'Kuzushiji-MNIST',
-  'Rust', 'WebAssembly', 'Worker', 'README',
+  'Rust', 'WebAssembly',
   'KL', 'ELBO', 'IWAE', 'N', 'I', 'z', 'x', 'p', 'q', 'A', 'B', 'NaN', 'e',
   'PNG', 'JPEG', 'GIF', 'WebP', 'SVG', 'vaew', '.vaew', 'ms',
 ]);

@@ -4,6 +4,7 @@
 mod checkpoint;
 mod data;
 mod eval;
+mod exact;
 mod export;
 mod onnx;
 mod pack_data;

@@ -16,6 +16,7 @@
     "layer.scatter": "encoded test digits",
     "layer.aggregate": "aggregate posterior vs prior",
     "layer.continuity": "continuity",
+    "layer.true-posterior": "true posterior p(z|x)",
     "compare.heading": "Same z, every model",
     "interpolation.heading": "Interpolate",
     "sampling.button": "Sample z ~ N(0, I)",
@@ -25,7 +26,7 @@
     "explain.scatter": "Each dot is the posterior mean μ of one of 2,000 MNIST test images, coloured by its digit. The VAE packs them into the prior's disk; a plain AE spreads them far beyond it (many fall off this ±4 window), so sampling the prior reaches only the middle of its codes.",
     "explain.aggregate": "Red where the mixture of all test posteriors, {{ltr:q(z) = (1/N) Σ q(z|xᵢ)}}, is denser than the prior p(z) (codes crowd), blue where it is thinner (holes: the prior samples there, but no training image lives there). Completeness means little blue inside the rings.",
     "explain.continuity": "How fast the decoded image changes as z moves: {{ltr:mean |Δpixel|}} per latent unit, brighter = faster. A continuous latent space changes evenly; bright seams are tears where a tiny move swaps the digit.",
-    "explain.grid": "The manifold grid decodes a 20×20 grid of points over {{ltr:[−3, 3]²}} (Kingma & Welling, fig. 4). For a VAE, neighbouring cells morph smoothly into each other and the window holds every kind of digit; for a plain autoencoder the same window is only the middle of its codes, and whole digits live outside it.",
+    "explain.grid": "The manifold grid decodes a 20×20 grid of points over the window shown, at most {{ltr:[−3, 3]²}} (Kingma & Welling, fig. 4); zoom in and it decodes the window again, so you see how one digit morphs into the next over a few hundredths. For a VAE, neighbouring cells morph smoothly into each other and the window holds every kind of digit; for a plain autoencoder the same window is only the middle of its codes, and whole digits live outside it.",
     "explain.interpolation": "Ten evenly spaced points on the straight line from A to B (drawn on the plane), decoded by each model. Close points decode alike, so the strip morphs step by step; for the AE the same segment covers only a small part of its codes.",
     "explain.samples": "Sixteen draws from the prior, decoded by each model (the dots on the plane). A generative model must turn any prior sample into a digit, and produce every kind of digit. The AE's draws only reach the middle of its codes: fewer kinds of digit and more blends (measured over 1,000 draws in the README).",
     "tools.save-decoded": "Save decoded image (PNG)",
@@ -41,6 +42,8 @@
     "training.reset": "Reset",
     "training.download": "Download weights (.vaew)",
     "explain.compare": "Each model decodes the point you drag. The plain autoencoder (AE) was trained only to reconstruct, so nothing ties its codes to N(0, I): turn on “encoded test digits” and most of its codes fall outside the rings, some far off the plane. The KL term of the VAE pulls every code towards N(0, I), so the prior's disk is where its digits live.",
+    "explain.true-posterior": "The true posterior p(z|x) of the image shown, computed on a grid over the plane (filled contours at the 1σ, 2σ and 3σ levels of its density), with the encoder's q(z|x) (blue, dashed), the best diagonal Gaussian q* for this image (orange) and the best full-covariance Gaussian q** (purple, dotted, tilted). Zoom to the posterior to see them: they are a few hundredths wide.",
+    "explain.exact": "The ELBO is a lower bound of log p(x). In two latent dimensions log p(x) = log ∫ p(x|z) p(z) dz can be summed on fine grids, so the gap is a number, not a guess: part of it is the price of a diagonal Gaussian (approximation), part the price of one encoder for all images (amortization; Cremer, Li & Duvenaud 2018).",
     "explain.diagonal": "Why a diagonal Gaussian? Its KL to N(0, I) has a closed form, {{ltr:½ Σ (μ² + σ² − log σ² − 1)}}, so the loss needs no sampling for that term; a sample is just {{ltr:μ + σ ⊙ ε}}, cheap and differentiable; and its contours are axis-aligned ellipses.",
     "explain.training": "Start from random weights and watch the encoder learn: the 1,000 test digits' codes (on the plane, coloured by digit) gather inside the prior's rings for a VAE, or drift apart for a plain AE. Raise β and the KL term crowds them into the disk; lower it towards 0 and σ shrinks to points. The model trains in this page (a Worker running the same Rust as the trainer) on 10,000 MNIST digits; “live” in the model switch is the model as it is now.",
     "explain.pair": "Same initial weights, same batches, one step each in turn: the only difference is the KL term. The VAE's codes gather inside the prior's rings and its prior samples look like digits; the AE's codes spread wherever reconstruction puts them, so most prior samples land between them and decode to blurs.",
@@ -54,7 +57,7 @@
     "footer.privacy": "Everything runs in this page (Rust compiled to WebAssembly); images you encode never leave your browser.",
     "page.title": "vae-explorer — walk the latent space of a VAE",
     "aria.plane-section": "Latent plane",
-    "aria.plane": "Latent plane: drag the point, or use the arrow keys",
+    "aria.plane": "Latent plane: drag the point, or use the arrow keys; the wheel, + and − zoom, 0 shows the whole plane, Ctrl with the arrows pans",
     "aria.decoded": "Decoded image",
     "aria.draw": "Drawing pad: draw a digit with the mouse, a pen or a finger",
     "aria.beta-slider": "β on a log scale from 0.01 to 10 (far left: 0)",
@@ -65,7 +68,17 @@
     "aria.scatter-ae": "The AE's test codes over the prior's rings",
     "aria.samples-ae": "The same sixteen prior samples decoded by the AE",
     "hud.title": "time of the last decode, and decoded frames per second while the point moves",
-    "hud.figures": "{ms} ms/decode · {fps} fps",
+    "hud.figures": "{{ltr:{ms} ms}}/decode · {{ltr:{fps}}} fps",
+    "coords.view": "view {{ltr:±{half}}} around {{ltr:({cx}, {cy})}}",
+    "zoom.group": "Zoom the latent plane",
+    "zoom.in": "Zoom in",
+    "zoom.in-title": "Zoom in about the centre (+ key; or the wheel, about the pointer)",
+    "zoom.out": "Zoom out",
+    "zoom.out-title": "Zoom out about the centre (− key)",
+    "zoom.reset": "Whole plane",
+    "zoom.reset-title": "Show the whole prior, ±4 (0 key)",
+    "zoom.posterior": "Zoom to the posterior",
+    "zoom.posterior-title": "Zoom in until the posterior ellipse of the image shown fills the plane (pan: drag with the middle button or Shift, two fingers, or Ctrl + arrows)",
     "coords.density": "prior density",
     "model.option": "{name} ({kind})",
     "model.option-from": "{name} ({kind}, {source})",
@@ -86,6 +99,15 @@
     "elbo.recon": "reconstruction {{ltr:E_q[−log p(x|z)]}}",
     "elbo.elbo": "{{ltr:ELBO}} = −(reconstruction + {{ltr:KL}})",
     "elbo.iwae": "{{ltr:log p(x) ≥}} IWAE bound, 64 samples",
+    "exact.no-image": "Upload or draw an image to see its true posterior and the bound.",
+    "exact.ae": "A plain autoencoder defines no p(x): it has no posterior and no bound to show.",
+    "exact.pending": "Computing log p(x) exactly, on grids over the plane…",
+    "exact.failed": "The exact bound could not be computed: {reason}",
+    "exact.chain": "{{ltr:log p(x) ≥ IWAE ≥ ELBO}}: {{ltr:{logpx} ≥ {iwae} ≥ {elbo}}} nats (exact, by quadrature; IWAE from 64 samples; the encoder's ELBO integrated on a grid)",
+    "exact.gap": "The gap {{ltr:log p(x) − ELBO}} = {{ltr:{gap}}} nats = approximation gap {{ltr:{approx}}} + amortization gap {{ltr:{amort}}}.",
+    "exact.gap-title": "Approximation gap: even the best diagonal Gaussian q* for this image misses its true posterior by this much, KL(q* ‖ p(z|x)). Amortization gap: the encoder, one network for every image, does this much worse than q*.",
+    "exact.full": "A full covariance (a tilted ellipse, q**, correlation {{ltr:{rho}}}) would gain {{ltr:{full}}} nats over the best diagonal Gaussian.",
+    "exact.full-title": "What the diagonal Gaussian costs on this image beyond a Gaussian that may tilt: the part of the approximation gap a full covariance recovers.",
     "draw.name": "your drawing",
     "training.kind.ae": "plain AE",
     "training.state.idle": "idle",
@@ -183,7 +205,7 @@
     "lesson.distribution.title": "A VAE encodes a distribution",
     "lesson.distribution.text": "A VAE's encoder outputs two vectors for each image, a mean μ and a standard deviation σ: the image is encoded not as a point but as the normal distribution {{ltr:N(μ, σ²)}}, drawn as the dashed ellipses (1σ and 2σ). In training the decoder gets a random sample {{ltr:z = μ + σ ⊙ ε}} with {{ltr:ε ~ N(0, I)}} (the reparameterisation trick), so it must decode a whole neighbourhood of μ well, not just one point.",
     "lesson.distribution.try": "Draw a digit in the drawing box, or upload one, and watch its ellipse and its eight sampled points (the dots inside it) move.",
-    "lesson.distribution.notice": "Every sample inside the ellipse decodes to the same digit: a region of the plane, not a point, stands for the image.",
+    "lesson.distribution.notice": "Every sample inside the ellipse decodes to the same digit: a region of the plane, not a point, stands for the image. The plane has zoomed in on it (see the scale bar): σ is a few hundredths, far below the prior's 1, because the reconstruction term pulls each q(z|x) narrow (a wider one blurs the decoded digit) while the KL term mostly keeps the means spread over the prior. Press “Whole plane” to see how small the ellipse is at the prior's scale.",
     "lesson.distribution.figure": "For the encoded image: {{ltr:μ = ({mu})}}, {{ltr:σ = ({sigma})}}.",
     "lesson.kl.title": "What the KL term does",
     "lesson.kl.text": "The second term of the loss is {{ltr:KL(q(z|x) ‖ p(z))}}, the Kullback–Leibler divergence from each image's {{ltr:N(μ, σ²)}} to the standard normal distribution {{ltr:N(0, I)}}. It pulls every mean μ towards 0, so the encodings do not drift apart, and every σ towards 1, so no distribution collapses to a single point. β multiplies this term: the β = 4 model feels the pull four times as strongly.",
@@ -196,9 +218,14 @@
     "lesson.live.notice": "Within a few hundred steps the VAE's codes gather inside the rings and its prior samples turn into digits, while the AE's codes spread out and most of its samples stay blurs.",
     "lesson.diagonal.title": "Why a Gaussian with a diagonal covariance",
     "lesson.diagonal.text": "With {{ltr:q(z|x) = N(μ, diag σ²)}} and {{ltr:p(z) = N(0, I)}} the KL term has a closed form, {{ltr:KL = ½ Σᵢ (μᵢ² + σᵢ² − 1 − ln σᵢ²)}}: no sampling is needed to compute it, and its gradient is exact. Sampling is cheap and differentiable: {{ltr:z = μ + σ ⊙ ε}}. A diagonal covariance also means axis-aligned ellipses, two numbers per latent dimension. A full covariance would need {{ltr:d(d+1)/2}} numbers per image, a Cholesky factor to sample and a log-determinant in the KL.",
-    "lesson.diagonal.try": "Look at the ellipse of the 3 on the plane: its axes are parallel to z₁ and z₂.",
+    "lesson.diagonal.try": "Look at the ellipse of the 3 on the plane, zoomed in on it: its axes are parallel to z₁ and z₂.",
     "lesson.diagonal.notice": "The KL of an image is a handful of arithmetic operations on its μ and σ, which is why every training step can afford it exactly.",
     "lesson.diagonal.figure": "For this image: {{ltr:μ = ({mu})}}, {{ltr:σ = ({sigma})}}, so {{ltr:KL = {kl}}} nats by the formula above.",
+    "lesson.bound.title": "The bound, made visible: the true posterior and the two gaps",
+    "lesson.bound.text": "Exercise 2 starts from the sentence every VAE course says: a VAE maximises a lower bound of {{ltr:log p(x)}}, the ELBO. In two latent dimensions we can compute what it bounds: {{ltr:p(x) = ∫ p(x|z) p(z) dz}} is a sum over a fine grid of z, and the true posterior {{ltr:p(z|x) = p(x|z) p(z) / p(x)}} is a picture. The green contours are the true posterior of this digit; the dashed blue ellipses are the encoder's {{ltr:q(z|x)}}, a diagonal Gaussian, whose axes must stay parallel to z₁ and z₂.",
+    "lesson.bound.try": "Compare the shapes: where the true posterior is tilted or bent, no axis-aligned ellipse can cover it. The orange ellipses are q*, the best diagonal Gaussian for this one image; the purple ones, q**, may tilt. Then draw a digit of your own in the drawing box: the picture and the figures follow.",
+    "lesson.bound.notice": "{{ltr:log p(x) ≥ IWAE ≥ ELBO}}, always. The gap between {{ltr:log p(x)}} and the ELBO has two parts: the approximation gap (what even the best diagonal Gaussian misses: the price of the family) and the amortization gap (what one encoder shared by every image costs on top). Cremer, Li & Duvenaud (2018) found the second usually larger.",
+    "lesson.bound.figure": "For this digit: {{ltr:log p(x) = {logpx}}}, {{ltr:IWAE = {iwae}}}, {{ltr:ELBO = {elbo}}} nats; approximation gap {{ltr:{approx}}}, amortization gap {{ltr:{amort}}}; a full covariance would gain {{ltr:{full}}} nats.",
     "lesson.reconstruction.title": "The reconstruction term alone",
     "lesson.reconstruction.text": "The first term, {{ltr:E_q[log p(x|z)]}}, rewards decoding each image exactly from its samples. On its own it pushes σ towards 0 (a point is the most precise code) and lets the means go wherever reconstruction is easiest: the encoding–decoding scheme becomes as precise as possible, and the latent space loses its regularity.",
     "lesson.reconstruction.try": "Press “Run it” to train a VAE with β = 0.01, or drag β towards 0 while a run goes on.",
@@ -209,7 +236,7 @@
     "lesson.properties.notice": "The VAE changes evenly and its samples are digits; the AE swaps digits across short distances (bright seams) and many of its samples are no digit at all.",
     "lesson.summary.title": "Answers to the two exercises",
     "lesson.summary.ex1": "A VAE encodes each input as a distribution, and its KL term keeps all of them close to {{ltr:N(0, I)}}, so the region the prior covers is filled with overlapping codes: sampling {{ltr:z ~ N(0, I)}} and decoding gives new data ({{step:3}}, {{step:4}}, {{step:5}}). A plain autoencoder learns points with nothing to place them, so a random point often falls into a hole ({{step:2}}).",
-    "lesson.summary.ex2": "The KL term regularises: it pulls μ towards 0 and σ towards 1, which makes the latent space continuous and complete ({{step:4}}, {{step:8}}). Normal distributions with a diagonal covariance give a closed-form KL and cheap, differentiable sampling ({{step:6}}). The reconstruction term makes the encoding precise; alone, it shrinks σ to points and scatters the codes ({{step:7}})."
+    "lesson.summary.ex2": "The KL term regularises: it pulls μ towards 0 and σ towards 1, which makes the latent space continuous and complete ({{step:4}}, {{step:9}}). Normal distributions with a diagonal covariance give a closed-form KL and cheap, differentiable sampling ({{step:6}}); their price is the approximation gap, and one encoder for every image adds the amortization gap, both shown exactly for any digit ({{step:7}}). The reconstruction term makes the encoding precise; alone, it shrinks σ to points and scatters the codes ({{step:8}})."
   };
 
   // web/src/wasm.js
@@ -356,9 +383,12 @@
     decodeTiles(zs, cols) {
       return this.explorer.decodeTiles(zs, cols);
     }
-    /** The decoder's manifold: one decoding per point of an n × n grid over [−range, range]². */
-    decodeGrid(n, range) {
-      return this.explorer.decodeGrid(n, range);
+    /**
+     * The decoder's manifold: one decoding per point of an n × n grid over the window `w`.
+     * @param {LatentWindow} w
+     */
+    decodeGrid(n, w) {
+      return this.explorer.decodeGrid(n, w.cx, w.cy, w.half);
     }
     /** Mean ‖μ‖² of the stored test posteriors (2 for codes spread like N(0, I)). */
     meanSquaredNorm() {
@@ -368,17 +398,26 @@
     testPosteriors() {
       return this.explorer.testPosteriors();
     }
-    /** log₂ q(z)/p(z) of the aggregate posterior at the points of an n × n grid over [−range, range]². */
-    aggregateVsPrior(n, range) {
-      return this.explorer.aggregateVsPrior(n, range);
+    /**
+     * log₂ q(z)/p(z) of the aggregate posterior at the points of an n × n grid over the window `w`.
+     * @param {LatentWindow} w
+     */
+    aggregateVsPrior(n, w) {
+      return this.explorer.aggregateVsPrior(n, w.cx, w.cy, w.half);
     }
-    /** Mean |Δpixel| per latent unit at the points of an n × n grid over [−range, range]². */
-    continuityMap(n, range) {
-      return this.explorer.continuityMap(n, range);
+    /**
+     * Mean |Δpixel| per latent unit at the points of an n × n grid over the window `w`.
+     * @param {LatentWindow} w
+     */
+    continuityMap(n, w) {
+      return this.explorer.continuityMap(n, w.cx, w.cy, w.half);
     }
-    /** {@link continuityMap} of `rows` grid rows from `firstRow` (from the top) only. */
-    continuityMapRows(n, range, firstRow, rows) {
-      return this.explorer.continuityMapRows(n, range, firstRow, rows);
+    /**
+     * {@link continuityMap} of `rows` grid rows from `firstRow` (from the top) only.
+     * @param {LatentWindow} w
+     */
+    continuityMapRows(n, w, firstRow, rows) {
+      return this.explorer.continuityMapRows(n, w.cx, w.cy, w.half, firstRow, rows);
     }
     /**
      * Preprocesses RGBA pixels MNIST-style and returns the posterior with its ELBO terms.
@@ -614,18 +653,25 @@
       }
     }
   }
+  function later(fn) {
+    if (globalThis.scheduler?.postTask) globalThis.scheduler.postTask(fn, { priority: "background" });
+    else setTimeout(fn, 0);
+  }
 
   // web/src/plane.js
   var RANGE = 4;
+  var MIN_HALF = 5e-3;
   var KEY_STEP = 0.05;
   var RING_SIGMAS = [1, 2, 3];
   var POINT_RADIUS = 7;
+  var TARGET_TICKS = 7;
+  var INSET = 0.22;
   var DIGIT_COLORS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
   var COLORS = { prior: "#9aa0a6", axis: "#c8c8c0", label: "#5b6470", posterior: "#1f6fd2", sample: "#2e9d4f", segment: "#7a3cc2" };
-  function pictureDrawable(image, extent, { alpha = 0.85, smooth = false } = {}) {
+  function pictureDrawable(image, at, { alpha = 0.85, smooth = false } = {}) {
     return (ctx, view) => {
-      const a = view.toPx({ x: -extent, y: extent });
-      const b = view.toPx({ x: extent, y: -extent });
+      const a = view.toPx({ x: at.cx - at.half, y: at.cy + at.half });
+      const b = view.toPx({ x: at.cx + at.half, y: at.cy - at.half });
       ctx.imageSmoothingEnabled = smooth;
       ctx.globalAlpha = alpha;
       ctx.drawImage(image, a.x, a.y, b.x - a.x, b.y - a.y);
@@ -634,7 +680,7 @@
   }
   function priorDrawable() {
     const shade = [0, 1, 2, 3].map((r) => 0.16 * priorDensity(r, 0) / priorDensity(0, 0));
-    return (ctx, { size, scale: s, toPx }) => {
+    return (ctx, { size, scale: s, unit, toPx }) => {
       const c = toPx({ x: 0, y: 0 });
       const grad = ctx.createRadialGradient(c.x, c.y, 0, c.x, c.y, 3 * s);
       shade.forEach((a, r) => grad.addColorStop(r / 3, `rgba(31,111,210,${a.toFixed(4)})`));
@@ -642,8 +688,8 @@
       ctx.fillRect(0, 0, size, size);
       ctx.strokeStyle = COLORS.prior;
       ctx.fillStyle = COLORS.label;
-      ctx.lineWidth = Math.max(1, s / 60);
-      ctx.font = `${Math.round(s * 0.2)}px system-ui, sans-serif`;
+      ctx.lineWidth = Math.max(1, unit / 60);
+      ctx.font = `${Math.round(unit * 0.2)}px system-ui, sans-serif`;
       for (const k of RING_SIGMAS) {
         ctx.beginPath();
         ctx.arc(c.x, c.y, k * s, 0, 2 * Math.PI);
@@ -723,10 +769,10 @@
   function posteriorDrawable(post) {
     const dots = samplesDrawable(post.samples || [], COLORS.posterior, 2);
     return (ctx, view) => {
-      const { toPx, scale: s } = view;
+      const { toPx, scale: s, unit } = view;
       const c = toPx({ x: post.mu[0], y: post.mu[1] });
       ctx.strokeStyle = ctx.fillStyle = COLORS.posterior;
-      ctx.lineWidth = Math.max(1.5, s / 40);
+      ctx.lineWidth = Math.max(1.5, unit / 40);
       ctx.setLineDash([6, 4]);
       for (const k of [1, 2]) {
         ctx.beginPath();
@@ -740,34 +786,120 @@
       dots(ctx, view);
     };
   }
-  function drawAxes(ctx, { size, scale: s, toPx }) {
+  function niceStep(span) {
+    const raw = span / TARGET_TICKS;
+    let power = 1, decimals = 0;
+    while (power > raw) {
+      power /= 10;
+      decimals++;
+    }
+    while (power * 10 <= raw) {
+      power *= 10;
+      decimals = Math.max(0, decimals - 1);
+    }
+    const step = [1, 2, 5, 10].map((m) => m * power).find((v) => v >= raw) || 10 * power;
+    return { step, decimals: step >= 1 ? 0 : decimals };
+  }
+  function drawAxes(ctx, { size, unit, toPx, window: w }) {
     const c = toPx({ x: 0, y: 0 });
+    const margin = unit * 0.3;
+    const labelY = Math.max(margin, Math.min(size - margin, c.y));
+    const labelX = Math.max(margin * 0.2, Math.min(size - 2.5 * margin, c.x));
     ctx.strokeStyle = COLORS.axis;
-    ctx.lineWidth = Math.max(1, s / 80);
+    ctx.lineWidth = Math.max(1, unit / 80);
     ctx.beginPath();
-    ctx.moveTo(0, c.y);
-    ctx.lineTo(size, c.y);
-    ctx.moveTo(c.x, 0);
-    ctx.lineTo(c.x, size);
+    if (c.y >= 0 && c.y <= size) {
+      ctx.moveTo(0, c.y);
+      ctx.lineTo(size, c.y);
+    }
+    if (c.x >= 0 && c.x <= size) {
+      ctx.moveTo(c.x, 0);
+      ctx.lineTo(c.x, size);
+    }
     ctx.stroke();
     ctx.fillStyle = COLORS.label;
-    ctx.font = `${Math.round(s * 0.18)}px system-ui, sans-serif`;
-    for (let t2 = -RANGE + 1; t2 < RANGE; t2++) {
-      if (t2 === 0) continue;
-      const p = toPx({ x: t2, y: t2 });
-      ctx.fillText(String(t2), p.x - 4, c.y + s * 0.25);
-      ctx.fillText(String(t2), c.x + 4, p.y + 4);
-      ctx.beginPath();
-      ctx.moveTo(p.x, c.y - 4);
-      ctx.lineTo(p.x, c.y + 4);
-      ctx.moveTo(c.x - 4, p.y);
-      ctx.lineTo(c.x + 4, p.y);
-      ctx.stroke();
+    ctx.font = `${Math.round(unit * 0.18)}px system-ui, sans-serif`;
+    const { step, decimals } = niceStep(2 * w.half);
+    const ticks2 = (centre) => {
+      const out = [];
+      for (let k = Math.ceil((centre - w.half) / step); k * step <= centre + w.half; k++) out.push(k * step);
+      return out;
+    };
+    const labels = [];
+    ctx.beginPath();
+    for (const t2 of ticks2(w.cx)) {
+      if (t2 === 0 && c.x >= 0 && c.x <= size) continue;
+      const x = toPx({ x: t2, y: 0 }).x;
+      labels.push([t2.toFixed(decimals), x - 4, labelY + unit * 0.25]);
+      ctx.moveTo(x, labelY - 4);
+      ctx.lineTo(x, labelY + 4);
     }
-    ctx.fillText("z₁", size - s * 0.35, c.y - 6);
-    ctx.fillText("z₂", c.x + 6, s * 0.25);
+    for (const t2 of ticks2(w.cy)) {
+      if (t2 === 0 && c.y >= 0 && c.y <= size) continue;
+      const y = toPx({ x: 0, y: t2 }).y;
+      labels.push([t2.toFixed(decimals), labelX + 4, y + 4]);
+      ctx.moveTo(labelX - 4, y);
+      ctx.lineTo(labelX + 4, y);
+    }
+    ctx.stroke();
+    labels.push(["z₁", size - unit * 0.35, labelY - 6], ["z₂", labelX + 6, unit * 0.25]);
+    ctx.strokeStyle = "rgba(255,255,255,0.85)";
+    ctx.lineWidth = Math.max(2, unit / 25);
+    ctx.lineJoin = "round";
+    for (const [text, x, y] of labels) {
+      ctx.strokeText(text, x, y);
+      ctx.fillText(text, x, y);
+    }
   }
-  function createLatentPlane(canvas, order, onMove, stacking) {
+  function scaleBar(half) {
+    let length = 1, decimals = 0;
+    while (length > 2 * half / 3) {
+      length /= 10;
+      decimals++;
+    }
+    while (length * 10 <= 2 * half / 3) length *= 10;
+    return { length, decimals: length >= 1 ? 0 : decimals };
+  }
+  function drawScaleAndOverview(ctx, { size, scale, unit, dpr, window: w }) {
+    const { length, decimals } = scaleBar(w.half);
+    const [x0, y0] = [unit * 0.3, size - unit * 0.3];
+    ctx.fillStyle = "rgba(255,255,255,0.75)";
+    ctx.fillRect(x0 - 4 * dpr, y0 - unit * 0.3, length * scale + 8 * dpr, unit * 0.42);
+    ctx.strokeStyle = ctx.fillStyle = COLORS.label;
+    ctx.lineWidth = 2 * dpr;
+    ctx.beginPath();
+    ctx.moveTo(x0, y0 - 5 * dpr);
+    ctx.lineTo(x0, y0);
+    ctx.lineTo(x0 + length * scale, y0);
+    ctx.lineTo(x0 + length * scale, y0 - 5 * dpr);
+    ctx.stroke();
+    ctx.font = `${Math.round(unit * 0.17)}px system-ui, sans-serif`;
+    ctx.fillText(length.toFixed(decimals), x0 + 3 * dpr, y0 - 7 * dpr);
+    if (w.half >= RANGE * 0.999) return;
+    const side = size * INSET;
+    const [left, top] = [size - side - 6 * dpr, 6 * dpr];
+    const s = side / (2 * RANGE);
+    const at = (x, y) => [left + (x + RANGE) * s, top + (RANGE - y) * s];
+    ctx.fillStyle = "rgba(255,255,255,0.88)";
+    ctx.fillRect(left, top, side, side);
+    ctx.strokeStyle = COLORS.prior;
+    ctx.lineWidth = dpr;
+    ctx.strokeRect(left, top, side, side);
+    const [cx, cy] = at(0, 0);
+    ctx.beginPath();
+    for (const k of RING_SIGMAS) {
+      ctx.moveTo(cx + k * s, cy);
+      ctx.arc(cx, cy, k * s, 0, 2 * Math.PI);
+    }
+    ctx.stroke();
+    const [wx, wy] = at(w.cx - w.half, w.cy + w.half);
+    const wSide = Math.max(3 * dpr, 2 * w.half * s);
+    ctx.strokeStyle = COLORS.posterior;
+    ctx.lineWidth = 2 * dpr;
+    ctx.strokeRect(wx + (2 * w.half * s - wSide) / 2, wy + (2 * w.half * s - wSide) / 2, wSide, wSide);
+  }
+  function createLatentPlane(canvas, order, onMove, stacking, onView = () => {
+  }) {
     const stack = createLayerStack(canvas, order, stacking);
     const pointLayer = createPointLayer(canvas);
     const state = { point: { x: 0, y: 0 }, pointDirty: true };
@@ -786,7 +918,13 @@
       redrawNextFrame(redraw);
       onMove(z);
     }
-    attachPointer(canvas, setPoint, () => state.point);
+    const setWindow = windowSetter(canvas, view, () => {
+      stack.touchAll();
+      state.pointDirty = true;
+      redrawNextFrame(redraw);
+    }, onView);
+    const toLatent = (clientX, clientY) => clientToLatent(canvas, view, clientX, clientY);
+    attachPointer(canvas, toLatent, setPoint, () => state.point, () => view.window);
     new ResizeObserver(resize).observe(canvas);
     resize();
     function redraw() {
@@ -805,8 +943,45 @@
         redrawNextFrame(redraw);
       },
       /** Clamps a point to the plane. */
-      clampPoint: (z) => ({ x: clamp(z.x), y: clamp(z.y) })
+      clampPoint: (z) => ({ x: clamp(z.x), y: clamp(z.y) }),
+      /** The window shown now. @returns {LatentWindow} */
+      getWindow: () => ({ ...view.window }),
+      /** Shows window `w` (clamped: at most the whole plane, at least ±MIN_HALF, inside the plane). */
+      setWindow,
+      toLatent,
+      // latent coordinates under client (pointer) coordinates, in the window shown
+      pixelsPerUnit: () => view.scale / view.dpr
+      // CSS pixels per latent unit in the window shown
     };
+  }
+  function windowSetter(canvas, view, redraw, onView) {
+    canvas.dataset.view = windowText(view.window);
+    return (w) => {
+      const next = clampWindow(w);
+      const now = view.window;
+      if (next.cx === now.cx && next.cy === now.cy && next.half === now.half) return;
+      view.setWindow(next);
+      canvas.dataset.view = windowText(next);
+      redraw();
+      onView(next);
+    };
+  }
+  function windowText(w) {
+    const digits = (v) => Number(v.toPrecision(6)).toString();
+    return `${digits(w.cx)},${digits(w.cy)},${digits(w.half)}`;
+  }
+  function clampWindow(w) {
+    const half = Math.max(MIN_HALF, Math.min(RANGE, Number.isFinite(w.half) ? w.half : RANGE));
+    const room = RANGE - half;
+    const centre = (c) => Math.max(-room, Math.min(room, Number.isFinite(c) ? c : 0));
+    return { cx: centre(w.cx), cy: centre(w.cy), half };
+  }
+  function clientToLatent(canvas, view, clientX, clientY) {
+    const box = canvas.getBoundingClientRect();
+    const u = (clientX - box.left) / box.width;
+    const v = (clientY - box.top) / box.height;
+    const w = view.window;
+    return { x: w.cx + (u * 2 - 1) * w.half, y: w.cy + (1 - v * 2) * w.half };
   }
   function createLayerStack(canvas, order, { axesAbove, cachedThrough }) {
     const axesAt = order.indexOf(axesAbove);
@@ -837,7 +1012,12 @@
         ctx.clearRect(0, 0, view.size, view.size);
         ctx.drawImage(base, 0, 0);
         for (const draw of drawables.slice(cachedCount)) draw?.(ctx, view);
+        drawScaleAndOverview(ctx, view);
         dirty.base = dirty.any = false;
+      },
+      /** Every layer is to be drawn again (the window changed): the bitmap once, not per move. */
+      touchAll() {
+        dirty.base = dirty.any = true;
       },
       /**
        * Sets layer `name` (one of `order`) to `drawable`, or removes it with null.
@@ -866,9 +1046,11 @@
       fit() {
         box = { left: canvas.offsetLeft + canvas.clientLeft, top: canvas.offsetTop + canvas.clientTop, size: canvas.clientWidth || 1 };
       },
-      /** Moves the ring to `point`. */
+      /** Moves the ring to `point` (hidden while the point is outside the window shown). */
       draw(view, point) {
         const p = view.toPx(point);
+        const inside = p.x >= 0 && p.x <= view.size && p.y >= 0 && p.y <= view.size;
+        if (ring.hidden === inside) ring.hidden = !inside;
         const x = box.left + p.x / view.size * box.size - POINT_RADIUS;
         const y = box.top + p.y / view.size * box.size - POINT_RADIUS;
         ring.style.transform = `translate(${x.toFixed(1)}px, ${y.toFixed(1)}px)`;
@@ -892,38 +1074,49 @@
     const view = {
       size: 0,
       scale: 0,
+      unit: 0,
       dpr: 1,
-      toPx: (z) => ({ x: (z.x + RANGE) * view.scale, y: (RANGE - z.y) * view.scale }),
+      window: { cx: 0, cy: 0, half: RANGE },
+      toPx: (z) => ({ x: (z.x - view.window.cx + view.window.half) * view.scale, y: (view.window.half - z.y + view.window.cy) * view.scale }),
       setSize(size, dpr) {
-        Object.assign(view, { size, scale: size / (2 * RANGE), dpr });
+        Object.assign(view, { size, dpr, unit: size / (2 * RANGE), scale: size / (2 * view.window.half) });
+      },
+      setWindow(w) {
+        Object.assign(view, { window: w, scale: view.size / (2 * w.half) });
       }
     };
     return view;
   }
-  function attachPointer(canvas, setPoint, getPoint) {
-    function clientToLatent(clientX, clientY) {
-      const box = canvas.getBoundingClientRect();
-      const u = (clientX - box.left) / box.width;
-      const v = (clientY - box.top) / box.height;
-      return { x: clamp((u * 2 - 1) * RANGE), y: clamp((1 - v * 2) * RANGE) };
-    }
-    let dragging = false;
+  function attachPointer(canvas, toLatent, setPoint, getPoint, getWindow) {
+    const at = (e) => {
+      const z = toLatent(e.clientX, e.clientY);
+      return { x: clamp(z.x), y: clamp(z.y) };
+    };
+    let dragging = (
+      /** @type {number | null} */
+      null
+    );
     canvas.addEventListener("pointerdown", (e) => {
-      dragging = true;
+      if (isPanGesture(e) || e.pointerType === "touch" && dragging !== null) {
+        dragging = null;
+        return;
+      }
+      dragging = e.pointerId;
       canvas.setPointerCapture(e.pointerId);
-      setPoint(clientToLatent(e.clientX, e.clientY));
+      setPoint(at(e));
       e.preventDefault();
     });
     canvas.addEventListener("pointermove", (e) => {
-      if (dragging) setPoint(clientToLatent(e.clientX, e.clientY));
+      if (dragging === e.pointerId) setPoint(at(e));
     });
-    const stop = () => {
-      dragging = false;
+    const stop = (e) => {
+      if (dragging === e.pointerId) dragging = null;
     };
     canvas.addEventListener("pointerup", stop);
     canvas.addEventListener("pointercancel", stop);
     canvas.addEventListener("keydown", (e) => {
-      const step = KEY_STEP * (e.shiftKey ? 5 : 1);
+      if (e.ctrlKey || e.altKey || e.metaKey) return;
+      const step = KEY_STEP * (e.shiftKey ? 5 : 1) * (getWindow().half / RANGE);
       const d = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] }[e.key];
       if (!d) return;
       const p = getPoint();
@@ -931,15 +1124,131 @@
       e.preventDefault();
     });
   }
+  function isPanGesture(e) {
+    return e.button === 1 || e.shiftKey || e.ctrlKey || e.altKey || e.metaKey;
+  }
+
+  // web/src/zoom.js
+  var WHEEL_PX_PER_DOUBLING = 500;
+  var LINE_PX = 33;
+  var ZOOM_STEP = 1.5;
+  var KEY_PAN = 0.2;
+  var POSTERIOR_SIGMAS = 3;
+  var MIN_POSTERIOR_HALF = 0.02;
+  function zoomAbout(w, z, factor) {
+    const half = Math.max(MIN_HALF, Math.min(RANGE, w.half * factor));
+    const kept = half / w.half;
+    return { cx: z.x - (z.x - w.cx) * kept, cy: z.y - (z.y - w.cy) * kept, half };
+  }
+  function posteriorWindow(post) {
+    const sigma = Math.max(post.sigma[0] || 0, post.sigma[1] || 0);
+    return { cx: post.mu[0], cy: post.mu[1], half: Math.max(MIN_POSTERIOR_HALF, POSTERIOR_SIGMAS * sigma) };
+  }
+  function wheelPixels(e, pageHeight) {
+    const unit = e.deltaMode === 1 ? LINE_PX : e.deltaMode === 2 ? pageHeight : 1;
+    return e.deltaY * unit;
+  }
+  function zoomControls(canvas, plane) {
+    canvas.addEventListener("wheel", (e) => {
+      e.preventDefault();
+      const factor = 2 ** (wheelPixels(e, canvas.clientHeight) / WHEEL_PX_PER_DOUBLING);
+      plane.setWindow(zoomAbout(plane.getWindow(), plane.toLatent(e.clientX, e.clientY), factor));
+    }, { passive: false });
+    attachPanAndPinch(canvas, plane);
+    canvas.addEventListener("keydown", (e) => {
+      const w = plane.getWindow();
+      const centre = { x: w.cx, y: w.cy };
+      const pan = KEY_PAN * 2 * w.half;
+      const moves = { ArrowLeft: [-pan, 0], ArrowRight: [pan, 0], ArrowUp: [0, pan], ArrowDown: [0, -pan] };
+      if ((e.ctrlKey || e.altKey || e.metaKey) && e.key in moves) {
+        const [dx, dy] = moves[e.key];
+        plane.setWindow({ cx: w.cx + dx, cy: w.cy + dy, half: w.half });
+      } else if (e.key === "+" || e.key === "=") plane.setWindow(zoomAbout(w, centre, 1 / ZOOM_STEP));
+      else if (e.key === "-" || e.key === "_" || e.key === "−") plane.setWindow(zoomAbout(w, centre, ZOOM_STEP));
+      else if (e.key === "0") plane.setWindow({ cx: 0, cy: 0, half: RANGE });
+      else return;
+      e.preventDefault();
+    });
+  }
+  function attachPanAndPinch(canvas, plane) {
+    const touches = /* @__PURE__ */ new Map();
+    let panning = (
+      /** @type {{id: number, x: number, y: number} | null} */
+      null
+    );
+    const panBy = (dxClient, dyClient) => {
+      const w = plane.getWindow(), perUnit = plane.pixelsPerUnit();
+      plane.setWindow({ cx: w.cx - dxClient / perUnit, cy: w.cy + dyClient / perUnit, half: w.half });
+    };
+    canvas.addEventListener("pointerdown", (e) => {
+      if (e.pointerType === "touch") touches.set(e.pointerId, { x: e.clientX, y: e.clientY });
+      if (e.pointerType !== "touch" && isPanGesture(e)) {
+        panning = { id: e.pointerId, x: e.clientX, y: e.clientY };
+        canvas.setPointerCapture(e.pointerId);
+        e.preventDefault();
+      }
+    });
+    canvas.addEventListener("pointermove", (e) => {
+      if (panning && panning.id === e.pointerId) {
+        panBy(e.clientX - panning.x, e.clientY - panning.y);
+        Object.assign(panning, { x: e.clientX, y: e.clientY });
+      } else if (touches.has(e.pointerId) && touches.size === 2) {
+        const [a, b] = [...touches.values()];
+        const before = { mid: midpoint(a, b), gap: Math.hypot(a.x - b.x, a.y - b.y) };
+        touches.set(e.pointerId, { x: e.clientX, y: e.clientY });
+        const [c, d] = [...touches.values()];
+        const after = { mid: midpoint(c, d), gap: Math.hypot(c.x - d.x, c.y - d.y) };
+        const held = plane.toLatent(before.mid.x, before.mid.y);
+        plane.setWindow(zoomAbout(plane.getWindow(), held, before.gap / Math.max(1, after.gap)));
+        panBy(after.mid.x - before.mid.x, after.mid.y - before.mid.y);
+      } else if (touches.has(e.pointerId)) touches.set(e.pointerId, { x: e.clientX, y: e.clientY });
+    });
+    const end = (e) => {
+      touches.delete(e.pointerId);
+      if (panning && panning.id === e.pointerId) panning = null;
+    };
+    canvas.addEventListener("pointerup", end);
+    canvas.addEventListener("pointercancel", end);
+    canvas.addEventListener("auxclick", (e) => {
+      if (e.button === 1) e.preventDefault();
+    });
+  }
+  var midpoint = (a, b) => ({ x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 });
+  function attachZoomButtons(plane, posterior, boundFrame) {
+    const about = (factor) => () => {
+      const w = plane.getWindow();
+      plane.setWindow(zoomAbout(w, { x: w.cx, y: w.cy }, factor));
+    };
+    $("plane-zoom-in").addEventListener("click", about(1 / ZOOM_STEP));
+    $("plane-zoom-out").addEventListener("click", about(ZOOM_STEP));
+    $("plane-zoom-reset").addEventListener("click", () => plane.setWindow({ cx: 0, cy: 0, half: RANGE }));
+    const toPosterior = (
+      /** @type {HTMLButtonElement} */
+      $("plane-zoom-posterior")
+    );
+    toPosterior.addEventListener("click", () => {
+      const post = posterior();
+      const both = boundFrame();
+      if (both) plane.setWindow(both);
+      else if (post) plane.setWindow(posteriorWindow(post));
+    });
+    return {
+      /** Enables zoom-to-posterior when there is a posterior to zoom to. */
+      refresh: () => {
+        toPosterior.disabled = !posterior();
+      }
+    };
+  }
 
   // web/src/layers.js
   var GRID_CELLS = 20;
   var GRID_RANGE = 3;
   var MAP_CELLS = 64;
-  var MAP_RANGE = 4;
   var CONTINUITY_CELLS = 49;
   var CONTINUITY_BAND_ROWS = 4;
   var CONTINUITY_PREVIEW_CELLS = 21;
+  var pictureWindow = (w, widest) => ({ cx: w.cx, cy: w.cy, half: Math.min(widest, w.half) });
+  var pictureAt = (n, w) => ({ cx: w.cx, cy: w.cy, half: gridExtent(n, w.half) });
   function divergingColor(v) {
     if (!Number.isFinite(v)) return [0, 0, 0, 0];
     const t2 = Math.max(-1, Math.min(1, v / 4));
@@ -948,18 +1257,18 @@
   function heatColor(t2) {
     return [255, Math.round(200 * (1 - t2)), 0, Math.round(230 * Math.sqrt(t2))];
   }
-  function continuityPicture(rates, n) {
+  function continuityPicture(rates, n, w) {
     const max = rates.reduce((m, v) => Math.max(m, v), 1e-6);
-    return pictureDrawable(heatmapCanvas(rates, n, (v) => heatColor(Math.min(1, v / max))), gridExtent(n, GRID_RANGE), { alpha: 1, smooth: true });
+    return pictureDrawable(heatmapCanvas(rates, n, (v) => heatColor(Math.min(1, v / max))), pictureAt(n, w), { alpha: 1, smooth: true });
   }
   var LAYERS = [
     {
       id: "aggregate",
       explain: "aggregate-explain",
       cached: true,
-      draw: (model) => model.testPosteriors().length === 0 ? null : pictureDrawable(
-        heatmapCanvas(model.aggregateVsPrior(MAP_CELLS, MAP_RANGE), MAP_CELLS, divergingColor),
-        gridExtent(MAP_CELLS, MAP_RANGE),
+      draw: (model, w) => model.testPosteriors().length === 0 ? null : pictureDrawable(
+        heatmapCanvas(model.aggregateVsPrior(MAP_CELLS, w), MAP_CELLS, divergingColor),
+        pictureAt(MAP_CELLS, w),
         { alpha: 1, smooth: true }
       )
     },
@@ -967,24 +1276,32 @@
       id: "continuity",
       explain: "continuity-explain",
       cached: true,
-      draw: (model) => continuityPicture(model.continuityMap(CONTINUITY_PREVIEW_CELLS, GRID_RANGE), CONTINUITY_PREVIEW_CELLS),
-      *refine(model) {
-        const n = CONTINUITY_CELLS;
+      draw: (model, w) => {
+        const at = pictureWindow(w, GRID_RANGE);
+        return continuityPicture(model.continuityMap(CONTINUITY_PREVIEW_CELLS, at), CONTINUITY_PREVIEW_CELLS, at);
+      },
+      *refine(model, w) {
+        const [n, at] = [CONTINUITY_CELLS, pictureWindow(w, GRID_RANGE)];
         const rates = new Float32Array(n * n);
         for (let row = 0; row < n; row += CONTINUITY_BAND_ROWS) {
-          rates.set(model.continuityMapRows(n, GRID_RANGE, row, Math.min(CONTINUITY_BAND_ROWS, n - row)), row * n);
+          rates.set(model.continuityMapRows(n, at, row, Math.min(CONTINUITY_BAND_ROWS, n - row)), row * n);
           yield;
         }
-        return continuityPicture(rates, n);
+        return continuityPicture(rates, n, at);
       }
     },
     {
       id: "grid",
       explain: "grid-explain",
       cached: true,
-      draw: (model) => pictureDrawable(imageCanvas(model.decodeGrid(GRID_CELLS, GRID_RANGE)), gridExtent(GRID_CELLS, GRID_RANGE))
+      draw: (model, w) => {
+        const at = pictureWindow(w, GRID_RANGE);
+        return pictureDrawable(imageCanvas(model.decodeGrid(GRID_CELLS, at)), pictureAt(GRID_CELLS, at));
+      }
     },
     { id: "prior", draw: () => priorDrawable() },
+    // Drawn by its own panel (bound.js: it follows the image shown, not the model and window).
+    { id: "true-posterior", explain: "true-posterior-explain", panel: true, draw: () => null },
     {
       id: "scatter",
       explain: "scatter-explain",
@@ -996,46 +1313,34 @@
     }
   ];
   var LAYER_IDS = LAYERS.map((l) => l.id);
+  var REGISTRY_DRAWN = LAYERS.filter((l) => !l.panel).map((l) => l.id);
   function createLayersPanel(store, plane) {
-    const cache = /* @__PURE__ */ new WeakMap();
-    const quick = /* @__PURE__ */ new WeakMap();
-    const refining = createRefiner(store);
     const toggle = (id) => $(`layer-${id}`);
-    function update() {
+    const showCached = cachedLayers(store, plane, toggle);
+    function update(viewChanged = false) {
       const model = store.model();
       for (const layer of LAYERS) {
         const on = toggle(layer.id).checked;
         if (layer.explain) $(layer.explain).hidden = !on;
         if (layer.legend) $("legend").hidden = !on;
         try {
-          plane.setLayer(layer.id, on ? drawFor(layer, model) : null);
+          if (layer.panel) continue;
+          if (!on) plane.setLayer(layer.id, null);
+          else if (!layer.cached) plane.setLayer(layer.id, layer.draw(model, plane.getWindow()));
+          else showCached(layer, model, viewChanged);
         } catch (err) {
           setStatus("status.layer-failed", { layer: { key: `layer.${layer.id}` }, reason: errorMessage(err) }, true);
         }
       }
     }
-    function drawFor(layer, model) {
-      if (!layer.cached) return layer.draw(model);
-      const pictures = perModel(cache, model);
-      if (pictures.has(layer.id)) return pictures.get(layer.id);
-      if (!layer.refine) {
-        pictures.set(layer.id, layer.draw(model));
-        return pictures.get(layer.id);
-      }
-      refining.start(layer, model, (picture) => {
-        pictures.set(layer.id, picture);
-        if (store.model() === model && toggle(layer.id).checked) plane.setLayer(layer.id, picture);
-      });
-      const shown = perModel(quick, model);
-      if (!shown.has(layer.id)) shown.set(layer.id, layer.draw(model));
-      return shown.get(layer.id);
-    }
-    for (const layer of LAYERS) toggle(layer.id).addEventListener("change", update);
-    store.on(["current"], update);
+    for (const layer of LAYERS) toggle(layer.id).addEventListener("change", () => update());
+    store.on(["current"], () => update());
     store.on(["current"], () => fillLegend($("legend"), store.model().info.classes));
     fillLegend($("legend"), store.model().info.classes);
     return {
       update,
+      /** The window shown changed: every layer follows it. */
+      viewChanged: () => update(true),
       /** Ids of the layers switched on. */
       enabled: () => LAYER_IDS.filter((id) => toggle(id).checked),
       /** Switches exactly the layers `ids` on. */
@@ -1044,6 +1349,39 @@
         update();
       }
     };
+  }
+  function cachedLayers(store, plane, toggle) {
+    const cache = /* @__PURE__ */ new WeakMap();
+    const refining = createRefiner(store);
+    const windowKey = (w) => `${w.cx},${w.cy},${w.half}`;
+    return (layer, model, viewChanged) => {
+      const w = plane.getWindow();
+      const key = windowKey(w);
+      const pictures = perModel(cache, model);
+      const made = pictures.get(layer.id);
+      if (made?.key === key) return plane.setLayer(layer.id, made.picture);
+      const show = (picture) => {
+        if (store.model() === model && toggle(layer.id).checked && windowKey(plane.getWindow()) === key) plane.setLayer(layer.id, picture);
+      };
+      const keep = (picture) => {
+        pictures.set(layer.id, { key, picture });
+        show(picture);
+      };
+      if (viewChanged && made) return refining.start(layer.id, model, key, recompute(layer, model, w, show), keep);
+      const quick = layer.draw(model, w);
+      if (!layer.refine) return keep(quick);
+      pictures.set(layer.id, { key, picture: quick });
+      plane.setLayer(layer.id, quick);
+      refining.start(layer.id, model, key, layer.refine(model, w), keep);
+    };
+  }
+  function* recompute(layer, model, w, show) {
+    yield;
+    const quick = layer.draw(model, w);
+    if (!layer.refine) return quick;
+    show(quick);
+    yield;
+    return yield* layer.refine(model, w);
   }
   function perModel(maps, model) {
     if (!maps.has(model)) maps.set(model, /* @__PURE__ */ new Map());
@@ -1059,19 +1397,26 @@
     };
     mark();
     return {
-      /** Makes `layer`'s full picture for `model` between frames; `done(picture)` at the end. */
-      start(layer, model, done) {
-        if (running.get(layer.id)?.model === model) return;
-        const job = { model };
-        running.set(layer.id, job);
+      /**
+       * Steps `steps` for layer `id` (for `model` and window `key`) between frames; `done(picture)` at the end.
+       * @param {string} id
+       * @param {Model} model
+       * @param {string} key
+       * @param {Generator<void, Drawable | null, void>} steps
+       * @param {(picture: Drawable | null) => void} done
+       */
+      start(id, model, key, steps, done) {
+        const now = running.get(id);
+        if (now?.model === model && now.key === key) return;
+        const job = { model, key };
+        running.set(id, job);
         mark();
-        const steps = layer.refine(model);
         const finish = () => {
-          if (running.get(layer.id) === job) running.delete(layer.id);
+          if (running.get(id) === job) running.delete(id);
           mark();
         };
         const step = () => {
-          if (running.get(layer.id) !== job) return;
+          if (running.get(id) !== job) return;
           if (![...store.get().models.values()].includes(model)) return finish();
           try {
             const result = steps.next();
@@ -1080,16 +1425,12 @@
             done(result.value);
           } catch (err) {
             finish();
-            setStatus("status.layer-failed", { layer: { key: `layer.${layer.id}` }, reason: errorMessage(err) }, true);
+            setStatus("status.layer-failed", { layer: { key: `layer.${id}` }, reason: errorMessage(err) }, true);
           }
         };
         later(step);
       }
     };
-  }
-  function later(fn) {
-    if (globalThis.scheduler?.postTask) globalThis.scheduler.postTask(fn, { priority: "background" });
-    else setTimeout(fn, 0);
   }
   function fillLegend(legend, classes) {
     legend.replaceChildren(...DIGIT_COLORS.map((color, label) => {
@@ -1099,6 +1440,159 @@
       return span;
     }));
   }
+
+  // web/src/bound.js
+  var STEP_BUDGET = 256;
+  var COARSE_CELLS = 24;
+  var PICTURE_CELLS = 64;
+  var PICTURE_BAND_ROWS = 6;
+  var PICTURE_SIGMAS = 4;
+  var FRAME_SIGMAS = 3;
+  var FRAME_MARGIN = 1.4;
+  var LEVELS = [[-0.5, 170], [-2, 110], [-4.5, 50]];
+  var STYLE = { posterior: [0, 137, 123], diagonal: "#e8710a", full: "#8e24aa" };
+  function createBoundPanel(store, plane, posterior) {
+    const toggle = (
+      /** @type {HTMLInputElement} */
+      $("layer-true-posterior")
+    );
+    const out = $("exact");
+    let run = 0;
+    let frame = null;
+    function restart() {
+      const id = ++run;
+      const post = posterior.current();
+      const model = store.model();
+      out.hidden = !toggle.checked;
+      frame = null;
+      plane.setLayer("true-posterior", null);
+      if (!toggle.checked || !post) return say("none", "exact.no-image");
+      if (model.info.kind === "ae") return say("none", "exact.ae");
+      let job;
+      try {
+        job = model.explorer.exactBoundJob(new Float32Array(post.input), post.mu[0], post.mu[1], post.sigma[0], post.sigma[1]);
+      } catch (err) {
+        return say("none", "exact.failed", { reason: errorMessage(err) });
+      }
+      say("pending", "exact.pending");
+      const current2 = () => id === run;
+      stepJob(job, model, current2, (err) => say("none", "exact.failed", { reason: errorMessage(err) }), (bound) => {
+        frame = windowAround([{ mean: post.mu, cov: [[post.sigma[0] ** 2, 0], [0, post.sigma[1] ** 2]] }, bound.posterior_moments]);
+        showFigures(out, bound, post);
+        drawPicture(current2, model, post, bound, (drawable, state) => {
+          plane.setLayer("true-posterior", drawable);
+          out.dataset.state = state;
+        });
+      });
+    }
+    function say(state, key, params = {}) {
+      for (const name of ["logPx", "iwae", "elbo", "gap", "approximationGap", "amortizationGap", "fullCovarianceGain"]) delete out.dataset[name];
+      out.dataset.state = state;
+      render($("exact-figures"), key, params);
+      $("exact-gaps").hidden = true;
+      out.dispatchEvent(new Event("exact-change"));
+    }
+    toggle.addEventListener("change", restart);
+    store.on(["image", "current"], restart);
+    restart();
+    return {
+      /** The window that shows both the encoder's q(z|x) and the true posterior (null before the bound is known). */
+      frame: () => frame
+    };
+  }
+  function stepJob(job, model, current2, failed, done) {
+    const step = () => {
+      if (!current2()) return job.free();
+      let bound;
+      try {
+        bound = job.step(model.explorer, STEP_BUDGET);
+      } catch (err) {
+        job.free();
+        return failed(err);
+      }
+      if (bound === null) return void later(step);
+      job.free();
+      done(bound);
+    };
+    later(step);
+  }
+  function windowAround(gaussians) {
+    const lo = [Infinity, Infinity], hi = [-Infinity, -Infinity];
+    for (const g of gaussians) {
+      for (const d of [0, 1]) {
+        const reach = FRAME_SIGMAS * Math.sqrt(Math.max(g.cov[d][d], 0));
+        lo[d] = Math.min(lo[d], g.mean[d] - reach);
+        hi[d] = Math.max(hi[d], g.mean[d] + reach);
+      }
+    }
+    return { cx: (lo[0] + hi[0]) / 2, cy: (lo[1] + hi[1]) / 2, half: FRAME_MARGIN * Math.max(hi[0] - lo[0], hi[1] - lo[1]) / 2 };
+  }
+  function showFigures(out, bound, post) {
+    Object.assign(out.dataset, {
+      logPx: String(bound.log_px),
+      iwae: post.iwae == null ? "" : String(post.iwae),
+      elbo: String(bound.elbo),
+      gap: String(bound.gap),
+      approximationGap: String(bound.approximation_gap),
+      amortizationGap: String(bound.amortization_gap),
+      fullCovarianceGain: String(bound.full_covariance_gain)
+    });
+    render($("exact-figures"), "exact.chain", { logpx: fmt(bound.log_px), iwae: post.iwae == null ? "—" : fmt(post.iwae), elbo: fmt(bound.elbo) });
+    render($("exact-gap"), "exact.gap", { gap: fmt(bound.gap, 3), approx: fmt(bound.approximation_gap, 3), amort: fmt(bound.amortization_gap, 3) });
+    render($("exact-full"), "exact.full", { full: fmt(bound.full_covariance_gain, 3), rho: fmt(correlation(bound.best_full.cov)) });
+    $("exact-gaps").hidden = false;
+    out.dispatchEvent(new Event("exact-change"));
+  }
+  function drawPicture(current2, model, post, bound, show) {
+    const m = bound.posterior_moments;
+    const widest = Math.sqrt(Math.max(m.cov[0][0], m.cov[1][1], 1e-8));
+    const w = { cx: m.mean[0], cy: m.mean[1], half: Math.min(10, Math.max(1e-3, PICTURE_SIGMAS * widest)) };
+    const input = new Float32Array(post.input);
+    const rows = (n, first, count) => model.explorer.logPosteriorRows(input, bound.log_px, n, w.cx, w.cy, w.half, first, count);
+    const coarse = rows(COARSE_CELLS, 0, COARSE_CELLS);
+    show(boundDrawable(coarse, COARSE_CELLS, w, bound), "coarse");
+    const fine = new Float32Array(PICTURE_CELLS * PICTURE_CELLS);
+    let row = 0;
+    const band = () => {
+      if (!current2()) return;
+      const count = Math.min(PICTURE_BAND_ROWS, PICTURE_CELLS - row);
+      fine.set(rows(PICTURE_CELLS, row, count), row * PICTURE_CELLS);
+      row += count;
+      if (row < PICTURE_CELLS) return void later(band);
+      show(boundDrawable(fine, PICTURE_CELLS, w, bound), "done");
+    };
+    later(band);
+  }
+  function boundDrawable(logDensity, n, w, bound) {
+    const peak = logDensity.reduce((a, v) => v > a ? v : a, -Infinity);
+    const [r, g, b] = STYLE.posterior;
+    const picture = pictureDrawable(heatmapCanvas(logDensity, n, (v) => {
+      const level = LEVELS.find(([below]) => v - peak >= below);
+      return level ? [r, g, b, level[1]] : [0, 0, 0, 0];
+    }), { cx: w.cx, cy: w.cy, half: gridExtent(n, w.half) }, { alpha: 1, smooth: true });
+    return (ctx, view) => {
+      picture(ctx, view);
+      ellipses(ctx, view, bound.best_diagonal, STYLE.diagonal, []);
+      ellipses(ctx, view, bound.best_full, STYLE.full, [2, 3]);
+    };
+  }
+  function ellipses(ctx, view, q, color, dash) {
+    const [[a, b], [, c]] = q.cov;
+    const mid = (a + c) / 2, spread = Math.hypot((a - c) / 2, b);
+    const [major, minor] = [Math.sqrt(Math.max(mid + spread, 0)), Math.sqrt(Math.max(mid - spread, 0))];
+    const angle = 0.5 * Math.atan2(2 * b, a - c);
+    const centre = view.toPx({ x: q.mean[0], y: q.mean[1] });
+    ctx.strokeStyle = color;
+    ctx.lineWidth = Math.max(1.5, view.unit / 45);
+    ctx.setLineDash(dash.map((d) => d * ctx.lineWidth));
+    for (const k of [1, 2]) {
+      ctx.beginPath();
+      ctx.ellipse(centre.x, centre.y, Math.max(0.5, k * major * view.scale), Math.max(0.5, k * minor * view.scale), -angle, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
+    ctx.setLineDash([]);
+  }
+  var correlation = (cov) => cov[0][1] / Math.sqrt(cov[0][0] * cov[1][1]);
 
   // web/src/decoded.js
   var HUD_EVERY_MS = 500;
@@ -1335,9 +1829,11 @@
   // web/src/posterior.js
   var SHOWN_SAMPLES = 8;
   function createPosteriorPanel(store, plane) {
+    let shown = null;
     function encode(image) {
       const model = store.model();
       const post = model.encodeImage(image.rgba, image.width, image.height);
+      shown = post;
       showReadout(post, model.info);
       $("posterior-samples").getContext("2d").putImageData(model.decodeTiles(new Float32Array(post.samples), SHOWN_SAMPLES), 0, 0);
       plane.setLayer("posterior", post.sigma[0] > 0 ? posteriorDrawable(post) : null);
@@ -1376,6 +1872,8 @@
       }
     });
     return {
+      /** The posterior shown now (null before the first image). */
+      current: () => shown,
       /** Encodes an image given by the page itself (the lesson's example), as an upload would be. */
       show(image) {
         encode(image);
@@ -1388,6 +1886,7 @@
     el.hidden = false;
     el.dataset.mu = `${post.mu[0]},${post.mu[1]}`;
     el.dataset.sigma = `${post.sigma[0]},${post.sigma[1]}`;
+    el.dataset.samples = post.samples.join(",");
     $("mu").textContent = `${fmt(post.mu[0])}, ${fmt(post.mu[1])}`;
     if (info.kind === "ae") render($("sigma"), "posterior.sigma-ae");
     else $("sigma").textContent = `${fmt(post.sigma[0], 3)}, ${fmt(post.sigma[1], 3)}`;
@@ -1407,10 +1906,12 @@
   function readFragment(layerIds) {
     const params = new URLSearchParams(location.hash.slice(1));
     const z = (params.get("z") || "").split(",").map(Number);
+    const view = (params.get("view") || "").split(",").map(Number);
     return {
       model: params.get("model") || void 0,
       z: z.length === 2 && z.every(Number.isFinite) ? { x: z[0], y: z[1] } : void 0,
       layers: params.has("layers") ? params.get("layers").split(",").filter((l) => layerIds.includes(l)) : void 0,
+      view: view.length === 3 && view.every(Number.isFinite) && view[2] > 0 ? { cx: view[0], cy: view[1], half: view[2] } : void 0,
       lang: params.get("lang") || void 0,
       lesson: Number(params.get("lesson")) >= 1 ? Math.floor(Number(params.get("lesson"))) : void 0
     };
@@ -1425,8 +1926,9 @@
         return;
       }
       timer = 0;
-      const { model, z, layers, lang, lesson } = describe();
-      const extra = `${lang === "en" ? "" : `&lang=${lang}`}${lesson ? `&lesson=${lesson}` : ""}`;
+      const { model, z, layers, lang, lesson, view } = describe();
+      const whole = view.cx === 0 && view.cy === 0 && view.half === RANGE;
+      const extra = `${whole ? "" : `&view=${windowText(view)}`}${lang === "en" ? "" : `&lang=${lang}`}${lesson ? `&lesson=${lesson}` : ""}`;
       try {
         history.replaceState(null, "", `#model=${encodeURIComponent(model)}&z=${z.x.toFixed(3)},${z.y.toFixed(3)}&layers=${layers.join(",")}${extra}`);
       } catch (_) {
@@ -1436,6 +1938,9 @@
       due2 = performance.now() + FRAGMENT_DELAY_MS;
       if (!timer) timer = setTimeout(write, FRAGMENT_DELAY_MS);
     };
+  }
+  function watchFragment(layerIds, follow) {
+    self.addEventListener("hashchange", () => follow(readFragment(layerIds)));
   }
 
   // web/src/chart.js
@@ -1824,6 +2329,7 @@
 
   // web/src/lesson.js
   var TRY_AND_NOTICE = [["lesson.label.try", "try"], ["lesson.label.notice", "notice"]];
+  var BOUND_EXAMPLE = "4";
   var STEPS = [
     {
       key: "lesson.encoder",
@@ -1847,6 +2353,7 @@
       layers: ["prior"],
       point: { x: -1, y: 1 },
       example: true,
+      zoomToExample: true,
       figure: (page) => page.posterior() && { mu: page.posterior()?.mu ?? "", sigma: page.posterior()?.sigma ?? "" }
     },
     {
@@ -1863,7 +2370,18 @@
       layers: ["prior"],
       point: { x: 1, y: 1 },
       example: true,
+      zoomToExample: true,
       figure: (page) => page.posterior()
+    },
+    {
+      key: "lesson.bound",
+      model: "vae",
+      layers: ["prior", "true-posterior"],
+      point: { x: 0, y: 0 },
+      example: BOUND_EXAMPLE,
+      zoomToExample: true,
+      zoomToBound: true,
+      figure: (page) => page.exact()
     },
     { key: "lesson.reconstruction", model: "vae", layers: ["prior"], point: { x: 0, y: 0 }, run: { pair: false, beta: "0.01" } },
     { key: "lesson.properties", model: "vae", layers: ["prior", "continuity"], point: { x: 0.5, y: 0.5 }, samplePrior: true },
@@ -1875,12 +2393,18 @@
       paragraphs: [["lesson.label.ex1", "ex1"], ["lesson.label.ex2", "ex2"]]
     }
   ];
-  function createLesson({ store, plane, layers, setExample, onChange }) {
+  function createLesson(page) {
+    const { store, onChange } = page;
     const panel = $("lesson");
     const state = { step: 0 };
     const readings = pageReadings(store);
     const paint = () => {
       if (state.step) paintStep(STEPS[state.step - 1], state.step, readings);
+    };
+    const setUp = stepSetUp(page, paint, () => STEPS[state.step - 1]);
+    const reframe = () => {
+      const both = page.boundFrame();
+      if (both) page.plane.setWindow(both);
     };
     function show(n) {
       const opening = state.step === 0;
@@ -1893,23 +2417,6 @@
       if (opening) panel.focus();
       onChange();
     }
-    function setUp(step) {
-      layers.setEnabled(step.layers);
-      plane.setPoint(step.point);
-      if (step.example) setExample();
-      waiting = chooseModel(step) ? null : step;
-    }
-    function chooseModel(step) {
-      if (!store.get().models.has(step.model)) return false;
-      store.set({ current: step.model });
-      if (step.samplePrior) $("sample-prior").click();
-      paint();
-      return true;
-    }
-    let waiting = null;
-    store.on(["models"], () => {
-      if (waiting && waiting === STEPS[state.step - 1] && chooseModel(waiting)) waiting = null;
-    });
     function close() {
       state.step = 0;
       panel.hidden = true;
@@ -1921,12 +2428,42 @@
     $("lesson-run").addEventListener("click", () => runPreset(STEPS[state.step - 1].run));
     bindNavigation(panel, (delta) => show(state.step + delta), show, close);
     store.on(["image", "current"], paint);
+    $("exact").addEventListener("exact-change", () => {
+      paint();
+      if (STEPS[state.step - 1]?.zoomToBound) reframe();
+    });
     onLanguage(paint);
     return {
       /** Opens step `n` (1-based). */
       open: show,
       /** The open step, 0 when the lesson is closed. */
       step: () => state.step
+    };
+  }
+  function stepSetUp({ store, plane, layers, setExample, posterior }, paint, openStep) {
+    const frame = (step) => {
+      const post = step.zoomToExample ? posterior() : null;
+      plane.setWindow(post ? posteriorWindow(post) : { cx: 0, cy: 0, half: RANGE });
+    };
+    const chooseModel = (step) => {
+      if (!store.get().models.has(step.model)) return false;
+      store.set({ current: step.model });
+      if (step.samplePrior) $("sample-prior").click();
+      paint();
+      return true;
+    };
+    let waiting = null;
+    store.on(["models"], () => {
+      if (!waiting || waiting !== openStep() || !chooseModel(waiting)) return;
+      frame(waiting);
+      waiting = null;
+    });
+    return (step) => {
+      layers.setEnabled(step.layers);
+      plane.setPoint(step.point);
+      if (step.example) setExample(typeof step.example === "string" ? step.example : "3");
+      waiting = chooseModel(step) ? null : step;
+      frame(step);
     };
   }
   function bindNavigation(panel, move, goTo, close) {
@@ -1973,7 +2510,7 @@
     $("lesson-prev").toggleAttribute("disabled", n === 1);
     $("lesson-next").toggleAttribute("disabled", n === STEPS.length);
   }
-  function exampleDigit() {
+  function exampleDigit(glyph = "3") {
     const size = 140;
     const canvas = document.createElement("canvas");
     canvas.width = canvas.height = size;
@@ -1984,7 +2521,7 @@
     ctx.font = `bold ${Math.round(size * 0.75)}px sans-serif`;
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
-    ctx.fillText("3", size / 2, size / 2);
+    ctx.fillText(glyph, size / 2, size / 2);
     const rgba = new Uint8Array(ctx.getImageData(0, 0, size, size).data.buffer);
     return { rgba, width: size, height: size, name: { key: "lesson.example-name" } };
   }
@@ -2020,6 +2557,12 @@
         const model = store.get().models.get(name);
         return model ? model.meanSquaredNorm() : null;
       },
+      exact: () => {
+        const d = $("exact").dataset;
+        if (!d.logPx) return null;
+        const f = (v) => fmt(Number(v));
+        return { logpx: f(d.logPx), iwae: d.iwae ? f(d.iwae) : "—", elbo: f(d.elbo), approx: fmt(Number(d.approximationGap), 3), amort: fmt(Number(d.amortizationGap), 3), full: fmt(Number(d.fullCovarianceGain), 3) };
+      },
       posterior: () => {
         const post = $("posterior").dataset, elbo = $("elbo").dataset;
         if ($("posterior").hidden || !post.mu || !post.sigma) return null;
@@ -2030,7 +2573,7 @@
   }
 
   // web/src/main.js
-  var PLANE_ORDER = [...LAYER_IDS, "training", "samples", "segment", "posterior"];
+  var PLANE_ORDER = [...REGISTRY_DRAWN, "training", "samples", "segment", "true-posterior", "posterior"];
   self.VaeExplorer = {
     modelNames: () => modelEntries().map((m) => m.name),
     wasmMemoryBytes,
@@ -2051,7 +2594,16 @@
     }
     const store = createStore({ models: /* @__PURE__ */ new Map([[first.name, model]]), current: first.name, point: { x: 0, y: 0 }, image: null });
     const restored = readFragment(LAYER_IDS);
-    const plane = createLatentPlane($("latent-plane"), PLANE_ORDER, (point) => store.set({ point }), { axesAbove: "prior", cachedThrough: LAYER_IDS[LAYER_IDS.length - 1] });
+    let viewChanged = () => {
+    };
+    const plane = createLatentPlane(
+      $("latent-plane"),
+      PLANE_ORDER,
+      (point) => store.set({ point }),
+      { axesAbove: "prior", cachedThrough: REGISTRY_DRAWN[REGISTRY_DRAWN.length - 1] },
+      (w) => viewChanged(w)
+    );
+    zoomControls($("latent-plane"), plane);
     const layers = createLayersPanel(store, plane);
     let lesson = null;
     const writeFragment = fragmentWriter(() => ({
@@ -2059,24 +2611,37 @@
       z: store.get().point,
       layers: layers.enabled(),
       lang: language(),
-      lesson: lesson ? lesson.step() : 0
+      lesson: lesson ? lesson.step() : 0,
+      view: plane.getWindow()
     }));
+    viewChanged = (w) => {
+      layers.viewChanged();
+      describeView(w);
+      writeFragment();
+    };
+    describeView(plane.getWindow());
     store.on(["point", "current"], writeFragment);
     for (const id of LAYER_IDS) $(`layer-${id}`).addEventListener("change", writeFragment);
     createDecodedPanel(store);
     createInterpolationPanel(store, plane);
     createSamplingPanel(store, plane);
     const posterior = createPosteriorPanel(store, plane);
+    const bound = createBoundPanel(store, plane, posterior);
+    const zoomButtons = attachZoomButtons(plane, posterior.current, bound.frame);
+    store.on(["image", "current"], zoomButtons.refresh);
+    zoomButtons.refresh();
     createTrainingPanel(store, plane);
     createOpenWeights(store);
     createModelSwitch(store);
-    lesson = createLesson({ store, plane, layers, setExample: () => posterior.show(exampleDigit()), onChange: writeFragment });
-    createLanguageSwitch(restored.lang, writeFragment);
+    lesson = createLesson({ store, plane, layers, setExample: (glyph) => posterior.show(exampleDigit(glyph)), posterior: posterior.current, boundFrame: bound.frame, onChange: writeFragment });
+    const languageSwitch = createLanguageSwitch(restored.lang, writeFragment);
     $("save-plane").addEventListener("click", () => savePng($("latent-plane"), `${store.get().current}-latent-plane.png`, 1));
     if (restored.layers) layers.setEnabled(restored.layers);
     else layers.update();
     plane.setPoint(plane.clampPoint(restored.z || { x: 0, y: 0 }));
+    if (restored.view) plane.setWindow(restored.view);
     if (restored.lesson) lesson?.open(restored.lesson);
+    watchFragment(LAYER_IDS, (next) => followFragment(next, { store, plane, layers, lesson, languageSwitch }));
     requestAnimationFrame(() => {
       document.body.dataset.readyMs = performance.now().toFixed(1);
     });
@@ -2156,6 +2721,19 @@
     select.addEventListener("change", () => choose(select.value));
     const lang = preferredLanguage(fromFragment);
     if (lang !== "en") choose(lang);
+    return { choose };
+  }
+  function followFragment(next, { store, plane, layers, lesson, languageSwitch }) {
+    if (next.model && next.model !== store.get().current && store.get().models.has(next.model)) store.set({ current: next.model });
+    if (next.layers) layers.setEnabled(next.layers);
+    if (next.z) plane.setPoint(plane.clampPoint(next.z));
+    plane.setWindow(next.view || { cx: 0, cy: 0, half: RANGE });
+    if (next.lang && next.lang !== language()) languageSwitch.choose(next.lang);
+    if (next.lesson && next.lesson !== lesson?.step()) lesson?.open(next.lesson);
+  }
+  function describeView(w) {
+    const [cx, cy, half] = windowText(w).split(",");
+    render($("plane-view"), "coords.view", { half, cx, cy });
   }
   function describeModel(info) {
     const { name, beta, epochs, dataset } = info;

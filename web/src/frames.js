@@ -1,4 +1,4 @@
-// frames.js — the page's one animation-frame queue. Panels redraw in an animation frame only
+// frames.js — the page's one animation-frame queue, and work between frames. Panels redraw in an animation frame only
 // after something changed: an idle page asks for no frames at all (four perpetual
 // requestAnimationFrame loops cost ≈ 33 ms of main-thread time a second with nothing to draw).
 
@@ -29,4 +29,14 @@ function runDue(now) {
       reportError(err); // one panel's failure must not keep the others from drawing
     }
   }
+}
+
+/**
+ * Runs `fn` in a later task, behind input, frames and the page's other tasks where the browser
+ * can say so: the step of a picture or a figure made between frames.
+ * @param {() => void} fn
+ */
+export function later(fn) {
+  if (globalThis.scheduler?.postTask) globalThis.scheduler.postTask(fn, { priority: 'background' });
+  else setTimeout(fn, 0);
 }

@@ -8,13 +8,22 @@ interface WasmExplorer {
   decodeBatch(zs: Float32Array): Float32Array;
   decodeImageData(x: number, y: number): ImageData;
   decodeTiles(zs: Float32Array, cols: number): ImageData;
-  decodeGrid(n: number, range: number): ImageData;
+  decodeGrid(n: number, cx: number, cy: number, range: number): ImageData;
   testPosteriors(): Float32Array;
   meanSquaredNorm(): number;
-  aggregateVsPrior(n: number, range: number): Float32Array;
-  continuityMap(n: number, range: number): Float32Array;
-  continuityMapRows(n: number, range: number, firstRow: number, rows: number): Float32Array;
+  aggregateVsPrior(n: number, cx: number, cy: number, range: number): Float32Array;
+  continuityMap(n: number, cx: number, cy: number, range: number): Float32Array;
+  continuityMapRows(n: number, cx: number, cy: number, range: number, firstRow: number, rows: number): Float32Array;
   encodeImage(rgba: Uint8Array, width: number, height: number): any;
+  exactBoundJob(input: Float32Array, mu0: number, mu1: number, sigma0: number, sigma1: number): WasmExactBoundJob;
+  logPosteriorRows(input: Float32Array, logPx: number, n: number, cx: number, cy: number, range: number, firstRow: number, rows: number): Float32Array;
+}
+
+/** The Rust `ExactBoundJob`: one image's exact bound, a budget of decodes per step. */
+interface WasmExactBoundJob {
+  step(explorer: WasmExplorer, budget: number): any;
+  evaluations(): number;
+  free(): void;
 }
 
 interface WasmExplorerClass {

@@ -5,14 +5,28 @@
 import { $, errorMessage, heatmapCanvas, imageCanvas, setStatus } from './dom.js';
 import { DIGIT_COLORS, pictureDrawable, priorDrawable, scatterDrawable } from './plane.js';
 import { gridExtent } from './wasm.js';
+import { later } from './frames.js';
 
 const GRID_CELLS = 20;       // manifold grid: GRID_CELLS² decodings …
-const GRID_RANGE = 3;        // … over [−GRID_RANGE, GRID_RANGE]²
-const MAP_CELLS = 64;        // aggregate-posterior map: MAP_CELLS² points …
-const MAP_RANGE = 4;         // … over the whole plane
-const CONTINUITY_CELLS = 49; // continuity map: points over [−GRID_RANGE, GRID_RANGE]², made …
+const GRID_RANGE = 3;        // … over the window shown, at most ±GRID_RANGE wide (the whole plane: [−3, 3]²)
+const MAP_CELLS = 64;        // aggregate-posterior map: MAP_CELLS² points over the window shown
+const CONTINUITY_CELLS = 49; // continuity map: points over the window (at most ±GRID_RANGE), made …
 const CONTINUITY_BAND_ROWS = 4; // … a band of rows (≈ 250 decodes, ≈ 20 ms) per task, between frames; …
 const CONTINUITY_PREVIEW_CELLS = 21; // … meanwhile a coarse map is drawn at once
+
+/**
+ * The part of window `w` a picture covers: the window itself, or at most ±`widest` around its centre.
+ * @param {LatentWindow} w
+ * @returns {LatentWindow}
+ */
+const pictureWindow = (w, widest) => ({ cx: w.cx, cy: w.cy, half: Math.min(widest, w.half) });
+
+/**
+ * Where a picture of an n × n grid over window `w` is drawn (one pixel or tile per point).
+ * @param {LatentWindow} w
+ * @returns {LatentWindow}
+ */
+const pictureAt = (n, w) => ({ cx: w.cx, cy: w.cy, half: gridExtent(n, w.half) });
 
 /** log₂ q/p → colour: red where codes crowd, blue in holes, clear where they agree. */
 function divergingColor(v) {
@@ -26,48 +40,62 @@ function heatColor(t) {
   return [255, Math.round(200 * (1 - t)), 0, Math.round(230 * Math.sqrt(t))];
 }
 
-/** The continuity map's picture: rates relative to the map's largest. */
-function continuityPicture(rates, n) {
+/**
+ * The continuity map's picture: rates relative to the map's largest.
+ * @param {LatentWindow} w the grid's window
+ */
+function continuityPicture(rates, n, w) {
   const max = rates.reduce((m, v) => Math.max(m, v), 1e-6);
-  return pictureDrawable(heatmapCanvas(rates, n, (v) => heatColor(Math.min(1, v / max))), gridExtent(n, GRID_RANGE), { alpha: 1, smooth: true });
+  return pictureDrawable(heatmapCanvas(rates, n, (v) => heatColor(Math.min(1, v / max))), pictureAt(n, w), { alpha: 1, smooth: true });
 }
 
 /**
  * @typedef {import('./wasm.js').Model} Model
+ * @typedef {import('./wasm.js').LatentWindow} LatentWindow
  * @typedef {import('./plane.js').Drawable} Drawable
- * @typedef {{id: string, explain?: string, cached?: boolean, legend?: boolean,
- *            draw: (model: Model) => Drawable | null,
- *            refine?: (model: Model) => Generator<void, Drawable | null, void>}} Layer
- * `refine`, where a layer has it, makes the full picture in steps (one per task, so that frames
- * and input go on between them); `draw` is then the quick picture shown until it is done.
+ * @typedef {{id: string, explain?: string, cached?: boolean, legend?: boolean, panel?: boolean,
+ *            draw: (model: Model, w: LatentWindow) => Drawable | null,
+ *            refine?: (model: Model, w: LatentWindow) => Generator<void, Drawable | null, void>}} Layer
+ * `draw` makes the layer for the window `w` shown on the plane (a `cached` layer is a picture made
+ * once per model and window). `refine`, where a layer has it, makes the full picture in steps
+ * (one per task, so that frames and input go on between them); `draw` is then the quick picture
+ * shown until it is done.
  */
 
 /** @type {Layer[]} bottom first: the order they are drawn in */
 export const LAYERS = [
   {
     id: 'aggregate', explain: 'aggregate-explain', cached: true,
-    draw: (model) => model.testPosteriors().length === 0 ? null : pictureDrawable(
-      heatmapCanvas(model.aggregateVsPrior(MAP_CELLS, MAP_RANGE), MAP_CELLS, divergingColor),
-      gridExtent(MAP_CELLS, MAP_RANGE), { alpha: 1, smooth: true }),
+    draw: (model, w) => model.testPosteriors().length === 0 ? null : pictureDrawable(
+      heatmapCanvas(model.aggregateVsPrior(MAP_CELLS, w), MAP_CELLS, divergingColor),
+      pictureAt(MAP_CELLS, w), { alpha: 1, smooth: true }),
   },
   {
     id: 'continuity', explain: 'continuity-explain', cached: true,
-    draw: (model) => continuityPicture(model.continuityMap(CONTINUITY_PREVIEW_CELLS, GRID_RANGE), CONTINUITY_PREVIEW_CELLS),
-    *refine(model) {
-      const n = CONTINUITY_CELLS;
+    draw: (model, w) => {
+      const at = pictureWindow(w, GRID_RANGE);
+      return continuityPicture(model.continuityMap(CONTINUITY_PREVIEW_CELLS, at), CONTINUITY_PREVIEW_CELLS, at);
+    },
+    *refine(model, w) {
+      const [n, at] = [CONTINUITY_CELLS, pictureWindow(w, GRID_RANGE)];
       const rates = new Float32Array(n * n);
       for (let row = 0; row < n; row += CONTINUITY_BAND_ROWS) {
-        rates.set(model.continuityMapRows(n, GRID_RANGE, row, Math.min(CONTINUITY_BAND_ROWS, n - row)), row * n);
+        rates.set(model.continuityMapRows(n, at, row, Math.min(CONTINUITY_BAND_ROWS, n - row)), row * n);
         yield;
       }
-      return continuityPicture(rates, n);
+      return continuityPicture(rates, n, at);
     },
   },
   {
     id: 'grid', explain: 'grid-explain', cached: true,
-    draw: (model) => pictureDrawable(imageCanvas(model.decodeGrid(GRID_CELLS, GRID_RANGE)), gridExtent(GRID_CELLS, GRID_RANGE)),
+    draw: (model, w) => {
+      const at = pictureWindow(w, GRID_RANGE);
+      return pictureDrawable(imageCanvas(model.decodeGrid(GRID_CELLS, at)), pictureAt(GRID_CELLS, at));
+    },
   },
   { id: 'prior', draw: () => priorDrawable() },
+  // Drawn by its own panel (bound.js: it follows the image shown, not the model and window).
+  { id: 'true-posterior', explain: 'true-posterior-explain', panel: true, draw: () => null },
   {
     id: 'scatter', explain: 'scatter-explain', legend: true,
     draw: (model) => {
@@ -79,60 +107,47 @@ export const LAYERS = [
 
 /** Names of every layer, bottom first. */
 export const LAYER_IDS = LAYERS.map((l) => l.id);
+/** Names of the layers the registry draws (not a panel), bottom first: the plane's lower layers. */
+export const REGISTRY_DRAWN = LAYERS.filter((l) => !l.panel).map((l) => l.id);
 
 /**
- * Wires the layer toggles to the plane: each checked layer is drawn for the current model
- * (expensive ones once per model).
+ * Wires the layer toggles to the plane: each checked layer is drawn for the current model and the
+ * window shown (expensive ones once per model and window). When the window changes, the pictures
+ * of the last window stay on the plane (they are drawn in latent units, so they move and scale
+ * with it) until the new window's are made, between frames: a zoom step itself only redraws.
  * @param {import('./store.js').Store} store
- * @param {{setLayer: (name: string, d: Drawable | null) => void}} plane
+ * @param {{setLayer: (name: string, d: Drawable | null) => void, getWindow: () => LatentWindow}} plane
  */
 export function createLayersPanel(store, plane) {
-  /** Pictures computed once per model (a live model is a new object after every snapshot). */
-  /** @type {WeakMap<Model, Map<string, Drawable | null>>} */
-  const cache = new WeakMap();
-  /** Quick pictures of layers whose full picture is still being made. */
-  /** @type {WeakMap<Model, Map<string, Drawable | null>>} */
-  const quick = new WeakMap();
-  const refining = createRefiner(store);
   const toggle = (id) => $(`layer-${id}`);
+  const showCached = cachedLayers(store, plane, toggle);
 
-  function update() {
+  /** Draws every layer for the current model; `viewChanged`: the window moved, so cached pictures are made anew in the background. */
+  function update(viewChanged = false) {
     const model = store.model();
     for (const layer of LAYERS) {
       const on = toggle(layer.id).checked;
       if (layer.explain) $(layer.explain).hidden = !on;
       if (layer.legend) $('legend').hidden = !on;
       try {
-        plane.setLayer(layer.id, on ? drawFor(layer, model) : null);
+        if (layer.panel) continue;
+        if (!on) plane.setLayer(layer.id, null);
+        else if (!layer.cached) plane.setLayer(layer.id, layer.draw(model, plane.getWindow()));
+        else showCached(layer, model, viewChanged);
       } catch (err) {
         setStatus('status.layer-failed', { layer: { key: `layer.${layer.id}` }, reason: errorMessage(err) }, true);
       }
     }
   }
 
-  function drawFor(layer, model) {
-    if (!layer.cached) return layer.draw(model);
-    const pictures = perModel(cache, model);
-    if (pictures.has(layer.id)) return pictures.get(layer.id);
-    if (!layer.refine) {
-      pictures.set(layer.id, layer.draw(model));
-      return pictures.get(layer.id);
-    }
-    refining.start(layer, model, (picture) => {
-      pictures.set(layer.id, picture);
-      if (store.model() === model && toggle(layer.id).checked) plane.setLayer(layer.id, picture);
-    });
-    const shown = perModel(quick, model);
-    if (!shown.has(layer.id)) shown.set(layer.id, layer.draw(model));
-    return shown.get(layer.id);
-  }
-
-  for (const layer of LAYERS) toggle(layer.id).addEventListener('change', update);
-  store.on(['current'], update);
+  for (const layer of LAYERS) toggle(layer.id).addEventListener('change', () => update());
+  store.on(['current'], () => update());
   store.on(['current'], () => fillLegend($('legend'), store.model().info.classes));
   fillLegend($('legend'), store.model().info.classes);
   return {
     update,
+    /** The window shown changed: every layer follows it. */
+    viewChanged: () => update(true),
     /** Ids of the layers switched on. */
     enabled: () => LAYER_IDS.filter((id) => toggle(id).checked),
     /** Switches exactly the layers `ids` on. */
@@ -143,6 +158,62 @@ export function createLayersPanel(store, plane) {
   };
 }
 
+/**
+ * Shows a cached layer for the window shown: its picture if made, else made now (or, after a
+ * zoom or pan, between frames, the last window's picture staying until then).
+ * @param {import('./store.js').Store} store
+ * @param {{setLayer: (name: string, d: Drawable | null) => void, getWindow: () => LatentWindow}} plane
+ * @param {(id: string) => HTMLInputElement} toggle
+ * @returns {(layer: Layer, model: Model, viewChanged: boolean) => void}
+ */
+function cachedLayers(store, plane, toggle) {
+  /** Per model, each cached layer's picture for one window: the latest made. */
+  /** @type {WeakMap<Model, Map<string, {key: string, picture: Drawable | null}>>} */
+  const cache = new WeakMap();
+  const refining = createRefiner(store);
+  const windowKey = (w) => `${w.cx},${w.cy},${w.half}`;
+  return (layer, model, viewChanged) => {
+    const w = plane.getWindow();
+    const key = windowKey(w);
+    const pictures = perModel(cache, model);
+    const made = pictures.get(layer.id);
+    // Made for this window (or its quick picture, while the full one is being made).
+    if (made?.key === key) return plane.setLayer(layer.id, made.picture);
+    /** Shows `picture` if the plane still shows this model, layer and window. */
+    const show = (picture) => {
+      if (store.model() === model && toggle(layer.id).checked && windowKey(plane.getWindow()) === key) plane.setLayer(layer.id, picture);
+    };
+    const keep = (picture) => {
+      pictures.set(layer.id, { key, picture });
+      show(picture);
+    };
+    if (viewChanged && made) return refining.start(layer.id, model, key, recompute(layer, model, w, show), keep);
+    const quick = layer.draw(model, w);
+    if (!layer.refine) return keep(quick);
+    pictures.set(layer.id, { key, picture: quick });
+    plane.setLayer(layer.id, quick);
+    refining.start(layer.id, model, key, layer.refine(model, w), keep);
+  };
+}
+
+/**
+ * A cached layer made for a new window between frames: nothing in the task of the zoom step
+ * itself, then its quick picture (shown through `show`), then its refinement if it has one.
+ * @param {Layer} layer
+ * @param {Model} model
+ * @param {LatentWindow} w
+ * @param {(quick: Drawable | null) => void} show
+ * @returns {Generator<void, Drawable | null, void>}
+ */
+function* recompute(layer, model, w, show) {
+  yield;
+  const quick = layer.draw(model, w);
+  if (!layer.refine) return quick;
+  show(quick);
+  yield;
+  return yield* layer.refine(model, w);
+}
+
 /** @template T @param {WeakMap<Model, Map<string, T>>} maps @param {Model} model */
 function perModel(maps, model) {
   if (!maps.has(model)) maps.set(model, new Map());
@@ -150,27 +221,35 @@ function perModel(maps, model) {
 }
 
 /**
- * Runs layers' `refine` steps one per background task. `#latent-plane[data-refining]` names the layers still
- * being made (empty when none): tests and the benchmark wait on it. A model taken out of the
- * switch (a live snapshot replaced, say) stops its refinement.
+ * Runs pictures made in steps, one step per background task. `#latent-plane[data-refining]`
+ * names the layers still being made (empty when none): tests and the benchmark wait on it. A
+ * newer job for a layer (another window, another model) replaces the one under way; a model
+ * taken out of the switch (a live snapshot replaced, say) stops its job.
  * @param {import('./store.js').Store} store
  */
 function createRefiner(store) {
-  /** @type {Map<string, {model: Model}>} layer id → the refinement under way */
+  /** @type {Map<string, {model: Model, key: string}>} layer id → the job under way */
   const running = new Map();
   const mark = () => { $('latent-plane').dataset.refining = [...running.keys()].join(' '); };
   mark();
   return {
-    /** Makes `layer`'s full picture for `model` between frames; `done(picture)` at the end. */
-    start(layer, model, done) {
-      if (running.get(layer.id)?.model === model) return;
-      const job = { model };
-      running.set(layer.id, job);
+    /**
+     * Steps `steps` for layer `id` (for `model` and window `key`) between frames; `done(picture)` at the end.
+     * @param {string} id
+     * @param {Model} model
+     * @param {string} key
+     * @param {Generator<void, Drawable | null, void>} steps
+     * @param {(picture: Drawable | null) => void} done
+     */
+    start(id, model, key, steps, done) {
+      const now = running.get(id);
+      if (now?.model === model && now.key === key) return;
+      const job = { model, key };
+      running.set(id, job);
       mark();
-      const steps = layer.refine(model);
-      const finish = () => { if (running.get(layer.id) === job) running.delete(layer.id); mark(); };
+      const finish = () => { if (running.get(id) === job) running.delete(id); mark(); };
       const step = () => {
-        if (running.get(layer.id) !== job) return; // a newer refinement of this layer took over
+        if (running.get(id) !== job) return; // a newer job for this layer took over
         if (![...store.get().models.values()].includes(model)) return finish();
         try {
           const result = steps.next();
@@ -179,18 +258,12 @@ function createRefiner(store) {
           done(result.value);
         } catch (err) {
           finish();
-          setStatus('status.layer-failed', { layer: { key: `layer.${layer.id}` }, reason: errorMessage(err) }, true);
+          setStatus('status.layer-failed', { layer: { key: `layer.${id}` }, reason: errorMessage(err) }, true);
         }
       };
       later(step);
     },
   };
-}
-
-/** Runs `fn` in a later task, behind input, frames and the page's other tasks where the browser can say so. */
-function later(fn) {
-  if (globalThis.scheduler?.postTask) globalThis.scheduler.postTask(fn, { priority: 'background' });
-  else setTimeout(fn, 0);
 }
 
 /**

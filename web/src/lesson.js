@@ -6,19 +6,25 @@
 
 import { $, fmt } from './dom.js';
 import { language, onLanguage, render } from './i18n.js';
+import { RANGE } from './plane.js';
+import { posteriorWindow } from './zoom.js';
 
 /**
  * A step: its messages (`<key>.title`, `.text`, `.try`, `.notice`, and `.figure` when it has
  * figures), the view it sets up, and the figures' values.
  * @typedef {{
  *   key: string, model: string, layers: string[], point: {x: number, y: number},
- *   example?: boolean, samplePrior?: boolean, run?: {pair: boolean, beta: string},
+ *   example?: boolean | string, zoomToExample?: boolean, zoomToBound?: boolean, samplePrior?: boolean, run?: {pair: boolean, beta: string},
  *   paragraphs?: string[][], figure?: (page: PageReadings) => Record<string, string> | null,
  * }} Step
- * @typedef {{spread: (model: string) => number | null, posterior: () => {mu: string, sigma: string, kl: string, recon: string} | null}} PageReadings
+ * `example`: the step encodes an example digit (true: the lesson's 3; a string: that glyph).
+ * @typedef {{spread: (model: string) => number | null, posterior: () => {mu: string, sigma: string, kl: string, recon: string} | null,
+ *            exact: () => Record<string, string> | null}} PageReadings
  */
 
 const TRY_AND_NOTICE = [['lesson.label.try', 'try'], ['lesson.label.notice', 'notice']];
+/** The bound step's example: a 4, whose true posterior is tilted (correlation ≈ −0.5) and has two lobes, and which the encoder misses by tens of nats (measured in the page; bound.test.mjs checks the tilt). */
+const BOUND_EXAMPLE = '4';
 
 /** @type {Step[]} */
 export const STEPS = [
@@ -26,14 +32,16 @@ export const STEPS = [
     figure: (page) => page.posterior() && { recon: page.posterior()?.recon ?? '' } },
   { key: 'lesson.holes', model: 'ae', layers: ['prior', 'scatter'], point: { x: 0, y: 0 }, samplePrior: true,
     figure: (page) => (page.spread('ae') == null ? null : { ae: fmt(page.spread('ae')) }) },
-  { key: 'lesson.distribution', model: 'vae', layers: ['prior'], point: { x: -1, y: 1 }, example: true,
+  { key: 'lesson.distribution', model: 'vae', layers: ['prior'], point: { x: -1, y: 1 }, example: true, zoomToExample: true,
     figure: (page) => page.posterior() && { mu: page.posterior()?.mu ?? '', sigma: page.posterior()?.sigma ?? '' } },
   { key: 'lesson.kl', model: 'vae-beta4', layers: ['prior', 'scatter'], point: { x: 0, y: 0 },
     figure: (page) => (['vae-beta4', 'vae', 'ae'].some((m) => page.spread(m) == null) ? null
       : { beta4: fmt(page.spread('vae-beta4')), beta1: fmt(page.spread('vae')), ae: fmt(page.spread('ae')) }) },
   { key: 'lesson.live', model: 'vae', layers: ['prior'], point: { x: 0, y: 0 }, run: { pair: true, beta: '1' } },
-  { key: 'lesson.diagonal', model: 'vae', layers: ['prior'], point: { x: 1, y: 1 }, example: true,
+  { key: 'lesson.diagonal', model: 'vae', layers: ['prior'], point: { x: 1, y: 1 }, example: true, zoomToExample: true,
     figure: (page) => page.posterior() },
+  { key: 'lesson.bound', model: 'vae', layers: ['prior', 'true-posterior'], point: { x: 0, y: 0 }, example: BOUND_EXAMPLE, zoomToExample: true, zoomToBound: true,
+    figure: (page) => page.exact() },
   { key: 'lesson.reconstruction', model: 'vae', layers: ['prior'], point: { x: 0, y: 0 }, run: { pair: false, beta: '0.01' } },
   { key: 'lesson.properties', model: 'vae', layers: ['prior', 'continuity'], point: { x: 0.5, y: 0.5 }, samplePrior: true },
   { key: 'lesson.summary', model: 'vae', layers: ['prior', 'scatter'], point: { x: 0, y: 0 },
@@ -43,17 +51,23 @@ export const STEPS = [
 /**
  * @param {{
  *   store: import('./store.js').Store,
- *   plane: {setPoint: (z: {x: number, y: number}) => void},
+ *   plane: {setPoint: (z: {x: number, y: number}) => void, setWindow: (w: import('./wasm.js').LatentWindow) => void},
  *   layers: {setEnabled: (ids: string[]) => void},
- *   setExample: () => void,
+ *   setExample: (glyph: string) => void,
+ *   posterior: () => {mu: number[], sigma: number[]} | null,
+ *   boundFrame: () => import('./wasm.js').LatentWindow | null,
  *   onChange: () => void,
  * }} page
  */
-export function createLesson({ store, plane, layers, setExample, onChange }) {
+export function createLesson(page) {
+  const { store, onChange } = page;
   const panel = $('lesson');
   const state = { step: 0 }; // 0: closed
   const readings = pageReadings(store);
   const paint = () => { if (state.step) paintStep(STEPS[state.step - 1], state.step, readings); };
+  const setUp = stepSetUp(page, paint, () => STEPS[state.step - 1]);
+  /** The bound's step shows both q(z|x) and the true posterior, once the bound is known. */
+  const reframe = () => { const both = page.boundFrame(); if (both) page.plane.setWindow(both); };
 
   function show(n) {
     const opening = state.step === 0;
@@ -67,28 +81,6 @@ export function createLesson({ store, plane, layers, setExample, onChange }) {
     onChange();
   }
 
-  /** The view the step promises; a model not loaded yet is chosen when it arrives (once). */
-  function setUp(step) {
-    layers.setEnabled(step.layers);
-    plane.setPoint(step.point);
-    if (step.example) setExample();
-    waiting = chooseModel(step) ? null : step;
-  }
-
-  /** Shows the step's model if it is loaded (then samples the prior if the step asks); false if not yet. */
-  function chooseModel(step) {
-    if (!store.get().models.has(step.model)) return false;
-    store.set({ current: step.model });
-    if (step.samplePrior) $('sample-prior').click();
-    paint();
-    return true;
-  }
-  /** @type {Step | null} the step whose model has not arrived yet */
-  let waiting = null;
-  store.on(['models'], () => {
-    if (waiting && waiting === STEPS[state.step - 1] && chooseModel(waiting)) waiting = null;
-  });
-
   function close() {
     state.step = 0;
     panel.hidden = true;
@@ -101,12 +93,56 @@ export function createLesson({ store, plane, layers, setExample, onChange }) {
   $('lesson-run').addEventListener('click', () => runPreset(STEPS[state.step - 1].run));
   bindNavigation(panel, (delta) => show(state.step + delta), show, close);
   store.on(['image', 'current'], paint);
+  $('exact').addEventListener('exact-change', () => {
+    paint(); // the bound's figures arrive between frames
+    if (STEPS[state.step - 1]?.zoomToBound) reframe();
+  });
   onLanguage(paint);
   return {
     /** Opens step `n` (1-based). */
     open: show,
     /** The open step, 0 when the lesson is closed. */
     step: () => state.step,
+  };
+}
+
+/**
+ * What sets up the view a step promises: layers, point, example, model (one not loaded yet is
+ * chosen when it arrives, once), prior samples, and the window. Steps about one image's
+ * posterior zoom to it (a trained VAE's σ is a few hundredths: at the whole plane its ellipse is
+ * a few pixels); the others show the whole plane.
+ * @param {Parameters<typeof createLesson>[0]} page
+ * @param {() => void} paint
+ * @param {() => Step | undefined} openStep
+ * @returns {(step: Step) => void}
+ */
+function stepSetUp({ store, plane, layers, setExample, posterior }, paint, openStep) {
+  /** The window the step shows: its example's posterior, or the whole plane. */
+  const frame = (step) => {
+    const post = step.zoomToExample ? posterior() : null;
+    plane.setWindow(post ? posteriorWindow(post) : { cx: 0, cy: 0, half: RANGE });
+  };
+  /** Shows the step's model if it is loaded (then samples the prior if the step asks); false if not yet. */
+  const chooseModel = (step) => {
+    if (!store.get().models.has(step.model)) return false;
+    store.set({ current: step.model });
+    if (step.samplePrior) $('sample-prior').click();
+    paint();
+    return true;
+  };
+  /** @type {Step | null} the step whose model has not arrived yet */
+  let waiting = null;
+  store.on(['models'], () => {
+    if (!waiting || waiting !== openStep() || !chooseModel(waiting)) return;
+    frame(waiting); // the example is now encoded by the step's model
+    waiting = null;
+  });
+  return (step) => {
+    layers.setEnabled(step.layers);
+    plane.setPoint(step.point);
+    if (step.example) setExample(typeof step.example === 'string' ? step.example : '3');
+    waiting = chooseModel(step) ? null : step;
+    frame(step);
   };
 }
 
@@ -158,7 +194,7 @@ function paintStep(step, n, readings) {
  * upload path then preprocesses it as it would a photo of a handwritten digit).
  * @returns {import('./store.js').RgbaImage}
  */
-export function exampleDigit() {
+export function exampleDigit(glyph = '3') {
   const size = 140;
   const canvas = document.createElement('canvas');
   canvas.width = canvas.height = size;
@@ -169,7 +205,7 @@ export function exampleDigit() {
   ctx.font = `bold ${Math.round(size * 0.75)}px sans-serif`;
   ctx.textAlign = 'center';
   ctx.textBaseline = 'middle';
-  ctx.fillText('3', size / 2, size / 2);
+  ctx.fillText(glyph, size / 2, size / 2);
   const rgba = new Uint8Array(ctx.getImageData(0, 0, size, size).data.buffer);
   return { rgba, width: size, height: size, name: { key: 'lesson.example-name' } };
 }
@@ -208,6 +244,12 @@ function pageReadings(store) {
     spread: (name) => {
       const model = store.get().models.get(name);
       return model ? model.meanSquaredNorm() : null;
+    },
+    exact: () => {
+      const d = $('exact').dataset;
+      if (!d.logPx) return null;
+      const f = (v) => fmt(Number(v));
+      return { logpx: f(d.logPx), iwae: d.iwae ? f(d.iwae) : '—', elbo: f(d.elbo), approx: fmt(Number(d.approximationGap), 3), amort: fmt(Number(d.amortizationGap), 3), full: fmt(Number(d.fullCovarianceGain), 3) };
     },
     posterior: () => {
       const post = $('posterior').dataset, elbo = $('elbo').dataset;

@@ -5,19 +5,21 @@
 import { $, errorMessage, fmt, savePng, setStatus } from './dom.js';
 import { createStore } from './store.js';
 import { loadModel, modelEntries, wasmBuild, wasmMemoryBytes } from './wasm.js';
-import { createLatentPlane } from './plane.js';
-import { LAYER_IDS, createLayersPanel } from './layers.js';
+import { RANGE, createLatentPlane, windowText } from './plane.js';
+import { attachZoomButtons, zoomControls } from './zoom.js';
+import { LAYER_IDS, REGISTRY_DRAWN, createLayersPanel } from './layers.js';
+import { createBoundPanel } from './bound.js';
 import { createDecodedPanel } from './decoded.js';
 import { createInterpolationPanel, createSamplingPanel } from './comparisons.js';
 import { createPosteriorPanel } from './posterior.js';
-import { fragmentWriter, readFragment } from './fragment.js';
+import { fragmentWriter, readFragment, watchFragment } from './fragment.js';
 import { createTrainingPanel } from './training.js';
 import { createOpenWeights } from './open.js';
 import { applyMessages, language, pageError, preferredLanguage, render, setLanguage } from './i18n.js';
 import { createLesson, exampleDigit } from './lesson.js';
 
 /** The plane's layers, bottom first: the registry's, then the panels' marks. */
-const PLANE_ORDER = [...LAYER_IDS, 'training', 'samples', 'segment', 'posterior'];
+const PLANE_ORDER = [...REGISTRY_DRAWN, 'training', 'samples', 'segment', 'true-posterior', 'posterior'];
 
 /** What the tests and the benchmark may ask the page (a classic global: file:// has no modules). */
 self.VaeExplorer = {
@@ -41,29 +43,43 @@ async function start() {
   }
   const store = createStore({ models: new Map([[first.name, model]]), current: first.name, point: { x: 0, y: 0 }, image: null });
   const restored = readFragment(LAYER_IDS);
-  const plane = createLatentPlane($('latent-plane'), PLANE_ORDER, (point) => store.set({ point }), { axesAbove: 'prior', cachedThrough: LAYER_IDS[LAYER_IDS.length - 1] });
+  /** @type {(w: import('./wasm.js').LatentWindow) => void} */
+  let viewChanged = () => {};
+  const plane = createLatentPlane($('latent-plane'), PLANE_ORDER, (point) => store.set({ point }),
+    { axesAbove: 'prior', cachedThrough: REGISTRY_DRAWN[REGISTRY_DRAWN.length - 1] }, (w) => viewChanged(w));
+  zoomControls($('latent-plane'), plane);
   const layers = createLayersPanel(store, plane);
   /** @type {ReturnType<typeof createLesson> | null} */
   let lesson = null;
   const writeFragment = fragmentWriter(() => ({
     model: store.get().current, z: store.get().point, layers: layers.enabled(), lang: language(), lesson: lesson ? lesson.step() : 0,
+    view: plane.getWindow(),
   }));
+  viewChanged = (w) => { layers.viewChanged(); describeView(w); writeFragment(); };
+  describeView(plane.getWindow());
   store.on(['point', 'current'], writeFragment);
   for (const id of LAYER_IDS) $(`layer-${id}`).addEventListener('change', writeFragment);
   createDecodedPanel(store);
   createInterpolationPanel(store, plane);
   createSamplingPanel(store, plane);
   const posterior = createPosteriorPanel(store, plane);
+  const bound = createBoundPanel(store, plane, posterior);
+  const zoomButtons = attachZoomButtons(plane, posterior.current, bound.frame);
+  store.on(['image', 'current'], zoomButtons.refresh);
+  zoomButtons.refresh();
   createTrainingPanel(store, plane);
   createOpenWeights(store);
   createModelSwitch(store);
-  lesson = createLesson({ store, plane, layers, setExample: () => posterior.show(exampleDigit()), onChange: writeFragment });
-  createLanguageSwitch(restored.lang, writeFragment);
+  lesson = createLesson({ store, plane, layers, setExample: (glyph) => posterior.show(exampleDigit(glyph)), posterior: posterior.current, boundFrame: bound.frame, onChange: writeFragment });
+  const languageSwitch = createLanguageSwitch(restored.lang, writeFragment);
   $('save-plane').addEventListener('click', () => savePng($('latent-plane'), `${store.get().current}-latent-plane.png`, 1));
 
   if (restored.layers) layers.setEnabled(restored.layers); else layers.update();
   plane.setPoint(plane.clampPoint(restored.z || { x: 0, y: 0 }));
+  if (restored.view) plane.setWindow(restored.view);
   if (restored.lesson) lesson?.open(restored.lesson);
+  // A fragment changed by hand, a pasted link or the Back button: the page follows it.
+  watchFragment(LAYER_IDS, (next) => followFragment(next, { store, plane, layers, lesson, languageSwitch }));
   // Time to interactive, for the benchmark: page start → first decoded image on screen.
   requestAnimationFrame(() => { document.body.dataset.readyMs = performance.now().toFixed(1); });
   setStatus('status.ready');
@@ -159,6 +175,30 @@ function createLanguageSwitch(fromFragment, onChange) {
   select.addEventListener('change', () => choose(select.value));
   const lang = preferredLanguage(fromFragment);
   if (lang !== 'en') choose(lang);
+  return { choose };
+}
+
+/**
+ * Shows what a changed fragment asks for: its model (if loaded), layers, point, window, language
+ * and lesson step; what it leaves out stays as it is.
+ * @param {ReturnType<typeof readFragment>} next
+ */
+function followFragment(next, { store, plane, layers, lesson, languageSwitch }) {
+  if (next.model && next.model !== store.get().current && store.get().models.has(next.model)) store.set({ current: next.model });
+  if (next.layers) layers.setEnabled(next.layers);
+  if (next.z) plane.setPoint(plane.clampPoint(next.z));
+  plane.setWindow(next.view || { cx: 0, cy: 0, half: RANGE });
+  if (next.lang && next.lang !== language()) languageSwitch.choose(next.lang);
+  if (next.lesson && next.lesson !== lesson?.step()) lesson?.open(next.lesson);
+}
+
+/**
+ * The window shown, said under the plane and in the plane's accessible description.
+ * @param {import('./wasm.js').LatentWindow} w
+ */
+function describeView(w) {
+  const [cx, cy, half] = windowText(w).split(',');
+  render($('plane-view'), 'coords.view', { half, cx, cy });
 }
 
 /** The footer's line about the current model: objective, training and test figures. */

@@ -1,35 +1,45 @@
 // plane.js — the 2-D latent plane: axes in latent units and a draggable point (pointer events:
 // mouse, pen and touch; arrow keys), over layers that other panels set (pictures, the prior's
-// rings, dots, ellipses). Layers change rarely and the point often, so the layers are drawn once
-// per change (the pictures kept as a bitmap under the marks that change more often) and the
-// point is an element above them that a move only shifts.
+// rings, dots, ellipses), in a window that zooms and pans (wheel, pinch, keys, buttons). Layers
+// change rarely and the point often, so the layers are drawn once per change (the pictures kept
+// as a bitmap under the marks that change more often) and the point is an element above them
+// that a move only shifts.
 
 import { redrawNextFrame } from './frames.js';
 import { priorDensity } from './wasm.js';
 
-const RANGE = 4;            // the plane shows z ∈ [−RANGE, RANGE]²
-const KEY_STEP = 0.05;      // latent units per arrow-key press (×5 with Shift)
+/** @typedef {import('./wasm.js').LatentWindow} LatentWindow */
+
+export const RANGE = 4;     // the whole plane (the widest window) is z ∈ [−RANGE, RANGE]²
+export const MIN_HALF = 0.005; // the narrowest window is ±MIN_HALF: 800× the whole plane
+const KEY_STEP = 0.05;      // latent units per arrow-key press at the whole plane (×5 with Shift)
 const RING_SIGMAS = [1, 2, 3];
 const POINT_RADIUS = 7;     // CSS pixels
+const TARGET_TICKS = 7;     // about this many ticks along each axis, at any zoom
+const INSET = 0.22;         // the overview inset's side, as a share of the plane's
 /** One colour per digit 0–9 (Tableau 10), shared with the legend. */
 export const DIGIT_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 const COLORS = { prior: '#9aa0a6', axis: '#c8c8c0', label: '#5b6470', posterior: '#1f6fd2', sample: '#2e9d4f', segment: '#7a3cc2' };
 
 /**
- * How latent units map to canvas pixels now.
- * @typedef {{size: number, scale: number, dpr: number, toPx: (z: {x: number, y: number}) => {x: number, y: number}}} View
+ * How latent units map to canvas pixels now: `scale` pixels per latent unit in the window shown;
+ * `unit` is that scale at the whole plane, the measure of line widths and fonts (which must not
+ * grow as the view zooms in).
+ * @typedef {{size: number, scale: number, unit: number, dpr: number, window: LatentWindow,
+ *            toPx: (z: {x: number, y: number}) => {x: number, y: number}}} View
  * @typedef {(ctx: CanvasRenderingContext2D, view: View) => void} Drawable
  */
 
 /**
- * A picture (canvas) covering [−extent, extent]².
+ * A picture (canvas) covering the square `at` (centre and half-width in latent units).
  * @param {HTMLCanvasElement} image
+ * @param {LatentWindow} at
  * @returns {Drawable}
  */
-export function pictureDrawable(image, extent, { alpha = 0.85, smooth = false } = {}) {
+export function pictureDrawable(image, at, { alpha = 0.85, smooth = false } = {}) {
   return (ctx, view) => {
-    const a = view.toPx({ x: -extent, y: extent });
-    const b = view.toPx({ x: extent, y: -extent });
+    const a = view.toPx({ x: at.cx - at.half, y: at.cy + at.half });
+    const b = view.toPx({ x: at.cx + at.half, y: at.cy - at.half });
     ctx.imageSmoothingEnabled = smooth;
     ctx.globalAlpha = alpha;
     ctx.drawImage(image, a.x, a.y, b.x - a.x, b.y - a.y);
@@ -44,7 +54,7 @@ export function pictureDrawable(image, extent, { alpha = 0.85, smooth = false } 
 export function priorDrawable() {
   // Density along a radius relative to the peak, at r = 0, 1, 2, 3 (from vae-core).
   const shade = [0, 1, 2, 3].map((r) => 0.16 * priorDensity(r, 0) / priorDensity(0, 0));
-  return (ctx, { size, scale: s, toPx }) => {
+  return (ctx, { size, scale: s, unit, toPx }) => {
     const c = toPx({ x: 0, y: 0 });
     const grad = ctx.createRadialGradient(c.x, c.y, 0, c.x, c.y, 3 * s);
     shade.forEach((a, r) => grad.addColorStop(r / 3, `rgba(31,111,210,${a.toFixed(4)})`));
@@ -52,8 +62,9 @@ export function priorDrawable() {
     ctx.fillRect(0, 0, size, size);
     ctx.strokeStyle = COLORS.prior;
     ctx.fillStyle = COLORS.label;
-    ctx.lineWidth = Math.max(1, s / 60);
-    ctx.font = `${Math.round(s * 0.2)}px system-ui, sans-serif`;
+    ctx.lineWidth = Math.max(1, unit / 60);
+    ctx.font = `${Math.round(unit * 0.2)}px system-ui, sans-serif`;
+    // Rings off the view simply leave it (their labels with them).
     for (const k of RING_SIGMAS) {
       ctx.beginPath();
       ctx.arc(c.x, c.y, k * s, 0, 2 * Math.PI);
@@ -168,10 +179,10 @@ export function segmentDrawable(a, b) {
 export function posteriorDrawable(post) {
   const dots = samplesDrawable(post.samples || [], COLORS.posterior, 2);
   return (ctx, view) => {
-    const { toPx, scale: s } = view;
+    const { toPx, scale: s, unit } = view;
     const c = toPx({ x: post.mu[0], y: post.mu[1] });
     ctx.strokeStyle = ctx.fillStyle = COLORS.posterior;
-    ctx.lineWidth = Math.max(1.5, s / 40);
+    ctx.lineWidth = Math.max(1.5, unit / 40);
     ctx.setLineDash([6, 4]);
     for (const k of [1, 2]) {
       ctx.beginPath();
@@ -187,39 +198,128 @@ export function posteriorDrawable(post) {
   };
 }
 
-/** Axes through the origin with unit ticks and labels. @type {Drawable} */
-function drawAxes(ctx, { size, scale: s, toPx }) {
+/**
+ * A round tick step (1, 2 or 5 × 10ᵏ) near `span / TARGET_TICKS`, and the decimals its labels need.
+ * @returns {{step: number, decimals: number}}
+ */
+export function niceStep(span) {
+  const raw = span / TARGET_TICKS;
+  let power = 1, decimals = 0;
+  while (power > raw) { power /= 10; decimals++; }
+  while (power * 10 <= raw) { power *= 10; decimals = Math.max(0, decimals - 1); }
+  const step = [1, 2, 5, 10].map((m) => m * power).find((v) => v >= raw) || 10 * power;
+  return { step, decimals: step >= 1 ? 0 : decimals };
+}
+
+/**
+ * Axes with round ticks for the window shown: the axis lines where z₁ = 0 and z₂ = 0 cross the
+ * view; the tick labels along them, or along the nearest edge when an axis is off the view.
+ * @type {Drawable}
+ */
+function drawAxes(ctx, { size, unit, toPx, window: w }) {
   const c = toPx({ x: 0, y: 0 });
+  const margin = unit * 0.3;
+  const labelY = Math.max(margin, Math.min(size - margin, c.y)); // where the z₁ labels go
+  const labelX = Math.max(margin * 0.2, Math.min(size - 2.5 * margin, c.x)); // where the z₂ labels go
   ctx.strokeStyle = COLORS.axis;
-  ctx.lineWidth = Math.max(1, s / 80);
+  ctx.lineWidth = Math.max(1, unit / 80);
   ctx.beginPath();
-  ctx.moveTo(0, c.y); ctx.lineTo(size, c.y);
-  ctx.moveTo(c.x, 0); ctx.lineTo(c.x, size);
+  if (c.y >= 0 && c.y <= size) { ctx.moveTo(0, c.y); ctx.lineTo(size, c.y); }
+  if (c.x >= 0 && c.x <= size) { ctx.moveTo(c.x, 0); ctx.lineTo(c.x, size); }
   ctx.stroke();
   ctx.fillStyle = COLORS.label;
-  ctx.font = `${Math.round(s * 0.18)}px system-ui, sans-serif`;
-  for (let t = -RANGE + 1; t < RANGE; t++) {
-    if (t === 0) continue;
-    const p = toPx({ x: t, y: t });
-    ctx.fillText(String(t), p.x - 4, c.y + s * 0.25);
-    ctx.fillText(String(t), c.x + 4, p.y + 4);
-    ctx.beginPath();
-    ctx.moveTo(p.x, c.y - 4); ctx.lineTo(p.x, c.y + 4);
-    ctx.moveTo(c.x - 4, p.y); ctx.lineTo(c.x + 4, p.y);
-    ctx.stroke();
+  ctx.font = `${Math.round(unit * 0.18)}px system-ui, sans-serif`;
+  const { step, decimals } = niceStep(2 * w.half);
+  const ticks = (centre) => {
+    const out = [];
+    for (let k = Math.ceil((centre - w.half) / step); k * step <= centre + w.half; k++) out.push(k * step);
+    return out;
+  };
+  /** @type {[string, number, number][]} */
+  const labels = [];
+  ctx.beginPath();
+  for (const t of ticks(w.cx)) {
+    if (t === 0 && c.x >= 0 && c.x <= size) continue;
+    const x = toPx({ x: t, y: 0 }).x;
+    labels.push([t.toFixed(decimals), x - 4, labelY + unit * 0.25]);
+    ctx.moveTo(x, labelY - 4); ctx.lineTo(x, labelY + 4);
   }
-  ctx.fillText('z₁', size - s * 0.35, c.y - 6);
-  ctx.fillText('z₂', c.x + 6, s * 0.25);
+  for (const t of ticks(w.cy)) {
+    if (t === 0 && c.y >= 0 && c.y <= size) continue;
+    const y = toPx({ x: 0, y: t }).y;
+    labels.push([t.toFixed(decimals), labelX + 4, y + 4]);
+    ctx.moveTo(labelX - 4, y); ctx.lineTo(labelX + 4, y);
+  }
+  ctx.stroke();
+  labels.push(['z₁', size - unit * 0.35, labelY - 6], ['z₂', labelX + 6, unit * 0.25]);
+  // A light halo keeps the labels legible over the dark manifold grid.
+  ctx.strokeStyle = 'rgba(255,255,255,0.85)';
+  ctx.lineWidth = Math.max(2, unit / 25);
+  ctx.lineJoin = 'round';
+  for (const [text, x, y] of labels) { ctx.strokeText(text, x, y); ctx.fillText(text, x, y); }
+}
+
+/**
+ * The scale bar: the largest power of ten at most a third of the window's width, and the
+ * decimals its label needs.
+ * @param {number} half the window's half-width
+ * @returns {{length: number, decimals: number}}
+ */
+export function scaleBar(half) {
+  let length = 1, decimals = 0;
+  while (length > (2 * half) / 3) { length /= 10; decimals++; }
+  while (length * 10 <= (2 * half) / 3) length *= 10;
+  return { length, decimals: length >= 1 ? 0 : decimals };
+}
+
+/**
+ * Over the view: a scale bar (how long a round number of latent units is here) and, when zoomed
+ * in, an overview inset: the whole plane's prior rings with the window shown marked on it.
+ * @type {Drawable}
+ */
+function drawScaleAndOverview(ctx, { size, scale, unit, dpr, window: w }) {
+  const { length, decimals } = scaleBar(w.half);
+  const [x0, y0] = [unit * 0.3, size - unit * 0.3];
+  ctx.fillStyle = 'rgba(255,255,255,0.75)';
+  ctx.fillRect(x0 - 4 * dpr, y0 - unit * 0.3, length * scale + 8 * dpr, unit * 0.42);
+  ctx.strokeStyle = ctx.fillStyle = COLORS.label;
+  ctx.lineWidth = 2 * dpr;
+  ctx.beginPath();
+  ctx.moveTo(x0, y0 - 5 * dpr); ctx.lineTo(x0, y0); ctx.lineTo(x0 + length * scale, y0); ctx.lineTo(x0 + length * scale, y0 - 5 * dpr);
+  ctx.stroke();
+  ctx.font = `${Math.round(unit * 0.17)}px system-ui, sans-serif`;
+  ctx.fillText(length.toFixed(decimals), x0 + 3 * dpr, y0 - 7 * dpr);
+  if (w.half >= RANGE * 0.999) return;
+  const side = size * INSET;
+  const [left, top] = [size - side - 6 * dpr, 6 * dpr];
+  const s = side / (2 * RANGE);
+  const at = (x, y) => [left + (x + RANGE) * s, top + (RANGE - y) * s];
+  ctx.fillStyle = 'rgba(255,255,255,0.88)';
+  ctx.fillRect(left, top, side, side);
+  ctx.strokeStyle = COLORS.prior;
+  ctx.lineWidth = dpr;
+  ctx.strokeRect(left, top, side, side);
+  const [cx, cy] = at(0, 0);
+  ctx.beginPath();
+  for (const k of RING_SIGMAS) { ctx.moveTo(cx + k * s, cy); ctx.arc(cx, cy, k * s, 0, 2 * Math.PI); }
+  ctx.stroke();
+  const [wx, wy] = at(w.cx - w.half, w.cy + w.half);
+  const wSide = Math.max(3 * dpr, 2 * w.half * s);
+  ctx.strokeStyle = COLORS.posterior;
+  ctx.lineWidth = 2 * dpr;
+  ctx.strokeRect(wx + (2 * w.half * s - wSide) / 2, wy + (2 * w.half * s - wSide) / 2, wSide, wSide);
 }
 
 /**
  * Creates the latent plane on `canvas`, its layers stacked as {@link createLayerStack} says.
+ * `onView(window)` is called whenever the window shown changes (zoom or pan: zoom.js drives it).
  * @param {HTMLCanvasElement} canvas
  * @param {string[]} order layer names, bottom first
  * @param {(z: {x: number, y: number}) => void} onMove called whenever the user moves the point
  * @param {{axesAbove: string, cachedThrough: string}} stacking
+ * @param {(w: LatentWindow) => void} [onView]
  */
-export function createLatentPlane(canvas, order, onMove, stacking) {
+export function createLatentPlane(canvas, order, onMove, stacking, onView = () => {}) {
   const stack = createLayerStack(canvas, order, stacking);
   const pointLayer = createPointLayer(canvas);
   const state = { point: { x: 0, y: 0 }, pointDirty: true };
@@ -241,7 +341,14 @@ export function createLatentPlane(canvas, order, onMove, stacking) {
     onMove(z);
   }
 
-  attachPointer(canvas, setPoint, () => state.point);
+  const setWindow = windowSetter(canvas, view, () => {
+    stack.touchAll();
+    state.pointDirty = true;
+    redrawNextFrame(redraw);
+  }, onView);
+
+  const toLatent = (clientX, clientY) => clientToLatent(canvas, view, clientX, clientY);
+  attachPointer(canvas, toLatent, setPoint, () => state.point, () => view.window);
   new ResizeObserver(resize).observe(canvas);
   resize();
 
@@ -264,7 +371,61 @@ export function createLatentPlane(canvas, order, onMove, stacking) {
     },
     /** Clamps a point to the plane. */
     clampPoint: (z) => ({ x: clamp(z.x), y: clamp(z.y) }),
+    /** The window shown now. @returns {LatentWindow} */
+    getWindow: () => ({ ...view.window }),
+    /** Shows window `w` (clamped: at most the whole plane, at least ±MIN_HALF, inside the plane). */
+    setWindow,
+    toLatent, // latent coordinates under client (pointer) coordinates, in the window shown
+    pixelsPerUnit: () => view.scale / view.dpr, // CSS pixels per latent unit in the window shown
   };
+}
+
+/**
+ * The plane's `setWindow`: shows window `w`, clamped to the plane, in `view` (and as the canvas's
+ * `data-view`); `redraw()` draws every layer again, once, and `onView` hears of it.
+ * @param {HTMLCanvasElement} canvas
+ * @param {ReturnType<typeof createView>} view
+ * @param {() => void} redraw
+ * @param {(w: LatentWindow) => void} onView
+ */
+function windowSetter(canvas, view, redraw, onView) {
+  canvas.dataset.view = windowText(view.window);
+  return (/** @type {LatentWindow} */ w) => {
+    const next = clampWindow(w);
+    const now = view.window;
+    if (next.cx === now.cx && next.cy === now.cy && next.half === now.half) return;
+    view.setWindow(next);
+    canvas.dataset.view = windowText(next);
+    redraw();
+    onView(next);
+  };
+}
+
+/** A window as `data-view` and the fragment write it: "cx,cy,halfwidth". @param {LatentWindow} w */
+export function windowText(w) {
+  const digits = (v) => Number(v.toPrecision(6)).toString();
+  return `${digits(w.cx)},${digits(w.cy)},${digits(w.half)}`;
+}
+
+/**
+ * A window made valid: half-width in [MIN_HALF, RANGE], the square inside the whole plane.
+ * @param {LatentWindow} w
+ * @returns {LatentWindow}
+ */
+export function clampWindow(w) {
+  const half = Math.max(MIN_HALF, Math.min(RANGE, Number.isFinite(w.half) ? w.half : RANGE));
+  const room = RANGE - half;
+  const centre = (c) => Math.max(-room, Math.min(room, Number.isFinite(c) ? c : 0));
+  return { cx: centre(w.cx), cy: centre(w.cy), half };
+}
+
+/** Client (pointer) coordinates → latent coordinates in the window shown, through the element's box. */
+function clientToLatent(canvas, view, clientX, clientY) {
+  const box = canvas.getBoundingClientRect();
+  const u = (clientX - box.left) / box.width;
+  const v = (clientY - box.top) / box.height;
+  const w = view.window;
+  return { x: w.cx + (u * 2 - 1) * w.half, y: w.cy + (1 - v * 2) * w.half };
 }
 
 /**
@@ -302,7 +463,12 @@ function createLayerStack(canvas, order, { axesAbove, cachedThrough }) {
       ctx.clearRect(0, 0, view.size, view.size);
       ctx.drawImage(base, 0, 0);
       for (const draw of drawables.slice(cachedCount)) draw?.(ctx, view);
+      drawScaleAndOverview(ctx, view);
       dirty.base = dirty.any = false;
+    },
+    /** Every layer is to be drawn again (the window changed): the bitmap once, not per move. */
+    touchAll() {
+      dirty.base = dirty.any = true;
     },
     /**
      * Sets layer `name` (one of `order`) to `drawable`, or removes it with null.
@@ -339,9 +505,11 @@ function createPointLayer(canvas) {
     fit() {
       box = { left: canvas.offsetLeft + canvas.clientLeft, top: canvas.offsetTop + canvas.clientTop, size: canvas.clientWidth || 1 };
     },
-    /** Moves the ring to `point`. */
+    /** Moves the ring to `point` (hidden while the point is outside the window shown). */
     draw(view, point) {
       const p = view.toPx(point); // canvas pixels → CSS pixels
+      const inside = p.x >= 0 && p.x <= view.size && p.y >= 0 && p.y <= view.size;
+      if (ring.hidden === inside) ring.hidden = !inside;
       const x = box.left + (p.x / view.size) * box.size - POINT_RADIUS;
       const y = box.top + (p.y / view.size) * box.size - POINT_RADIUS;
       ring.style.transform = `translate(${x.toFixed(1)}px, ${y.toFixed(1)}px)`;
@@ -380,52 +548,62 @@ export function drawStill(canvas, drawables) {
 /** A latent coordinate clamped to the plane's range. */
 const clamp = (t) => Math.max(-RANGE, Math.min(RANGE, t));
 
-/** The latent ↔ canvas-pixel mapping of a square canvas `size` pixels wide. */
+/** The latent ↔ canvas-pixel mapping of a square canvas `size` pixels wide showing a window (the whole plane at first). */
 function createView() {
-  /** @type {View & {setSize: (size: number, dpr: number) => void}} */
+  /** @type {View & {setSize: (size: number, dpr: number) => void, setWindow: (w: LatentWindow) => void}} */
   const view = {
-    size: 0, scale: 0, dpr: 1,
-    toPx: (z) => ({ x: (z.x + RANGE) * view.scale, y: (RANGE - z.y) * view.scale }),
+    size: 0, scale: 0, unit: 0, dpr: 1, window: { cx: 0, cy: 0, half: RANGE },
+    toPx: (z) => ({ x: (z.x - view.window.cx + view.window.half) * view.scale, y: (view.window.half - z.y + view.window.cy) * view.scale }),
     setSize(size, dpr) {
-      Object.assign(view, { size, scale: size / (2 * RANGE), dpr });
+      Object.assign(view, { size, dpr, unit: size / (2 * RANGE), scale: size / (2 * view.window.half) });
+    },
+    setWindow(w) {
+      Object.assign(view, { window: w, scale: view.size / (2 * w.half) });
     },
   };
   return view;
 }
 
 /**
- * Pointer dragging and arrow keys on the plane's canvas.
+ * Pointer dragging and arrow keys on the plane's canvas. A drag with the primary button (or one
+ * finger) moves the point; panning (middle button, a modifier, two fingers) is zoom.js's, so the
+ * two never fight.
  * @param {HTMLCanvasElement} canvas
+ * @param {(clientX: number, clientY: number) => {x: number, y: number}} toLatent
  * @param {(z: {x: number, y: number}) => void} setPoint
  * @param {() => {x: number, y: number}} getPoint
+ * @param {() => LatentWindow} getWindow
  */
-function attachPointer(canvas, setPoint, getPoint) {
-  /** Client (pointer) coordinates → latent coordinates, through the element's current box. */
-  function clientToLatent(clientX, clientY) {
-    const box = canvas.getBoundingClientRect();
-    const u = (clientX - box.left) / box.width;
-    const v = (clientY - box.top) / box.height;
-    return { x: clamp((u * 2 - 1) * RANGE), y: clamp((1 - v * 2) * RANGE) };
-  }
-  let dragging = false;
+function attachPointer(canvas, toLatent, setPoint, getPoint, getWindow) {
+  const at = (e) => { const z = toLatent(e.clientX, e.clientY); return { x: clamp(z.x), y: clamp(z.y) }; };
+  /** The pointer dragging the point, if any. */
+  let dragging = /** @type {number | null} */ (null);
   canvas.addEventListener('pointerdown', (e) => {
-    dragging = true;
+    if (isPanGesture(e) || (e.pointerType === 'touch' && dragging !== null)) { dragging = null; return; }
+    dragging = e.pointerId;
     canvas.setPointerCapture(e.pointerId);
-    setPoint(clientToLatent(e.clientX, e.clientY));
+    setPoint(at(e));
     e.preventDefault();
   });
   canvas.addEventListener('pointermove', (e) => {
-    if (dragging) setPoint(clientToLatent(e.clientX, e.clientY));
+    if (dragging === e.pointerId) setPoint(at(e));
   });
-  const stop = () => { dragging = false; };
+  const stop = (e) => { if (dragging === e.pointerId) dragging = null; };
   canvas.addEventListener('pointerup', stop);
   canvas.addEventListener('pointercancel', stop);
   canvas.addEventListener('keydown', (e) => {
-    const step = KEY_STEP * (e.shiftKey ? 5 : 1);
+    if (e.ctrlKey || e.altKey || e.metaKey) return; // with a modifier the arrows pan (zoom.js)
+    // A press moves the point by KEY_STEP at the whole plane, proportionally less zoomed in.
+    const step = KEY_STEP * (e.shiftKey ? 5 : 1) * (getWindow().half / RANGE);
     const d = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] }[e.key];
     if (!d) return;
     const p = getPoint();
     setPoint({ x: clamp(p.x + d[0]), y: clamp(p.y + d[1]) });
     e.preventDefault();
   });
+}
+
+/** Whether a pointer-down starts a pan rather than a drag of the point: middle button or a modifier key. */
+export function isPanGesture(e) {
+  return e.button === 1 || e.shiftKey || e.ctrlKey || e.altKey || e.metaKey;
 }

@@ -15,10 +15,13 @@ const SHOWN_SAMPLES = 8; // decoded reparameterised samples in the strip
  * @param {{setLayer: Function, setPoint: (z: {x: number, y: number}) => void}} plane
  */
 export function createPosteriorPanel(store, plane) {
+  /** @type {import('./wasm.js').Posterior | null} the posterior shown now */
+  let shown = null;
   /** Encodes `image` with the current model and shows everything about its posterior. */
   function encode(image) {
     const model = store.model();
     const post = model.encodeImage(image.rgba, image.width, image.height);
+    shown = post;
     showReadout(post, model.info);
     $('posterior-samples').getContext('2d').putImageData(model.decodeTiles(new Float32Array(post.samples), SHOWN_SAMPLES), 0, 0);
     plane.setLayer('posterior', post.sigma[0] > 0 ? posteriorDrawable(post) : null);
@@ -56,6 +59,8 @@ export function createPosteriorPanel(store, plane) {
     try { encode(image); } catch (err) { setStatus('status.encode-failed', { image: image.name, reason: errorMessage(err) }, true); }
   });
   return {
+    /** The posterior shown now (null before the first image). */
+    current: () => shown,
     /** Encodes an image given by the page itself (the lesson's example), as an upload would be. */
     show(image) {
       encode(image);
@@ -74,6 +79,7 @@ function showReadout(post, info) {
   el.hidden = false;
   el.dataset.mu = `${post.mu[0]},${post.mu[1]}`;
   el.dataset.sigma = `${post.sigma[0]},${post.sigma[1]}`;
+  el.dataset.samples = post.samples.join(','); // the reparameterised samples drawn on the plane, [x0, y0, …]
   $('mu').textContent = `${fmt(post.mu[0])}, ${fmt(post.mu[1])}`;
   if (info.kind === 'ae') render($('sigma'), 'posterior.sigma-ae');
   else $('sigma').textContent = `${fmt(post.sigma[0], 3)}, ${fmt(post.sigma[1], 3)}`;

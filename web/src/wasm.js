@@ -4,6 +4,7 @@
 import { pageError } from './i18n.js';
 
 /** @typedef {{name: string, label: string, embedded?: boolean, script?: string}} ModelEntry */
+/** A square window on the latent plane: centre (cx, cy) and half-width, latent units. @typedef {{cx: number, cy: number, half: number}} LatentWindow */
 /** Where a model came from, as a catalogue message (null: shipped with the page). @typedef {{key: string, params?: Record<string, string>} | null} ModelSource */
 /**
  * What a weights file says about its model (vae-core's WeightsMeta).
@@ -155,7 +156,7 @@ export function interpolate(a, b, n) {
   return wasm_bindgen.Explorer.interpolate(a.x, a.y, b.x, b.y, n);
 }
 
-/** Half-width of the square a picture of an n × n grid over [−range, range]² covers. */
+/** Half-width of the square a picture of an n × n grid of half-width `range` covers around its centre. */
 export function gridExtent(n, range) {
   return wasm_bindgen.Explorer.gridExtent(n, range);
 }
@@ -196,9 +197,12 @@ export class Model {
     return this.explorer.decodeTiles(zs, cols);
   }
 
-  /** The decoder's manifold: one decoding per point of an n × n grid over [−range, range]². */
-  decodeGrid(n, range) {
-    return this.explorer.decodeGrid(n, range);
+  /**
+   * The decoder's manifold: one decoding per point of an n × n grid over the window `w`.
+   * @param {LatentWindow} w
+   */
+  decodeGrid(n, w) {
+    return this.explorer.decodeGrid(n, w.cx, w.cy, w.half);
   }
 
   /** Mean ‖μ‖² of the stored test posteriors (2 for codes spread like N(0, I)). */
@@ -211,19 +215,28 @@ export class Model {
     return this.explorer.testPosteriors();
   }
 
-  /** log₂ q(z)/p(z) of the aggregate posterior at the points of an n × n grid over [−range, range]². */
-  aggregateVsPrior(n, range) {
-    return this.explorer.aggregateVsPrior(n, range);
+  /**
+   * log₂ q(z)/p(z) of the aggregate posterior at the points of an n × n grid over the window `w`.
+   * @param {LatentWindow} w
+   */
+  aggregateVsPrior(n, w) {
+    return this.explorer.aggregateVsPrior(n, w.cx, w.cy, w.half);
   }
 
-  /** Mean |Δpixel| per latent unit at the points of an n × n grid over [−range, range]². */
-  continuityMap(n, range) {
-    return this.explorer.continuityMap(n, range);
+  /**
+   * Mean |Δpixel| per latent unit at the points of an n × n grid over the window `w`.
+   * @param {LatentWindow} w
+   */
+  continuityMap(n, w) {
+    return this.explorer.continuityMap(n, w.cx, w.cy, w.half);
   }
 
-  /** {@link continuityMap} of `rows` grid rows from `firstRow` (from the top) only. */
-  continuityMapRows(n, range, firstRow, rows) {
-    return this.explorer.continuityMapRows(n, range, firstRow, rows);
+  /**
+   * {@link continuityMap} of `rows` grid rows from `firstRow` (from the top) only.
+   * @param {LatentWindow} w
+   */
+  continuityMapRows(n, w, firstRow, rows) {
+    return this.explorer.continuityMapRows(n, w.cx, w.cy, w.half, firstRow, rows);
   }
 
   /**

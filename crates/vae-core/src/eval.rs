@@ -166,7 +166,7 @@ pub fn continuity_scaled(model: &Vae, radius: f32, step: f32, scale: [f32; 2]) -
     let half = (n as f32 - 1.0) / 2.0;
     let coord = |i: usize| (i as f32 - half) * step;
     let inside = |col: usize, row: usize| coord(col).hypot(coord(row)) <= radius + 1e-4;
-    let grid = LatentGrid { n, range: half * step };
+    let grid = LatentGrid { n, range: half * step, center: [0.0, 0.0] };
     let (right, up) = continuity_rates(model, &grid, scale);
     let (mut sum, mut max, mut count) = (0.0f64, 0.0f32, 0usize);
     for row in 0..n {
@@ -201,25 +201,18 @@ pub fn code_spread<R: AsRef<[f32]>>(codes: &[R]) -> [f32; 2] {
 /// Posteriors narrower than `min_sigma` (an AE's points) are widened to it, a kernel density
 /// estimate.
 pub fn aggregate_density(posteriors: &[[f32; 5]], grid: &LatentGrid, min_sigma: f32) -> Vec<f32> {
-    let (n, range, step) = (grid.n, grid.range, grid.step());
-    let coord = |i: usize| if n <= 1 { 0.0 } else { -range + i as f32 * step };
+    let n = grid.n;
     let count = posteriors.len().max(1) as f32;
     let mut out = vec![0.0f32; n * n];
     for p in posteriors {
         let (sx, sy) = (p[2].max(min_sigma), p[3].max(min_sigma));
         let norm = 1.0 / (2.0 * core::f32::consts::PI * sx * sy * count);
-        // Only points within 4σ contribute noticeably: indices i with |coord(i) − c| ≤ 4s.
-        let near = |c: f32, s: f32| {
-            let lo = ((c - 4.0 * s + range) / step).ceil().max(0.0) as usize;
-            let hi = ((((c + 4.0 * s + range) / step).floor() + 1.0).max(0.0) as usize).min(n);
-            lo..hi
-        };
-        // Row r holds z₂ = coord(n − 1 − r).
-        for up in near(p[1], sy) {
+        // Only points within 4σ contribute noticeably. Row r holds z₂ = coord(1, n − 1 − r).
+        for up in grid.indices_within(1, p[1] - 4.0 * sy, p[1] + 4.0 * sy) {
             let row = n - 1 - up;
-            let dy = (coord(up) - p[1]) / sy;
-            for col in near(p[0], sx) {
-                let dx = (coord(col) - p[0]) / sx;
+            let dy = (grid.coord(1, up) - p[1]) / sy;
+            for col in grid.indices_within(0, p[0] - 4.0 * sx, p[0] + 4.0 * sx) {
+                let dx = (grid.coord(0, col) - p[0]) / sx;
                 out[row * n + col] += norm * (-0.5 * (dx * dx + dy * dy)).exp();
             }
         }

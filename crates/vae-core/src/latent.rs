@@ -40,15 +40,18 @@ pub fn log_prior(z: [f32; 2]) -> f32 {
     -0.5 * (z[0] * z[0] + z[1] * z[1]) - LOG_2PI as f32
 }
 
-/// An `n × n` grid of points over [−range, range]², both edges included, read row by row from
-/// the top (z₂ = +range) down and left to right, the way the plane is drawn. Every grid of the
-/// page (manifold, continuity, aggregate map) is one of these.
+/// An `n × n` grid of points over the square [c₁ − range, c₁ + range] × [c₂ − range, c₂ + range]
+/// around `center`, both edges included, read row by row from the top (z₂ = c₂ + range) down and
+/// left to right, the way the plane is drawn. Every grid of the page (manifold, continuity,
+/// aggregate map, over the whole prior or over a zoomed window) is one of these.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LatentGrid {
     /// Points per side (at least 1).
     pub n: usize,
     /// Half-width of the square the points span, latent units.
     pub range: f32,
+    /// Centre of the square, latent units (the origin for a grid over the whole prior).
+    pub center: [f32; 2],
 }
 
 impl LatentGrid {
@@ -56,16 +59,27 @@ impl LatentGrid {
     pub const MAX_SIDE: usize = 128;
     /// Largest half-width: the prior has no mass worth drawing beyond it.
     pub const MAX_RANGE: f32 = 10.0;
+    /// Smallest half-width: a zoomed window's grid still has distinct f32 points near |z| ≈ 10.
+    pub const MIN_RANGE: f32 = 1.0e-4;
 
-    /// A grid, checked: `1 ≤ n ≤ MAX_SIDE`, `0 < range ≤ MAX_RANGE`.
+    /// A grid centred on the origin, checked: `1 ≤ n ≤ MAX_SIDE`, `MIN_RANGE ≤ range ≤ MAX_RANGE`.
     pub fn new(n: usize, range: f32) -> Result<Self, String> {
+        Self::window(n, [0.0, 0.0], range)
+    }
+
+    /// A grid over the window of half-width `range` around `center` (a zoomed view of the
+    /// plane), checked as [`Self::new`] and with the centre finite and within `MAX_RANGE`.
+    pub fn window(n: usize, center: [f32; 2], range: f32) -> Result<Self, String> {
         if !(1..=Self::MAX_SIDE).contains(&n) {
             return Err(format!("a latent grid has 1 to {} points per side, not {n}", Self::MAX_SIDE));
         }
-        if !(range.is_finite() && range > 0.0 && range <= Self::MAX_RANGE) {
-            return Err(format!("a latent grid spans a range in (0, {}], not {range}", Self::MAX_RANGE));
+        if !(range.is_finite() && (Self::MIN_RANGE..=Self::MAX_RANGE).contains(&range)) {
+            return Err(format!("a latent grid spans a half-width in [{}, {}], not {range}", Self::MIN_RANGE, Self::MAX_RANGE));
         }
-        Ok(Self { n, range })
+        if !center.iter().all(|c| c.is_finite() && c.abs() <= Self::MAX_RANGE) {
+            return Err(format!("a latent grid's centre lies within ±{}, not ({}, {})", Self::MAX_RANGE, center[0], center[1]));
+        }
+        Ok(Self { n, range, center })
     }
 
     /// Distance between neighbouring points (the whole width for a 1-point grid).
@@ -73,19 +87,31 @@ impl LatentGrid {
         if self.n <= 1 { 2.0 * self.range } else { 2.0 * self.range / (self.n - 1) as f32 }
     }
 
-    /// Coordinate of column (or row, from the bottom) `i`.
-    fn coord(&self, i: usize) -> f32 {
-        if self.n <= 1 { 0.0 } else { -self.range + i as f32 * self.step() }
+    /// Latent coordinate along `axis` (0: z₁, 1: z₂) of column `i` (or of row `i` counted from
+    /// the bottom).
+    pub fn coord(&self, axis: usize, i: usize) -> f32 {
+        let offset = if self.n <= 1 { 0.0 } else { -self.range + i as f32 * self.step() };
+        self.center[axis] + offset
+    }
+
+    /// The columns (or rows from the bottom) along `axis` whose coordinate lies in [lo, hi].
+    pub fn indices_within(&self, axis: usize, lo: f32, hi: f32) -> Range<usize> {
+        let start = self.center[axis] - self.range;
+        let step = self.step();
+        let first = ((lo - start) / step).ceil().max(0.0) as usize;
+        let end = ((((hi - start) / step).floor() + 1.0).max(0.0) as usize).min(self.n);
+        first.min(end)..end
     }
 
     /// The points `[x0, y0, x1, y1, …]`, rows from the top down.
     pub fn points(&self) -> Vec<f32> {
         let n = self.n;
-        (0..n).flat_map(|row| (0..n).flat_map(move |col| [self.coord(col), self.coord(n - 1 - row)])).collect()
+        (0..n).flat_map(|row| (0..n).flat_map(move |col| [self.coord(0, col), self.coord(1, n - 1 - row)])).collect()
     }
 
     /// Half-width of the square covered when every point is the centre of a tile one step wide:
-    /// where a picture made from this grid (one pixel or tile per point) is drawn on the plane.
+    /// a picture made from this grid (one pixel or tile per point) is drawn over the square of
+    /// this half-width around `center`.
     pub fn extent(&self) -> f32 {
         self.range + self.step() / 2.0
     }
@@ -172,6 +198,21 @@ mod tests {
     }
 
     #[test]
+    fn a_window_grid_is_the_origin_grid_moved_to_its_centre() {
+        let at_origin = LatentGrid::new(5, 0.02).expect("valid");
+        let moved = LatentGrid::window(5, [1.5, -0.75], 0.02).expect("valid");
+        let shifted: Vec<f32> = at_origin.points().chunks_exact(2).flat_map(|z| [z[0] + 1.5, z[1] - 0.75]).collect();
+        for (a, b) in moved.points().iter().zip(&shifted) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+        assert_eq!((moved.step(), moved.extent()), (at_origin.step(), at_origin.extent()));
+        assert_eq!(moved.indices_within(0, 1.49, 1.515), 1..4);
+        assert_eq!(moved.indices_within(1, 5.0, 6.0), 5..5);
+        assert!(LatentGrid::window(5, [f32::NAN, 0.0], 1.0).is_err() && LatentGrid::window(5, [11.0, 0.0], 1.0).is_err());
+        assert!(LatentGrid::window(5, [0.0, 0.0], LatentGrid::MIN_RANGE / 2.0).is_err());
+    }
+
+    #[test]
     fn the_log_prior_is_the_standard_normal_density() {
         let density = |z: [f32; 2]| log_prior(z).exp();
         assert!((density([0.0, 0.0]) - 1.0 / (2.0 * core::f32::consts::PI)).abs() < 1e-7);
@@ -208,6 +249,11 @@ mod tests {
         assert!(at(1.0, 1.0) > 1.0, "{}", at(1.0, 1.0));
         assert!(at(-1.0, -1.0) < -1.0, "{}", at(-1.0, -1.0));
         assert!(at(-4.0, -4.0).is_nan());
+        // The same map over a window around the codes agrees with the whole map at shared points.
+        let window = LatentGrid::window(9, [1.0, 1.0], 1.0).expect("valid");
+        let zoomed = aggregate_vs_prior(&posteriors, &window, 0.25);
+        assert!((zoomed[4 * 9 + 4] - at(1.0, 1.0)).abs() < 1e-4, "{} vs {}", zoomed[4 * 9 + 4], at(1.0, 1.0));
+        assert!((zoomed[0] - at(0.0, 2.0)).abs() < 1e-4, "{} vs {}", zoomed[0], at(0.0, 2.0));
         // log₂ q/p by hand at the code itself: q = N((1,1); (1,1), 0.25²I).
         let q = 1.0 / (2.0 * core::f32::consts::PI * 0.25 * 0.25);
         let expected = (q.ln() - log_prior([1.0, 1.0])) / core::f32::consts::LN_2;

@@ -10,6 +10,7 @@
 //! - [`preprocess`]: any RGBA image → a 28×28 MNIST-style input.
 //! - [`classifier`]: a small digit classifier that scores decoded prior samples.
 //! - [`dataset`]: the datasets a model can be trained on: names, class names, preprocessing.
+//! - [`bound`]: log p(x), the true posterior and the two gaps of the ELBO, by quadrature.
 //! - [`eval`]: the importance-weighted log-likelihood and the decoder's continuity.
 //! - [`latent`]: the prior's density, grids over the plane and the maps drawn on it.
 //! - [`idx`]: the IDX file format of MNIST and its relatives.
@@ -19,6 +20,7 @@
 //! - [`weights`]: the versioned, checksummed weights file.
 #![cfg_attr(not(test), warn(missing_docs))]
 
+pub mod bound;
 pub mod classifier;
 pub mod dataset;
 pub mod eval;

@@ -59,6 +59,21 @@ pub fn reconstruction_nats(logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
     value + (surrogate.clone() - surrogate.detach())
 }
 
+/// −log p(x|z) of one image under Bernoulli pixels with logits `logits`: Σᵢ softplus(ℓᵢ) − xᵢℓᵢ,
+/// nats — the value of [`reconstruction_nats`] for one image given as slices, in the same
+/// vectorisable pass (eight running sums). The exact bound evaluates it at thousands of z.
+pub fn bernoulli_nats(logits: &[f32], x: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (l8, x8) = (logits.chunks_exact(8), x.chunks_exact(8));
+    let rest: f32 = l8.remainder().iter().zip(x8.remainder()).map(|(&l, &t)| pixel_nats(l, t, fast::exp(-l.abs()))).sum();
+    for (ls, ts) in l8.zip(x8) {
+        for ((a, &l), &t) in acc.iter_mut().zip(ls).zip(ts) {
+            *a += pixel_nats(l, t, fast::exp(-l.abs()));
+        }
+    }
+    acc.iter().sum::<f32>() + rest
+}
+
 /// softplus(ℓ) − tℓ = max(ℓ, 0) + ln(1 + e) − tℓ for one pixel, given e = e^−|ℓ| (branch-free).
 #[inline]
 fn pixel_nats(l: f32, t: f32, e: f32) -> f32 {

@@ -6,7 +6,10 @@
 //! in a plain `impl`; the `#[wasm_bindgen] impl` below it is the JS API, which checks every input,
 //! converts types and returns a `JsError` instead of panicking. All maths is vae-core's.
 
+use std::cell::OnceCell;
+
 use burn::prelude::*;
+use vae_core::bound::{self, CoarseLogits, ExactBound, ExactJob, Gaussian2};
 use vae_core::fast::FastDecoder;
 use vae_core::latent::{self, LatentGrid};
 use vae_core::message::js_error;
@@ -25,6 +28,9 @@ pub const AGGREGATE_BANDWIDTH: f32 = 0.25;
 pub const MAX_BATCH: usize = 16_384;
 /// Columns of a tile sheet at most.
 pub const MAX_TILE_COLUMNS: u32 = 64;
+/// Points a side of the coarse grid the page's exact bound starts from (41² decodes, made once
+/// per model: 5 MB of logits, where the trainer's 81² would be 20 MB).
+pub const PAGE_COARSE_SIDE: usize = 41;
 
 /// One model (the embedded default or one loaded from bytes), ready to encode and decode.
 #[wasm_bindgen]
@@ -35,6 +41,8 @@ pub struct Explorer {
     fast: FastDecoder,
     meta: WeightsMeta,
     device: Device,
+    /// The decoder's logits on the exact bound's coarse grid, made on first use.
+    coarse: OnceCell<CoarseLogits>,
 }
 
 impl Explorer {
@@ -44,7 +52,7 @@ impl Explorer {
         let file = WeightsFile::from_bytes(bytes)?;
         let model = file.load_model(&device)?;
         let fast = FastDecoder::from_vae(&model);
-        Ok(Self { model, fast, meta: file.meta, device })
+        Ok(Self { model, fast, meta: file.meta, device, coarse: OnceCell::new() })
     }
 
     /// Loads the embedded default model, asked for by `name`.
@@ -70,6 +78,37 @@ impl Explorer {
     /// Posterior and ELBO readout of a preprocessed 28×28 input.
     pub fn posterior_of_pixels(&self, pixels: &[f32]) -> Posterior {
         readout::posterior(&self.model, &self.fast, self.meta.kind, pixels, &self.device)
+    }
+
+    /// A job computing the exact bound of the 28×28 input `pixels` (in [0, 1]) whose encoder
+    /// gives N(`mu`, diag `sigma`²); an error for an AE, which defines no p(x).
+    pub fn exact_job(&self, pixels: &[f32], mu: [f32; 2], sigma: [f32; 2]) -> Result<ExactJob, String> {
+        if self.meta.kind != vae_core::ModelKind::Vae {
+            return Err("a plain autoencoder defines no p(x): the bound needs a VAE".into());
+        }
+        let coarse = self.coarse.get_or_init(|| CoarseLogits::new(&self.fast, PAGE_COARSE_SIDE));
+        let encoder = Gaussian2::diagonal([mu[0] as f64, mu[1] as f64], [sigma[0] as f64, sigma[1] as f64]);
+        Ok(ExactJob::new(encoder, Some(coarse.log_joint(pixels))))
+    }
+
+    /// The exact bound of input `pixels` in one go (what the page's job makes a step at a time).
+    pub fn exact_bound(&self, pixels: &[f32], mu: [f32; 2], sigma: [f32; 2]) -> Result<ExactBound, String> {
+        let mut job = self.exact_job(pixels, mu, sigma)?;
+        let likelihood = bound::bernoulli_log_likelihood(&self.fast, pixels);
+        job.step(&likelihood, usize::MAX).map_err(|e| e.to_string())?.ok_or_else(|| "an unlimited job always ends".to_string())
+    }
+
+    /// log p(z|x) = log p(x|z) + log p(z) − log p(x) of input `pixels` at the points of `grid`'s
+    /// rows `rows` (a band of the true posterior's picture).
+    pub fn log_posterior_rows(&self, pixels: &[f32], log_px: f64, grid: &LatentGrid, rows: std::ops::Range<usize>) -> Vec<f32> {
+        let points = grid.points();
+        let band: Vec<f64> = points[rows.start * grid.n * LATENT_DIM..rows.end * grid.n * LATENT_DIM].iter().map(|&v| v as f64).collect();
+        let likelihood = bound::bernoulli_log_likelihood(&self.fast, pixels);
+        likelihood(&band)
+            .iter()
+            .zip(band.chunks_exact(LATENT_DIM))
+            .map(|(l, z)| (l - 0.5 * (z[0] * z[0] + z[1] * z[1]) - latent::LOG_2PI - log_px) as f32)
+            .collect()
     }
 
     /// log₂ q(z)/p(z) of the test posteriors' mixture on `grid`; an error if the file has none.
@@ -131,12 +170,13 @@ impl Explorer {
         image_data(&self.decode_batch(zs)?, cols as usize)
     }
 
-    /// The manifold of the decoder: one decoding per point of an `n × n` grid over
-    /// [−range, range]², as one `ImageData` (top row at z₂ = +range, like the plane); draw it
-    /// over [−extent, extent]² (`Explorer.gridExtent`).
+    /// The manifold of the decoder: one decoding per point of an `n × n` grid over the window
+    /// of half-width `range` around (cx, cy), as one `ImageData` (top row at z₂ = cy + range,
+    /// like the plane); draw it over the square of half-width `Explorer.gridExtent(n, range)`
+    /// around (cx, cy).
     #[wasm_bindgen(js_name = decodeGrid)]
-    pub fn decode_grid(&self, n: u32, range: f32) -> Result<web_sys::ImageData, JsValue> {
-        let grid = grid(n, range)?;
+    pub fn decode_grid(&self, n: u32, cx: f32, cy: f32, range: f32) -> Result<web_sys::ImageData, JsValue> {
+        let grid = grid(n, cx, cy, range)?;
         if grid.n as u32 > MAX_TILE_COLUMNS {
             return Err(JsError::new(&format!("decodeGrid takes 1 to {MAX_TILE_COLUMNS} cells per side")).into());
         }
@@ -158,27 +198,28 @@ impl Explorer {
     }
 
     /// log₂ q(z)/p(z): the aggregate posterior (the mixture of the test posteriors) against
-    /// the prior at the points of an `n × n` grid over [−range, range]², rows from the top.
-    /// Positive where codes crowd, negative in holes the prior still samples from, NaN where
-    /// both densities are negligible.
+    /// the prior at the points of an `n × n` grid over the window of half-width `range` around
+    /// (cx, cy), rows from the top. Positive where codes crowd, negative in holes the prior still
+    /// samples from, NaN where both densities are negligible.
     #[wasm_bindgen(js_name = aggregateVsPrior)]
-    pub fn aggregate_vs_prior(&self, n: u32, range: f32) -> Result<Vec<f32>, JsError> {
-        self.aggregate_map(&grid(n, range)?).map_err(|e| JsError::new(&e))
+    pub fn aggregate_vs_prior(&self, n: u32, cx: f32, cy: f32, range: f32) -> Result<Vec<f32>, JsError> {
+        self.aggregate_map(&grid(n, cx, cy, range)?).map_err(|e| JsError::new(&e))
     }
 
     /// How fast the decoded image changes (mean |Δpixel| per latent unit, averaged over the
-    /// right and upward neighbour) at each point of an `n × n` grid over [−range, range]².
+    /// right and upward neighbour) at each point of an `n × n` grid over the window of
+    /// half-width `range` around (cx, cy).
     #[wasm_bindgen(js_name = continuityMap)]
-    pub fn continuity_map(&self, n: u32, range: f32) -> Result<Vec<f32>, JsError> {
-        let grid = grid(n, range)?;
+    pub fn continuity_map(&self, n: u32, cx: f32, cy: f32, range: f32) -> Result<Vec<f32>, JsError> {
+        let grid = grid(n, cx, cy, range)?;
         Ok(latent::continuity_map_rows(&self.fast, &grid, 0..grid.n))
     }
 
     /// [`Self::continuity_map`] of `rows` grid rows from row `first_row` (from the top) only:
     /// the page makes the map a band at a time, between frames.
     #[wasm_bindgen(js_name = continuityMapRows)]
-    pub fn continuity_map_rows(&self, n: u32, range: f32, first_row: u32, rows: u32) -> Result<Vec<f32>, JsError> {
-        let grid = grid(n, range)?;
+    pub fn continuity_map_rows(&self, n: u32, cx: f32, cy: f32, range: f32, first_row: u32, rows: u32) -> Result<Vec<f32>, JsError> {
+        let grid = grid(n, cx, cy, range)?;
         let (first, end) = (first_row as usize, first_row as usize + rows as usize);
         if rows == 0 || end > grid.n {
             return Err(JsError::new(&format!("rows {first}..{end} are not inside a grid of {} rows", grid.n)));
@@ -186,11 +227,11 @@ impl Explorer {
         Ok(latent::continuity_map_rows(&self.fast, &grid, first..end))
     }
 
-    /// Half-width of the square a picture made from an `n × n` grid over [−range, range]²
-    /// covers (one tile or pixel per point, centred on it).
+    /// Half-width of the square a picture made from an `n × n` grid of half-width `range`
+    /// covers around the grid's centre (one tile or pixel per point, centred on it).
     #[wasm_bindgen(js_name = gridExtent)]
     pub fn grid_extent(n: u32, range: f32) -> Result<f32, JsError> {
-        Ok(grid(n, range)?.extent())
+        Ok(grid(n, 0.0, 0.0, range)?.extent())
     }
 
     /// The prior's density p(z) = N(z; 0, I) at (x, y).
@@ -228,6 +269,44 @@ impl Explorer {
         posterior.inverted = pre.inverted;
         Ok(serde_wasm_bindgen::to_value(&posterior)?)
     }
+
+    /// Starts the exact bound of a preprocessed 28×28 input (`input`, 784 intensities in [0, 1],
+    /// as `encodeImage` returns it) whose encoder posterior is N(μ, diag σ²): a job to step
+    /// between frames (`ExactBoundJob.step`). A `JsError` for an AE or a bad input.
+    #[wasm_bindgen(js_name = exactBoundJob)]
+    pub fn exact_bound_job(&self, input: &[f32], mu0: f32, mu1: f32, sigma0: f32, sigma1: f32) -> Result<ExactBoundJob, JsError> {
+        check_input(input)?;
+        if ![mu0, mu1, sigma0, sigma1].iter().all(|v| v.is_finite()) || sigma0 <= 0.0 || sigma1 <= 0.0 {
+            return Err(JsError::new("the exact bound needs a finite μ and a positive σ"));
+        }
+        let job = self.exact_job(input, [mu0, mu1], [sigma0, sigma1]).map_err(|e| JsError::new(&e))?;
+        Ok(ExactBoundJob { job, input: input.to_vec() })
+    }
+
+    /// log p(z|x) of `input` at `rows` grid rows from `firstRow` (from the top) of an `n × n` grid
+    /// over the window of half-width `range` around (cx, cy), given its `logPx`: a band of the
+    /// true posterior's picture.
+    #[wasm_bindgen(js_name = logPosteriorRows)]
+    #[allow(clippy::too_many_arguments)] // the window and the band, as the continuity map's
+    pub fn log_posterior_rows_js(
+        &self,
+        input: &[f32],
+        log_px: f64,
+        n: u32,
+        cx: f32,
+        cy: f32,
+        range: f32,
+        first_row: u32,
+        rows: u32,
+    ) -> Result<Vec<f32>, JsError> {
+        check_input(input)?;
+        let grid = grid(n, cx, cy, range)?;
+        let (first, end) = (first_row as usize, first_row as usize + rows as usize);
+        if rows == 0 || end > grid.n || !log_px.is_finite() {
+            return Err(JsError::new(&format!("rows {first}..{end} of a grid of {} rows, with a finite log p(x)", grid.n)));
+        }
+        Ok(self.log_posterior_rows(input, log_px, &grid, first..end))
+    }
 }
 
 /// The benchmark's peer, in bench builds only (`--features bench`): the production page never
@@ -244,14 +323,75 @@ impl Explorer {
     }
 }
 
+/// One image's exact bound, computed a step at a time (vae-core's `ExactJob`).
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct ExactBoundJob {
+    job: ExactJob,
+    input: Vec<f32>,
+}
+
+#[wasm_bindgen]
+impl ExactBoundJob {
+    /// Goes on with at most `budget` decoder evaluations of `explorer` (the model that made the
+    /// job): the bound (nats: `log_px`, `elbo`, `gap`, `approximation_gap`, `amortization_gap`,
+    /// `full_covariance_gain`, the Gaussians `encoder`, `best_diagonal`, `best_full`,
+    /// `posterior_moments` as `{mean, cov}`, …) once done, `null` while there is more to do.
+    pub fn step(&mut self, explorer: &Explorer, budget: u32) -> Result<JsValue, JsValue> {
+        let likelihood = bound::bernoulli_log_likelihood(&explorer.fast, &self.input);
+        match self.job.step(&likelihood, budget as usize) {
+            Ok(None) => Ok(JsValue::NULL),
+            // Plain objects (the report is flattened: a map to serde), as JSON would have them.
+            Ok(Some(b)) => Ok(serde::Serialize::serialize(&BoundReport::of(&b), &serde_wasm_bindgen::Serializer::json_compatible())?),
+            Err(e) => Err(JsError::new(&e.to_string()).into()),
+        }
+    }
+
+    /// Decoder evaluations made so far.
+    pub fn evaluations(&self) -> u32 {
+        self.job.evaluations() as u32
+    }
+}
+
+/// An exact bound with its gaps, as the page reads it.
+#[derive(serde::Serialize)]
+struct BoundReport<'a> {
+    #[serde(flatten)]
+    bound: &'a ExactBound,
+    gap: f64,
+    approximation_gap: f64,
+    amortization_gap: f64,
+    full_covariance_gain: f64,
+}
+
+impl<'a> BoundReport<'a> {
+    fn of(bound: &'a ExactBound) -> Self {
+        Self {
+            bound,
+            gap: bound.gap(),
+            approximation_gap: bound.approximation_gap(),
+            amortization_gap: bound.amortization_gap(),
+            full_covariance_gain: bound.full_covariance_gain(),
+        }
+    }
+}
+
+/// A preprocessed input: 784 intensities in [0, 1].
+fn check_input(input: &[f32]) -> Result<(), JsError> {
+    if input.len() != vae_core::IMAGE_PIXELS || !input.iter().all(|v| (0.0..=1.0).contains(v)) {
+        return Err(JsError::new(&format!("an input is {} intensities in [0, 1]", vae_core::IMAGE_PIXELS)));
+    }
+    Ok(())
+}
+
 /// Grey images as one `ImageData` of 28×28 tiles, `cols` per row.
 fn image_data(images: &[f32], cols: usize) -> Result<web_sys::ImageData, JsValue> {
     let (rgba, w, h) = vae_core::readout::tile_rgba(images, cols);
     web_sys::ImageData::new_with_u8_clamped_array_and_sh(wasm_bindgen::Clamped(&rgba), w as u32, h as u32)
 }
 
-fn grid(n: u32, range: f32) -> Result<LatentGrid, JsError> {
-    LatentGrid::new(n as usize, range).map_err(|e| JsError::new(&e))
+fn grid(n: u32, cx: f32, cy: f32, range: f32) -> Result<LatentGrid, JsError> {
+    LatentGrid::window(n as usize, [cx, cy], range).map_err(|e| JsError::new(&e))
 }
 
 /// A batch of latent points `[x0, y0, …]`: whole pairs, at most [`MAX_BATCH`], each in range.

@@ -1,0 +1,110 @@
+// The bound made visible (http and file://): with the true-posterior layer on, an image's exact
+// log p(x), its encoder's ELBO and the two gaps fill `#exact` (ordered, summing), the picture
+// follows a drawing, an AE says it has no p(x), and the lesson's step shows it in both languages.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FILE_URL, nextFrames, openExplorer, renderTextPng, sharedBrowser } from './harness.mjs';
+
+const shared = sharedBrowser();
+let page;
+
+/** `#exact`'s figures once it is `done` (numbers), after `since` (its previous data-log-px, if any). */
+async function exactFigures(since = null) {
+  await page.waitForFunction((old) => {
+    const d = document.getElementById('exact').dataset;
+    return d.state === 'done' && d.logPx && d.logPx !== old;
+  }, since, { timeout: 30_000 });
+  return page.evaluate(() => {
+    const d = document.getElementById('exact').dataset;
+    const n = (v) => Number(v);
+    return { logPx: n(d.logPx), iwae: n(d.iwae), elbo: n(d.elbo), gap: n(d.gap), approx: n(d.approximationGap), amort: n(d.amortizationGap), full: n(d.fullCovarianceGain), raw: d.logPx };
+  });
+}
+
+/** The bound's ordering and sum, and every figure finite. */
+function assertBound(f, what) {
+  for (const [k, v] of Object.entries(f)) if (k !== 'raw') assert.ok(Number.isFinite(v), `${what}: ${k} = ${v}`);
+  // IWAE from 64 samples is a random lower bound: it may come within rounding of log p(x).
+  assert.ok(f.logPx >= f.iwae - 0.05, `${what}: log p(x) ${f.logPx} ≥ IWAE ${f.iwae}`);
+  assert.ok(f.iwae >= f.elbo - 0.05, `${what}: IWAE ${f.iwae} ≥ ELBO ${f.elbo}`);
+  assert.ok(f.gap >= 0 && f.approx >= -1e-3 && f.amort >= -1e-3 && f.full >= -1e-3, `${what}: gaps ≥ 0 (${JSON.stringify(f)})`);
+  assert.ok(Math.abs(f.gap - (f.approx + f.amort)) < 0.01, `${what}: gap = approximation + amortization`);
+  assert.ok(Math.abs(f.logPx - f.elbo - f.gap) < 0.01, `${what}: gap = log p(x) − ELBO`);
+}
+
+for (const mode of ['http', 'file']) {
+  describe(`the bound over ${mode}`, () => {
+    before(async () => {
+      page = await openExplorer(shared.browser, mode === 'http' ? shared.server.url : FILE_URL);
+    });
+    after(() => page.close());
+
+    test('an upload with the layer on fills #exact with a bound that is ordered and sums', async () => {
+      await page.check('#layer-true-posterior');
+      const png = await renderTextPng(page, '2', { size: 180 });
+      await page.locator('#upload').setInputFiles({ name: 'two.png', mimeType: 'image/png', buffer: png });
+      const f = await exactFigures();
+      assertBound(f, 'an uploaded 2');
+      assert.match(await page.locator('#exact-figures').textContent(), /log p\(x\) ≥ IWAE ≥ ELBO/);
+      // The picture is on the plane and the zoom frames it.
+      await page.click('#plane-zoom-posterior');
+      await nextFrames(page);
+      const teal = await page.evaluate(() => {
+        const c = /** @type {HTMLCanvasElement} */ (document.getElementById('latent-plane'));
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i] < 120 && d[i + 1] > d[i] + 40 && d[i + 1] >= d[i + 2] - 10) n++;
+        return n;
+      });
+      assert.ok(teal > 500, `the true posterior's contours cover part of the zoomed plane (${teal} px)`);
+      assert.deepEqual(page.problems, []);
+    });
+
+    test('drawing updates the bound; a plain AE says it defines no p(x)', async () => {
+      const before = await exactFigures();
+      await page.click('#draw-clear');
+      const box = await page.locator('#draw').boundingBox();
+      await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.2);
+      await page.mouse.down();
+      for (let i = 1; i <= 8; i++) await page.mouse.move(box.x + box.width * (0.3 + 0.05 * i), box.y + box.height * (0.2 + 0.08 * i));
+      await page.mouse.up();
+      const drawn = await exactFigures(before.raw);
+      assertBound(drawn, 'a drawn stroke');
+      assert.notEqual(drawn.logPx, before.logPx);
+      await page.selectOption('select#model', 'ae');
+      await page.waitForFunction(() => document.getElementById('exact').dataset.state === 'none');
+      assert.match(await page.locator('#exact-figures').textContent(), /defines no p\(x\)/);
+      assert.equal(await page.locator('#exact').getAttribute('data-log-px'), null);
+      await page.selectOption('select#model', 'vae');
+      await exactFigures();
+      await page.uncheck('#layer-true-posterior');
+      assert.deepEqual(page.problems, []);
+    });
+  });
+}
+
+describe('the lesson\'s step on the bound', () => {
+  test('shows the true posterior, the three numbers and the gaps, in English and in Persian', async () => {
+    for (const lang of ['en', 'fa']) {
+      const lesson = await openExplorer(shared.browser, `${shared.server.url}#lang=${lang}&lesson=7`);
+      try {
+        await lesson.waitForFunction((l) => document.documentElement.lang === l && document.getElementById('lesson').dataset.step === '7', lang);
+        page = lesson;
+        const f = await exactFigures();
+        assertBound(f, `lesson (${lang})`);
+        assert.equal(await lesson.locator('#layer-true-posterior').isChecked(), true);
+        // The step quotes the page's own figures, in this language's words.
+        await lesson.waitForFunction((v) => document.getElementById('lesson-body').textContent.includes(v), f.logPx.toFixed(2));
+        const body = await lesson.locator('#lesson-body').textContent();
+        assert.match(body, lang === 'en' ? /approximation gap/ : /شکاف تقریب/);
+        // The example was chosen for a posterior an axis-aligned ellipse cannot follow.
+        const rho = await lesson.locator('#exact-full').textContent();
+        assert.ok(rho.length > 0);
+        assert.ok(f.full > 0.005, `a full covariance gains something on the lesson's example (${f.full})`);
+        assert.deepEqual(lesson.problems, []);
+      } finally {
+        await lesson.close();
+      }
+    }
+  });
+});

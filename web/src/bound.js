@@ -1,0 +1,230 @@
+// bound.js — the bound the ELBO leaves, for the image shown: the true posterior p(z|x) as filled
+// contours on the plane with the encoder's q (the posterior panel's dashed ellipses), the best
+// diagonal Gaussian q* and the best full-covariance Gaussian q** for this image, and the readout
+// `log p(x) ≥ IWAE ≥ ELBO` with the gap split into its approximation and amortization parts.
+// Everything is vae-core's quadrature (the wasm `ExactBoundJob`), made a step at a time between
+// frames; a newer image or model stops the job under way.
+
+import { $, errorMessage, fmt, heatmapCanvas } from './dom.js';
+import { render } from './i18n.js';
+import { pictureDrawable } from './plane.js';
+import { gridExtent } from './wasm.js';
+import { later } from './frames.js';
+
+const STEP_BUDGET = 256;      // decoder evaluations per background task (≈ 8 ms in Chromium)
+const COARSE_CELLS = 24;      // the first picture of p(z|x): 24² points …
+const PICTURE_CELLS = 64;     // … then 64², PICTURE_BAND_ROWS rows per task
+const PICTURE_BAND_ROWS = 6;
+const PICTURE_SIGMAS = 4;     // the picture covers the posterior's mean ± 4 of its widest σ
+const FRAME_SIGMAS = 3;       // zoomed to the bound, the window holds q and p(z|x) to ± 3 of their σ …
+const FRAME_MARGIN = 1.4;     // … and a margin
+/** Filled contours: log density below its peak → opacity (the 1σ, 2σ and 3σ levels of a Gaussian). */
+const LEVELS = [[-0.5, 170], [-2, 110], [-4.5, 50]];
+const STYLE = { posterior: [0, 137, 123], diagonal: '#e8710a', full: '#8e24aa' };
+
+/** @typedef {{mean: number[], cov: number[][]}} Gaussian */
+/**
+ * @typedef {{log_px: number, log_px_error: number, elbo: number, elbo_best_diagonal: number,
+ *   elbo_best_full: number, gap: number, approximation_gap: number, amortization_gap: number,
+ *   full_covariance_gain: number, best_diagonal: Gaussian, best_full: Gaussian,
+ *   posterior_moments: Gaussian, modes: number}} Bound
+ */
+
+/**
+ * @param {import('./store.js').Store} store
+ * @param {{setLayer: (name: string, d: import('./plane.js').Drawable | null) => void}} plane
+ * @param {{current: () => import('./wasm.js').Posterior | null}} posterior
+ */
+export function createBoundPanel(store, plane, posterior) {
+  const toggle = /** @type {HTMLInputElement} */ ($('layer-true-posterior'));
+  const out = $('exact');
+  let run = 0; // the job under way; a newer one stops it
+  /** @type {import('./wasm.js').LatentWindow | null} the window showing both q(z|x) and p(z|x), once the bound is known */
+  let frame = null;
+
+  function restart() {
+    const id = ++run;
+    const post = posterior.current();
+    const model = store.model();
+    out.hidden = !toggle.checked;
+    frame = null;
+    plane.setLayer('true-posterior', null);
+    if (!toggle.checked || !post) return say('none', 'exact.no-image');
+    if (model.info.kind === 'ae') return say('none', 'exact.ae');
+    let job;
+    try {
+      job = model.explorer.exactBoundJob(new Float32Array(post.input), post.mu[0], post.mu[1], post.sigma[0], post.sigma[1]);
+    } catch (err) {
+      return say('none', 'exact.failed', { reason: errorMessage(err) });
+    }
+    say('pending', 'exact.pending');
+    const current = () => id === run;
+    stepJob(job, model, current, (err) => say('none', 'exact.failed', { reason: errorMessage(err) }), (bound) => {
+      frame = windowAround([{ mean: post.mu, cov: [[post.sigma[0] ** 2, 0], [0, post.sigma[1] ** 2]] }, bound.posterior_moments]);
+      showFigures(out, bound, post);
+      drawPicture(current, model, post, bound, (drawable, state) => {
+        plane.setLayer('true-posterior', drawable);
+        out.dataset.state = state;
+      });
+    });
+  }
+
+  /** Sets `#exact`'s state and its one-line message (the figures cleared). */
+  function say(state, key, params = {}) {
+    for (const name of ['logPx', 'iwae', 'elbo', 'gap', 'approximationGap', 'amortizationGap', 'fullCovarianceGain']) delete out.dataset[name];
+    out.dataset.state = state;
+    render($('exact-figures'), key, params);
+    $('exact-gaps').hidden = true;
+    out.dispatchEvent(new Event('exact-change'));
+  }
+
+  toggle.addEventListener('change', restart);
+  store.on(['image', 'current'], restart);
+  restart();
+  return {
+    /** The window that shows both the encoder's q(z|x) and the true posterior (null before the bound is known). */
+    frame: () => frame,
+  };
+}
+
+/**
+ * Steps `job` a budget of decodes per background task until it ends (`done(bound)`), fails
+ * (`failed(err)`) or is no longer `current()`; frees it in every case.
+ * @param {WasmExactBoundJob} job
+ * @param {import('./wasm.js').Model} model
+ * @param {() => boolean} current
+ * @param {(err: unknown) => void} failed
+ * @param {(bound: Bound) => void} done
+ */
+function stepJob(job, model, current, failed, done) {
+  const step = () => {
+    if (!current()) return job.free();
+    let bound;
+    try {
+      bound = job.step(model.explorer, STEP_BUDGET);
+    } catch (err) {
+      job.free();
+      return failed(err);
+    }
+    if (bound === null) return void later(step);
+    job.free();
+    done(bound);
+  };
+  later(step);
+}
+
+/**
+ * The square window covering ±FRAME_SIGMAS of each Gaussian's σ along both axes: the encoder's
+ * q and the true posterior may lie apart (a large amortization gap), and both should show.
+ * @param {Gaussian[]} gaussians
+ * @returns {import('./wasm.js').LatentWindow}
+ */
+function windowAround(gaussians) {
+  const lo = [Infinity, Infinity], hi = [-Infinity, -Infinity];
+  for (const g of gaussians) {
+    for (const d of [0, 1]) {
+      const reach = FRAME_SIGMAS * Math.sqrt(Math.max(g.cov[d][d], 0));
+      lo[d] = Math.min(lo[d], g.mean[d] - reach);
+      hi[d] = Math.max(hi[d], g.mean[d] + reach);
+    }
+  }
+  // A margin, so that neither sits on the edge (or under the overview inset).
+  return { cx: (lo[0] + hi[0]) / 2, cy: (lo[1] + hi[1]) / 2, half: FRAME_MARGIN * Math.max(hi[0] - lo[0], hi[1] - lo[1]) / 2 };
+}
+
+/**
+ * The figures: data attributes (nats, as text) and the readout lines.
+ * @param {HTMLElement} out
+ * @param {Bound} bound
+ * @param {import('./wasm.js').Posterior} post
+ */
+function showFigures(out, bound, post) {
+  Object.assign(out.dataset, {
+    logPx: String(bound.log_px), iwae: post.iwae == null ? '' : String(post.iwae), elbo: String(bound.elbo), gap: String(bound.gap),
+    approximationGap: String(bound.approximation_gap), amortizationGap: String(bound.amortization_gap),
+    fullCovarianceGain: String(bound.full_covariance_gain),
+  });
+  render($('exact-figures'), 'exact.chain', { logpx: fmt(bound.log_px), iwae: post.iwae == null ? '—' : fmt(post.iwae), elbo: fmt(bound.elbo) });
+  render($('exact-gap'), 'exact.gap', { gap: fmt(bound.gap, 3), approx: fmt(bound.approximation_gap, 3), amort: fmt(bound.amortization_gap, 3) });
+  render($('exact-full'), 'exact.full', { full: fmt(bound.full_covariance_gain, 3), rho: fmt(correlation(bound.best_full.cov)) });
+  $('exact-gaps').hidden = false;
+  out.dispatchEvent(new Event('exact-change'));
+}
+
+/**
+ * The picture of p(z|x) over the posterior's window: coarse at once, then refined a band of
+ * rows per task, each handed to `show(drawable, state)` while `current()` holds.
+ * @param {() => boolean} current
+ * @param {import('./wasm.js').Model} model
+ * @param {import('./wasm.js').Posterior} post
+ * @param {Bound} bound
+ * @param {(d: import('./plane.js').Drawable, state: string) => void} show
+ */
+function drawPicture(current, model, post, bound, show) {
+  const m = bound.posterior_moments;
+  const widest = Math.sqrt(Math.max(m.cov[0][0], m.cov[1][1], 1e-8));
+  const w = { cx: m.mean[0], cy: m.mean[1], half: Math.min(10, Math.max(1e-3, PICTURE_SIGMAS * widest)) };
+  const input = new Float32Array(post.input);
+  const rows = (n, first, count) => model.explorer.logPosteriorRows(input, bound.log_px, n, w.cx, w.cy, w.half, first, count);
+  const coarse = rows(COARSE_CELLS, 0, COARSE_CELLS);
+  show(boundDrawable(coarse, COARSE_CELLS, w, bound), 'coarse');
+  const fine = new Float32Array(PICTURE_CELLS * PICTURE_CELLS);
+  let row = 0;
+  const band = () => {
+    if (!current()) return;
+    const count = Math.min(PICTURE_BAND_ROWS, PICTURE_CELLS - row);
+    fine.set(rows(PICTURE_CELLS, row, count), row * PICTURE_CELLS);
+    row += count;
+    if (row < PICTURE_CELLS) return void later(band);
+    show(boundDrawable(fine, PICTURE_CELLS, w, bound), 'done');
+  };
+  later(band);
+}
+
+/**
+ * p(z|x) as filled contours over window `w`, with q*'s and q**'s 1σ and 2σ ellipses.
+ * @param {Float32Array} logDensity n × n, rows from the top
+ * @param {import('./wasm.js').LatentWindow} w
+ * @param {Bound} bound
+ * @returns {import('./plane.js').Drawable}
+ */
+function boundDrawable(logDensity, n, w, bound) {
+  const peak = logDensity.reduce((a, v) => (v > a ? v : a), -Infinity);
+  const [r, g, b] = STYLE.posterior;
+  const picture = pictureDrawable(heatmapCanvas(logDensity, n, (v) => {
+    const level = LEVELS.find(([below]) => v - peak >= below);
+    return level ? [r, g, b, level[1]] : [0, 0, 0, 0];
+  }), { cx: w.cx, cy: w.cy, half: gridExtent(n, w.half) }, { alpha: 1, smooth: true });
+  return (ctx, view) => {
+    picture(ctx, view);
+    ellipses(ctx, view, bound.best_diagonal, STYLE.diagonal, []);
+    ellipses(ctx, view, bound.best_full, STYLE.full, [2, 3]);
+  };
+}
+
+/**
+ * The 1σ and 2σ ellipses of N(mean, cov), tilted as the covariance says.
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {import('./plane.js').View} view
+ * @param {Gaussian} q
+ */
+function ellipses(ctx, view, q, color, dash) {
+  const [[a, b], [, c]] = q.cov;
+  const mid = (a + c) / 2, spread = Math.hypot((a - c) / 2, b);
+  const [major, minor] = [Math.sqrt(Math.max(mid + spread, 0)), Math.sqrt(Math.max(mid - spread, 0))];
+  const angle = 0.5 * Math.atan2(2 * b, a - c); // of the major axis, from z₁ towards z₂
+  const centre = view.toPx({ x: q.mean[0], y: q.mean[1] });
+  ctx.strokeStyle = color;
+  ctx.lineWidth = Math.max(1.5, view.unit / 45);
+  ctx.setLineDash(dash.map((d) => d * ctx.lineWidth));
+  for (const k of [1, 2]) {
+    ctx.beginPath();
+    // The canvas's y points down: a tilt towards +z₂ is a rotation the other way on screen.
+    ctx.ellipse(centre.x, centre.y, Math.max(0.5, k * major * view.scale), Math.max(0.5, k * minor * view.scale), -angle, 0, 2 * Math.PI);
+    ctx.stroke();
+  }
+  ctx.setLineDash([]);
+}
+
+/** Correlation of a 2-D covariance. @param {number[][]} cov */
+const correlation = (cov) => cov[0][1] / Math.sqrt(cov[0][0] * cov[1][1]);
