@@ -42,7 +42,7 @@ impl Gaussian2 {
     /// The lower Cholesky factor L of the covariance (L Lᵀ = cov); `None` unless positive definite.
     pub fn cholesky(&self) -> Option<[[f64; 2]; 2]> {
         let [[a, b], [_, c]] = self.cov;
-        if !(a > 0.0) {
+        if a.is_nan() || a <= 0.0 {
             return None;
         }
         let l00 = a.sqrt();
@@ -136,7 +136,9 @@ const REGION_SIDE: usize = 41;
 const EDGE_NATS: f64 = 16.0;
 const REGION_GROWTH: usize = 20;
 const MAX_REGION_SIDE: usize = 161;
-/// The grid the best diagonal Gaussian is polished on: ±FRAME_HALF of its σ, FRAME_SIDE points a side.
+/// Points of the regions a rough search for a best Gaussian sums over at most.
+const ROUGH_POINTS: usize = 2048;
+/// The grid a best Gaussian is polished on: ±FRAME_HALF of its σ, FRAME_SIDE points a side.
 const FRAME_HALF: f64 = 6.0;
 const FRAME_SIDE: usize = 25;
 /// Expectations under a Gaussian: a grid of this many points per side over ±6 of its σ.
@@ -221,9 +223,18 @@ impl From<BoundError> for Halt {
     }
 }
 
-/// Values of log p(x, z) already computed, by the bits of z: a job that stops when its budget is
-/// spent computes the same points again next step, and finds them here.
-pub type Memo = std::collections::BTreeMap<(u64, u64), f64>;
+/// What a job has computed already: a job that stops when its budget is spent runs again from
+/// the start next step, and finds here the values of log p(x, z) (by the bits of z) and the best
+/// Gaussians (by the bits of their starts) it made before.
+#[derive(Debug, Default)]
+pub struct Memo {
+    values: std::collections::BTreeMap<(u64, u64), f64>,
+    optima: std::collections::BTreeMap<Vec<u64>, Option<Gaussian2>>,
+}
+
+/// What one Newton search for a best Gaussian counts against a step's budget, in decoder
+/// evaluations (it costs about as much time as this many decodes).
+const SEARCH_COST: usize = 128;
 
 /// log p(x, z) at many points, counting evaluations, remembering them, and stopping once `budget`
 /// new ones have been made.
@@ -237,7 +248,7 @@ struct Joint<'a> {
 impl Joint<'_> {
     fn at(&mut self, zs: &[f64]) -> Result<Vec<f64>, Halt> {
         let key = |z: &[f64]| (z[0].to_bits(), z[1].to_bits());
-        let missing: Vec<f64> = zs.chunks_exact(2).filter(|z| !self.memo.contains_key(&key(z))).flatten().copied().collect();
+        let missing: Vec<f64> = zs.chunks_exact(2).filter(|z| !self.memo.values.contains_key(&key(z))).flatten().copied().collect();
         for batch in missing.chunks(2 * 256) {
             if self.budget == 0 {
                 return Err(Halt::Budget);
@@ -251,10 +262,25 @@ impl Joint<'_> {
                 if v.is_nan() || v == f64::INFINITY {
                     return Err(BoundError::NotFinite(z[0], z[1]).into());
                 }
-                self.memo.insert(key(z), v);
+                self.memo.values.insert(key(z), v);
             }
         }
-        Ok(zs.chunks_exact(2).map(|z| self.memo[&key(z)]).collect())
+        Ok(zs.chunks_exact(2).map(|z| self.memo.values[&key(z)]).collect())
+    }
+
+    /// `search()` (a best Gaussian's Newton search, named by `key`), made once per job; a step
+    /// whose budget is spent stops before starting a new one.
+    fn optimum(&mut self, key: Vec<u64>, search: impl FnOnce() -> Option<Gaussian2>) -> Result<Option<Gaussian2>, Halt> {
+        if let Some(found) = self.memo.optima.get(&key) {
+            return Ok(*found);
+        }
+        if self.budget == 0 {
+            return Err(Halt::Budget);
+        }
+        self.budget = self.budget.saturating_sub(SEARCH_COST);
+        let found = search();
+        self.memo.optima.insert(key, found);
+        Ok(found)
     }
 }
 
@@ -266,7 +292,7 @@ pub fn exact_bound(
     encoder: Gaussian2,
     coarse: Option<(usize, Vec<f64>)>,
 ) -> Result<ExactBound, BoundError> {
-    let mut joint = Joint { likelihood, evaluations: 0, memo: Memo::new(), budget: usize::MAX };
+    let mut joint = Joint { likelihood, evaluations: 0, memo: Memo::default(), budget: usize::MAX };
     bound_with(&mut joint, encoder, coarse).map_err(|halt| match halt {
         Halt::Failed(e) => e,
         Halt::Budget => unreachable!("an unlimited budget is never spent"),
@@ -287,7 +313,7 @@ pub struct ExactJob {
 impl ExactJob {
     /// A job for an image whose encoder gives `encoder`; `coarse` as for [`exact_bound`].
     pub fn new(encoder: Gaussian2, coarse: Option<(usize, Vec<f64>)>) -> Self {
-        Self { encoder, coarse, memo: Memo::new(), evaluations: 0 }
+        Self { encoder, coarse, memo: Memo::default(), evaluations: 0 }
     }
 
     /// Goes on with at most `budget` new evaluations of `likelihood`: the bound once done,
@@ -504,8 +530,9 @@ fn solve<const N: usize>(mut a: [[f64; N]; N], mut b: [f64; N]) -> Option<[f64; 
         b.swap(col, pivot);
         for row in col + 1..N {
             let f = a[row][col] / a[col][col];
-            for k in col..N {
-                a[row][k] -= f * a[col][k];
+            let pivot_row = a[col];
+            for (v, p) in a[row][col..].iter_mut().zip(&pivot_row[col..]) {
+                *v -= f * p;
             }
             b[row] -= f * b[col];
         }
@@ -592,7 +619,11 @@ impl Region {
     fn log_weights_doubled_step(&self) -> impl Iterator<Item = f64> + '_ {
         let cell = self.log_cell() + 4f64.ln();
         let n = self.n;
-        self.values.iter().enumerate().filter(move |(k, _)| (k % n) % 2 == 0 && (k / n) % 2 == 0).map(move |(_, v)| v + cell)
+        self.values
+            .iter()
+            .enumerate()
+            .filter(move |(k, _)| (k % n).is_multiple_of(2) && (k / n).is_multiple_of(2))
+            .map(move |(_, v)| v + cell)
     }
     /// Mean and covariance of the mass the region holds (`None` when it holds none).
     fn moments(&self) -> Option<Gaussian2> {
@@ -714,6 +745,20 @@ impl RegionPoints {
         out
     }
 
+    /// Every k-th point (k chosen so that at most `most` remain), each standing for the k cells
+    /// it replaces: the sums of a rough search, at a fraction of the cost.
+    fn thinned(&self, most: usize) -> RegionPoints {
+        let k = self.z.len().div_ceil(most.max(1)).max(1);
+        let weight = (k as f64).ln();
+        let pick = |v: &Vec<f64>, add: f64| v.iter().step_by(k).map(|x| x + add).collect::<Vec<_>>();
+        RegionPoints {
+            z: self.z.iter().step_by(k).copied().collect(),
+            log_weight: pick(&self.log_weight, weight),
+            log_cell: pick(&self.log_cell, weight),
+            log_joint: pick(&self.log_joint, 0.0),
+        }
+    }
+
     /// Mean and covariance of the posterior p(z|x) = p(x, z)/p(x).
     fn moments(&self, log_px: f64) -> Gaussian2 {
         let (mut m, mut s) = ([0.0f64; 2], [[0.0f64; 2]; 2]);
@@ -748,7 +793,7 @@ impl RegionPoints {
                 sum += w * lj;
             }
         }
-        if mass < 0.99 { f64::NEG_INFINITY } else { sum / mass + q.entropy() }
+        if mass < 0.9 { f64::NEG_INFINITY } else { sum / mass + q.entropy() }
     }
 }
 
@@ -809,26 +854,31 @@ fn best_gaussian(
             (false, None) => None,
         })
         .collect();
-    // The best of the starts on the regions' points …
-    let rough = starts
-        .iter()
-        .chain([fallback])
-        .filter_map(|start| maximise(points, start, full))
-        .map(|q| (points.elbo(&q), q))
-        .max_by(|a, b| a.0.total_cmp(&b.0));
+    // The best of the starts on the regions' points (thinned: a rough search) …
+    let thin = points.thinned(ROUGH_POINTS);
+    let mut rough: Option<(f64, Gaussian2)> = None;
+    for start in starts.iter().chain([fallback]) {
+        let Some(q) = joint.optimum(search_key(0, start, full), || maximise(&thin, start, full))? else { continue };
+        let value = thin.elbo(&q);
+        if rough.is_none_or(|(best, _)| value > best) {
+            rough = Some((value, q));
+        }
+    }
     let Some((_, rough)) = rough else { return Ok((*fallback, fallback_elbo)) };
-    // … polished, for a diagonal q, on a grid of its own: the regions' grids follow the
-    // posterior's shape, and the best diagonal Gaussian for a tilted posterior is narrower than
-    // it across, so it falls between their points. (A full-covariance q fits their frame.)
-    let found = if full {
-        rough
-    } else {
-        let own = RegionPoints::new(&[frame(joint, &rough)?]);
-        maximise(&own, &rough, full).unwrap_or(rough)
-    };
+    // … polished on a grid of its own: the regions' grids follow the posterior's shape, and the
+    // best diagonal Gaussian for a tilted posterior is narrower than it across, so it falls
+    // between their points.
+    let own = RegionPoints::new(&[frame(joint, &rough)?]);
+    let found = joint.optimum(search_key(1, &rough, full), || maximise(&own, &rough, full))?.unwrap_or(rough);
     let elbo = expected_elbo(joint, &found)?;
     // The fallback is in the family: the best found is never worse than it.
     Ok(if elbo > fallback_elbo { (found, elbo) } else { (*fallback, fallback_elbo) })
+}
+
+/// Names a Newton search: which points (`stage`), its start, and the family.
+fn search_key(stage: u64, start: &Gaussian2, full: bool) -> Vec<u64> {
+    let [[a, b], [_, c]] = start.cov;
+    [stage, u64::from(full)].into_iter().chain([start.mean[0], start.mean[1], a, b, c].map(f64::to_bits)).collect()
 }
 
 /// Newton's method on the Gaussian's parameters, relative to `start` (mean = m₀ + L₀ a; factor
@@ -889,6 +939,7 @@ fn derivatives(f: &dyn Fn(&[f64; 5]) -> f64, p: &[f64; 5], dims: usize) -> ([f64
     };
     let centre = f(p);
     let (mut g, mut h) = ([0.0; 5], [[0.0; 5]; 5]);
+    #[allow(clippy::needless_range_loop)] // h[i][j] and h[j][i]: indices are clearer than iterators
     for i in 0..dims {
         let (plus, minus) = (shifted(&[(i, H)]), shifted(&[(i, -H)]));
         g[i] = (plus - minus) / (2.0 * H);

@@ -101,6 +101,7 @@ fn quadrature_matches_the_closed_form_of_a_linear_gaussian_model() {
     assert!((bound.log_px - model.log_px()).abs() < 1e-3, "log p(x): quadrature {} vs closed form {}", bound.log_px, model.log_px());
     assert!(bound.log_px_error < 1e-3, "error estimate {}", bound.log_px_error);
     // q** recovers the posterior itself; its ELBO is log p(x).
+    #[allow(clippy::needless_range_loop)] // a covariance's entries by their indices
     for i in 0..2 {
         assert!((bound.best_full.mean[i] - post.mean[i]).abs() < 1e-3 * sd[i], "q** mean {:?} vs {:?}", bound.best_full.mean, post.mean);
         for j in 0..2 {
