@@ -340,3 +340,59 @@ export async function interactionLatencies(page, models, digitPng) {
   }
   return out;
 }
+
+/**
+ * The true posterior's layer (the exact bound) after each upload of `pngs`: from the upload's
+ * `change` to `#exact[data-state]` first `coarse` (the first picture, with the figures) and then
+ * `done` (the refined picture), and the longest main-thread task in between (Long Tasks API:
+ * only tasks over 50 ms are reported; 0 when there were none). Then the drawing pad's stroke →
+ * posterior latency with the layer on (the bound's steps run between the stroke's frames).
+ * @returns {Promise<{coarse: number[], done: number[], longestTask: number[], draw: number[]}>}
+ */
+export async function boundFigures(page, pngs) {
+  const out = { coarse: [], done: [], longestTask: [], draw: [] };
+  await page.check('#layer-true-posterior');
+  for (const [i, png] of pngs.entries()) {
+    await page.evaluate(() => {
+      self.__bound = new Promise((resolve) => {
+        const times = { t0: null, coarse: null, done: null, longest: 0 };
+        const tasks = new PerformanceObserver((list) => {
+          for (const e of list.getEntries()) if (times.t0 != null && e.startTime >= times.t0) times.longest = Math.max(times.longest, e.duration);
+        });
+        tasks.observe({ type: 'longtask' });
+        document.getElementById('upload').addEventListener('change', () => { times.t0 = performance.now(); }, { capture: true, once: true });
+        const exact = document.getElementById('exact');
+        const watch = new MutationObserver(() => {
+          if (times.t0 == null) return;
+          const now = performance.now() - times.t0;
+          if (exact.dataset.state === 'coarse' && times.coarse == null) times.coarse = now;
+          if (exact.dataset.state === 'done') {
+            times.done = now;
+            watch.disconnect();
+            // Long-task entries arrive after their task: read them a moment later.
+            setTimeout(() => { tasks.disconnect(); resolve(times); }, 100);
+          }
+        });
+        watch.observe(exact, { attributes: true, attributeFilter: ['data-state'] });
+      });
+    });
+    await page.setInputFiles('#upload', { name: `bound-${i}.png`, mimeType: 'image/png', buffer: png });
+    const t = await page.evaluate(() => self.__bound);
+    out.coarse.push(t.coarse ?? t.done);
+    out.done.push(t.done);
+    out.longestTask.push(t.longest);
+  }
+  await page.locator('#draw').scrollIntoViewIfNeeded();
+  const box = await page.locator('#draw').boundingBox();
+  for (let i = 0; i < 10; i++) {
+    await page.click('#draw-clear');
+    const stroke = await armLatency(page, '#draw', 'pointermove', '#posterior', 'data-mu');
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.2);
+    await page.mouse.down();
+    for (let k = 1; k <= 6; k++) await page.mouse.move(box.x + box.width * (0.5 - 0.03 * k), box.y + box.height * (0.2 + 0.1 * k));
+    await page.mouse.up();
+    out.draw.push(await stroke.read());
+  }
+  await page.uncheck('#layer-true-posterior');
+  return out;
+}

@@ -85,6 +85,8 @@ const LATIN_ALLOWED = new Set([
   'Rust', 'WebAssembly',
   'KL', 'ELBO', 'IWAE', 'N', 'I', 'z', 'x', 'p', 'q', 'A', 'B', 'NaN', 'e',
   'PNG', 'JPEG', 'GIF', 'WebP', 'SVG', 'vaew', '.vaew', 'ms',
+  // Keys as a Persian keyboard prints them (the zoom's help).
+  'Ctrl', 'Shift',
 ]);
 
 /** The Latin-script words of `text` that are not allowed in a Persian one. */

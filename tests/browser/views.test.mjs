@@ -177,26 +177,6 @@ for (const mode of ['http', 'file']) {
       assert.equal(await page.locator('#legend').isVisible(), false);
     });
 
-    test('a tap on the drawing pad makes a dot of ink and gets a posterior', async () => {
-      await page.click('#draw-clear');
-      await nextFrames(page);
-      const before = await page.locator('#posterior').getAttribute('data-mu');
-      const box = await page.locator('#draw').boundingBox();
-      await page.mouse.click(box.x + box.width * 0.4, box.y + box.height * 0.6);
-      await nextFrames(page);
-      const inked = await page.evaluate(() => {
-        const c = /** @type {HTMLCanvasElement} */ (document.getElementById('draw'));
-        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        let n = 0;
-        for (let i = 0; i < d.length; i += 4) if (d[i] > 128) n++;
-        return n;
-      });
-      // A disc of the stroke's width (22 px on a 280-px pad) covers ≈ 380 pad pixels.
-      assert.ok(inked > 200, `a tap leaves a dot on the pad (${inked} inked pixels)`);
-      assert.notEqual(await page.locator('#posterior').getAttribute('data-mu'), before, 'the dot is encoded');
-      assert.doesNotMatch(await page.locator('#status').innerText(), /no ink/i);
-    });
-
     test('a stroke after a quiet frame is encoded at once, and the strokes of one frame once', async () => {
       await page.click('#draw-clear');
       await nextFrames(page);
@@ -218,6 +198,28 @@ for (const mode of ['http', 'file']) {
       });
       assert.notEqual(seen.atOnce, seen.before, 'the first stroke of a quiet frame gets its posterior before the next frame');
       assert.notEqual(seen.later, seen.atOnce, 'the strokes after it in the same frame are encoded in the next one');
+    });
+
+    // After the stroke test: any single dot preprocesses (cropped, centred) to the same image, so
+    // the posterior before the tap must be another drawing's.
+    test('a tap on the drawing pad makes a dot of ink and gets a posterior', async () => {
+      await page.click('#draw-clear');
+      await nextFrames(page);
+      const before = await page.locator('#posterior').getAttribute('data-mu');
+      const box = await page.locator('#draw').boundingBox();
+      await page.mouse.click(box.x + box.width * 0.4, box.y + box.height * 0.6);
+      await nextFrames(page);
+      const inked = await page.evaluate(() => {
+        const c = /** @type {HTMLCanvasElement} */ (document.getElementById('draw'));
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i] > 128) n++;
+        return n;
+      });
+      // A disc of the stroke's width (22 px on a 280-px pad) covers ≈ 380 pad pixels.
+      assert.ok(inked > 200, `a tap leaves a dot on the pad (${inked} inked pixels)`);
+      assert.notEqual(await page.locator('#posterior').getAttribute('data-mu'), before, 'the dot is encoded');
+      assert.doesNotMatch(await page.locator('#status').innerText(), /no ink/i);
     });
 
     test('drawing a digit updates the posterior while drawing, with reparameterised samples', async () => {

@@ -169,6 +169,21 @@ for (const mode of ['http', 'file']) {
       assert.ok(Math.hypot(afterOut.x - before.x, afterOut.y - before.y) < 1e-3 * 4, 'zooming out keeps it too');
     });
 
+    test('a wheel that reports lines (Firefox\'s deltaMode 1) zooms as far as one that reports pixels', async () => {
+      const factor = (init) => page.evaluate((init) => {
+        const c = document.getElementById('latent-plane');
+        const box = c.getBoundingClientRect();
+        document.getElementById('plane-zoom-reset').click();
+        c.dispatchEvent(new WheelEvent('wheel', { ...init, clientX: box.left + box.width / 2, clientY: box.top + box.height / 2, bubbles: true, cancelable: true }));
+        return Number(c.dataset.view.split(',')[2]) / 4;
+      }, init);
+      const pixels = await factor({ deltaY: -100, deltaMode: 0 }); // a notch in Chromium
+      const lines = await factor({ deltaY: -3, deltaMode: 1 }); // the same notch in Firefox (3 lines)
+      assert.ok(pixels < 0.95 && pixels > 0.7, `a notch zooms in by a step (×${pixels})`);
+      assert.ok(Math.abs(lines - pixels) < 0.05, `lines ×${lines} vs pixels ×${pixels}`);
+      await page.click('#plane-zoom-reset');
+    });
+
     test('panning does not move the point, and dragging the point does not pan', async () => {
       await page.click('#plane-zoom-reset');
       await page.click('#plane-zoom-in');

@@ -6,7 +6,7 @@
 //! - `bundle`: bundle the page's modules (`web/src/`) into `web/js/app.js` (needs node; the
 //!   bundle is committed so that `web` and `serve` do not);
 //! - `test`: formatting, clippy and all Rust tests, then `web`, the JS type check and bundle
-//!   check, then the real-browser tests in Chromium;
+//!   check, then the real-browser tests in Chromium, and the core journeys in Firefox ESR too;
 //! - `bench`: `web`, then the in-browser figures (decode, grid, drag work per move, in-page
 //!   training against TensorFlow.js, start-up, bytes) and the native training figures, written
 //!   to `docs/benchmarks.md`.
@@ -72,11 +72,12 @@ fn test_task() -> Result<()> {
     run(Command::new(cargo()).args(["test", "--workspace", "--locked"]).current_dir(&root))?;
     web::build()?;
     js::check(&root)?;
-    step("browser tests (Chromium via playwright-core)");
+    step("browser tests (Chromium via playwright-core; the core journeys also in Firefox ESR via puppeteer-core)");
     let chromium = setup::chromium()?;
+    let firefox = setup::firefox()?;
     let browser_dir = root.join("tests/browser");
     setup::npm_install(&browser_dir)?;
-    setup::print_browser_versions(&chromium, &browser_dir);
+    setup::print_browser_versions(&[(&chromium, "playwright-core"), (&firefox, "puppeteer-core")], &browser_dir);
     let mut tests: Vec<_> = std::fs::read_dir(&browser_dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
@@ -86,6 +87,7 @@ fn test_task() -> Result<()> {
         .args(["--test", "--test-reporter=spec"])
         .args(&tests)
         .env("CHROMIUM", chromium)
+        .env("FIREFOX", firefox)
         .env("VAE_XTASK", std::env::current_exe()?)
         .current_dir(&root))
 }
@@ -97,7 +99,7 @@ fn bench_task() -> Result<()> {
     let chromium = setup::chromium()?;
     let browser_dir = root.join("tests/browser");
     setup::npm_install(&browser_dir)?;
-    setup::print_browser_versions(&chromium, &browser_dir);
+    setup::print_browser_versions(&[(&chromium, "playwright-core")], &browser_dir);
     // The peer: onnxruntime-web running the same decoder, exported to ONNX by the trainer. If it
     // cannot be set up here, the bench says so and reports the other figures.
     let peer_dir = browser_dir.join("peer");
@@ -237,6 +239,33 @@ fn training_bench(root: &Path) -> serde_json::Value {
         {
             result[format!("ratio_epoch{suffix}_vs_pytorch")] = serde_json::json!(ours / torch);
         }
+    }
+    // The exact bound natively: `trainer eval --exact` on the first 200 test images.
+    step("exact log p(x): trainer eval --exact --limit 200");
+    let exact = output(
+        Command::new(cargo())
+            .args([
+                "run",
+                "--release",
+                "--quiet",
+                "-p",
+                "trainer",
+                "--",
+                "eval",
+                "--exact",
+                "--limit",
+                "200",
+                "--json",
+                "--data-dir",
+                &data_dir,
+            ])
+            .current_dir(root),
+    )
+    .and_then(|o| o.lines().last().and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()));
+    let rate = exact.and_then(|e| Some(e["exact"]["images"].as_f64()? / e["exact"]["seconds"].as_f64().filter(|s| *s > 0.0)?));
+    match rate {
+        Some(rate) => result["exact_images_per_s"] = serde_json::json!(rate),
+        None => skipped.push(format!("trainer eval --exact (is MNIST in {data_dir}? set VAE_DATA_DIR)")),
     }
     result["training_rounds"] = serde_json::json!(TRAINING_ROUNDS);
     for why in &skipped {

@@ -42,16 +42,35 @@ pub fn chromium() -> Result<String> {
     Ok(path.into())
 }
 
-/// Prints the browser's and playwright-core's versions, so that a failure after a browser update
-/// (apt serves only its newest build) is recognisable at once.
-pub fn print_browser_versions(chromium: &str, browser_dir: &Path) {
-    let browser = output(Command::new(chromium).arg("--version")).unwrap_or_else(|| "unknown (`--version` failed)".into());
-    let playwright = std::fs::read_to_string(browser_dir.join("node_modules/playwright-core/package.json"))
-        .ok()
-        .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok())
-        .and_then(|json| json["version"].as_str().map(String::from))
-        .unwrap_or_else(|| "unknown".into());
-    println!("browser: {} ({chromium}); playwright-core {playwright}", browser.trim());
+/// Path of a Firefox ESR for the browser tests' second engine, installing Debian's when missing.
+pub fn firefox() -> Result<String> {
+    if let Ok(path) = std::env::var("FIREFOX")
+        && Path::new(&path).exists()
+    {
+        return Ok(path);
+    }
+    let path = "/usr/bin/firefox-esr";
+    if !Path::new(path).exists() {
+        apt_install(&["firefox-esr"], "the browser tests' second engine")?;
+    }
+    Ok(path.into())
+}
+
+/// Prints each browser's version and its driver's (playwright-core for Chromium, puppeteer-core
+/// for Firefox), so that a failure after a browser update (apt serves only its newest build) is
+/// recognisable at once.
+pub fn print_browser_versions(browsers: &[(&str, &str)], browser_dir: &Path) {
+    let package = |name: &str| {
+        std::fs::read_to_string(browser_dir.join(format!("node_modules/{name}/package.json")))
+            .ok()
+            .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok())
+            .and_then(|json| json["version"].as_str().map(String::from))
+            .unwrap_or_else(|| "unknown".into())
+    };
+    for (path, driver) in browsers {
+        let version = output(Command::new(path).arg("--version")).unwrap_or_else(|| "unknown (`--version` failed)".into());
+        println!("browser: {} ({path}); {driver} {}", version.trim(), package(driver));
+    }
 }
 
 /// `npm ci` in `dir` when its node_modules is missing or older than its lock file.
