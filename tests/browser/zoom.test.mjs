@@ -4,9 +4,13 @@
 // the line under the plane in reading order in Persian.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { FILE_URL, latentToPage, nextFrames, openExplorer, pageToLatent, planeWindow, sharedBrowser } from './harness.mjs';
 
 const shared = sharedBrowser();
+/** axe-core's script, run in the page for the accessibility check. */
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 let page;
 let base;
 
@@ -267,6 +271,22 @@ for (const mode of ['http', 'file']) {
       } finally {
         await reopened.close();
       }
+      await page.click('#plane-zoom-reset');
+    });
+
+    test('the zoomed plane and its controls pass axe-core, in English and in Persian', async () => {
+      await page.click('#plane-zoom-in');
+      for (const lang of ['en', 'fa']) {
+        await page.selectOption('#lang', lang);
+        await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+        if (!(await page.evaluate(() => typeof self.axe === 'object'))) await page.evaluate(AXE);
+        // No preload: axe would fetch the stylesheet, which the page's CSP (connect-src 'none') refuses.
+        const violations = await page.evaluate(async () => (await self.axe.run(document.querySelector('section.plane'), { preload: false })).violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(' ')}`));
+        assert.deepEqual(violations, [], `${lang}: axe-core finds no violation in the plane's section`);
+        const labels = await page.evaluate(() => ['plane-zoom-in', 'plane-zoom-out', 'plane-zoom-reset', 'plane-zoom-posterior'].map((id) => document.getElementById(id).textContent.trim()));
+        assert.ok(labels.every((l) => l.length > 1), `${lang}: every zoom control says what it does (${labels})`);
+      }
+      await page.selectOption('#lang', 'en');
       await page.click('#plane-zoom-reset');
     });
 

@@ -281,6 +281,23 @@ fn eval_prints_every_figure_as_json() {
 }
 
 #[test]
+fn eval_exact_scores_the_test_set_by_quadrature() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let weights = tiny_model(tmp.path());
+    let dir = tmp.path().to_str().expect("utf8");
+    let out = trainer(&["eval", "--exact", "--weights", weights.to_str().expect("utf8"), "--data-dir", dir, "--no-download", "--limit", "6", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let j = &last_json(&out)["exact"];
+    assert_eq!(j["images"].as_u64(), Some(6), "{j}");
+    let figure = |key: &str| j[key].as_f64().unwrap_or_else(|| panic!("{key} missing in {j}"));
+    assert!(figure("log_px") >= figure("elbo"), "{j}");
+    assert!(figure("approximation_gap") >= -1e-3 && figure("amortization_gap") >= -1e-3, "{j}");
+    let gap = figure("log_px") - figure("elbo");
+    assert!((gap - figure("approximation_gap") - figure("amortization_gap")).abs() < 1e-6, "the two gaps sum to the gap: {j}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("amortization gap"), "the readable report names the gaps");
+}
+
+#[test]
 fn encode_prints_a_json_line_per_image_and_flags_bad_files() {
     let tmp = tempfile::tempdir().expect("tmp");
     let weights = tiny_model(tmp.path());
@@ -300,6 +317,14 @@ fn encode_prints_a_json_line_per_image_and_flags_bad_files() {
     assert!(j["sigma"].as_array().is_some_and(|a| a.iter().all(|v| v.as_f64().is_some_and(|s| s > 0.0))));
     assert!(j["kl"].as_f64().is_some_and(|v| v > 0.0) && j["recon"].as_f64().is_some_and(|v| v > 0.0));
     assert_eq!(j["inverted"].as_bool(), Some(true));
+    // What the encoder saw, and the exact figures of the bound for it.
+    let input = j["input"].as_array().expect("the input the encoder saw");
+    assert!(input.len() == 784 && input.iter().all(|v| v.as_f64().is_some_and(|v| (0.0..=1.0).contains(&v))), "{j}");
+    let (approximation, amortization) = (j["approximation_gap"].as_f64().expect("a gap"), j["amortization_gap"].as_f64().expect("a gap"));
+    assert!(j["log_px"].as_f64().is_some_and(|v| v.is_finite() && v < 0.0), "{j}");
+    assert!(approximation >= -1e-3 && amortization >= -1e-3, "{j}");
+    // log p(x) ≥ ELBO: the readout's 64-sample ELBO may scatter by a little around the exact one.
+    assert!(j["log_px"].as_f64().expect("log p(x)") >= j["elbo"].as_f64().expect("elbo") - 1.0, "{j}");
 
     let out = trainer(&["encode", "--weights", weights.to_str().expect("utf8"), bogus.to_str().expect("utf8"), "--json"]);
     assert!(!out.status.success());
