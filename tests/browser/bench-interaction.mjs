@@ -324,21 +324,26 @@ export async function interactionLatencies(page, models, digitPng) {
       }
     }
   }
-  await page.locator('#draw').scrollIntoViewIfNeeded();
-  const box = await page.locator('#draw').boundingBox();
   for (let i = 0; i < 10; i++) {
     const upload = await armLatency(page, '#upload', 'change', '#posterior', 'data-mu');
     await page.setInputFiles('#upload', { name: `digit-${i}.png`, mimeType: 'image/png', buffer: digitPng });
     out.upload.push(await upload.read());
-    await page.click('#draw-clear');
-    const stroke = await armLatency(page, '#draw', 'pointermove', '#posterior', 'data-mu');
-    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.2);
-    await page.mouse.down();
-    for (let k = 1; k <= 6; k++) await page.mouse.move(box.x + box.width * (0.5 - 0.03 * k), box.y + box.height * (0.2 + 0.1 * k));
-    await page.mouse.up();
-    out.draw.push(await stroke.read());
+    out.draw.push(await strokeLatency(page));
   }
   return out;
+}
+
+/** A stroke on a cleared drawing pad: milliseconds from its first move to its posterior drawn. */
+async function strokeLatency(page) {
+  await page.locator('#draw').scrollIntoViewIfNeeded();
+  const box = await page.locator('#draw').boundingBox();
+  await page.click('#draw-clear');
+  const stroke = await armLatency(page, '#draw', 'pointermove', '#posterior', 'data-mu');
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.2);
+  await page.mouse.down();
+  for (let k = 1; k <= 6; k++) await page.mouse.move(box.x + box.width * (0.5 - 0.03 * k), box.y + box.height * (0.2 + 0.1 * k));
+  await page.mouse.up();
+  return stroke.read();
 }
 
 /**
@@ -382,17 +387,7 @@ export async function boundFigures(page, pngs) {
     out.done.push(t.done);
     out.longestTask.push(t.longest);
   }
-  await page.locator('#draw').scrollIntoViewIfNeeded();
-  const box = await page.locator('#draw').boundingBox();
-  for (let i = 0; i < 10; i++) {
-    await page.click('#draw-clear');
-    const stroke = await armLatency(page, '#draw', 'pointermove', '#posterior', 'data-mu');
-    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.2);
-    await page.mouse.down();
-    for (let k = 1; k <= 6; k++) await page.mouse.move(box.x + box.width * (0.5 - 0.03 * k), box.y + box.height * (0.2 + 0.1 * k));
-    await page.mouse.up();
-    out.draw.push(await stroke.read());
-  }
+  for (let i = 0; i < 10; i++) out.draw.push(await strokeLatency(page));
   await page.uncheck('#layer-true-posterior');
   return out;
 }

@@ -285,7 +285,18 @@ fn eval_exact_scores_the_test_set_by_quadrature() {
     let tmp = tempfile::tempdir().expect("tmp");
     let weights = tiny_model(tmp.path());
     let dir = tmp.path().to_str().expect("utf8");
-    let out = trainer(&["eval", "--exact", "--weights", weights.to_str().expect("utf8"), "--data-dir", dir, "--no-download", "--limit", "6", "--json"]);
+    let out = trainer(&[
+        "eval",
+        "--exact",
+        "--weights",
+        weights.to_str().expect("utf8"),
+        "--data-dir",
+        dir,
+        "--no-download",
+        "--limit",
+        "6",
+        "--json",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let j = &last_json(&out)["exact"];
     assert_eq!(j["images"].as_u64(), Some(6), "{j}");

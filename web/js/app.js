@@ -666,6 +666,7 @@
   var POINT_RADIUS = 7;
   var TARGET_TICKS = 7;
   var INSET = 0.22;
+  var ZOOM_REST_MS = 150;
   var DIGIT_COLORS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
   var COLORS = { prior: "#9aa0a6", axis: "#c8c8c0", label: "#5b6470", posterior: "#1f6fd2", sample: "#2e9d4f", segment: "#7a3cc2" };
   function pictureDrawable(image, at, { alpha = 0.85, smooth = false } = {}) {
@@ -900,7 +901,7 @@
   }
   function createLatentPlane(canvas, order, onMove, stacking, onView = () => {
   }) {
-    const stack = createLayerStack(canvas, order, stacking);
+    const stack = createLayerStack(canvas, order, stacking, () => redrawNextFrame(redraw));
     const pointLayer = createPointLayer(canvas);
     const state = { point: { x: 0, y: 0 }, pointDirty: true };
     const view = createView();
@@ -919,7 +920,7 @@
       onMove(z);
     }
     const setWindow = windowSetter(canvas, view, () => {
-      stack.touchAll();
+      stack.windowMoved();
       state.pointDirty = true;
       redrawNextFrame(redraw);
     }, onView);
@@ -983,7 +984,7 @@
     const w = view.window;
     return { x: w.cx + (u * 2 - 1) * w.half, y: w.cy + (1 - v * 2) * w.half };
   }
-  function createLayerStack(canvas, order, { axesAbove, cachedThrough }) {
+  function createLayerStack(canvas, order, { axesAbove, cachedThrough }, redrawSoon) {
     const axesAt = order.indexOf(axesAbove);
     const cachedCount = order.indexOf(cachedThrough) + 1;
     if (axesAt < 0 || axesAt >= cachedCount) throw new Error(`the axes go above a cached layer, not “${axesAbove}”`);
@@ -998,6 +999,11 @@
     );
     const layers = /* @__PURE__ */ new Map();
     const dirty = { base: true, any: true };
+    let baseWindow = (
+      /** @type {LatentWindow | null} */
+      null
+    );
+    let resting = 0;
     return {
       /** Sizes the canvas and the bitmap to `size` pixels square (both redrawn). */
       resize(size) {
@@ -1008,16 +1014,30 @@
       draw(view) {
         if (!dirty.any) return;
         const drawables = order.map((name) => layers.get(name));
-        if (dirty.base) drawLayers(baseCtx, view, drawables.slice(0, cachedCount), axesAt);
+        if (dirty.base || !baseWindow) {
+          drawLayers(baseCtx, view, drawables.slice(0, cachedCount), axesAt);
+          baseWindow = { ...view.window };
+        }
         ctx.clearRect(0, 0, view.size, view.size);
-        ctx.drawImage(base, 0, 0);
+        const at = view.toPx({ x: baseWindow.cx - baseWindow.half, y: baseWindow.cy + baseWindow.half });
+        const side = 2 * baseWindow.half * view.scale;
+        ctx.drawImage(base, at.x, at.y, side, side);
         for (const draw of drawables.slice(cachedCount)) draw?.(ctx, view);
         drawScaleAndOverview(ctx, view);
         dirty.base = dirty.any = false;
       },
-      /** Every layer is to be drawn again (the window changed): the bitmap once, not per move. */
-      touchAll() {
-        dirty.base = dirty.any = true;
+      /**
+       * The window moved: the marks follow at once, over the bitmap moved and scaled to the new
+       * window; the bitmap itself is drawn again for it once the window has rested ZOOM_REST_MS
+       * (a run of wheel steps pays that once, not per step).
+       */
+      windowMoved() {
+        dirty.any = true;
+        clearTimeout(resting);
+        resting = setTimeout(() => {
+          dirty.base = dirty.any = true;
+          redrawSoon();
+        }, ZOOM_REST_MS);
       },
       /**
        * Sets layer `name` (one of `order`) to `drawable`, or removes it with null.
@@ -1247,6 +1267,7 @@
   var CONTINUITY_CELLS = 49;
   var CONTINUITY_BAND_ROWS = 4;
   var CONTINUITY_PREVIEW_CELLS = 21;
+  var VIEW_REST_MS = 150;
   var pictureWindow = (w, widest) => ({ cx: w.cx, cy: w.cy, half: Math.min(widest, w.half) });
   var pictureAt = (n, w) => ({ cx: w.cx, cy: w.cy, half: gridExtent(n, w.half) });
   function divergingColor(v) {
@@ -1316,7 +1337,9 @@
   var REGISTRY_DRAWN = LAYERS.filter((l) => !l.panel).map((l) => l.id);
   function createLayersPanel(store, plane) {
     const toggle = (id) => $(`layer-${id}`);
-    const showCached = cachedLayers(store, plane, toggle);
+    const waiting = { window: false };
+    const { show: showCached, mark } = cachedLayers(store, plane, toggle, () => waiting.window);
+    let resting = 0;
     function update(viewChanged = false) {
       const model = store.model();
       for (const layer of LAYERS) {
@@ -1326,6 +1349,7 @@
         try {
           if (layer.panel) continue;
           if (!on) plane.setLayer(layer.id, null);
+          else if (!layer.cached && viewChanged) continue;
           else if (!layer.cached) plane.setLayer(layer.id, layer.draw(model, plane.getWindow()));
           else showCached(layer, model, viewChanged);
         } catch (err) {
@@ -1339,8 +1363,21 @@
     fillLegend($("legend"), store.model().info.classes);
     return {
       update,
-      /** The window shown changed: every layer follows it. */
-      viewChanged: () => update(true),
+      /**
+       * The window shown changed: every layer follows it, once the window has rested
+       * VIEW_REST_MS (meanwhile the plane shows the last pictures moved and scaled): a run of
+       * wheel steps starts no refinement between its steps.
+       */
+      viewChanged() {
+        clearTimeout(resting);
+        waiting.window = true;
+        mark();
+        resting = setTimeout(() => {
+          waiting.window = false;
+          update(true);
+          mark();
+        }, VIEW_REST_MS);
+      },
       /** Ids of the layers switched on. */
       enabled: () => LAYER_IDS.filter((id) => toggle(id).checked),
       /** Switches exactly the layers `ids` on. */
@@ -1350,11 +1387,11 @@
       }
     };
   }
-  function cachedLayers(store, plane, toggle) {
+  function cachedLayers(store, plane, toggle, windowWaiting) {
     const cache = /* @__PURE__ */ new WeakMap();
-    const refining = createRefiner(store);
+    const refining = createRefiner(store, windowWaiting);
     const windowKey = (w) => `${w.cx},${w.cy},${w.half}`;
-    return (layer, model, viewChanged) => {
+    const showLayer = (layer, model, viewChanged) => {
       const w = plane.getWindow();
       const key = windowKey(w);
       const pictures = perModel(cache, model);
@@ -1374,6 +1411,7 @@
       plane.setLayer(layer.id, quick);
       refining.start(layer.id, model, key, layer.refine(model, w), keep);
     };
+    return { show: showLayer, mark: refining.mark };
   }
   function* recompute(layer, model, w, show) {
     yield;
@@ -1390,13 +1428,15 @@
       maps.get(model)
     );
   }
-  function createRefiner(store) {
+  function createRefiner(store, windowWaiting) {
     const running = /* @__PURE__ */ new Map();
     const mark = () => {
-      $("latent-plane").dataset.refining = [...running.keys()].join(" ");
+      $("latent-plane").dataset.refining = [...windowWaiting() ? ["window"] : [], ...running.keys()].join(" ");
     };
     mark();
     return {
+      /** Names in data-refining what is being made now. */
+      mark,
       /**
        * Steps `steps` for layer `id` (for `model` and window `key`) between frames; `done(picture)` at the end.
        * @param {string} id

@@ -13,6 +13,7 @@ const MAP_CELLS = 64;        // aggregate-posterior map: MAP_CELLS² points over
 const CONTINUITY_CELLS = 49; // continuity map: points over the window (at most ±GRID_RANGE), made …
 const CONTINUITY_BAND_ROWS = 4; // … a band of rows (≈ 250 decodes, ≈ 20 ms) per task, between frames; …
 const CONTINUITY_PREVIEW_CELLS = 21; // … meanwhile a coarse map is drawn at once
+const VIEW_REST_MS = 150;    // after a zoom or pan, the pictures are made anew once the window rests this long
 
 /**
  * The part of window `w` a picture covers: the window itself, or at most ±`widest` around its centre.
@@ -120,7 +121,10 @@ export const REGISTRY_DRAWN = LAYERS.filter((l) => !l.panel).map((l) => l.id);
  */
 export function createLayersPanel(store, plane) {
   const toggle = (id) => $(`layer-${id}`);
-  const showCached = cachedLayers(store, plane, toggle);
+  /** Whether the window moved and its pictures wait for it to rest (named in data-refining as `window`). */
+  const waiting = { window: false };
+  const { show: showCached, mark } = cachedLayers(store, plane, toggle, () => waiting.window);
+  let resting = 0;
 
   /** Draws every layer for the current model; `viewChanged`: the window moved, so cached pictures are made anew in the background. */
   function update(viewChanged = false) {
@@ -132,6 +136,7 @@ export function createLayersPanel(store, plane) {
       try {
         if (layer.panel) continue;
         if (!on) plane.setLayer(layer.id, null);
+        else if (!layer.cached && viewChanged) continue; // vector marks in latent units: they follow the window as they are
         else if (!layer.cached) plane.setLayer(layer.id, layer.draw(model, plane.getWindow()));
         else showCached(layer, model, viewChanged);
       } catch (err) {
@@ -146,8 +151,21 @@ export function createLayersPanel(store, plane) {
   fillLegend($('legend'), store.model().info.classes);
   return {
     update,
-    /** The window shown changed: every layer follows it. */
-    viewChanged: () => update(true),
+    /**
+     * The window shown changed: every layer follows it, once the window has rested
+     * VIEW_REST_MS (meanwhile the plane shows the last pictures moved and scaled): a run of
+     * wheel steps starts no refinement between its steps.
+     */
+    viewChanged() {
+      clearTimeout(resting);
+      waiting.window = true;
+      mark();
+      resting = setTimeout(() => {
+        waiting.window = false;
+        update(true);
+        mark();
+      }, VIEW_REST_MS);
+    },
     /** Ids of the layers switched on. */
     enabled: () => LAYER_IDS.filter((id) => toggle(id).checked),
     /** Switches exactly the layers `ids` on. */
@@ -164,15 +182,15 @@ export function createLayersPanel(store, plane) {
  * @param {import('./store.js').Store} store
  * @param {{setLayer: (name: string, d: Drawable | null) => void, getWindow: () => LatentWindow}} plane
  * @param {(id: string) => HTMLInputElement} toggle
- * @returns {(layer: Layer, model: Model, viewChanged: boolean) => void}
+ * @returns {{show: (layer: Layer, model: Model, viewChanged: boolean) => void, mark: () => void}}
  */
-function cachedLayers(store, plane, toggle) {
+function cachedLayers(store, plane, toggle, windowWaiting) {
   /** Per model, each cached layer's picture for one window: the latest made. */
   /** @type {WeakMap<Model, Map<string, {key: string, picture: Drawable | null}>>} */
   const cache = new WeakMap();
-  const refining = createRefiner(store);
+  const refining = createRefiner(store, windowWaiting);
   const windowKey = (w) => `${w.cx},${w.cy},${w.half}`;
-  return (layer, model, viewChanged) => {
+  const showLayer = (layer, model, viewChanged) => {
     const w = plane.getWindow();
     const key = windowKey(w);
     const pictures = perModel(cache, model);
@@ -194,6 +212,7 @@ function cachedLayers(store, plane, toggle) {
     plane.setLayer(layer.id, quick);
     refining.start(layer.id, model, key, layer.refine(model, w), keep);
   };
+  return { show: showLayer, mark: refining.mark };
 }
 
 /**
@@ -227,12 +246,14 @@ function perModel(maps, model) {
  * taken out of the switch (a live snapshot replaced, say) stops its job.
  * @param {import('./store.js').Store} store
  */
-function createRefiner(store) {
+function createRefiner(store, windowWaiting) {
   /** @type {Map<string, {model: Model, key: string}>} layer id → the job under way */
   const running = new Map();
-  const mark = () => { $('latent-plane').dataset.refining = [...running.keys()].join(' '); };
+  const mark = () => { $('latent-plane').dataset.refining = [...(windowWaiting() ? ['window'] : []), ...running.keys()].join(' '); };
   mark();
   return {
+    /** Names in data-refining what is being made now. */
+    mark,
     /**
      * Steps `steps` for layer `id` (for `model` and window `key`) between frames; `done(picture)` at the end.
      * @param {string} id

@@ -17,6 +17,7 @@ const RING_SIGMAS = [1, 2, 3];
 const POINT_RADIUS = 7;     // CSS pixels
 const TARGET_TICKS = 7;     // about this many ticks along each axis, at any zoom
 const INSET = 0.22;         // the overview inset's side, as a share of the plane's
+const ZOOM_REST_MS = 150;   // a run of zoom or pan steps ends when the window rests this long
 /** One colour per digit 0–9 (Tableau 10), shared with the legend. */
 export const DIGIT_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 const COLORS = { prior: '#9aa0a6', axis: '#c8c8c0', label: '#5b6470', posterior: '#1f6fd2', sample: '#2e9d4f', segment: '#7a3cc2' };
@@ -320,7 +321,7 @@ function drawScaleAndOverview(ctx, { size, scale, unit, dpr, window: w }) {
  * @param {(w: LatentWindow) => void} [onView]
  */
 export function createLatentPlane(canvas, order, onMove, stacking, onView = () => {}) {
-  const stack = createLayerStack(canvas, order, stacking);
+  const stack = createLayerStack(canvas, order, stacking, () => redrawNextFrame(redraw));
   const pointLayer = createPointLayer(canvas);
   const state = { point: { x: 0, y: 0 }, pointDirty: true };
   const view = createView();
@@ -342,7 +343,7 @@ export function createLatentPlane(canvas, order, onMove, stacking, onView = () =
   }
 
   const setWindow = windowSetter(canvas, view, () => {
-    stack.touchAll();
+    stack.windowMoved();
     state.pointDirty = true;
     redrawNextFrame(redraw);
   }, onView);
@@ -439,7 +440,7 @@ function clientToLatent(canvas, view, clientX, clientY) {
  * @param {string[]} order
  * @param {{axesAbove: string, cachedThrough: string}} stacking
  */
-function createLayerStack(canvas, order, { axesAbove, cachedThrough }) {
+function createLayerStack(canvas, order, { axesAbove, cachedThrough }, redrawSoon) {
   const axesAt = order.indexOf(axesAbove);
   const cachedCount = order.indexOf(cachedThrough) + 1;
   if (axesAt < 0 || axesAt >= cachedCount) throw new Error(`the axes go above a cached layer, not “${axesAbove}”`);
@@ -449,6 +450,9 @@ function createLayerStack(canvas, order, { axesAbove, cachedThrough }) {
   /** @type {Map<string, Drawable>} */
   const layers = new Map();
   const dirty = { base: true, any: true };
+  /** The window the bitmap was drawn for; while the window moves, the bitmap is shown moved and scaled to the new one. */
+  let baseWindow = /** @type {LatentWindow | null} */ (null);
+  let resting = 0;
   return {
     /** Sizes the canvas and the bitmap to `size` pixels square (both redrawn). */
     resize(size) {
@@ -459,16 +463,27 @@ function createLayerStack(canvas, order, { axesAbove, cachedThrough }) {
     draw(view) {
       if (!dirty.any) return;
       const drawables = order.map((name) => layers.get(name));
-      if (dirty.base) drawLayers(baseCtx, view, drawables.slice(0, cachedCount), axesAt);
+      if (dirty.base || !baseWindow) {
+        drawLayers(baseCtx, view, drawables.slice(0, cachedCount), axesAt);
+        baseWindow = { ...view.window };
+      }
       ctx.clearRect(0, 0, view.size, view.size);
-      ctx.drawImage(base, 0, 0);
+      const at = view.toPx({ x: baseWindow.cx - baseWindow.half, y: baseWindow.cy + baseWindow.half });
+      const side = 2 * baseWindow.half * view.scale;
+      ctx.drawImage(base, at.x, at.y, side, side); // where the window has not moved: at 0, 0, full size
       for (const draw of drawables.slice(cachedCount)) draw?.(ctx, view);
       drawScaleAndOverview(ctx, view);
       dirty.base = dirty.any = false;
     },
-    /** Every layer is to be drawn again (the window changed): the bitmap once, not per move. */
-    touchAll() {
-      dirty.base = dirty.any = true;
+    /**
+     * The window moved: the marks follow at once, over the bitmap moved and scaled to the new
+     * window; the bitmap itself is drawn again for it once the window has rested ZOOM_REST_MS
+     * (a run of wheel steps pays that once, not per step).
+     */
+    windowMoved() {
+      dirty.any = true;
+      clearTimeout(resting);
+      resting = setTimeout(() => { dirty.base = dirty.any = true; redrawSoon(); }, ZOOM_REST_MS);
     },
     /**
      * Sets layer `name` (one of `order`) to `drawable`, or removes it with null.

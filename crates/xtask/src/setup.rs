@@ -30,28 +30,24 @@ pub fn apt_install(packages: &[&str], why: &str) -> Result<()> {
 
 /// Path of a Chromium for the browser tests, installing Debian's when missing.
 pub fn chromium() -> Result<String> {
-    if let Ok(path) = std::env::var("CHROMIUM")
-        && Path::new(&path).exists()
-    {
-        return Ok(path);
-    }
-    let path = "/usr/bin/chromium";
-    if !Path::new(path).exists() {
-        apt_install(&["chromium"], "the browser tests")?;
-    }
-    Ok(path.into())
+    browser("CHROMIUM", "/usr/bin/chromium", "chromium", "the browser tests")
 }
 
 /// Path of a Firefox ESR for the browser tests' second engine, installing Debian's when missing.
 pub fn firefox() -> Result<String> {
-    if let Ok(path) = std::env::var("FIREFOX")
-        && Path::new(&path).exists()
+    browser("FIREFOX", "/usr/bin/firefox-esr", "firefox-esr", "the browser tests' second engine")
+}
+
+/// The browser the environment variable `env` names (when it exists), else Debian's at `path`,
+/// installed from `package` when missing.
+fn browser(env: &str, path: &str, package: &str, why: &str) -> Result<String> {
+    if let Ok(chosen) = std::env::var(env)
+        && Path::new(&chosen).exists()
     {
-        return Ok(path);
+        return Ok(chosen);
     }
-    let path = "/usr/bin/firefox-esr";
     if !Path::new(path).exists() {
-        apt_install(&["firefox-esr"], "the browser tests' second engine")?;
+        apt_install(&[package], why)?;
     }
     Ok(path.into())
 }
