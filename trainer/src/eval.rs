@@ -355,9 +355,11 @@ pub fn encode(args: &EncodeArgs) -> Result<()> {
     let device = Device::flex();
     let (file, model) = load_weights(&args.weights, &device)?;
     let decoder = FastDecoder::from_vae(&model);
+    // The bound's coarse grid, decoded once for every image (a VAE's only).
+    let coarse = (file.meta.kind == ModelKind::Vae).then(|| crate::exact::coarse_logits(&decoder));
     let mut failed = 0;
     for path in &args.images {
-        match encode_one(path, &model, &decoder, &file.meta, &device) {
+        match encode_one(path, &model, &decoder, coarse.as_ref(), &file.meta, &device) {
             Ok(line) if args.json => println!("{line}"),
             Ok(line) => println!(
                 "{}: μ = ({:.3}, {:.3}), σ = ({:.4}, {:.4}), recon {:.2} + KL {:.2} nats, ELBO {:.2}{}",
@@ -385,13 +387,20 @@ pub fn encode(args: &EncodeArgs) -> Result<()> {
 }
 
 /// One image's posterior, preprocessed the way the model's dataset was made (as the page does).
-fn encode_one(path: &Path, model: &Vae, decoder: &FastDecoder, meta: &WeightsMeta, device: &Device) -> Result<serde_json::Value> {
+fn encode_one(
+    path: &Path,
+    model: &Vae,
+    decoder: &FastDecoder,
+    coarse: Option<&vae_core::bound::CoarseLogits>,
+    meta: &WeightsMeta,
+    device: &Device,
+) -> Result<serde_json::Value> {
     let img = image::open(path).context("not an image this tool can read (PNG, JPEG, GIF, BMP, WebP)")?.to_rgba8();
     let pre = preprocess_rgba_as(img.as_raw(), img.width() as usize, img.height() as usize, meta.preprocessing())?;
     let post = readout::posterior(model, decoder, meta.kind, &pre.pixels, device);
-    let exact = match meta.kind {
-        ModelKind::Vae => Some(crate::exact::bound_of(decoder, &pre.pixels, post.mu, post.sigma)?),
-        ModelKind::Ae => None,
+    let exact = match coarse {
+        Some(coarse) => Some(crate::exact::bound_of(decoder, coarse, &pre.pixels, post.mu, post.sigma)?),
+        None => None, // an AE defines no p(x)
     };
     Ok(serde_json::json!({
         "file": path, "mu": post.mu, "sigma": post.sigma, "kl": post.kl, "recon": post.recon,

@@ -20,11 +20,16 @@ use vae_core::{IMAGE_PIXELS, LATENT_DIM, ModelKind, Vae};
 
 use crate::eval::{EvalArgs, load_weights};
 
-/// The exact figures of one image under a model, `mu`/`sigma` its encoder's posterior.
-pub fn bound_of(decoder: &FastDecoder, pixels: &[f32], mu: [f32; 2], sigma: [f32; 2]) -> Result<ExactBound> {
-    let coarse = CoarseLogits::new(decoder, COARSE_SIDE);
+/// The exact figures of one image under a model (`coarse`: its decoder's [`coarse_logits`]),
+/// `mu`/`sigma` its encoder's posterior.
+pub fn bound_of(decoder: &FastDecoder, coarse: &CoarseLogits, pixels: &[f32], mu: [f32; 2], sigma: [f32; 2]) -> Result<ExactBound> {
     let encoder = Gaussian2::diagonal([mu[0] as f64, mu[1] as f64], [sigma[0] as f64, sigma[1] as f64]);
-    Ok(exact_bound_of_image(decoder, &coarse, pixels, encoder)?)
+    Ok(exact_bound_of_image(decoder, coarse, pixels, encoder)?)
+}
+
+/// The decoder's logits on the bound's coarse grid: made once per model, used for every image.
+pub fn coarse_logits(decoder: &FastDecoder) -> CoarseLogits {
+    CoarseLogits::new(decoder, COARSE_SIDE)
 }
 
 /// Points per batch from which burn's decode (gemm's matrix products, AVX-512 where the CPU has
@@ -75,7 +80,7 @@ pub fn eval_exact(args: &EvalArgs) -> Result<()> {
     let codes = vae_core::readout::encode_many(&model, ModelKind::Vae, &test_x, &device);
     let n = codes.len();
     let started = Instant::now();
-    let coarse = CoarseLogits::new(&FastDecoder::from_vae(&model), COARSE_SIDE);
+    let coarse = coarse_logits(&FastDecoder::from_vae(&model));
     let bar = ProgressBar::new(n as u64);
     if let Ok(style) = ProgressStyle::with_template("exact log p(x) [{bar:30}] {pos}/{len} images ({per_sec}, eta {eta})") {
         bar.set_style(style.progress_chars("=> "));

@@ -22,7 +22,7 @@
 //! the models' decoder.
 
 use crate::fast::FastDecoder;
-use crate::latent::LOG_2PI;
+use crate::latent::{LOG_2PI, log_prior_f64};
 
 /// A 2-D Gaussian N(mean, cov).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -199,14 +199,9 @@ impl CoarseLogits {
             .chunks_exact(self.pixels)
             .zip(&self.softplus)
             .zip(self.points.chunks_exact(2))
-            .map(|((l, s), z)| l.iter().zip(x).map(|(&l, &xi)| l as f64 * xi as f64).sum::<f64>() - s + log_prior(z[0], z[1]))
+            .map(|((l, s), z)| l.iter().zip(x).map(|(&l, &xi)| l as f64 * xi as f64).sum::<f64>() - s + log_prior_f64([z[0], z[1]]))
             .collect()
     }
-}
-
-/// log N(z; 0, I).
-fn log_prior(x: f64, y: f64) -> f64 {
-    -0.5 * (x * x + y * y) - LOG_2PI
 }
 
 /// Why a computation stopped before its end.
@@ -257,7 +252,7 @@ impl Joint<'_> {
             self.evaluations += batch.len() / 2;
             self.budget = self.budget.saturating_sub(batch.len() / 2);
             for (z, l) in batch.chunks_exact(2).zip(values) {
-                let v = l + log_prior(z[0], z[1]);
+                let v = l + log_prior_f64([z[0], z[1]]);
                 // −∞ is a point with no mass (a pixel the decoder rules out): allowed, and skipped.
                 if v.is_nan() || v == f64::INFINITY {
                     return Err(BoundError::NotFinite(z[0], z[1]).into());
@@ -383,6 +378,12 @@ fn bound_with(joint: &mut Joint, encoder: Gaussian2, coarse: Option<(usize, Vec<
 pub fn coarse_points(side: usize) -> Vec<f64> {
     let step = 2.0 * COARSE_RANGE / (side - 1) as f64;
     (0..side * side).flat_map(|k| [-COARSE_RANGE + (k % side) as f64 * step, -COARSE_RANGE + (k / side) as f64 * step]).collect()
+}
+
+/// log p(z|x) = log p(x|z) + log p(z) − log p(x) at points `zs = [x0, y0, …]`, given log p(x):
+/// the true posterior's picture.
+pub fn log_posterior(likelihood: &dyn Fn(&[f64]) -> Vec<f64>, log_px: f64, zs: &[f64]) -> Vec<f64> {
+    likelihood(zs).iter().zip(zs.chunks_exact(2)).map(|(l, z)| l + log_prior_f64([z[0], z[1]]) - log_px).collect()
 }
 
 /// The bound for image `x` under `decoder` (Bernoulli pixels), with the coarse logits made once per model.
@@ -632,19 +633,7 @@ impl Region {
             return None;
         }
         let n = self.n;
-        let weighted: Vec<(f64, [f64; 2])> =
-            self.values.iter().enumerate().map(|(k, v)| ((v - total).exp(), self.point(k % n, k / n))).collect();
-        let mean = weighted.iter().fold([0.0, 0.0], |m, (p, z)| [m[0] + p * z[0], m[1] + p * z[1]]);
-        let mut cov = [[0.0; 2]; 2];
-        for (p, z) in &weighted {
-            let d = [z[0] - mean[0], z[1] - mean[1]];
-            for i in 0..2 {
-                for j in 0..2 {
-                    cov[i][j] += p * d[i] * d[j];
-                }
-            }
-        }
-        let moments = Gaussian2 { mean, cov };
+        let moments = weighted_moments(self.values.iter().enumerate().map(|(k, v)| ((v - total).exp(), self.point(k % n, k / n))));
         moments.cholesky().map(|_| moments)
     }
 
@@ -707,6 +696,21 @@ fn fill_region(joint: &mut Joint, earlier: &[Region], mut region: Region) -> Res
     Ok(region)
 }
 
+/// Mean and covariance of points weighted by their probabilities (weights summing to one).
+fn weighted_moments(points: impl Iterator<Item = (f64, [f64; 2])> + Clone) -> Gaussian2 {
+    let mean = points.clone().fold([0.0, 0.0], |m, (p, z)| [m[0] + p * z[0], m[1] + p * z[1]]);
+    let mut cov = [[0.0; 2]; 2];
+    for (p, z) in points {
+        let d = [z[0] - mean[0], z[1] - mean[1]];
+        for (i, row) in cov.iter_mut().enumerate() {
+            for (j, c) in row.iter_mut().enumerate() {
+                *c += p * d[i] * d[j];
+            }
+        }
+    }
+    Gaussian2 { mean, cov }
+}
+
 /// ln Σ eˣ, −∞ for no terms.
 pub fn log_sum_exp(values: &[f64]) -> f64 {
     let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -761,21 +765,7 @@ impl RegionPoints {
 
     /// Mean and covariance of the posterior p(z|x) = p(x, z)/p(x).
     fn moments(&self, log_px: f64) -> Gaussian2 {
-        let (mut m, mut s) = ([0.0f64; 2], [[0.0f64; 2]; 2]);
-        for (z, w) in self.z.iter().zip(&self.log_weight) {
-            let p = (w - log_px).exp();
-            m[0] += p * z[0];
-            m[1] += p * z[1];
-        }
-        for (z, w) in self.z.iter().zip(&self.log_weight) {
-            let p = (w - log_px).exp();
-            let (dx, dy) = (z[0] - m[0], z[1] - m[1]);
-            s[0][0] += p * dx * dx;
-            s[0][1] += p * dx * dy;
-            s[1][1] += p * dy * dy;
-        }
-        s[1][0] = s[0][1];
-        Gaussian2 { mean: m, cov: s }
+        weighted_moments(self.z.iter().zip(&self.log_weight).map(|(z, w)| ((w - log_px).exp(), *z)))
     }
 
     /// ELBO(q) from the region points: Σ q(z)·area·log p(x, z) / Σ q(z)·area + H(q). Valid where

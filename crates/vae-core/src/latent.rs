@@ -40,6 +40,11 @@ pub fn log_prior(z: [f32; 2]) -> f32 {
     -0.5 * (z[0] * z[0] + z[1] * z[1]) - LOG_2PI as f32
 }
 
+/// [`log_prior`] in f64, for sums over many points (the exact bound's quadrature).
+pub fn log_prior_f64(z: [f64; 2]) -> f64 {
+    -0.5 * (z[0] * z[0] + z[1] * z[1]) - LOG_2PI
+}
+
 /// An `n × n` grid of points over the square [c₁ − range, c₁ + range] × [c₂ − range, c₂ + range]
 /// around `center`, both edges included, read row by row from the top (z₂ = c₂ + range) down and
 /// left to right, the way the plane is drawn. Every grid of the page (manifold, continuity,

@@ -104,11 +104,7 @@ impl Explorer {
         let points = grid.points();
         let band: Vec<f64> = points[rows.start * grid.n * LATENT_DIM..rows.end * grid.n * LATENT_DIM].iter().map(|&v| v as f64).collect();
         let likelihood = bound::bernoulli_log_likelihood(&self.fast, pixels);
-        likelihood(&band)
-            .iter()
-            .zip(band.chunks_exact(LATENT_DIM))
-            .map(|(l, z)| (l - 0.5 * (z[0] * z[0] + z[1] * z[1]) - latent::LOG_2PI - log_px) as f32)
-            .collect()
+        bound::log_posterior(&likelihood, log_px, &band).into_iter().map(|v| v as f32).collect()
     }
 
     /// log₂ q(z)/p(z) of the test posteriors' mixture on `grid`; an error if the file has none.
