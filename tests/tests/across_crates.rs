@@ -13,6 +13,8 @@ fn packed(kind: ModelKind) -> (vae_core::Vae, Vec<u8>) {
         name: "test".into(),
         kind,
         beta: 1.0,
+        beta_mean: None,
+        likelihood: vae_core::Likelihood::Bernoulli,
         config,
         dataset: "synthetic".into(),
         classes: Vec::new(),

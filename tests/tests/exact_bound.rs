@@ -32,7 +32,7 @@ fn iwae(x: &[f32], k: usize, seed: u64) -> f64 {
     let model = file.load_model(&device).expect("loads");
     let x = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [1, IMAGE_PIXELS]), &device);
     let eps = Tensor::<2>::from_data(TensorData::new(standard_normal_samples(2 * k, seed), [k, 2]), &device);
-    mean_of(iwae_log_likelihood(&model, x, eps, k))
+    mean_of(iwae_log_likelihood(&model, vae_core::Likelihood::Bernoulli, x, eps, k))
 }
 
 #[test]

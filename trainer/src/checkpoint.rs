@@ -33,6 +33,12 @@ pub struct RunSettings {
     pub name: String,
     pub kind: String,
     pub beta: f64,
+    /// The KL mean part's weight when it differs from `beta` (checkpoints before it: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta_mean: Option<f64>,
+    /// The decoder's likelihood (checkpoints before it: Bernoulli).
+    #[serde(default, skip_serializing_if = "vae_core::Likelihood::is_bernoulli")]
+    pub likelihood: vae_core::Likelihood,
     pub hidden: Vec<usize>,
     pub batch_size: usize,
     pub seed: u64,

@@ -12,13 +12,13 @@ use rand::rngs::SmallRng;
 use vae_core::eval::{Continuity, code_spread, continuity, continuity_scaled, iwae_log_likelihood, mean_of};
 use vae_core::fast::FastDecoder;
 use vae_core::loss::standard_normal_samples;
-use vae_core::{ElboTerms, IMAGE_PIXELS, ModelKind, Vae, WeightsFile, WeightsMeta, preprocess_rgba_as, readout};
+use vae_core::{ElboTerms, IMAGE_PIXELS, Likelihood, ModelKind, Vae, WeightsFile, WeightsMeta, preprocess_rgba_as, readout};
 
 use crate::data::{self, Split};
 use vae_core::classifier::{Classifier, ClassifierConfig};
 use vae_core::eval::{TEST_BINARIZATION_SEED, elbo_on};
-use vae_core::train::binarize;
 use vae_core::train::classifier_step;
+use vae_core::train::scored_images;
 
 /// Options of `trainer eval`.
 #[derive(Args, Debug, Clone)]
@@ -117,6 +117,8 @@ struct EvalReport {
     name: String,
     kind: ModelKind,
     beta: f64,
+    beta_mean: Option<f64>,
+    likelihood: Likelihood,
     images: usize,
     terms: ElboTerms,
     iwae: Option<f64>,
@@ -155,11 +157,12 @@ fn measure(args: &EvalArgs) -> Result<EvalReport> {
     if let Some(n) = args.limit {
         dataset.test.truncate(n.max(1));
     }
-    let test_x = binarize(&dataset.test.pixels, &mut SmallRng::seed_from_u64(TEST_BINARIZATION_SEED));
+    let likelihood = file.meta.likelihood;
+    let test_x = scored_images(likelihood, &dataset.test.pixels);
     device.seed(TEST_BINARIZATION_SEED);
-    let terms = elbo_on(&model, kind, &test_x, &device);
+    let terms = elbo_on(&model, kind, likelihood, &test_x, &device);
     let started = Instant::now();
-    let iwae = (kind == ModelKind::Vae).then(|| iwae(&model, &test_x, args.k, &device));
+    let iwae = (kind == ModelKind::Vae).then(|| iwae(&model, likelihood, &test_x, args.k, &device));
     let iwae_seconds = started.elapsed().as_secs_f64();
     // Continuity also in units of the spread of the model's own codes (test-set μ): the only
     // fair comparison with an AE, whose latent has no scale of its own.
@@ -169,6 +172,8 @@ fn measure(args: &EvalArgs) -> Result<EvalReport> {
         name: file.meta.name.clone(),
         kind,
         beta: file.meta.beta,
+        beta_mean: file.meta.beta_mean,
+        likelihood,
         images: dataset.test.len(),
         terms,
         iwae,
@@ -184,7 +189,21 @@ fn measure(args: &EvalArgs) -> Result<EvalReport> {
 }
 
 fn print_report(r: &EvalReport) {
-    println!("{} ({}, β = {}) on {} test images, binarised with seed {TEST_BINARIZATION_SEED:#x}:", r.name, r.kind, r.beta, r.images);
+    let betas = match r.beta_mean {
+        Some(beta_mean) => format!("β_μ = {beta_mean}, β_σ = {}", r.beta),
+        None => format!("β = {}", r.beta),
+    };
+    match r.likelihood {
+        Likelihood::Bernoulli => println!(
+            "{} ({}, {betas}, Bernoulli decoder) on {} test images, binarised with seed {TEST_BINARIZATION_SEED:#x}:",
+            r.name, r.kind, r.images
+        ),
+        Likelihood::Gaussian { sigma_x } => println!(
+            "{} ({}, {betas}, Gaussian decoder σₓ = {sigma_x}) on {} grey test images; figures are nats of a density over grey \
+             images, not comparable with a Bernoulli decoder's:",
+            r.name, r.kind, r.images
+        ),
+    }
     if let (Some(first), Some(last)) = (r.training_log.first(), r.training_log.last()) {
         println!(
             "  trained {} steps ({} epochs); training −ELBO {:.2} → {:.2} nats over its log of {} entries",
@@ -231,7 +250,7 @@ fn print_report(r: &EvalReport) {
 
 fn report_json(r: &EvalReport) -> serde_json::Value {
     serde_json::json!({
-        "name": r.name, "kind": r.kind, "beta": r.beta, "images": r.images,
+        "name": r.name, "kind": r.kind, "beta": r.beta, "beta_mean": r.beta_mean, "likelihood": r.likelihood, "images": r.images,
         "elbo": (r.kind == ModelKind::Vae).then(|| r.terms.elbo()), "recon": r.terms.recon, "kl": r.terms.kl,
         "iwae": r.iwae, "k": r.k,
         "continuity_mean": r.continuity.mean, "continuity_max": r.continuity.max,
@@ -330,7 +349,7 @@ pub fn completeness(model: &Vae, classifier: &Classifier, device: &Device) -> Co
 }
 
 /// Mean IWAE bound over the test images, in batches, with a progress bar.
-fn iwae(model: &Vae, pixels: &[f32], k: usize, device: &Device) -> f64 {
+fn iwae(model: &Vae, likelihood: Likelihood, pixels: &[f32], k: usize, device: &Device) -> f64 {
     let n = pixels.len() / IMAGE_PIXELS;
     let batch = (8192 / k).clamp(1, 100);
     let bar = ProgressBar::new(n as u64);
@@ -343,7 +362,7 @@ fn iwae(model: &Vae, pixels: &[f32], k: usize, device: &Device) -> f64 {
         let x = Tensor::<2>::from_data(TensorData::new(chunk.to_vec(), [b, IMAGE_PIXELS]), device); // [b, 784]
         let eps = standard_normal_samples(b * k * 2, 0x1_3a3e ^ i as u64);
         let eps = Tensor::<2>::from_data(TensorData::new(eps, [b * k, 2]), device); // [b·k, 2]
-        sum += mean_of(iwae_log_likelihood(model, x, eps, k)) * b as f64;
+        sum += mean_of(iwae_log_likelihood(model, likelihood, x, eps, k)) * b as f64;
         bar.inc(b as u64);
     }
     bar.finish_and_clear();
@@ -356,13 +375,13 @@ pub fn encode(args: &EncodeArgs) -> Result<()> {
     let (file, model) = load_weights(&args.weights, &device)?;
     let decoder = FastDecoder::from_vae(&model);
     // The bound's coarse grid, decoded once for every image (a VAE's only).
-    let coarse = (file.meta.kind == ModelKind::Vae).then(|| crate::exact::coarse_logits(&decoder));
+    let coarse = (file.meta.kind == ModelKind::Vae).then(|| crate::exact::coarse_logits(&decoder, file.meta.likelihood));
     let mut failed = 0;
     for path in &args.images {
         match encode_one(path, &model, &decoder, coarse.as_ref(), &file.meta, &device) {
             Ok(line) if args.json => println!("{line}"),
             Ok(line) => println!(
-                "{}: μ = ({:.3}, {:.3}), σ = ({:.4}, {:.4}), recon {:.2} + KL {:.2} nats, ELBO {:.2}{}",
+                "{}: μ = ({:.3}, {:.3}), σ = ({:.4}, {:.4}), recon {:.2} + KL {:.2} nats, ELBO {:.2}{}{}",
                 path.display(),
                 line["mu"][0].as_f64().unwrap_or(f64::NAN),
                 line["mu"][1].as_f64().unwrap_or(f64::NAN),
@@ -371,7 +390,11 @@ pub fn encode(args: &EncodeArgs) -> Result<()> {
                 line["recon"].as_f64().unwrap_or(f64::NAN),
                 line["kl"].as_f64().unwrap_or(f64::NAN),
                 line["elbo"].as_f64().unwrap_or(f64::NAN),
-                if line["inverted"].as_bool() == Some(true) { " (dark on light: inverted)" } else { "" }
+                if line["inverted"].as_bool() == Some(true) { " (dark on light: inverted)" } else { "" },
+                match file.meta.likelihood {
+                    Likelihood::Bernoulli => String::new(),
+                    Likelihood::Gaussian { sigma_x } => format!(" (Gaussian decoder, σₓ = {sigma_x}: nats of a density over grey images)"),
+                }
             ),
             Err(err) => {
                 failed += 1;
@@ -397,14 +420,14 @@ fn encode_one(
 ) -> Result<serde_json::Value> {
     let img = image::open(path).context("not an image this tool can read (PNG, JPEG, GIF, BMP, WebP)")?.to_rgba8();
     let pre = preprocess_rgba_as(img.as_raw(), img.width() as usize, img.height() as usize, meta.preprocessing())?;
-    let post = readout::posterior(model, decoder, meta.kind, &pre.pixels, device);
+    let post = readout::posterior(model, decoder, meta.kind, meta.likelihood, &pre.pixels, device);
     let exact = match coarse {
         Some(coarse) => Some(crate::exact::bound_of(decoder, coarse, &pre.pixels, post.mu, post.sigma)?),
         None => None, // an AE defines no p(x)
     };
     Ok(serde_json::json!({
         "file": path, "mu": post.mu, "sigma": post.sigma, "kl": post.kl, "recon": post.recon,
-        "elbo": post.elbo, "inverted": pre.inverted, "input": pre.pixels,
+        "elbo": post.elbo, "inverted": pre.inverted, "input": pre.pixels, "likelihood": post.likelihood,
         "log_px": exact.as_ref().map(|b| b.log_px),
         "approximation_gap": exact.as_ref().map(|b| b.approximation_gap()),
         "amortization_gap": exact.as_ref().map(|b| b.amortization_gap()),

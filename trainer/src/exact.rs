@@ -8,14 +8,11 @@ use std::time::Instant;
 use anyhow::{Result, ensure};
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
 use vae_core::bound::{COARSE_SIDE, CoarseLogits, ExactBound, Gaussian2, exact_bound, exact_bound_of_image};
-use vae_core::eval::TEST_BINARIZATION_SEED;
 use vae_core::fast::FastDecoder;
-use vae_core::loss::bernoulli_nats;
+use vae_core::loss::Likelihood;
 use vae_core::readout::to_vec;
-use vae_core::train::binarize;
+use vae_core::train::scored_images;
 use vae_core::{IMAGE_PIXELS, LATENT_DIM, ModelKind, Vae};
 
 use crate::eval::{EvalArgs, load_weights};
@@ -28,8 +25,8 @@ pub fn bound_of(decoder: &FastDecoder, coarse: &CoarseLogits, pixels: &[f32], mu
 }
 
 /// The decoder's logits on the bound's coarse grid: made once per model, used for every image.
-pub fn coarse_logits(decoder: &FastDecoder) -> CoarseLogits {
-    CoarseLogits::new(decoder, COARSE_SIDE)
+pub fn coarse_logits(decoder: &FastDecoder, likelihood: Likelihood) -> CoarseLogits {
+    CoarseLogits::new(decoder, likelihood, COARSE_SIDE)
 }
 
 /// Points per batch from which burn's decode (gemm's matrix products, AVX-512 where the CPU has
@@ -38,7 +35,13 @@ const BURN_BATCH: usize = 8;
 
 /// log p(x|z) of image `x` at points `[x0, y0, …]`: small batches (the mode search's stencils)
 /// through the fast decoder, large ones (the regions' grids) through burn's decode.
-fn log_likelihood<'a>(model: &'a Vae, decoder: &'a FastDecoder, x: &'a [f32], device: &'a Device) -> impl Fn(&[f64]) -> Vec<f64> + 'a {
+fn log_likelihood<'a>(
+    model: &'a Vae,
+    decoder: &'a FastDecoder,
+    likelihood: Likelihood,
+    x: &'a [f32],
+    device: &'a Device,
+) -> impl Fn(&[f64]) -> Vec<f64> + 'a {
     move |zs: &[f64]| {
         let n = zs.len() / LATENT_DIM;
         let z32: Vec<f32> = zs.iter().map(|&v| v as f32).collect();
@@ -47,7 +50,7 @@ fn log_likelihood<'a>(model: &'a Vae, decoder: &'a FastDecoder, x: &'a [f32], de
         } else {
             to_vec(model.decode_logits(Tensor::<2>::from_data(TensorData::new(z32, [n, LATENT_DIM]), device))) // [n, 784]
         };
-        logits.chunks_exact(IMAGE_PIXELS).map(|l| -(bernoulli_nats(l, x) as f64)).collect()
+        logits.chunks_exact(IMAGE_PIXELS).map(|l| -(likelihood.nats(l, x) as f64)).collect()
     }
 }
 
@@ -67,7 +70,8 @@ struct ExactReport {
     seconds: f64,
 }
 
-/// Scores the test set (binarised once with the usual fixed seed) by quadrature and prints the means.
+/// Scores the test set (binarised once with the usual fixed seed for a Bernoulli decoder, grey
+/// for a Gaussian one) by quadrature and prints the means.
 pub fn eval_exact(args: &EvalArgs) -> Result<()> {
     let device = Device::flex();
     let (file, model) = load_weights(&args.weights, &device)?;
@@ -76,11 +80,11 @@ pub fn eval_exact(args: &EvalArgs) -> Result<()> {
     if let Some(n) = args.limit {
         dataset.test.truncate(n.max(1));
     }
-    let test_x = binarize(&dataset.test.pixels, &mut SmallRng::seed_from_u64(TEST_BINARIZATION_SEED));
+    let test_x = scored_images(file.meta.likelihood, &dataset.test.pixels);
     let codes = vae_core::readout::encode_many(&model, ModelKind::Vae, &test_x, &device);
     let n = codes.len();
     let started = Instant::now();
-    let coarse = coarse_logits(&FastDecoder::from_vae(&model));
+    let coarse = coarse_logits(&FastDecoder::from_vae(&model), file.meta.likelihood);
     let bar = ProgressBar::new(n as u64);
     if let Ok(style) = ProgressStyle::with_template("exact log p(x) [{bar:30}] {pos}/{len} images ({per_sec}, eta {eta})") {
         bar.set_style(style.progress_chars("=> "));
@@ -100,7 +104,7 @@ pub fn eval_exact(args: &EvalArgs) -> Result<()> {
                         .map(|i| {
                             let [m0, m1, s0, s1] = codes[i];
                             let x = &test_x[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS];
-                            let likelihood = log_likelihood(&model, &decoder, x, &device);
+                            let likelihood = log_likelihood(&model, &decoder, file.meta.likelihood, x, &device);
                             let q = Gaussian2::diagonal([m0 as f64, m1 as f64], [s0 as f64, s1 as f64]);
                             let bound = exact_bound(&likelihood, q, Some(coarse.log_joint(x)));
                             bar.inc(1);
@@ -118,9 +122,9 @@ pub fn eval_exact(args: &EvalArgs) -> Result<()> {
     }
     bar.finish_and_clear();
     let report = summarise(&bounds, started.elapsed().as_secs_f64());
-    print_exact(&file.meta.name, &report);
+    print_exact(&file.meta.name, file.meta.likelihood, &report);
     if args.json {
-        println!("{}", serde_json::json!({ "name": file.meta.name, "exact": report }));
+        println!("{}", serde_json::json!({ "name": file.meta.name, "likelihood": file.meta.likelihood, "exact": report }));
     }
     Ok(())
 }
@@ -141,8 +145,20 @@ fn summarise(bounds: &[ExactBound], seconds: f64) -> ExactReport {
     }
 }
 
-fn print_exact(name: &str, r: &ExactReport) {
-    println!("{name} on {} test images, binarised with seed {TEST_BINARIZATION_SEED:#x}, by quadrature:", r.images);
+fn print_exact(name: &str, likelihood: Likelihood, r: &ExactReport) {
+    match likelihood {
+        Likelihood::Bernoulli => println!(
+            "{name} on {} test images, binarised with seed {:#x}, by quadrature:",
+            r.images,
+            vae_core::eval::TEST_BINARIZATION_SEED
+        ),
+        Likelihood::Gaussian { sigma_x } => {
+            println!(
+                "{name} (Gaussian decoder, σₓ = {sigma_x}: nats of a density over grey images) on {} grey test images, by quadrature:",
+                r.images
+            )
+        }
+    }
     println!(
         "  log p(x) {:.3} nats (exact: the largest change of one image's figure when its grid step doubles is {:.1e})",
         r.log_px, r.max_log_px_error

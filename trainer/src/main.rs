@@ -65,9 +65,25 @@ pub struct TrainArgs {
     /// Adam's initial learning rate (cosine-decayed to a tenth over the run).
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
-    /// Weight of the KL term (1 = the ELBO).
+    /// Weight of the KL term (1 = the ELBO): of both its parts, unless --beta-mean or --beta-var
+    /// sets one.
     #[arg(long, default_value_t = 1.0)]
     pub beta: f64,
+    /// Weight of the KL's mean part ½‖μ‖² (default: --beta). 0 lets the codes drift apart.
+    #[arg(long)]
+    pub beta_mean: Option<f64>,
+    /// Weight of the KL's variance part ½Σ(σ² − 1 − ln σ²) (default: --beta). 0 lets σ shrink to
+    /// points.
+    #[arg(long)]
+    pub beta_var: Option<f64>,
+    /// The decoder's pixel distribution: bernoulli (binarised pixels, binary cross-entropy) or
+    /// gaussian (grey pixels, squared error / (2σₓ²) + a constant).
+    #[arg(long, value_enum, default_value = "bernoulli")]
+    pub likelihood: LikelihoodArg,
+    /// The Gaussian decoder's σₓ per pixel (intensities in [0, 1]); the exercise sheet's plain
+    /// ‖x − x′‖² + KL is σₓ = 1/√2 ≈ 0.71.
+    #[arg(long, default_value_t = 0.1)]
+    pub sigma_x: f64,
     /// vae, or ae for a plain autoencoder.
     #[arg(long, value_enum, default_value = "vae")]
     pub model: ModelKind,
@@ -101,7 +117,31 @@ pub struct TrainArgs {
     pub resume: bool,
 }
 
+/// `--likelihood`'s values.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LikelihoodArg {
+    /// Bernoulli pixels (binarised images).
+    Bernoulli,
+    /// Gaussian pixels with σₓ = --sigma-x (grey images).
+    Gaussian,
+}
+
 impl TrainArgs {
+    /// The decoder's likelihood as the flags give it.
+    pub fn likelihood(&self) -> vae_core::Likelihood {
+        match self.likelihood {
+            LikelihoodArg::Bernoulli => vae_core::Likelihood::Bernoulli,
+            LikelihoodArg::Gaussian => vae_core::Likelihood::Gaussian { sigma_x: self.sigma_x },
+        }
+    }
+
+    /// What the training steps optimise.
+    pub fn objective(&self) -> vae_core::train::Objective {
+        vae_core::train::Objective::new(self.model, self.beta)
+            .with_betas(self.beta_mean.unwrap_or(self.beta), self.beta_var.unwrap_or(self.beta))
+            .with_likelihood(self.likelihood())
+    }
+
     /// The page's name for this model.
     pub fn model_name(&self) -> String {
         self.name.clone().unwrap_or_else(|| match self.model {

@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use vae_core::optim::FusedAdam;
-use vae_core::train::{Learner, Objective, binarize, cosine_lr};
+use vae_core::train::{Learner, cosine_lr, scored_images};
 use vae_core::{ElboTerms, IMAGE_PIXELS, ModelKind, TrainingLogEntry, Vae, VaeConfig, WeightsFile, WeightsMeta};
 
 use crate::TrainArgs;
@@ -20,7 +20,7 @@ use crate::checkpoint::{Checkpoint, RunSettings};
 use crate::data::{Dataset, Split};
 use crate::export::write_atomic;
 
-use vae_core::eval::{TEST_BINARIZATION_SEED, elbo_on};
+use vae_core::eval::elbo_on;
 
 /// A training run as the flags describe it: data, model, optimiser, schedule and checkpoint.
 /// The CLI, `train-suite` and anything else that trains drive the same steps: [`Trainer::new`],
@@ -34,7 +34,7 @@ pub struct Trainer {
     train_device: Device,
     config: VaeConfig,
     learner: Learner,
-    /// The test set, binarised once with [`TEST_BINARIZATION_SEED`].
+    /// The test set as the model is scored on it (`scored_images`: binarised once, or grey).
     test_x: Vec<f32>,
     settings: RunSettings,
     epochs: usize,
@@ -75,7 +75,9 @@ impl Trainer {
         let settings = RunSettings {
             name: name.clone(),
             kind: args.model.to_string(),
-            beta: args.beta,
+            beta: args.objective().beta(),
+            beta_mean: args.objective().split_beta_mean(),
+            likelihood: args.likelihood(),
             hidden: args.hidden.clone(),
             batch_size: args.batch_size,
             seed: args.seed,
@@ -84,13 +86,8 @@ impl Trainer {
             dataset: args.data.dataset().as_str().into(),
         };
         Ok(Self {
-            test_x: binarize(&dataset.test.pixels, &mut SmallRng::seed_from_u64(TEST_BINARIZATION_SEED)),
-            learner: Learner::new(
-                model,
-                FusedAdam::default().init(),
-                Objective { kind: args.model, beta: args.beta },
-                vae_core::train::all_threads(),
-            ),
+            test_x: scored_images(args.likelihood(), &dataset.test.pixels),
+            learner: Learner::new(model, FusedAdam::default().init(), args.objective(), vae_core::train::all_threads()),
             args: args.clone(),
             name,
             dataset,
@@ -119,9 +116,18 @@ impl Trainer {
 
     /// One line saying what is trained on what.
     pub fn describe(&self) -> String {
-        let objective = match self.learner.objective.kind {
-            ModelKind::Vae => format!("VAE, loss = recon + {}·KL", self.args.beta),
-            ModelKind::Ae => "plain AE, loss = recon (no KL)".to_string(),
+        let objective = self.learner.objective;
+        let kl = match objective.split_beta_mean() {
+            Some(beta_mean) => format!("{beta_mean}·KL_μ + {}·KL_σ", objective.beta_var),
+            None => format!("{}·KL", objective.beta()),
+        };
+        let decoder = match objective.likelihood {
+            vae_core::Likelihood::Bernoulli => "Bernoulli decoder".to_string(),
+            vae_core::Likelihood::Gaussian { sigma_x } => format!("Gaussian decoder σₓ = {sigma_x}, grey pixels"),
+        };
+        let objective = match objective.kind {
+            ModelKind::Vae => format!("VAE, loss = recon + {kl}, {decoder}"),
+            ModelKind::Ae => format!("plain AE, loss = recon (no KL), {decoder}"),
         };
         format!(
             "training {} ({objective}) on {} images ({} test), hidden {:?}, {} epochs of batch {}",
@@ -170,8 +176,7 @@ impl Trainer {
                     self.rescue(epoch)
                 );
             }
-            sum.recon += terms.recon;
-            sum.kl += terms.kl;
+            sum.add(&terms);
             let seen = (step + 1) as f64;
             let rate = ((step + 1) * self.args.batch_size) as f64 / started.elapsed().as_secs_f64();
             bar.set_message(format!(
@@ -185,13 +190,15 @@ impl Trainer {
         bar.finish_and_clear();
         let seconds = started.elapsed().as_secs_f64();
         let n = steps as f64;
-        let train = ElboTerms { recon: sum.recon / n, kl: sum.kl / n };
+        let train = sum.divided_by(n);
         self.log.push(TrainingLogEntry {
             step: epoch * steps,
             epoch,
             recon: train.recon,
             kl: train.kl,
-            beta: self.learner.objective.beta,
+            kl_mean: train.kl_mean,
+            beta: self.learner.objective.beta(),
+            beta_mean: self.learner.objective.split_beta_mean(),
             learning_rate: self.learning_rate(epoch, steps - 1),
         });
         Checkpoint::capture(&self.settings, epoch, &self.log, self.learner.model(), self.learner.optimizer())?
@@ -227,7 +234,8 @@ impl Trainer {
 
     /// Test-set reconstruction and KL of the current model, nats per image.
     pub fn evaluate(&self) -> ElboTerms {
-        elbo_on(&self.learner.model().valid(), self.learner.objective.kind, &self.test_x, &self.device)
+        let objective = self.learner.objective;
+        elbo_on(&self.learner.model().valid(), objective.kind, objective.likelihood, &self.test_x, &self.device)
     }
 
     /// Writes the weights file (with `test`'s figures and the shipped test posteriors) atomically
@@ -239,7 +247,9 @@ impl Trainer {
         let meta = WeightsMeta {
             name: self.name.clone(),
             kind,
-            beta: if kind == ModelKind::Ae { 0.0 } else { self.args.beta },
+            beta: if kind == ModelKind::Ae { 0.0 } else { self.learner.objective.beta() },
+            beta_mean: if kind == ModelKind::Ae { None } else { self.learner.objective.split_beta_mean() },
+            likelihood: self.learner.objective.likelihood,
             config: self.config.clone(),
             dataset: self.args.data.dataset().as_str().into(),
             // The dataset's, filled in by `WeightsFile::from_model`.
@@ -264,7 +274,10 @@ fn check_flags(args: &TrainArgs) -> Result<()> {
     ensure!(args.epochs > 0 || args.short, "--epochs must be at least 1");
     ensure!(args.batch_size > 0, "--batch-size must be at least 1");
     ensure!(args.lr.is_finite() && args.lr > 0.0, "--lr must be a positive number");
-    ensure!(args.beta.is_finite() && args.beta >= 0.0, "--beta must be a non-negative number");
+    for (flag, beta) in [("--beta", Some(args.beta)), ("--beta-mean", args.beta_mean), ("--beta-var", args.beta_var)] {
+        ensure!(beta.is_none_or(|b| b.is_finite() && b >= 0.0), "{flag} must be a non-negative number");
+    }
+    args.likelihood().checked().map_err(|e| anyhow::anyhow!("--sigma-x: {e}"))?;
     ensure!(!args.hidden.is_empty() && !args.hidden.contains(&0), "--hidden needs widths ≥ 1, e.g. 512,256");
     Ok(())
 }

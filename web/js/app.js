@@ -46,6 +46,7 @@
     "explain.exact": "The ELBO is a lower bound of log p(x). In two latent dimensions log p(x) = log ∫ p(x|z) p(z) dz can be summed on fine grids, so the gap is a number, not a guess: part of it is the price of a diagonal Gaussian (approximation), part the price of one encoder for all images (amortization; Cremer, Li & Duvenaud 2018).",
     "explain.diagonal": "Why a diagonal Gaussian? Its KL to N(0, I) has a closed form, {{ltr:½ Σ (μ² + σ² − log σ² − 1)}}, so the loss needs no sampling for that term; a sample is just {{ltr:μ + σ ⊙ ε}}, cheap and differentiable; and its contours are axis-aligned ellipses.",
     "explain.training": "Start from random weights and watch the encoder learn: the 1,000 test digits' codes (on the plane, coloured by digit) gather inside the prior's rings for a VAE, or drift apart for a plain AE. Raise β and the KL term crowds them into the disk; lower it towards 0 and σ shrinks to points. The model trains in this page (a Worker running the same Rust as the trainer) on 10,000 MNIST digits; “live” in the model switch is the model as it is now.",
+    "explain.sheet-loss": "The sheet writes the loss as {{ltr:‖x − x′‖² + KL}}. Squared error is {{ltr:−log p(x|z)}} of a Gaussian decoder: {{ltr:‖x − x′‖² / (2σₓ²) + const}}. Multiplying σₓ² by c has the same minimum as multiplying β by c, so the sheet's unweighted sum is σₓ ≈ 0.71, a strong pull of the KL on pixels in [0, 1]; practice weighs reconstruction more (σₓ = 0.1). The KL splits into a pull on the mean, {{ltr:½‖μ‖²}}, and one on the variance, {{ltr:½Σ(σ² − 1 − ln σ²)}}: switch either off and watch the codes beside the plane.",
     "explain.pair": "Same initial weights, same batches, one step each in turn: the only difference is the KL term. The VAE's codes gather inside the prior's rings and its prior samples look like digits; the AE's codes spread wherever reconstruction puts them, so most prior samples land between them and decode to blurs.",
     "draw.or": "…or draw one:",
     "training.pair": "Train AE and VAE side by side",
@@ -95,6 +96,7 @@
     "posterior.sigma-ae": "— (an AE encodes a point, not a distribution)",
     "posterior.nats-vs-test": "{value} nats (test mean {mean})",
     "posterior.nats": "{value} nats",
+    "posterior.likelihood-gaussian": "This model's decoder is Gaussian (σₓ = {sigma}) on grey pixels: its reconstruction, ELBO and {{ltr:log p(x)}} are nats of a density over grey images, not comparable with the Bernoulli models' nats of binary images.",
     "posterior.iwae-ae": "— (an AE defines no {{ltr:p(x)}})",
     "elbo.recon": "reconstruction {{ltr:E_q[−log p(x|z)]}}",
     "elbo.elbo": "{{ltr:ELBO}} = −(reconstruction + {{ltr:KL}})",
@@ -110,6 +112,22 @@
     "exact.full-title": "What the diagonal Gaussian costs on this image beyond a Gaussian that may tilt: the part of the approximation gap a full covariance recovers.",
     "draw.name": "your drawing",
     "training.kind.ae": "plain AE",
+    "training.loss-group": "the loss",
+    "training.likelihood": "decoder's pixels",
+    "training.likelihood.bernoulli": "Bernoulli (cross-entropy)",
+    "training.likelihood.gaussian": "Gaussian (squared error)",
+    "training.sigma-x-title": "the Gaussian decoder's standard deviation per pixel: the reconstruction term is ‖x − x′‖² / (2σₓ²) + a constant, so a larger σₓ weighs it less, as a larger β weighs the KL more",
+    "training.beta-mean": "pull on the mean",
+    "training.beta-mean-title": "weight of the KL's mean part ½‖μ‖²: it pulls every code towards 0",
+    "training.beta-var": "pull on the variance",
+    "training.beta-var-title": "weight of the KL's variance part ½Σ(σ² − 1 − ln σ²): it keeps σ near 1",
+    "training.sheet-loss": "the sheet's loss",
+    "training.sheet-loss-title": "set the exercise sheet's ‖x − x′‖² + KL: a Gaussian decoder with 2σₓ² = 1 (σₓ ≈ 0.71) and both pulls at 1; press Reset to train it",
+    "training.mark-beta-mean": "{{ltr:β_μ = {beta}}}",
+    "training.mark-beta-var": "{{ltr:β_σ = {beta}}}",
+    "training.mark-sigma-x": "{{ltr:σₓ = {sigma}}}",
+    "training.codes": "live test codes: mean σ {{ltr:{sigma}}} ({{ltr:N(0, I)}}: 1) · mean {{ltr:‖μ‖² {mu2}}} ({{ltr:N(0, I)}}: 2)",
+    "training.codes-ae": "live test codes: mean {{ltr:‖μ‖² {mu2}}} ({{ltr:N(0, I)}}: 2); an AE has no σ",
     "training.state.idle": "idle",
     "training.state.running": "running",
     "training.state.paused": "paused",
@@ -174,6 +192,8 @@
     "error.weights.record": "the model could not be written as weights",
     "error.pack": "the training data is damaged; rebuild the page with {{ltr:cargo xtask web}}",
     "error.training.beta": "β must be between 0 and {max}",
+    "error.training.sigma-x": "σₓ must be between {min} and {max}",
+    "error.training.likelihood-changed": "the decoder's likelihood is chosen when a run starts: press Reset to train with the other one",
     "error.training.learning-rate": "the learning rate must be above 0 and at most {max}",
     "error.training.batch": "the batch size must be 1 to {max} (the training images)",
     "error.training.diverged": "training diverged at step {failed}; the model of step {kept} (the last with a finite test loss) is kept — lower the learning rate (now {lr}) and start again",
@@ -230,13 +250,21 @@
     "lesson.reconstruction.text": "The first term, {{ltr:E_q[log p(x|z)]}}, rewards decoding each image exactly from its samples. On its own it pushes σ towards 0 (a point is the most precise code) and lets the means go wherever reconstruction is easiest: the encoding–decoding scheme becomes as precise as possible, and the latent space loses its regularity.",
     "lesson.reconstruction.try": "Press “Run it” to train a VAE with β = 0.01, or drag β towards 0 while a run goes on.",
     "lesson.reconstruction.notice": "The σ ellipses shrink to dots and the codes spread apart: the model behaves more and more like a plain autoencoder.",
+    "lesson.sheet.title": "The sheet's formula: squared error is a Gaussian decoder",
+    "lesson.sheet.text": "The exercise sheet writes the loss as {{ltr:‖x − x′‖² + KL[N(μ, σ), N(0, I)]}}; our models use a cross-entropy instead. Both are {{ltr:−log p(x|z)}}: squared error for a decoder whose pixels are Gaussian around x′, {{ltr:‖x − x′‖² / (2σₓ²) + 784·ln(σₓ√(2π))}}; cross-entropy for pixels that are black or white (Bernoulli), which suits MNIST, whose pixels are nearly all one or the other. σₓ² acts like β: multiplying it by c has the same minimiser as multiplying β by c. The sheet's plain sum is a Gaussian decoder with {{ltr:2σₓ² = 1}}, σₓ ≈ 0.71.",
+    "lesson.sheet.try": "Press “Run it” to train with exactly the sheet's loss (Gaussian, σₓ = 0.71, β = 1). Then set σₓ to 0.1 while it runs, or compare with the shipped vae-mse model (σₓ = 0.1) in the model switch.",
+    "lesson.sheet.notice": "With σₓ ≈ 0.71 a pixel wrong by 0.5 costs only 0.25 nats, so the KL wins: the codes crowd near 0, σ stays near 1 and the prior samples are blurry averages of digits. Practice weighs reconstruction more — a smaller σₓ, or β below 1. Figures of a Gaussian decoder are nats of grey images: never compare them with the Bernoulli models' nats.",
+    "lesson.pulls.title": "Why the KL pulls on both the mean and the variance",
+    "lesson.pulls.text": "Exercise 2 argues that the KL must regularise both parts of each encoding. Its closed form splits exactly: {{ltr:KL = ½‖μ‖² + ½Σ(σ² − 1 − ln σ²)}}. The first part pulls the means towards 0, so that encodings do not lie far apart; the second keeps σ near 1, so that no encoding becomes a punctual (point) distribution. The training panel weighs each part on its own, β_μ and β_σ.",
+    "lesson.pulls.try": "Press “Run it”: a VAE trains with the variance pull off (β_σ = 0). After a few hundred steps, set β_σ back to 1 and β_μ to 0 and press Reset. Watch the line under the plane: the live test codes' mean σ and mean {{ltr:‖μ‖²}}.",
+    "lesson.pulls.notice": "Without the pull on the variance, σ falls towards 0: the encodings become points, as in a plain autoencoder. Without the pull on the mean, σ stays near 1 but the codes drift apart: mean {{ltr:‖μ‖²}} grows far beyond the prior's 2, and samples from {{ltr:N(0, I)}} fall between clusters. Only both pulls together make the latent space continuous and complete.",
     "lesson.properties.title": "Continuity and completeness",
     "lesson.properties.text": "The KL term gives the latent space two properties. Continuity: two close points decode to similar content. Completeness: any point sampled from the prior decodes to something meaningful. The orange map shows where the decoded image changes fastest; the prior samples test completeness.",
     "lesson.properties.try": "Drag slowly across the plane with vae, then with ae, and press “Sample z ~ N(0, I)” a few times.",
     "lesson.properties.notice": "The VAE changes evenly and its samples are digits; the AE swaps digits across short distances (bright seams) and many of its samples are no digit at all.",
     "lesson.summary.title": "Answers to the two exercises",
     "lesson.summary.ex1": "A VAE encodes each input as a distribution, and its KL term keeps all of them close to {{ltr:N(0, I)}}, so the region the prior covers is filled with overlapping codes: sampling {{ltr:z ~ N(0, I)}} and decoding gives new data ({{step:3}}, {{step:4}}, {{step:5}}). A plain autoencoder learns points with nothing to place them, so a random point often falls into a hole ({{step:2}}).",
-    "lesson.summary.ex2": "The KL term regularises: it pulls μ towards 0 and σ towards 1, which makes the latent space continuous and complete ({{step:4}}, {{step:9}}). Normal distributions with a diagonal covariance give a closed-form KL and cheap, differentiable sampling ({{step:6}}); their price is the approximation gap, and one encoder for every image adds the amortization gap, both shown exactly for any digit ({{step:7}}). The reconstruction term makes the encoding precise; alone, it shrinks σ to points and scatters the codes ({{step:8}})."
+    "lesson.summary.ex2": "The KL term regularises: it pulls μ towards 0 and σ towards 1, which makes the latent space continuous and complete ({{step:4}}, {{step:11}}); each pull is needed: without the one on σ the encodings become points, without the one on μ they drift apart ({{step:10}}). Normal distributions with a diagonal covariance give a closed-form KL and cheap, differentiable sampling ({{step:6}}); their price is the approximation gap, and one encoder for every image adds the amortization gap, both shown exactly for any digit ({{step:7}}). The reconstruction term makes the encoding precise; alone, it shrinks σ to points and scatters the codes ({{step:8}}). The sheet's squared error is the same term for a Gaussian decoder ({{step:9}})."
   };
 
   // web/src/wasm.js
@@ -1939,6 +1967,14 @@
     else render($("elbo-iwae"), "posterior.nats", { value: fmt(post.iwae) });
     paintGrey($("input-preview"), post.input);
     paintGrey($("reconstruction"), post.reconstruction);
+    showLikelihood(post.likelihood);
+  }
+  function showLikelihood(likelihood) {
+    const gaussian = likelihood.kind === "gaussian";
+    $("elbo").dataset.likelihood = likelihood.kind;
+    $("exact").dataset.likelihood = likelihood.kind;
+    $("likelihood-note").hidden = !gaussian;
+    if (gaussian) render($("likelihood-note"), "posterior.likelihood-gaussian", { sigma: String(likelihood.sigma_x) });
   }
 
   // web/src/fragment.js
@@ -1989,6 +2025,8 @@
     { key: "loss", label: () => "−ELBO", color: "#1b1f24" },
     { key: "recon", label: () => t("chart.recon"), color: "#1f6fd2" },
     { key: "kl", label: () => "KL", color: "#d2461e" },
+    { key: "klMean", label: () => "KL_μ", color: "#e8a33d", dash: [4, 3] },
+    { key: "klVar", label: () => "KL_σ", color: "#8c564b", dash: [1, 2] },
     { key: "betaKl", label: () => "β·KL", color: "#b07aa1" }
   ];
   var FONT = "11px system-ui, Vazirmatn, sans-serif";
@@ -2000,9 +2038,13 @@
     onLanguage(() => redrawNextFrame(redraw));
     redrawNextFrame(redraw);
     return {
-      /** Adds the terms after `step` (nats per image). */
-      add(step, recon, kl, beta) {
-        points.push({ step, loss: recon + kl, recon, kl, betaKl: beta * kl });
+      /**
+       * Adds a report of the training module (nats per image).
+       * @param {Progress} p
+       */
+      add(p) {
+        const betaKl = p.betaMean * p.klMean + p.betaVar * p.klVar;
+        points.push({ step: p.step, loss: p.recon + p.kl, recon: p.recon, kl: p.kl, klMean: p.klMean, klVar: p.klVar, betaKl });
         if (points.length > MAX_POINTS) points = points.filter((_, i) => i % 2 === 0 || i === points.length - 1);
         redrawNextFrame(redraw);
       },
@@ -2058,16 +2100,19 @@
     for (const s of SERIES) {
       ctx.strokeStyle = s.color;
       ctx.lineWidth = 1.5;
+      ctx.setLineDash(s.dash || []);
       ctx.beginPath();
       points.forEach((p, i) => i ? ctx.lineTo(x(p.step), y(p[s.key])) : ctx.moveTo(x(p.step), y(p[s.key])));
       ctx.stroke();
     }
+    ctx.setLineDash([]);
   }
   function drawLegend(ctx) {
     let left = PAD.left;
     for (const s of SERIES) {
       ctx.fillStyle = s.color;
-      ctx.fillRect(left, 8, 14, 3);
+      ctx.fillRect(left, 8, s.dash ? 6 : 14, 3);
+      if (s.dash) ctx.fillRect(left + 9, 8, 5, 3);
       ctx.fillStyle = "#1b1f24";
       ctx.fillText(s.label(), left + 18, 14);
       left += 26 + ctx.measureText(s.label()).width;
@@ -2089,6 +2134,20 @@
     for (const s of xTicks) ctx.fillText(String(Math.round(s)), x(s) - 8, h - PAD.bottom + 14);
     const step = t("chart.step");
     ctx.fillText(step, w - PAD.right - ctx.measureText(step).width, h - 4);
+  }
+
+  // web/src/train-controls.js
+  var SHEET_LOSS = { likelihood: "gaussian", sigmaX: String(Number(Math.SQRT1_2.toPrecision(3))), beta: "1" };
+  function setTrainingControls(preset) {
+    const set = (id, value) => {
+      if (value !== void 0) $(id).value = value;
+    };
+    set("train-likelihood", preset.likelihood);
+    set("train-sigma-x", preset.sigmaX);
+    set("train-beta", preset.beta);
+    set("train-beta-mean", preset.betaMean ?? preset.beta);
+    set("train-beta-var", preset.betaVar ?? preset.beta);
+    $("train-beta-var").dispatchEvent(new Event("change"));
   }
 
   // web/src/training.js
@@ -2118,12 +2177,20 @@
     worker.postMessage({ type: "init", wasm: base64Bytes(train.wasm), pack: await gunzip(base64Bytes(data)), prior });
     return worker;
   }
+  function readHyperparameters() {
+    return {
+      likelihood: $("train-likelihood").value,
+      sigmaX: Number($("train-sigma-x").value),
+      betaMean: Number($("train-beta-mean").value),
+      betaVar: Number($("train-beta-var").value),
+      learningRate: Number($("train-lr").value)
+    };
+  }
   function readSettings() {
     return {
       kind: $("train-model").value,
-      beta: Number($("train-beta").value),
-      lr: Number($("train-lr").value),
-      batch: Number($("train-batch").value),
+      ...readHyperparameters(),
+      batchSize: Number($("train-batch").value),
       seed: Number($("train-seed").value) >>> 0
     };
   }
@@ -2133,7 +2200,7 @@
     const run = { worker: (
       /** @type {Promise<Worker> | null} */
       null
-    ), started: false, pair: false, step: 0, beta: 1, lr: 1e-3, kind: "vae" };
+    ), started: false, pair: false, step: 0, hyper: readHyperparameters(), kind: "vae" };
     const held = holdDuringDrags(messageHandler(store, plane, chart, run));
     const handle = held.handle;
     function send(message) {
@@ -2145,7 +2212,7 @@
     }
     function reset(pair = false) {
       const settings = readSettings();
-      Object.assign(run, { started: true, pair, step: 0, beta: settings.beta, lr: settings.lr, kind: pair ? "vae" : settings.kind });
+      Object.assign(run, { started: true, pair, step: 0, hyper: readHyperparameters(), kind: pair ? "vae" : settings.kind });
       chart.clear();
       for (const key of Object.keys(status.dataset)) if (key !== "state") delete status.dataset[key];
       status.dataset.pair = String(pair);
@@ -2171,6 +2238,7 @@
       if (run.started) send({ type: "snapshot", name: store.get().current === LIVE_AE ? LIVE_AE : LIVE, purpose: "download" });
     });
     watchHyperparameters(run, chart, send);
+    $("train-sheet-loss").addEventListener("click", () => setTrainingControls(SHEET_LOSS));
     const interacting = (on) => {
       held.dragging(on);
       run.worker?.then((w) => w.postMessage({ type: "interacting", on }), () => {
@@ -2201,21 +2269,32 @@
       }
     };
   }
+  var MARKS = {
+    betaMean: (h) => ({ key: "training.mark-beta-mean", params: { beta: h.betaMean } }),
+    betaVar: (h) => ({ key: "training.mark-beta-var", params: { beta: h.betaVar } }),
+    sigmaX: (h) => ({ key: "training.mark-sigma-x", params: { sigma: h.sigmaX } }),
+    learningRate: (h) => ({ key: "training.mark-lr", params: { lr: h.learningRate } })
+  };
   function watchHyperparameters(run, chart, send) {
-    for (const id of ["train-beta", "train-lr"]) {
-      $(id).addEventListener("change", () => {
-        const { beta, lr } = readSettings();
-        if (!run.started || beta === run.beta && lr === run.lr) return;
-        chart.mark(run.step, beta !== run.beta ? { key: "training.mark-beta", params: { beta } } : { key: "training.mark-lr", params: { lr } });
-        Object.assign(run, { beta, lr });
-        send({ type: "set", beta, lr });
-      });
-    }
+    const apply = () => {
+      const hyper = readHyperparameters();
+      $("train-sigma-x").toggleAttribute("disabled", hyper.likelihood !== "gaussian");
+      if (!run.started || hyper.likelihood !== run.hyper.likelihood) return;
+      const changed = Object.keys(MARKS).filter((key) => hyper[key] !== run.hyper[key] && !(key === "sigmaX" && hyper.likelihood !== "gaussian"));
+      if (changed.length === 0) return;
+      const both = changed.includes("betaMean") && changed.includes("betaVar") && hyper.betaMean === hyper.betaVar;
+      chart.mark(run.step, both ? { key: "training.mark-beta", params: { beta: hyper.betaVar } } : MARKS[changed[0]](hyper));
+      run.hyper = hyper;
+      send({ type: "set", hyperparameters: hyper });
+    };
+    for (const id of ["train-beta-mean", "train-beta-var", "train-sigma-x", "train-lr", "train-likelihood"]) $(id).addEventListener("change", apply);
+    $("train-beta").addEventListener("change", () => setTrainingControls({ beta: $("train-beta").value }));
     $("train-beta-slider").addEventListener("input", () => {
       const t2 = Number($("train-beta-slider").value);
       $("train-beta").value = t2 === 0 ? "0" : String(Number((10 ** (t2 / 10 - 2)).toPrecision(2)));
     });
     $("train-beta-slider").addEventListener("change", () => $("train-beta").dispatchEvent(new Event("change")));
+    apply();
   }
   function messageHandler(store, plane, chart, run) {
     const status = $("train-status");
@@ -2252,24 +2331,26 @@
   }
   function showProgress({ name, progress: p, imagesPerS }, chart, run) {
     run.step = p.step;
-    chart.add(p.step, p.recon, p.kl, p.beta);
-    setFigures(name, { step: p.step, imagesPerS: Math.round(imagesPerS), recon: p.recon, kl: p.kl, elbo: -(p.recon + p.kl) });
+    chart.add(p);
+    setFigures(name, { step: p.step, imagesPerS: Math.round(imagesPerS), recon: p.recon, kl: p.kl, klMean: p.klMean, klVar: p.klVar, elbo: -(p.recon + p.kl) });
     const terms = { elbo: fmt(p.recon + p.kl), recon: fmt(p.recon), kl: fmt(p.kl) };
     render($("train-figures"), "training.figures", { step: p.step, epoch: p.epoch, rate: Math.round(imagesPerS), ...terms });
     if (run.pair) render($("train-pair-vae-figures"), "training.pair-vae-figures", terms);
   }
   function showPairFigures({ name, progress: p }) {
-    setFigures(name, { step: p.step, recon: p.recon, kl: p.kl, elbo: -(p.recon + p.kl) });
+    setFigures(name, { step: p.step, recon: p.recon, kl: p.kl, klMean: p.klMean, klVar: p.klVar, elbo: -(p.recon + p.kl) });
     render($("train-pair-ae-figures"), "training.pair-ae-figures", { recon: fmt(p.recon) });
   }
-  function showView({ name, codes, samples, meanSquaredNorm, step }, plane, run) {
+  function showView({ name, codes, samples, meanSquaredNorm, meanSigma, step }, plane, run) {
     const kind = name === LIVE_AE ? "ae" : run.kind;
     const drawable = codesDrawable(codes, kind === "vae");
     if (name === LIVE) {
       plane.setLayer("training", drawable);
       paintSheet($("train-samples"), samples);
+      $("live-codes").hidden = false;
+      render($("live-codes"), kind === "vae" ? "training.codes" : "training.codes-ae", { sigma: fmt(meanSigma, 3), mu2: fmt(meanSquaredNorm) });
     }
-    setFigures(name, { codesStep: step, codesMeanSquaredNorm: meanSquaredNorm });
+    setFigures(name, { codesStep: step, codesMeanSquaredNorm: meanSquaredNorm, meanSigma, meanMu2: meanSquaredNorm });
     if (!run.pair) return;
     drawStill($(`train-scatter-${kind}`), [priorDrawable(), drawable]);
     paintSheet($(`train-samples-${kind}`), samples);
@@ -2370,6 +2451,7 @@
   // web/src/lesson.js
   var TRY_AND_NOTICE = [["lesson.label.try", "try"], ["lesson.label.notice", "notice"]];
   var BOUND_EXAMPLE = "4";
+  var SHEET_SIGMA_X = "0.71";
   var STEPS = [
     {
       key: "lesson.encoder",
@@ -2424,6 +2506,15 @@
       figure: (page) => page.exact()
     },
     { key: "lesson.reconstruction", model: "vae", layers: ["prior"], point: { x: 0, y: 0 }, run: { pair: false, beta: "0.01" } },
+    {
+      key: "lesson.sheet",
+      model: "vae-mse",
+      layers: ["prior", "scatter"],
+      point: { x: 0, y: 0 },
+      samplePrior: true,
+      run: { pair: false, beta: "1", likelihood: "gaussian", sigmaX: SHEET_SIGMA_X }
+    },
+    { key: "lesson.pulls", model: "vae", layers: ["prior"], point: { x: 0, y: 0 }, run: { pair: false, beta: "1", betaMean: "1", betaVar: "0" } },
     { key: "lesson.properties", model: "vae", layers: ["prior", "continuity"], point: { x: 0.5, y: 0.5 }, samplePrior: true },
     {
       key: "lesson.summary",
@@ -2578,11 +2669,7 @@
   }
   function runPreset(run) {
     if (!run) return;
-    const beta = (
-      /** @type {HTMLInputElement} */
-      $("train-beta")
-    );
-    beta.value = run.beta;
+    setTrainingControls({ likelihood: "bernoulli", sigmaX: "0.1", ...run });
     $("train-model").value = "vae";
     if (run.pair) $("train-pair").click();
     else {

@@ -1,5 +1,6 @@
-// chart.js — the training chart: −ELBO, reconstruction, KL and β·KL (nats per image) against the
-// step, with readable axes, a legend, and a mark wherever β or the learning rate changed.
+// chart.js — the training chart: −ELBO, reconstruction, KL with its mean and variance parts, and
+// the weighted KL β_μ·KL_μ + β_σ·KL_σ (nats per image) against the step, with readable axes, a
+// legend, and a mark wherever β, σₓ or the learning rate changed.
 
 import { redrawNextFrame } from './frames.js';
 import { onLanguage, t } from './i18n.js';
@@ -9,6 +10,8 @@ const SERIES = [
   { key: 'loss', label: () => '−ELBO', color: '#1b1f24' },
   { key: 'recon', label: () => t('chart.recon'), color: '#1f6fd2' },
   { key: 'kl', label: () => 'KL', color: '#d2461e' },
+  { key: 'klMean', label: () => 'KL_μ', color: '#e8a33d', dash: [4, 3] },
+  { key: 'klVar', label: () => 'KL_σ', color: '#8c564b', dash: [1, 2] },
   { key: 'betaKl', label: () => 'β·KL', color: '#b07aa1' },
 ];
 /** Vazirmatn is there once Persian was chosen (its text needs it); system fonts otherwise. */
@@ -16,7 +19,8 @@ const FONT = '11px system-ui, Vazirmatn, sans-serif';
 const PAD = { left: 48, right: 10, top: 26, bottom: 28 };
 
 /**
- * @typedef {{step: number, loss: number, recon: number, kl: number, betaKl: number}} ChartPoint
+ * @typedef {{step: number, loss: number, recon: number, kl: number, klMean: number, klVar: number, betaKl: number}} ChartPoint
+ * @typedef {{step: number, recon: number, kl: number, klMean: number, klVar: number, betaMean: number, betaVar: number}} Progress
  */
 
 /** @param {HTMLCanvasElement} canvas */
@@ -29,9 +33,13 @@ export function createLossChart(canvas) {
   onLanguage(() => redrawNextFrame(redraw));
   redrawNextFrame(redraw);
   return {
-    /** Adds the terms after `step` (nats per image). */
-    add(step, recon, kl, beta) {
-      points.push({ step, loss: recon + kl, recon, kl, betaKl: beta * kl });
+    /**
+     * Adds a report of the training module (nats per image).
+     * @param {Progress} p
+     */
+    add(p) {
+      const betaKl = p.betaMean * p.klMean + p.betaVar * p.klVar;
+      points.push({ step: p.step, loss: p.recon + p.kl, recon: p.recon, kl: p.kl, klMean: p.klMean, klVar: p.klVar, betaKl });
       if (points.length > MAX_POINTS) points = points.filter((_, i) => i % 2 === 0 || i === points.length - 1);
       redrawNextFrame(redraw);
     },
@@ -92,17 +100,20 @@ function drawChart(canvas, points, marks) {
   for (const s of SERIES) {
     ctx.strokeStyle = s.color;
     ctx.lineWidth = 1.5;
+    ctx.setLineDash(s.dash || []);
     ctx.beginPath();
     points.forEach((p, i) => (i ? ctx.lineTo(x(p.step), y(p[s.key])) : ctx.moveTo(x(p.step), y(p[s.key]))));
     ctx.stroke();
   }
+  ctx.setLineDash([]);
 }
 
 function drawLegend(ctx) {
   let left = PAD.left;
   for (const s of SERIES) {
     ctx.fillStyle = s.color;
-    ctx.fillRect(left, 8, 14, 3);
+    ctx.fillRect(left, 8, s.dash ? 6 : 14, 3);
+    if (s.dash) ctx.fillRect(left + 9, 8, 5, 3);
     ctx.fillStyle = '#1b1f24';
     ctx.fillText(s.label(), left + 18, 14);
     left += 26 + ctx.measureText(s.label()).width;

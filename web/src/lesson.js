@@ -8,16 +8,19 @@ import { $, fmt } from './dom.js';
 import { language, onLanguage, render } from './i18n.js';
 import { RANGE } from './plane.js';
 import { posteriorWindow } from './zoom.js';
+import { setTrainingControls } from './train-controls.js';
 
 /**
  * A step: its messages (`<key>.title`, `.text`, `.try`, `.notice`, and `.figure` when it has
  * figures), the view it sets up, and the figures' values.
  * @typedef {{
  *   key: string, model: string, layers: string[], point: {x: number, y: number},
- *   example?: boolean | string, zoomToExample?: boolean, zoomToBound?: boolean, samplePrior?: boolean, run?: {pair: boolean, beta: string},
+ *   example?: boolean | string, zoomToExample?: boolean, zoomToBound?: boolean, samplePrior?: boolean, run?: RunPreset,
  *   paragraphs?: string[][], figure?: (page: PageReadings) => Record<string, string> | null,
  * }} Step
  * `example`: the step encodes an example digit (true: the lesson's 3; a string: that glyph).
+ * @typedef {{pair: boolean, beta: string, betaMean?: string, betaVar?: string, likelihood?: string, sigmaX?: string}} RunPreset
+ * A training preset (the training controls' values; Bernoulli pixels unless it says otherwise).
  * @typedef {{spread: (model: string) => number | null, posterior: () => {mu: string, sigma: string, kl: string, recon: string} | null,
  *            exact: () => Record<string, string> | null}} PageReadings
  */
@@ -25,6 +28,8 @@ import { posteriorWindow } from './zoom.js';
 const TRY_AND_NOTICE = [['lesson.label.try', 'try'], ['lesson.label.notice', 'notice']];
 /** The bound step's example: a 4, whose true posterior is tilted (correlation ≈ −0.5) and has two lobes, and which the encoder misses by tens of nats (measured in the page; bound.test.mjs checks the tilt). */
 const BOUND_EXAMPLE = '4';
+/** The sheet's ‖x − x′‖² + KL as a Gaussian decoder: 2σₓ² = 1. */
+const SHEET_SIGMA_X = '0.71';
 
 /** @type {Step[]} */
 export const STEPS = [
@@ -43,6 +48,9 @@ export const STEPS = [
   { key: 'lesson.bound', model: 'vae', layers: ['prior', 'true-posterior'], point: { x: 0, y: 0 }, example: BOUND_EXAMPLE, zoomToExample: true, zoomToBound: true,
     figure: (page) => page.exact() },
   { key: 'lesson.reconstruction', model: 'vae', layers: ['prior'], point: { x: 0, y: 0 }, run: { pair: false, beta: '0.01' } },
+  { key: 'lesson.sheet', model: 'vae-mse', layers: ['prior', 'scatter'], point: { x: 0, y: 0 }, samplePrior: true,
+    run: { pair: false, beta: '1', likelihood: 'gaussian', sigmaX: SHEET_SIGMA_X } },
+  { key: 'lesson.pulls', model: 'vae', layers: ['prior'], point: { x: 0, y: 0 }, run: { pair: false, beta: '1', betaMean: '1', betaVar: '0' } },
   { key: 'lesson.properties', model: 'vae', layers: ['prior', 'continuity'], point: { x: 0.5, y: 0.5 }, samplePrior: true },
   { key: 'lesson.summary', model: 'vae', layers: ['prior', 'scatter'], point: { x: 0, y: 0 },
     paragraphs: [['lesson.label.ex1', 'ex1'], ['lesson.label.ex2', 'ex2']] },
@@ -226,8 +234,7 @@ function paragraph(key, label = null, params = {}) {
 /** Sets the training controls to a preset and starts it (side by side, or one VAE). */
 function runPreset(run) {
   if (!run) return;
-  const beta = /** @type {HTMLInputElement} */ ($('train-beta'));
-  beta.value = run.beta;
+  setTrainingControls({ likelihood: 'bernoulli', sigmaX: '0.1', ...run });
   /** @type {HTMLSelectElement} */ ($('train-model')).value = 'vae';
   if (run.pair) $('train-pair').click();
   else { $('train-reset').click(); $('train-start').click(); }

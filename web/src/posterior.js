@@ -92,4 +92,18 @@ function showReadout(post, info) {
   else render($('elbo-iwae'), 'posterior.nats', { value: fmt(post.iwae) });
   paintGrey($('input-preview'), post.input);
   paintGrey($('reconstruction'), post.reconstruction);
+  showLikelihood(post.likelihood);
+}
+
+/**
+ * Says which likelihood the figures are in: a Gaussian decoder's are nats of grey images, not to
+ * be read beside the Bernoulli models' nats.
+ * @param {{kind: string, sigma_x?: number}} likelihood
+ */
+function showLikelihood(likelihood) {
+  const gaussian = likelihood.kind === 'gaussian';
+  $('elbo').dataset.likelihood = likelihood.kind;
+  $('exact').dataset.likelihood = likelihood.kind;
+  $('likelihood-note').hidden = !gaussian;
+  if (gaussian) render($('likelihood-note'), 'posterior.likelihood-gaussian', { sigma: String(likelihood.sigma_x) });
 }

@@ -8,6 +8,7 @@ import { pageError, render } from './i18n.js';
 import { base64Bytes, loadScript, modelFromBytes, samplePrior, wasmBuild } from './wasm.js';
 import { codesDrawable, drawStill, priorDrawable } from './plane.js';
 import { createLossChart } from './chart.js';
+import { SHEET_LOSS, setTrainingControls } from './train-controls.js';
 
 const LIVE = 'live';          // the live model's name in the model switch
 const LIVE_AE = 'live-ae';    // the side-by-side run's AE
@@ -54,13 +55,29 @@ async function startWorker(onMessage) {
   return worker;
 }
 
-/** The run's settings as the controls say. */
+/**
+ * What may change while a run goes on, as the controls say (the training module's
+ * `setHyperparameters`): the likelihood with its σₓ, the KL's two pulls, the learning rate.
+ * @typedef {{likelihood: string, sigmaX: number, betaMean: number, betaVar: number, learningRate: number}} Hyperparameters
+ */
+
+/** @returns {Hyperparameters} */
+function readHyperparameters() {
+  return {
+    likelihood: $('train-likelihood').value,
+    sigmaX: Number($('train-sigma-x').value),
+    betaMean: Number($('train-beta-mean').value),
+    betaVar: Number($('train-beta-var').value),
+    learningRate: Number($('train-lr').value),
+  };
+}
+
+/** The run's settings as the controls say (the training module's `LiveTrainer` constructor). */
 function readSettings() {
   return {
     kind: $('train-model').value,
-    beta: Number($('train-beta').value),
-    lr: Number($('train-lr').value),
-    batch: Number($('train-batch').value),
+    ...readHyperparameters(),
+    batchSize: Number($('train-batch').value),
     seed: Number($('train-seed').value) >>> 0,
   };
 }
@@ -72,7 +89,7 @@ function readSettings() {
 export function createTrainingPanel(store, plane) {
   const chart = createLossChart($('train-chart'));
   const status = $('train-status');
-  const run = { worker: /** @type {Promise<Worker> | null} */ (null), started: false, pair: false, step: 0, beta: 1, lr: 1e-3, kind: 'vae' };
+  const run = { worker: /** @type {Promise<Worker> | null} */ (null), started: false, pair: false, step: 0, hyper: readHyperparameters(), kind: 'vae' };
   const held = holdDuringDrags(messageHandler(store, plane, chart, run));
   const handle = held.handle;
 
@@ -86,7 +103,7 @@ export function createTrainingPanel(store, plane) {
   /** A new run from random weights: one model, or (`pair`) a VAE and an AE side by side. */
   function reset(pair = false) {
     const settings = readSettings();
-    Object.assign(run, { started: true, pair, step: 0, beta: settings.beta, lr: settings.lr, kind: pair ? 'vae' : settings.kind });
+    Object.assign(run, { started: true, pair, step: 0, hyper: readHyperparameters(), kind: pair ? 'vae' : settings.kind });
     chart.clear();
     // The last run's figures go; the new run's arrive with its first report.
     for (const key of Object.keys(status.dataset)) if (key !== 'state') delete status.dataset[key];
@@ -105,6 +122,7 @@ export function createTrainingPanel(store, plane) {
     if (run.started) send({ type: 'snapshot', name: store.get().current === LIVE_AE ? LIVE_AE : LIVE, purpose: 'download' });
   });
   watchHyperparameters(run, chart, send);
+  $('train-sheet-loss').addEventListener('click', () => setTrainingControls(SHEET_LOSS));
   // Tells a running Worker when the user drags on the plane (interaction first: on ≤ 2 cores it
   // holds its steps until the pointer is up, else it yields half its time);
   // never starts one.
@@ -151,22 +169,40 @@ function holdDuringDrags(handle) {
   };
 }
 
-/** β and the learning rate may change while training runs; each change is marked on the chart. */
+/** The marks a change of each hyperparameter leaves on the chart. */
+const MARKS = {
+  betaMean: (h) => ({ key: 'training.mark-beta-mean', params: { beta: h.betaMean } }),
+  betaVar: (h) => ({ key: 'training.mark-beta-var', params: { beta: h.betaVar } }),
+  sigmaX: (h) => ({ key: 'training.mark-sigma-x', params: { sigma: h.sigmaX } }),
+  learningRate: (h) => ({ key: 'training.mark-lr', params: { lr: h.learningRate } }),
+};
+
+/**
+ * β (both pulls, or each on its own), σₓ and the learning rate may change while training runs;
+ * each change is marked on the chart. The likelihood itself is the run's: another one waits for
+ * the next Reset.
+ */
 function watchHyperparameters(run, chart, send) {
-  for (const id of ['train-beta', 'train-lr']) {
-    $(id).addEventListener('change', () => {
-      const { beta, lr } = readSettings();
-      if (!run.started || (beta === run.beta && lr === run.lr)) return;
-      chart.mark(run.step, beta !== run.beta ? { key: 'training.mark-beta', params: { beta } } : { key: 'training.mark-lr', params: { lr } });
-      Object.assign(run, { beta, lr });
-      send({ type: 'set', beta, lr });
-    });
-  }
+  const apply = () => {
+    const hyper = readHyperparameters();
+    $('train-sigma-x').toggleAttribute('disabled', hyper.likelihood !== 'gaussian');
+    if (!run.started || hyper.likelihood !== run.hyper.likelihood) return;
+    const changed = Object.keys(MARKS).filter((key) => hyper[key] !== run.hyper[key] && !(key === 'sigmaX' && hyper.likelihood !== 'gaussian'));
+    if (changed.length === 0) return;
+    const both = changed.includes('betaMean') && changed.includes('betaVar') && hyper.betaMean === hyper.betaVar;
+    chart.mark(run.step, both ? { key: 'training.mark-beta', params: { beta: hyper.betaVar } } : MARKS[changed[0]](hyper));
+    run.hyper = hyper;
+    send({ type: 'set', hyperparameters: hyper });
+  };
+  for (const id of ['train-beta-mean', 'train-beta-var', 'train-sigma-x', 'train-lr', 'train-likelihood']) $(id).addEventListener('change', apply);
+  // β sets both pulls, as it always did.
+  $('train-beta').addEventListener('change', () => setTrainingControls({ beta: $('train-beta').value }));
   $('train-beta-slider').addEventListener('input', () => {
     const t = Number($('train-beta-slider').value); // 0 → β = 0, else 10^(t/10 − 2): 0.01 … 10
     $('train-beta').value = t === 0 ? '0' : String(Number((10 ** (t / 10 - 2)).toPrecision(2)));
   });
   $('train-beta-slider').addEventListener('change', () => $('train-beta').dispatchEvent(new Event('change')));
+  apply();
 }
 
 /** What to do with each message of the Worker (each names its run: `live` or `live-ae`). */
@@ -200,8 +236,8 @@ function setFigures(name, figures) {
 
 function showProgress({ name, progress: p, imagesPerS }, chart, run) {
   run.step = p.step;
-  chart.add(p.step, p.recon, p.kl, p.beta);
-  setFigures(name, { step: p.step, imagesPerS: Math.round(imagesPerS), recon: p.recon, kl: p.kl, elbo: -(p.recon + p.kl) });
+  chart.add(p);
+  setFigures(name, { step: p.step, imagesPerS: Math.round(imagesPerS), recon: p.recon, kl: p.kl, klMean: p.klMean, klVar: p.klVar, elbo: -(p.recon + p.kl) });
   const terms = { elbo: fmt(p.recon + p.kl), recon: fmt(p.recon), kl: fmt(p.kl) };
   render($('train-figures'), 'training.figures', { step: p.step, epoch: p.epoch, rate: Math.round(imagesPerS), ...terms });
   if (run.pair) render($('train-pair-vae-figures'), 'training.pair-vae-figures', terms);
@@ -209,19 +245,21 @@ function showProgress({ name, progress: p, imagesPerS }, chart, run) {
 
 /** The side-by-side AE's training figures (it has no KL term in its loss; its KL is still shown). */
 function showPairFigures({ name, progress: p }) {
-  setFigures(name, { step: p.step, recon: p.recon, kl: p.kl, elbo: -(p.recon + p.kl) });
+  setFigures(name, { step: p.step, recon: p.recon, kl: p.kl, klMean: p.klMean, klVar: p.klVar, elbo: -(p.recon + p.kl) });
   render($('train-pair-ae-figures'), 'training.pair-ae-figures', { recon: fmt(p.recon) });
 }
 
 /** Live test codes and prior samples: on the plane (the live model) and, side by side, in the pair view. */
-function showView({ name, codes, samples, meanSquaredNorm, step }, plane, run) {
+function showView({ name, codes, samples, meanSquaredNorm, meanSigma, step }, plane, run) {
   const kind = name === LIVE_AE ? 'ae' : run.kind;
   const drawable = codesDrawable(codes, kind === 'vae');
   if (name === LIVE) {
     plane.setLayer('training', drawable);
     paintSheet($('train-samples'), samples);
+    $('live-codes').hidden = false;
+    render($('live-codes'), kind === 'vae' ? 'training.codes' : 'training.codes-ae', { sigma: fmt(meanSigma, 3), mu2: fmt(meanSquaredNorm) });
   }
-  setFigures(name, { codesStep: step, codesMeanSquaredNorm: meanSquaredNorm });
+  setFigures(name, { codesStep: step, codesMeanSquaredNorm: meanSquaredNorm, meanSigma, meanMu2: meanSquaredNorm });
   if (!run.pair) return;
   drawStill($(`train-scatter-${kind}`), [priorDrawable(), drawable]);
   paintSheet($(`train-samples-${kind}`), samples);

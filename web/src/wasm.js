@@ -9,13 +9,14 @@ import { pageError } from './i18n.js';
 /**
  * What a weights file says about its model (vae-core's WeightsMeta).
  * @typedef {{name: string, kind: 'vae' | 'ae', beta: number, epochs: number, dataset: string,
- *            classes: string[], preprocessing: string, test_recon: number, test_kl: number}} ModelInfo
+ *            classes: string[], preprocessing: string, test_recon: number, test_kl: number,
+ *            likelihood?: {kind: 'gaussian', sigma_x: number}}} ModelInfo
  */
 /**
  * One image's posterior and ELBO terms (vae-core's readout::Posterior).
  * @typedef {{mu: number[], sigma: number[], recon: number, kl: number, elbo: number,
  *            iwae: number | null, input: number[], reconstruction: number[], samples: number[],
- *            inverted: boolean}} Posterior
+ *            inverted: boolean, likelihood: {kind: string, sigma_x?: number}}} Posterior
  */
 
 

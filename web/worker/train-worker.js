@@ -3,7 +3,7 @@
 // defines `wasm_bindgen`) followed by this file, and posts the module's bytes and the dataset
 // pack to it (a page opened from file:// can neither fetch files nor start a Worker from one).
 //
-// Training runs in slices of about SLICE_MS, so messages (pause, β, learning rate) are read
+// Training runs in slices of about SLICE_MS, so messages (pause, β_μ, β_σ, σₓ, learning rate) are read
 // between slices; after each slice the figures go to the page, and every so often the live
 // test codes, prior samples and a snapshot of the model as a weights file.
 /* global wasm_bindgen */
@@ -103,10 +103,10 @@ function report(force = false) {
   for (const { trainer, name } of runs) {
     const step = trainer.stepCount();
     if (view) {
-      const { codes, meanSquaredNorm } = trainer.testCodes();
+      const { codes, meanSquaredNorm, meanSigma } = trainer.testCodes();
       const points = new Float32Array(codes);
       const samples = priorPoints ? new Uint8Array(trainer.decodeSheet(priorPoints, 4)) : new Uint8Array(0); // RGBA, 4 × 4 images
-      post({ type: 'view', name, codes: points, samples, meanSquaredNorm, step }, [points.buffer, samples.buffer]);
+      post({ type: 'view', name, codes: points, samples, meanSquaredNorm, meanSigma, step }, [points.buffer, samples.buffer]);
     }
     if (test) post({ type: 'test', name, terms: trainer.testTerms(), step });
     if (snap) snapshot(name, name);
@@ -157,7 +157,7 @@ const handlers = {
     const kinds = pair ? [['vae', 'live'], ['ae', 'live-ae']] : [[settings.kind, 'live']];
     for (const [kind, name] of kinds) {
       // The same seed: the same initial weights and the same batches for both models.
-      const trainer = new wasm_bindgen.LiveTrainer(self.pack, kind, settings.beta, settings.lr, settings.batch, settings.seed);
+      const trainer = new wasm_bindgen.LiveTrainer(self.pack, { ...settings, kind });
       runs.push({ trainer, name, kind });
     }
     stepsPerSlice = 1;
@@ -184,8 +184,9 @@ const handlers = {
     stepsPerSlice = saved;
     post({ type: 'state', state: 'paused' });
   },
-  set({ beta, lr }) {
-    for (const run of runs) run.trainer.setHyperparameters(beta, lr);
+  set({ hyperparameters }) {
+    // The side-by-side AE has no KL: only the VAE's pulls change, but both take the learning rate and σₓ.
+    for (const run of runs) run.trainer.setHyperparameters(hyperparameters);
   },
   snapshot({ name, purpose }) {
     snapshot(name, purpose);

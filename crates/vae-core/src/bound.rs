@@ -23,6 +23,7 @@
 
 use crate::fast::FastDecoder;
 use crate::latent::{LOG_2PI, log_prior_f64};
+use crate::loss::Likelihood;
 
 /// A 2-D Gaussian N(mean, cov).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -145,32 +146,41 @@ const FRAME_SIDE: usize = 25;
 const EXPECTATION_SIDE: usize = 21;
 const EXPECTATION_HALF: f64 = 6.0;
 
-/// log p(x|z) of one binarised or grey 28×28 image `x` under a decoder with Bernoulli pixels, at
-/// latent points `zs = [x0, y0, …]`: Σᵢ xᵢ ℓᵢ − softplus(ℓᵢ), ℓ the decoder's logits, in batches.
-pub fn bernoulli_log_likelihood<'a>(decoder: &'a FastDecoder, x: &'a [f32]) -> impl Fn(&[f64]) -> Vec<f64> + 'a {
+/// log p(x|z) of one 28×28 image `x` under a decoder whose pixels follow `likelihood`, at latent
+/// points `zs = [x0, y0, …]`, in batches: −[`Likelihood::nats`] of the decoder's logits.
+pub fn log_likelihood_of<'a>(decoder: &'a FastDecoder, likelihood: Likelihood, x: &'a [f32]) -> impl Fn(&[f64]) -> Vec<f64> + 'a {
     move |zs: &[f64]| {
         let mut out = Vec::with_capacity(zs.len() / 2);
         for chunk in zs.chunks(2 * 512) {
             let z32: Vec<f32> = chunk.iter().map(|&v| v as f32).collect();
             let logits = decoder.decode_logits(&z32);
-            out.extend(logits.chunks_exact(x.len()).map(|l| bernoulli_of_logits(l, x)));
+            out.extend(logits.chunks_exact(x.len()).map(|l| -(likelihood.nats(l, x) as f64)));
         }
         out
     }
 }
 
-/// Σᵢ xᵢ ℓᵢ − softplus(ℓᵢ): the loss's per-image Bernoulli term, negated.
-fn bernoulli_of_logits(logits: &[f32], x: &[f32]) -> f64 {
-    -(crate::loss::bernoulli_nats(logits, x) as f64)
+/// [`log_likelihood_of`] for Bernoulli pixels: Σᵢ xᵢ ℓᵢ − softplus(ℓᵢ).
+pub fn bernoulli_log_likelihood<'a>(decoder: &'a FastDecoder, x: &'a [f32]) -> impl Fn(&[f64]) -> Vec<f64> + 'a {
+    log_likelihood_of(decoder, Likelihood::Bernoulli, x)
 }
 
-/// The decoder's logits on the coarse grid and their softplus sums: independent of the image, so
-/// made once per model; each image's coarse log p(x|z) is then one matrix–vector product.
+/// The decoder's outputs on the coarse grid, independent of the image, so made once per model:
+/// each image's coarse log p(x|z) is then one matrix–vector product, since both likelihoods are
+/// linear in x up to a term of x alone:
+///
+/// ```text
+/// Bernoulli: log p(x|z) = Σ xᵢ ℓᵢ − Σ softplus(ℓᵢ)
+/// Gaussian:  log p(x|z) = Σ xᵢ sᵢ/σₓ² − Σ sᵢ²/(2σₓ²) − 784·ln(σₓ√(2π)) − Σ xᵢ²/(2σₓ²),  s = sigmoid(ℓ)
+/// ```
 #[derive(Debug, Clone)]
 pub struct CoarseLogits {
     points: Vec<f64>,
-    logits: Vec<f32>,
-    softplus: Vec<f64>,
+    /// Per point, the coefficients of x (ℓ, or s/σₓ²).
+    slopes: Vec<f32>,
+    /// Per point, the term of z alone (Σ softplus(ℓ), or Σ s²/(2σₓ²) + 784·ln(σₓ√(2π))).
+    offsets: Vec<f64>,
+    likelihood: Likelihood,
     pixels: usize,
     side: usize,
 }
@@ -178,14 +188,31 @@ pub struct CoarseLogits {
 impl CoarseLogits {
     /// Decodes a coarse grid of `side` points a side over ±COARSE_RANGE ([`COARSE_SIDE`] for
     /// the trainer; the page uses fewer, to keep memory small).
-    pub fn new(decoder: &FastDecoder, side: usize) -> Self {
+    pub fn new(decoder: &FastDecoder, likelihood: Likelihood, side: usize) -> Self {
         let points = coarse_points(side.max(3));
         let z32: Vec<f32> = points.iter().map(|&v| v as f32).collect();
         let logits = decoder.decode_logits(&z32);
         let pixels = decoder.output_dim();
-        let softplus =
-            logits.chunks_exact(pixels).map(|l| l.iter().map(|&v| (v as f64).max(0.0) + (-(v as f64).abs()).exp().ln_1p()).sum()).collect();
-        Self { points, logits, softplus, pixels, side: side.max(3) }
+        let (slopes, offsets): (Vec<f32>, Vec<f64>) = match likelihood {
+            Likelihood::Bernoulli => {
+                let softplus =
+                    logits.chunks_exact(pixels).map(|l| l.iter().map(|&v| (v as f64).max(0.0) + (-(v as f64).abs()).exp().ln_1p()).sum());
+                (logits.clone(), softplus.collect())
+            }
+            Likelihood::Gaussian { sigma_x } => {
+                let variance = sigma_x * sigma_x;
+                let means: Vec<f64> = logits.iter().map(|&l| 1.0 / (1.0 + (-(l as f64)).exp())).collect();
+                let normaliser = pixels as f64 * (sigma_x.ln() + 0.5 * LOG_2PI);
+                let offsets = means.chunks_exact(pixels).map(|s| s.iter().map(|v| v * v).sum::<f64>() / (2.0 * variance) + normaliser);
+                (means.iter().map(|&s| (s / variance) as f32).collect(), offsets.collect())
+            }
+        };
+        Self { points, slopes, offsets, likelihood, pixels, side: side.max(3) }
+    }
+
+    /// The likelihood it scores images with.
+    pub fn likelihood(&self) -> Likelihood {
+        self.likelihood
     }
 
     /// Its side, and log p(x|z) + log p(z) at every coarse point for image `x`: the `coarse`
@@ -195,11 +222,17 @@ impl CoarseLogits {
     }
 
     fn log_joint_values(&self, x: &[f32]) -> Vec<f64> {
-        self.logits
+        let of_x_alone = match self.likelihood {
+            Likelihood::Bernoulli => 0.0,
+            Likelihood::Gaussian { sigma_x } => x.iter().map(|&v| v as f64 * v as f64).sum::<f64>() / (2.0 * sigma_x * sigma_x),
+        };
+        self.slopes
             .chunks_exact(self.pixels)
-            .zip(&self.softplus)
+            .zip(&self.offsets)
             .zip(self.points.chunks_exact(2))
-            .map(|((l, s), z)| l.iter().zip(x).map(|(&l, &xi)| l as f64 * xi as f64).sum::<f64>() - s + log_prior_f64([z[0], z[1]]))
+            .map(|((w, c), z)| {
+                w.iter().zip(x).map(|(&w, &xi)| w as f64 * xi as f64).sum::<f64>() - c - of_x_alone + log_prior_f64([z[0], z[1]])
+            })
             .collect()
     }
 }
@@ -386,9 +419,10 @@ pub fn log_posterior(likelihood: &dyn Fn(&[f64]) -> Vec<f64>, log_px: f64, zs: &
     likelihood(zs).iter().zip(zs.chunks_exact(2)).map(|(l, z)| l + log_prior_f64([z[0], z[1]]) - log_px).collect()
 }
 
-/// The bound for image `x` under `decoder` (Bernoulli pixels), with the coarse logits made once per model.
+/// The bound for image `x` under `decoder` (pixels as `coarse`'s likelihood says), with the coarse
+/// logits made once per model.
 pub fn exact_bound_of_image(decoder: &FastDecoder, coarse: &CoarseLogits, x: &[f32], encoder: Gaussian2) -> Result<ExactBound, BoundError> {
-    let likelihood = bernoulli_log_likelihood(decoder, x);
+    let likelihood = log_likelihood_of(decoder, coarse.likelihood, x);
     exact_bound(&likelihood, encoder, Some(coarse.log_joint(x)))
 }
 

@@ -6,7 +6,7 @@ use burn::prelude::*;
 
 use crate::fast::FastDecoder;
 use crate::latent::{LOG_2PI, LatentGrid};
-use crate::loss::reconstruction_nats;
+use crate::loss::Likelihood;
 use crate::readout::to_vec;
 use crate::{IMAGE_PIXELS, LATENT_DIM, Vae};
 
@@ -36,9 +36,9 @@ pub struct ImportanceSamples {
 ///
 /// # Shapes
 /// - `x`: `[batch, 784]`, `eps`: `[batch · k, latent]` (image-major: the k samples of image 0 first)
-pub fn importance_samples(model: &Vae, x: Tensor<2>, eps: Tensor<2>, k: usize) -> ImportanceSamples {
+pub fn importance_samples(model: &Vae, likelihood: Likelihood, x: Tensor<2>, eps: Tensor<2>, k: usize) -> ImportanceSamples {
     let (mu, logvar) = model.encode(x.clone()); // [batch, latent] each
-    importance_samples_of(mu, logvar, x, eps, k, |z| model.decode_logits(z))
+    importance_samples_of(mu, logvar, likelihood, x, eps, k, |z| model.decode_logits(z))
 }
 
 /// [`importance_samples`] of images whose posteriors (`mu`, `logvar`: `[batch, latent]`) are
@@ -47,6 +47,7 @@ pub fn importance_samples(model: &Vae, x: Tensor<2>, eps: Tensor<2>, k: usize) -
 pub fn importance_samples_of(
     mu: Tensor<2>,
     logvar: Tensor<2>,
+    likelihood: Likelihood,
     x: Tensor<2>,
     eps: Tensor<2>,
     k: usize,
@@ -61,7 +62,7 @@ pub fn importance_samples_of(
     let half_log_2pi = 0.5 * LOG_2PI * latent as f64;
     let log_q = (eps.square() + logvar).sum_dim(1).mul_scalar(-0.5).sub_scalar(half_log_2pi); // [batch·k, 1]
     let log_p_z = z.clone().square().sum_dim(1).mul_scalar(-0.5).sub_scalar(half_log_2pi); // [batch·k, 1]
-    let recon = reconstruction_nats(decode_logits(z.clone()), repeat(x, pixels)); // [batch·k]
+    let recon = likelihood.reconstruction(decode_logits(z.clone()), repeat(x, pixels)); // [batch·k]
     let log_weights = (recon.clone().neg().unsqueeze_dim::<2>(1) + log_p_z - log_q).reshape([batch, k]); // [batch, k]
     ImportanceSamples { z, recon: recon.reshape([batch, k]), log_weights }
 }
@@ -88,8 +89,8 @@ pub fn log_mean_exp(a: Tensor<2>) -> Tensor<1> {
 /// # Shapes
 /// - `x`: `[batch, 784]`, `eps`: `[batch · k, latent]` (image-major: the k samples of image 0 first)
 /// - returns: `[batch]`, nats
-pub fn iwae_log_likelihood(model: &Vae, x: Tensor<2>, eps: Tensor<2>, k: usize) -> Tensor<1> {
-    log_mean_exp(importance_samples(model, x, eps, k).log_weights)
+pub fn iwae_log_likelihood(model: &Vae, likelihood: Likelihood, x: Tensor<2>, eps: Tensor<2>, k: usize) -> Tensor<1> {
+    log_mean_exp(importance_samples(model, likelihood, x, eps, k).log_weights)
 }
 
 /// How fast the decoded image changes as z moves, over a grid inside a disk of the prior.
@@ -220,13 +221,14 @@ pub fn aggregate_density(posteriors: &[[f32; 5]], grid: &LatentGrid, min_sigma: 
     out
 }
 
-/// Mean reconstruction and KL per image over binarised images (`n × 784`), one posterior sample
-/// each, in batches of a thousand: how the trainer and the page score a model on a test set.
+/// Mean reconstruction and KL per image over images (`n × 784`: binarised for a Bernoulli
+/// `likelihood`, grey for a Gaussian one), one posterior sample each, in batches of a thousand:
+/// how the trainer and the page score a model on a test set.
 ///
 /// The noise ε is drawn from its own fixed stream ([`TEST_NOISE_SEED`]), not the device's: the
 /// score is a function of the model alone, and scoring mid-run does not change what training
 /// draws next (a paused run continues exactly as an uninterrupted one).
-pub fn elbo_on(model: &Vae, kind: crate::ModelKind, pixels: &[f32], device: &Device) -> crate::ElboTerms {
+pub fn elbo_on(model: &Vae, kind: crate::ModelKind, likelihood: Likelihood, pixels: &[f32], device: &Device) -> crate::ElboTerms {
     const BATCH: usize = 1000;
     let n = (pixels.len() / IMAGE_PIXELS).max(1);
     let latent = model.enc_mu.weight.dims()[1];
@@ -236,11 +238,11 @@ pub fn elbo_on(model: &Vae, kind: crate::ModelKind, pixels: &[f32], device: &Dev
         let b = chunk.len() / IMAGE_PIXELS;
         let x = Tensor::<2>::from_data(TensorData::new(chunk.to_vec(), [b, IMAGE_PIXELS]), device); // [b, 784]
         let eps = Tensor::<2>::from_data(TensorData::new(noise.to_vec(), [b, latent]), device); // [b, latent]
-        let (recon, kl) = crate::loss::elbo_terms(model, kind, x, eps); // [b] each
-        sum.recon += recon.sum().into_scalar::<f32>() as f64;
-        sum.kl += kl.sum().into_scalar::<f32>() as f64;
+        let terms = crate::loss::elbo_terms(model, kind, likelihood, x, eps); // [b] each
+        let total = |t: Tensor<1>| t.sum().into_scalar::<f32>() as f64;
+        sum.add(&crate::ElboTerms { recon: total(terms.recon), kl: total(terms.kl), kl_mean: total(terms.kl_mean) });
     }
-    crate::ElboTerms { recon: sum.recon / n as f64, kl: sum.kl / n as f64 }
+    sum.divided_by(n as f64)
 }
 
 /// Reads a `[batch]` tensor's mean as f64.

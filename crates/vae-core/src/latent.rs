@@ -140,6 +140,13 @@ pub fn mean_squared_norm<R: AsRef<[f32]>>(codes: &[R]) -> f32 {
     (sum / codes.len().max(1) as f64) as f32
 }
 
+/// Mean σ over both axes of posteriors `[μ₁, μ₂, σ₁, σ₂, …]`: 1 for the prior's N(0, I), near 0
+/// where the encodings shrink to points.
+pub fn mean_sigma<R: AsRef<[f32]>>(codes: &[R]) -> f32 {
+    let sum: f64 = codes.iter().map(|c| c.as_ref()[LATENT_DIM..2 * LATENT_DIM].iter().map(|&s| s as f64).sum::<f64>()).sum();
+    (sum / (LATENT_DIM * codes.len().max(1)) as f64) as f32
+}
+
 /// Below this log-density (nats) under both the prior and the codes, log q/p means nothing
 /// (beyond ≈ 3.7σ of the prior and far from every code): the map leaves such points blank.
 const NEGLIGIBLE_LOG_DENSITY: f32 = -7.0;

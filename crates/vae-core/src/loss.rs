@@ -6,11 +6,16 @@
 //! ELBO(x) = E_q[log p(x|z)] − KL[q(z|x) ‖ p(z)]
 //! ```
 //!
-//! - reconstruction: −log p(x|z) for Bernoulli pixels with logits ℓ is the binary cross-entropy
-//!   Σᵢ [softplus(ℓᵢ) − xᵢ ℓᵢ], summed over the 784 pixels (Kingma & Welling 2014, §C.1);
-//! - KL in closed form (ibid., appendix B): KL = −½ Σⱼ (1 + log σⱼ² − μⱼ² − σⱼ²).
+//! - reconstruction, by the model's [`Likelihood`]: for Bernoulli pixels with logits ℓ, the binary
+//!   cross-entropy Σᵢ [softplus(ℓᵢ) − xᵢ ℓᵢ] over the 784 pixels (Kingma & Welling 2014, §C.1);
+//!   for Gaussian pixels of fixed standard deviation σₓ around the mean x′ = sigmoid(ℓ),
+//!   ‖x − x′‖² / (2σₓ²) + 784·ln(σₓ√(2π)) — the exercise sheet's squared error, scaled, plus a
+//!   constant (ibid., §C.2);
+//! - KL in closed form (ibid., appendix B): KL = −½ Σⱼ (1 + log σⱼ² − μⱼ² − σⱼ²), which splits
+//!   exactly into the mean's part ½‖μ‖² and the variance's part ½ Σⱼ (σⱼ² − 1 − ln σⱼ²).
 //!
-//! The training loss is reconstruction + β·KL (β = 1 is the ELBO; Higgins et al. 2017 for β ≠ 1).
+//! The training loss is reconstruction + β_μ·KL_μ + β_σ·KL_σ; β_μ = β_σ = β is the usual
+//! reconstruction + β·KL (β = 1 is the ELBO; Higgins et al. 2017 for β ≠ 1).
 
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -18,7 +23,76 @@ use serde::{Deserialize, Serialize};
 use crate::fast;
 use crate::readout::to_vec;
 
-/// −log p(x|z) per image, in nats.
+/// How a decoder's output scores an image: the distribution of each pixel given z.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Likelihood {
+    /// Each pixel ~ Bernoulli(sigmoid(ℓ)): for (nearly) black-or-white pixels, which are binarised
+    /// for training and scoring. Figures are nats of binary images.
+    #[default]
+    Bernoulli,
+    /// Each pixel ~ N(sigmoid(ℓ), σₓ²): for grey pixels, scored as they are. Figures are nats of
+    /// a density over grey images, not comparable with Bernoulli nats.
+    Gaussian {
+        /// The decoder's fixed standard deviation per pixel (intensities in [0, 1]).
+        sigma_x: f64,
+    },
+}
+
+/// The smallest and largest σₓ a Gaussian likelihood may have.
+pub const SIGMA_X_RANGE: core::ops::RangeInclusive<f64> = 0.01..=10.0;
+
+impl Likelihood {
+    /// Whether this is the Bernoulli likelihood (the default, left out of weights headers).
+    pub fn is_bernoulli(&self) -> bool {
+        matches!(self, Likelihood::Bernoulli)
+    }
+
+    /// Whether the images it scores are binarised (Bernoulli) or kept grey (Gaussian).
+    pub fn binarizes(&self) -> bool {
+        self.is_bernoulli()
+    }
+
+    /// The likelihood if its σₓ is a finite number in [`SIGMA_X_RANGE`]; else what is wrong.
+    pub fn checked(self) -> Result<Self, String> {
+        match self {
+            Likelihood::Gaussian { sigma_x } if !(sigma_x.is_finite() && SIGMA_X_RANGE.contains(&sigma_x)) => {
+                Err(format!("σₓ must be between {} and {} (got {sigma_x})", SIGMA_X_RANGE.start(), SIGMA_X_RANGE.end()))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// A short name for reports: `bernoulli` or `gaussian(σₓ=0.1)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Likelihood::Bernoulli => "bernoulli".into(),
+            Likelihood::Gaussian { sigma_x } => format!("gaussian(σₓ={sigma_x})"),
+        }
+    }
+
+    /// −log p(x|z) per image, in nats, differentiable in the logits on an autodiff device.
+    ///
+    /// # Shapes
+    /// - `logits`, `x`: `[batch, 784]`
+    /// - returns: `[batch]`
+    pub fn reconstruction(&self, logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
+        match *self {
+            Likelihood::Bernoulli => reconstruction_nats(logits, x),
+            Likelihood::Gaussian { sigma_x } => gaussian_reconstruction_nats(logits, x, sigma_x),
+        }
+    }
+
+    /// −log p(x|z) of one image given as slices (logits and pixels), in nats.
+    pub fn nats(&self, logits: &[f32], x: &[f32]) -> f32 {
+        match *self {
+            Likelihood::Bernoulli => bernoulli_nats(logits, x),
+            Likelihood::Gaussian { sigma_x } => gaussian_nats(logits, x, sigma_x),
+        }
+    }
+}
+
+/// −log p(x|z) per image for Bernoulli pixels, in nats.
 ///
 /// Per pixel, softplus(ℓ) − xℓ = max(ℓ, 0) + ln(1 + e^−|ℓ|) − xℓ, whose derivative in ℓ is
 /// σ(ℓ) − x. Both come from one pass over the pixels (one exp and one log each, vectorisable)
@@ -30,6 +104,46 @@ use crate::readout::to_vec;
 /// - `logits`, `x`: `[batch, 784]` (x in [0, 1]; binary or grey values)
 /// - returns: `[batch]`
 pub fn reconstruction_nats(logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
+    pixelwise_nats(logits, x, 0.0, |l, t| {
+        let e = fast::exp(-l.abs()); // in (0, 1]
+        (pixel_nats(l, t, e), if l >= 0.0 { 1.0 } else { e } / (1.0 + e) - t) // σ(ℓ) − x
+    })
+}
+
+/// −log p(x|z) per image for Gaussian pixels N(sigmoid(ℓ), σₓ²), in nats:
+/// Σᵢ (xᵢ − sᵢ)² / (2σₓ²) + 784·ln(σₓ√(2π)), s = sigmoid(ℓ), whose derivative in ℓᵢ is
+/// (sᵢ − xᵢ)·sᵢ(1 − sᵢ)/σₓ². One pass over the pixels, as for [`reconstruction_nats`].
+///
+/// # Shapes
+/// - `logits`, `x`: `[batch, 784]` (x grey in [0, 1])
+/// - returns: `[batch]`
+pub fn gaussian_reconstruction_nats(logits: Tensor<2>, x: Tensor<2>, sigma_x: f64) -> Tensor<1> {
+    let pixels = logits.dims()[1];
+    let inverse_variance = (1.0 / (sigma_x * sigma_x)) as f32;
+    let half = 0.5 * inverse_variance;
+    pixelwise_nats(logits, x, pixels as f64 * gaussian_log_normaliser(sigma_x), |l, t| {
+        let s = fast::sigmoid(l);
+        let d = s - t;
+        (half * d * d, d * s * (1.0 - s) * inverse_variance)
+    })
+}
+
+/// ln(σₓ√(2π)): the Gaussian pixel's normalising constant, nats per pixel.
+fn gaussian_log_normaliser(sigma_x: f64) -> f64 {
+    sigma_x.ln() + 0.5 * crate::latent::LOG_2PI
+}
+
+/// Σ over each image's pixels of `pixel(ℓ, x).0`, plus `constant`, with the derivative
+/// `pixel(ℓ, x).1` in each logit handed to autodiff.
+///
+/// Value and derivative come from one pass over the pixels (vectorisable) rather than from a
+/// chain of tensor ops that each allocate and record a backward step: on an autodiff device the
+/// derivative reaches the logits through the surrogate s = Σ g·ℓ with g held constant, added as
+/// s − detach(s), which is exactly 0 forwards.
+///
+/// # Shapes
+/// - `logits`, `x`: `[batch, pixels]`; returns `[batch]`
+fn pixelwise_nats(logits: Tensor<2>, x: Tensor<2>, constant: f64, pixel: impl Fn(f32, f32) -> (f32, f32)) -> Tensor<1> {
     let [batch, pixels] = logits.dims();
     let device = logits.device();
     let differentiate = device.is_autodiff();
@@ -39,17 +153,15 @@ pub fn reconstruction_nats(logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
     let mut slope = if differentiate { vec![0f32; l.len()] } else { Vec::new() };
     if differentiate {
         for (((value, slope), &l), &t) in per_pixel.iter_mut().zip(slope.iter_mut()).zip(&l).zip(&t) {
-            let e = fast::exp(-l.abs()); // in (0, 1]
-            *value = pixel_nats(l, t, e);
-            *slope = if l >= 0.0 { 1.0 } else { e } / (1.0 + e) - t; // σ(ℓ) − x
+            (*value, *slope) = pixel(l, t);
         }
     } else {
         for ((value, &l), &t) in per_pixel.iter_mut().zip(&l).zip(&t) {
-            *value = pixel_nats(l, t, fast::exp(-l.abs()));
+            *value = pixel(l, t).0;
         }
     }
     // NaN if a logit is (a diverging run): t·ℓ is NaN then, whatever t.
-    let sums: Vec<f32> = per_pixel.chunks_exact(pixels).map(fast::sum).collect();
+    let sums: Vec<f32> = per_pixel.chunks_exact(pixels).map(|p| fast::sum(p) + constant as f32).collect();
     let value = Tensor::<1>::from_data(TensorData::new(sums, [batch]), &device); // [batch]
     if !differentiate {
         return value;
@@ -74,6 +186,25 @@ pub fn bernoulli_nats(logits: &[f32], x: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + rest
 }
 
+/// −log p(x|z) of one image under Gaussian pixels N(sigmoid(ℓ), σₓ²), nats: the value of
+/// [`gaussian_reconstruction_nats`] for one image given as slices.
+pub fn gaussian_nats(logits: &[f32], x: &[f32], sigma_x: f64) -> f32 {
+    let half = (0.5 / (sigma_x * sigma_x)) as f32;
+    let squared = |l: f32, t: f32| {
+        let d = fast::sigmoid(l) - t;
+        d * d
+    };
+    let mut acc = [0f32; 8];
+    let (l8, x8) = (logits.chunks_exact(8), x.chunks_exact(8));
+    let rest: f32 = l8.remainder().iter().zip(x8.remainder()).map(|(&l, &t)| squared(l, t)).sum();
+    for (ls, ts) in l8.zip(x8) {
+        for ((a, &l), &t) in acc.iter_mut().zip(ls).zip(ts) {
+            *a += squared(l, t);
+        }
+    }
+    half * (acc.iter().sum::<f32>() + rest) + (logits.len() as f64 * gaussian_log_normaliser(sigma_x)) as f32
+}
+
 /// softplus(ℓ) − tℓ = max(ℓ, 0) + ln(1 + e) − tℓ for one pixel, given e = e^−|ℓ| (branch-free).
 #[inline]
 fn pixel_nats(l: f32, t: f32, e: f32) -> f32 {
@@ -88,6 +219,17 @@ fn pixel_nats(l: f32, t: f32, e: f32) -> f32 {
 pub fn kl_standard_normal(mu: Tensor<2>, logvar: Tensor<2>) -> Tensor<1> {
     let per_dim = (logvar.clone().exp() + mu.square() - logvar).sub_scalar(1.0); // [batch, latent]
     per_dim.sum_dim(1).squeeze_dim(1).mul_scalar(0.5) // [batch]
+}
+
+/// The mean's part of the closed-form KL, ½‖μ‖², per image, in nats: the pull of every code
+/// towards the origin. The variance's part ½ Σⱼ (σⱼ² − 1 − ln σⱼ²) is the rest:
+/// [`kl_standard_normal`] − this, exactly (up to float rounding).
+///
+/// # Shapes
+/// - `mu`: `[batch, latent]`
+/// - returns: `[batch]`
+pub fn kl_mean_part(mu: Tensor<2>) -> Tensor<1> {
+    mu.square().sum_dim(1).squeeze_dim(1).mul_scalar(0.5) // [batch]
 }
 
 /// The same closed-form KL for one posterior, on plain numbers (used at the wasm boundary).
@@ -108,6 +250,10 @@ pub struct ElboTerms {
     pub recon: f64,
     /// KL[q(z|x) ‖ p(z)].
     pub kl: f64,
+    /// The mean's part of the KL, ½‖μ‖² (the variance's part is `kl − kl_mean`). Figures
+    /// written before the split was recorded read as 0.
+    #[serde(default)]
+    pub kl_mean: f64,
 }
 
 impl ElboTerms {
@@ -120,28 +266,57 @@ impl ElboTerms {
     pub fn loss(&self, beta: f64) -> f64 {
         self.recon + beta * self.kl
     }
+
+    /// The variance's part of the KL, ½ Σⱼ (σⱼ² − 1 − ln σⱼ²).
+    pub fn kl_var(&self) -> f64 {
+        self.kl - self.kl_mean
+    }
+
+    /// The sum of two sets of terms (for running means).
+    pub fn add(&mut self, other: &ElboTerms) {
+        self.recon += other.recon;
+        self.kl += other.kl;
+        self.kl_mean += other.kl_mean;
+    }
+
+    /// Every term divided by `n` (a sum made a mean).
+    pub fn divided_by(&self, n: f64) -> ElboTerms {
+        ElboTerms { recon: self.recon / n, kl: self.kl / n, kl_mean: self.kl_mean / n }
+    }
 }
 
-/// Per-image reconstruction and KL of a model on a batch, with one posterior sample.
+/// Per-image terms of a batch, as tensors (see [`elbo_terms`]).
+#[derive(Debug, Clone)]
+pub struct BatchTerms {
+    /// −log p(x|z) at one posterior sample, `[batch]`.
+    pub recon: Tensor<1>,
+    /// KL[q(z|x) ‖ p(z)], closed form, `[batch]` (0 for an AE).
+    pub kl: Tensor<1>,
+    /// Its mean's part ½‖μ‖², `[batch]` (0 for an AE).
+    pub kl_mean: Tensor<1>,
+}
+
+/// Per-image reconstruction and KL (and the KL's mean part) of a model on a batch, with one
+/// posterior sample, the reconstruction scored by `likelihood`.
 ///
 /// For a VAE, z = μ + σ⊙ε with `eps` ~ N(0, I); for an AE, z = μ and the KL is reported as 0
 /// (its objective has no KL term).
 ///
 /// # Shapes
 /// - `x`: `[batch, 784]`, `eps`: `[batch, latent]`
-/// - returns `(recon, kl)`: `[batch]` each, nats
-pub fn elbo_terms(model: &crate::Vae, kind: crate::ModelKind, x: Tensor<2>, eps: Tensor<2>) -> (Tensor<1>, Tensor<1>) {
+/// - returns `[batch]` each, nats
+pub fn elbo_terms(model: &crate::Vae, kind: crate::ModelKind, likelihood: Likelihood, x: Tensor<2>, eps: Tensor<2>) -> BatchTerms {
     let (mu, logvar) = model.encode(x.clone()); // [batch, latent] each
     match kind {
         crate::ModelKind::Vae => {
             let z = crate::Vae::reparameterize(mu.clone(), logvar.clone(), eps); // [batch, latent]
-            let recon = reconstruction_nats(model.decode_logits(z), x); // [batch]
-            (recon, kl_standard_normal(mu, logvar))
+            let recon = likelihood.reconstruction(model.decode_logits(z), x); // [batch]
+            BatchTerms { recon, kl: kl_standard_normal(mu.clone(), logvar), kl_mean: kl_mean_part(mu) }
         }
         crate::ModelKind::Ae => {
-            let recon = reconstruction_nats(model.decode_logits(mu), x); // [batch]
+            let recon = likelihood.reconstruction(model.decode_logits(mu), x); // [batch]
             let zeros = recon.zeros_like();
-            (recon, zeros)
+            BatchTerms { recon, kl: zeros.clone(), kl_mean: zeros }
         }
     }
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::eval::{importance_samples_of, log_mean_exp};
 use crate::fast::{self, FastDecoder};
-use crate::loss::{kl_standard_normal_f32, reconstruction_nats, standard_normal_samples};
+use crate::loss::{Likelihood, kl_standard_normal_f32, standard_normal_samples};
 use crate::{IMAGE_PIXELS, IMAGE_SIDE, LATENT_DIM, ModelKind, Vae};
 
 /// Posterior samples used for the reconstruction term of the readout.
@@ -41,6 +41,9 @@ pub struct Posterior {
     pub samples: Vec<f32>,
     /// Whether the upload was dark-on-light and was inverted (set by the caller that preprocessed).
     pub inverted: bool,
+    /// The likelihood `recon`, `elbo` and `iwae` are in (Gaussian figures are densities of grey
+    /// pixels, not comparable with Bernoulli nats).
+    pub likelihood: Likelihood,
 }
 
 /// Decodes latent points `[x0, y0, x1, y1, …]` into `n × 784` intensities in [0, 1].
@@ -55,9 +58,16 @@ pub fn decode_points(model: &Vae, zs: &[f32], device: &Device) -> Vec<f32> {
 
 /// Posterior and ELBO readout of a 28×28 input with intensities in [0, 1]. A VAE's
 /// reconstruction term and IWAE bound come from the same [`READOUT_SAMPLES`] reparameterised
-/// samples, decoded once. `decoder` is `model`'s decoder ([`FastDecoder::from_vae`]): every
-/// decode here goes through it.
-pub fn posterior(model: &Vae, decoder: &FastDecoder, kind: ModelKind, pixels: &[f32], device: &Device) -> Posterior {
+/// samples, decoded once, scored by the model's `likelihood`. `decoder` is `model`'s decoder
+/// ([`FastDecoder::from_vae`]): every decode here goes through it.
+pub fn posterior(
+    model: &Vae,
+    decoder: &FastDecoder,
+    kind: ModelKind,
+    likelihood: Likelihood,
+    pixels: &[f32],
+    device: &Device,
+) -> Posterior {
     let x = Tensor::<2>::from_data(TensorData::new(pixels.to_vec(), [1, IMAGE_PIXELS]), device); // [1, 784]
     let (mu_t, logvar) = model.encode(x.clone()); // [1, 2] each
     let mu = to_vec(mu_t.clone());
@@ -70,21 +80,34 @@ pub fn posterior(model: &Vae, decoder: &FastDecoder, kind: ModelKind, pixels: &[
     };
     let (sigma, recon, kl, iwae, zs) = match kind {
         // An AE's code is the point μ: its reconstruction term is −log p(x|μ), and it has no KL.
-        ModelKind::Ae => ([0.0; 2], to_vec(reconstruction_nats(logits_tensor(mu_logits), x))[0], 0.0, None, mu.to_vec()),
+        ModelKind::Ae => ([0.0; 2], to_vec(likelihood.reconstruction(logits_tensor(mu_logits), x))[0], 0.0, None, mu.to_vec()),
         ModelKind::Vae => {
             let lv = to_vec(logvar.clone());
             let sigma = [(0.5 * lv[0]).exp(), (0.5 * lv[1]).exp()];
             let eps = standard_normal_samples(READOUT_SAMPLES * LATENT_DIM, READOUT_SEED);
             let eps = Tensor::<2>::from_data(TensorData::new(eps, [READOUT_SAMPLES, LATENT_DIM]), device); // [k, 2]
-            let samples =
-                importance_samples_of(mu_t, logvar, x, eps, READOUT_SAMPLES, |z| logits_tensor(decoder.decode_logits(&to_vec(z))));
+            let samples = importance_samples_of(mu_t, logvar, likelihood, x, eps, READOUT_SAMPLES, |z| {
+                logits_tensor(decoder.decode_logits(&to_vec(z)))
+            });
             let recon = to_vec(samples.recon.mean())[0];
             let iwae = to_vec(log_mean_exp(samples.log_weights))[0];
             (sigma, recon, kl_standard_normal_f32(&mu, &sigma), Some(iwae), to_vec(samples.z))
         }
     };
     let samples = zs.iter().copied().cycle().take(SHOWN_SAMPLES * LATENT_DIM).collect();
-    Posterior { mu, sigma, recon, kl, elbo: -(recon + kl), iwae, input: pixels.to_vec(), reconstruction, samples, inverted: false }
+    Posterior {
+        mu,
+        sigma,
+        recon,
+        kl,
+        elbo: -(recon + kl),
+        iwae,
+        input: pixels.to_vec(),
+        reconstruction,
+        samples,
+        inverted: false,
+        likelihood,
+    }
 }
 
 /// Posterior means and standard deviations of many 28×28 inputs, `[μ₁, μ₂, σ₁, σ₂]` per image

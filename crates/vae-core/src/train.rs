@@ -1,5 +1,6 @@
-//! One optimisation step on the loss reconstruction + β·KL (autodiff), and the [`Learner`] that
-//! takes such steps on binarised batches: the trainer's and the page's training both run it.
+//! One optimisation step on the loss reconstruction + β_μ·KL_μ + β_σ·KL_σ (autodiff), and the
+//! [`Learner`] that takes such steps on batches (binarised for a Bernoulli decoder, grey for a
+//! Gaussian one): the trainer's and the page's training both run it.
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{GradientsParams, ModuleOptimizer};
@@ -9,17 +10,49 @@ use rand::Rng;
 use rayon::prelude::*;
 
 use crate::IMAGE_PIXELS;
-use crate::loss::{ElboTerms, elbo_terms};
+use crate::loss::{ElboTerms, Likelihood, elbo_terms};
 use crate::model::{ModelKind, Vae};
 use crate::optim::{for_each_chunk, slice, slice_mut};
 
-/// What one step is asked to optimise.
-#[derive(Debug, Clone, Copy)]
+/// What one step is asked to optimise: reconstruction + β_μ·KL_μ + β_σ·KL_σ, the KL split into
+/// its mean's part ½‖μ‖² and its variance's part ½ Σ (σ² − 1 − ln σ²).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Objective {
     /// VAE (with KL) or plain AE.
     pub kind: ModelKind,
-    /// Weight of the KL term (ignored for an AE).
-    pub beta: f64,
+    /// Weight of the KL's mean part (ignored for an AE).
+    pub beta_mean: f64,
+    /// Weight of the KL's variance part (ignored for an AE).
+    pub beta_var: f64,
+    /// How the reconstruction term scores an image.
+    pub likelihood: Likelihood,
+}
+
+impl Objective {
+    /// reconstruction + β·KL with Bernoulli pixels: both parts of the KL weighted alike.
+    pub fn new(kind: ModelKind, beta: f64) -> Self {
+        Self { kind, beta_mean: beta, beta_var: beta, likelihood: Likelihood::Bernoulli }
+    }
+
+    /// The same objective with `likelihood`.
+    pub fn with_likelihood(self, likelihood: Likelihood) -> Self {
+        Self { likelihood, ..self }
+    }
+
+    /// The same objective with the mean's and the variance's parts weighted `beta_mean`, `beta_var`.
+    pub fn with_betas(self, beta_mean: f64, beta_var: f64) -> Self {
+        Self { beta_mean, beta_var, ..self }
+    }
+
+    /// β when both parts are weighted alike; the variance part's weight otherwise.
+    pub fn beta(&self) -> f64 {
+        self.beta_var
+    }
+
+    /// The mean part's weight when it differs from the variance part's (else `None`).
+    pub fn split_beta_mean(&self) -> Option<f64> {
+        (self.beta_mean != self.beta_var).then_some(self.beta_mean)
+    }
 }
 
 /// Runs forward, backward and the optimiser on one batch; returns the updated model and the
@@ -58,8 +91,8 @@ pub fn batch_gradients(model: &Vae, objective: Objective, x: Tensor<2>, shards: 
     let shards = shards.clamp(1, (batch / MIN_SHARD).max(1));
     if shards == 1 {
         // One shard (e.g. one thread in wasm): no fork and no thread pool.
-        let (grads, recon, kl) = shard_gradients(model.clone(), objective, x, eps, batch);
-        return (grads, ElboTerms { recon: recon / batch as f64, kl: kl / batch as f64 });
+        let (grads, sum) = shard_gradients(model.clone(), objective, x, eps, batch);
+        return (grads, sum.divided_by(batch as f64));
     }
     // Each shard gets its own leaves (`fork`: same parameter ids and buffers, fresh autodiff
     // nodes), so the shards build separate graphs that burn can differentiate concurrently.
@@ -69,16 +102,15 @@ pub fn batch_gradients(model: &Vae, objective: Objective, x: Tensor<2>, shards: 
             (model.clone().fork(&device), x.clone().slice(rows.clone()), eps.clone().slice(rows))
         })
         .collect();
-    let results: Vec<(GradientsParams, f64, f64)> =
+    let results: Vec<(GradientsParams, ElboTerms)> =
         jobs.into_par_iter().map(|(shard_model, x, eps)| shard_gradients(shard_model, objective, x, eps, batch)).collect();
     let mut sum = ElboTerms::default();
     let mut shard_grads = Vec::with_capacity(results.len());
-    for (grads, recon, kl) in results {
+    for (grads, terms) in results {
         shard_grads.push(grads);
-        sum.recon += recon;
-        sum.kl += kl;
+        sum.add(&terms);
     }
-    let terms = ElboTerms { recon: sum.recon / batch as f64, kl: sum.kl / batch as f64 };
+    let terms = sum.divided_by(batch as f64);
     let mut total = shard_grads.remove(0);
     model.visit(&mut SumGradients { total: &mut total, others: shard_grads });
     (total, terms)
@@ -111,24 +143,32 @@ impl ModuleVisitor for SumGradients<'_> {
     }
 }
 
-/// One shard's share of the batch loss, (Σ recon + β·Σ KL) / `batch`, differentiated; returns
-/// its gradients and its summed reconstruction and KL.
+/// One shard's share of the batch loss, (Σ recon + β_σ·Σ KL + (β_μ − β_σ)·Σ KL_μ) / `batch`
+/// (= recon + β_μ·KL_μ + β_σ·KL_σ, since KL = KL_μ + KL_σ), differentiated; returns its gradients
+/// and its summed terms. With β_μ = β_σ = β the loss is recon + β·KL, computed as it always was.
 ///
 /// # Shapes
 /// - `x`: `[shard, 784]`, `eps`: `[shard, latent]`
-fn shard_gradients(model: Vae, objective: Objective, x: Tensor<2>, eps: Tensor<2>, batch: usize) -> (GradientsParams, f64, f64) {
-    let (recon, kl) = elbo_terms(&model, objective.kind, x, eps); // [shard] each
-    let recon = recon.sum(); // [1]
-    let kl = kl.sum(); // [1]
+fn shard_gradients(model: Vae, objective: Objective, x: Tensor<2>, eps: Tensor<2>, batch: usize) -> (GradientsParams, ElboTerms) {
+    let terms = elbo_terms(&model, objective.kind, objective.likelihood, x, eps); // [shard] each
+    let recon = terms.recon.sum(); // [1]
+    let kl = terms.kl.sum(); // [1]
+    let kl_mean = terms.kl_mean.sum(); // [1]
     let loss = match objective.kind {
-        ModelKind::Vae => recon.clone() + kl.clone().mul_scalar(objective.beta),
+        ModelKind::Vae => {
+            let weighted = recon.clone() + kl.clone().mul_scalar(objective.beta_var);
+            match objective.split_beta_mean() {
+                Some(beta_mean) => weighted + kl_mean.clone().mul_scalar(beta_mean - objective.beta_var),
+                None => weighted,
+            }
+        }
         ModelKind::Ae => recon.clone(),
     }
     .div_scalar(batch as f64); // [1]
-    let recon_sum = recon.detach().into_scalar::<f32>() as f64;
-    let kl_sum = kl.detach().into_scalar::<f32>() as f64;
+    let scalar = |t: Tensor<1>| t.detach().into_scalar::<f32>() as f64;
+    let sums = ElboTerms { recon: scalar(recon), kl: scalar(kl), kl_mean: scalar(kl_mean) };
     let grads = GradientsParams::from_grads(loss.backward(), &model);
-    (grads, recon_sum, kl_sum)
+    (grads, sums)
 }
 
 /// One step of the digit classifier on a labelled batch; returns the updated classifier and the
@@ -150,7 +190,8 @@ pub fn classifier_step(
 }
 
 /// A model in training with its optimiser, stepped one batch at a time on grey images that are
-/// binarised afresh for every step (dynamic binarisation). The trainer's epochs and the page's
+/// binarised afresh for every step (dynamic binarisation) for a Bernoulli decoder, and given as
+/// they are to a Gaussian one. The trainer's epochs and the page's
 /// live training both drive this one type; neither has a training step of its own.
 pub struct Learner {
     /// `None` only while a step owns it.
@@ -179,10 +220,17 @@ impl Learner {
     }
 
     /// One optimiser step on the images `indices` of `pixels` (`n × 784` intensities in [0, 1]),
-    /// binarised afresh with `rng`; returns the batch's mean terms before the step.
+    /// binarised afresh with `rng` for a Bernoulli decoder; returns the batch's mean terms
+    /// before the step.
     pub fn step(&mut self, pixels: &[f32], indices: &[usize], rng: &mut impl Rng, learning_rate: f64) -> ElboTerms {
         self.batch.resize(indices.len() * IMAGE_PIXELS, 0.0);
-        fill_binarized_batch(pixels, indices, &mut self.batch, rng);
+        if self.objective.likelihood.binarizes() {
+            fill_binarized_batch(pixels, indices, &mut self.batch, rng);
+        } else {
+            for (row, &i) in self.batch.chunks_exact_mut(IMAGE_PIXELS).zip(indices) {
+                row.copy_from_slice(&pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]);
+            }
+        }
         let x = Tensor::<2>::from_data(TensorData::new(self.batch.clone(), [indices.len(), IMAGE_PIXELS]), &self.device); // [batch, 784]
         let model = self.model.take().expect("the model is put back after every step");
         let (grads, terms) = batch_gradients(&model, self.objective, x, self.shards);
@@ -211,6 +259,16 @@ impl Learner {
 /// Shards per step that use every thread of rayon's pool (one per core natively).
 pub fn all_threads() -> usize {
     rayon::current_num_threads()
+}
+
+/// The test images as a model with `likelihood` is scored on: binarised once with
+/// [`crate::eval::TEST_BINARIZATION_SEED`] (Bernoulli), or grey as they are (Gaussian).
+pub fn scored_images(likelihood: Likelihood, grey: &[f32]) -> Vec<f32> {
+    use rand::SeedableRng;
+    match likelihood {
+        Likelihood::Bernoulli => binarize(grey, &mut rand::rngs::SmallRng::seed_from_u64(crate::eval::TEST_BINARIZATION_SEED)),
+        Likelihood::Gaussian { .. } => grey.to_vec(),
+    }
 }
 
 /// x ~ Bernoulli(intensity), pixel by pixel.

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dataset::{self, Preprocessing};
 use crate::framing::{self, FrameError};
+use crate::loss::Likelihood;
 use crate::message::{Localized, PageMessage};
 use crate::model::{ModelKind, NotExplorable, Vae, VaeConfig};
 use crate::{IMAGE_PIXELS, LATENT_DIM};
@@ -40,8 +41,17 @@ pub struct WeightsMeta {
     pub name: String,
     /// The objective the model was trained with.
     pub kind: ModelKind,
-    /// Weight of the KL term during training (0 for an AE).
+    /// Weight of the KL term during training (0 for an AE); of its variance part when the mean
+    /// part had another weight ([`WeightsMeta::beta_mean`]).
     pub beta: f64,
+    /// Weight of the KL's mean part ½‖μ‖² when it differed from `beta` (left out otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta_mean: Option<f64>,
+    /// How the decoder scores an image: Bernoulli pixels (left out of the header, as in every
+    /// file written before the choice existed) or Gaussian pixels with a fixed σₓ. Every readout
+    /// of the model (test figures, ELBO, log p(x)) is in this likelihood's units.
+    #[serde(default, skip_serializing_if = "Likelihood::is_bernoulli")]
+    pub likelihood: Likelihood,
     /// Architecture needed to rebuild the model.
     pub config: VaeConfig,
     /// Dataset the model was trained on, e.g. `mnist` (an id of [`crate::dataset::DATASETS`]).
@@ -103,8 +113,14 @@ pub struct TrainingLogEntry {
     pub recon: f64,
     /// Mean training KL term since the previous entry, nats per image.
     pub kl: f64,
-    /// β in force for those steps.
+    /// The mean part ½‖μ‖² of that KL (entries written before the split read 0).
+    #[serde(default)]
+    pub kl_mean: f64,
+    /// β in force for those steps (the variance part's, when the mean part's differed).
     pub beta: f64,
+    /// The mean part's β when it differed from `beta`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta_mean: Option<f64>,
     /// Learning rate of the last of those steps.
     pub learning_rate: f64,
 }
@@ -179,6 +195,7 @@ impl WeightsFile {
         let frame = framing::read(bytes, MAGIC, OLDEST_READABLE_VERSION..=FORMAT_VERSION, 1)?;
         let meta: WeightsMeta = serde_json::from_slice(frame.header).map_err(|e| WeightsError::Header(e.to_string()))?;
         meta.config.check_explorable()?;
+        meta.likelihood.checked().map_err(WeightsError::Header)?;
         let meta = meta.with_dataset_defaults();
         let payload = frame.parts[0];
         let payload = if frame.version >= 2 { unshuffle(payload) } else { payload.to_vec() };

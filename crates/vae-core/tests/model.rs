@@ -5,6 +5,7 @@ mod common;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use common::meta;
+use vae_core::Likelihood;
 use vae_core::dataset::{self, Preprocessing};
 use vae_core::loss::{elbo_terms, kl_standard_normal, kl_standard_normal_f32, reconstruction_nats, standard_normal_samples};
 use vae_core::model::NotExplorable;
@@ -103,10 +104,11 @@ fn reparameterised_samples_have_the_posterior_moments() {
 fn autoencoder_terms_have_no_kl_and_ignore_eps() {
     let model = VaeConfig::new().with_hidden(vec![8]).init(&device());
     let x = Tensor::<2>::random([2, 784], Distribution::Uniform(0.0, 1.0), &device());
-    let (r1, kl) = elbo_terms(&model, ModelKind::Ae, x.clone(), Tensor::zeros([2, 2], &device()));
-    let (r2, _) = elbo_terms(&model, ModelKind::Ae, x, Tensor::ones([2, 2], &device()));
-    assert_eq!(to_vec(kl), vec![0.0, 0.0]);
-    assert_eq!(to_vec(r1), to_vec(r2));
+    let a = elbo_terms(&model, ModelKind::Ae, Likelihood::Bernoulli, x.clone(), Tensor::zeros([2, 2], &device()));
+    let b = elbo_terms(&model, ModelKind::Ae, Likelihood::Bernoulli, x, Tensor::ones([2, 2], &device()));
+    assert_eq!(to_vec(a.kl), vec![0.0, 0.0]);
+    assert_eq!(to_vec(a.kl_mean), vec![0.0, 0.0]);
+    assert_eq!(to_vec(a.recon), to_vec(b.recon));
 }
 
 /// Largest absolute difference between two equally long slices.
@@ -186,17 +188,19 @@ fn iwae_with_one_sample_is_the_elbo_in_expectation_and_tightens_with_k() {
     let model = VaeConfig::new().with_hidden(vec![16]).init(&device());
     let x = Tensor::<2>::random([8, 784], Distribution::Bernoulli(0.2), &device());
     let reps = 400;
-    // ELBO with closed-form KL, averaged over many posterior samples.
-    let eps = Tensor::<2>::from_data(TensorData::new(standard_normal_samples(8 * reps * 2, 5), [8 * reps, 2]), &device());
-    let x_rep = x.clone().unsqueeze_dim::<3>(1).repeat_dim(1, reps).reshape([8 * reps, 784]);
-    let (recon, kl) = elbo_terms(&model, ModelKind::Vae, x_rep.clone(), eps.clone());
-    let elbo = -(mean_of(recon) + mean_of(kl));
-    // IWAE with k = 1 on the same number of samples: each "image" is one repetition.
-    let iwae1 = mean_of(iwae_log_likelihood(&model, x_rep, eps, 1));
-    assert!((iwae1 - elbo).abs() < 0.01 * elbo.abs(), "IWAE(k=1) {iwae1} vs ELBO {elbo}");
-    let eps = Tensor::<2>::from_data(TensorData::new(standard_normal_samples(8 * 64 * 2, 6), [8 * 64, 2]), &device());
-    let iwae64 = mean_of(iwae_log_likelihood(&model, x, eps, 64));
-    assert!(iwae64 >= iwae1 - 0.01, "IWAE(k=64) {iwae64} is looser than IWAE(k=1) {iwae1}");
+    for likelihood in [Likelihood::Bernoulli, Likelihood::Gaussian { sigma_x: 0.3 }] {
+        // ELBO with closed-form KL, averaged over many posterior samples.
+        let eps = Tensor::<2>::from_data(TensorData::new(standard_normal_samples(8 * reps * 2, 5), [8 * reps, 2]), &device());
+        let x_rep = x.clone().unsqueeze_dim::<3>(1).repeat_dim(1, reps).reshape([8 * reps, 784]);
+        let terms = elbo_terms(&model, ModelKind::Vae, likelihood, x_rep.clone(), eps.clone());
+        let elbo = -(mean_of(terms.recon) + mean_of(terms.kl));
+        // IWAE with k = 1 on the same number of samples: each "image" is one repetition.
+        let iwae1 = mean_of(iwae_log_likelihood(&model, likelihood, x_rep, eps, 1));
+        assert!((iwae1 - elbo).abs() < 0.01 * elbo.abs(), "{likelihood:?}: IWAE(k=1) {iwae1} vs ELBO {elbo}");
+        let eps = Tensor::<2>::from_data(TensorData::new(standard_normal_samples(8 * 64 * 2, 6), [8 * 64, 2]), &device());
+        let iwae64 = mean_of(iwae_log_likelihood(&model, likelihood, x.clone(), eps, 64));
+        assert!(iwae64 >= iwae1 - 0.01, "{likelihood:?}: IWAE(k=64) {iwae64} is looser than IWAE(k=1) {iwae1}");
+    }
 }
 
 #[test]

@@ -57,7 +57,7 @@ fn gradients_with_shards(kind: ModelKind, shards: usize) -> (Vec<Vec<f32>>, f64,
     let model = VaeConfig::new().with_hidden(vec![64, 32]).init(&device);
     let x = Tensor::<2>::random([96, 784], Distribution::Bernoulli(0.3), &device); // [96, 784]
     device.seed(12); // the same ε for every shard count
-    let (grads, terms) = batch_gradients(&model, Objective { kind, beta: 2.0 }, x, shards);
+    let (grads, terms) = batch_gradients(&model, Objective::new(kind, 2.0), x, shards);
     (all_gradients(&model, &grads), terms.recon, terms.kl)
 }
 
@@ -89,7 +89,7 @@ fn the_batch_mean_not_the_shard_mean_is_differentiated() {
     let model = VaeConfig::new().with_hidden(vec![32]).init(&device);
     let x = Tensor::<2>::random([32, 784], Distribution::Bernoulli(0.3), &device); // [32, 784]
     let twice = Tensor::cat(vec![x.clone(), x.clone()], 0); // [64, 784]
-    let objective = Objective { kind: ModelKind::Ae, beta: 1.0 };
+    let objective = Objective::new(ModelKind::Ae, 1.0);
     let (once, _) = batch_gradients(&model, objective, x, 1);
     let (doubled, _) = batch_gradients(&model, objective, twice, 2);
     assert_close(&all_gradients(&model, &once), &all_gradients(&model, &doubled));
@@ -140,7 +140,7 @@ fn fused_adam_steps_as_burns_adam_does() {
         let mut model = start.clone();
         for step in 0..6 {
             device.seed(100 + step); // the same ε for both optimisers
-            let (grads, _) = batch_gradients(&model, Objective { kind: ModelKind::Vae, beta: 1.0 }, x.clone(), 1);
+            let (grads, _) = batch_gradients(&model, Objective::new(ModelKind::Vae, 1.0), x.clone(), 1);
             model = optimizer.step(1e-3, model, grads);
         }
         parameters(&model)
@@ -184,4 +184,179 @@ fn loading_weights_draws_no_random_numbers() {
     device.seed(5);
     WeightsFile::from_bytes(&bytes).expect("parses").load_model(&device).expect("loads");
     assert_eq!(draw(), expected, "loading the weights drew from the device's random stream");
+}
+
+// The exercise sheet's loss, term by term (issue: ‖x − x′‖² as a Gaussian decoder, and the KL's
+// pulls on the mean and the variance).
+
+/// A small VAE, a batch of grey images and one ε, the same for every call with the same seed.
+fn sheet_fixture(seed: u64) -> (Vae, Tensor<2>, Tensor<2>) {
+    let device = Device::flex().autodiff();
+    device.seed(seed);
+    let model = VaeConfig::new().with_hidden(vec![48, 24]).init(&device);
+    let x = Tensor::<2>::random([40, 784], Distribution::Uniform(0.0, 1.0), &device); // [40, 784]
+    let eps = Tensor::<2>::random([40, 2], Distribution::Normal(0.0, 1.0), &device); // [40, 2]
+    // burn draws parameters when they are first read: read them all now, so that the seeded ε
+    // of the steps below is drawn after them, the same in every call.
+    let _ = model.decode_logits(model.encode(x.clone()).0);
+    (model, x, eps)
+}
+
+/// The gradients of `loss(terms)` / batch, the loss written out by hand from `elbo_terms`.
+fn hand_gradients(
+    model: &Vae,
+    likelihood: vae_core::Likelihood,
+    x: Tensor<2>,
+    eps: Tensor<2>,
+    loss: impl Fn(vae_core::loss::BatchTerms) -> Tensor<1>,
+) -> Vec<Vec<f32>> {
+    let batch = x.dims()[0];
+    let terms = vae_core::loss::elbo_terms(model, ModelKind::Vae, likelihood, x, eps);
+    let grads = GradientsParams::from_grads(loss(terms).div_scalar(batch as f64).backward(), model);
+    all_gradients(model, &grads)
+}
+
+#[test]
+fn the_two_kl_parts_sum_to_the_closed_form_kl() {
+    use vae_core::loss::{kl_mean_part, kl_standard_normal};
+    let device = Device::flex();
+    let mu = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 0.0, 1.5, -2.0, -0.3, 0.7, 4.0, 0.1], [4, 2]), &device);
+    let logvar = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 0.0, -3.0, 1.0, -8.0, -8.0, 2.0, 0.5], [4, 2]), &device);
+    let kl = kl_standard_normal(mu.clone(), logvar.clone()).into_data().try_to_vec::<f32>().expect("f32");
+    let mean = kl_mean_part(mu.clone()).into_data().try_to_vec::<f32>().expect("f32");
+    let (m, lv) = (mu.into_data().try_to_vec::<f32>().expect("f32"), logvar.into_data().try_to_vec::<f32>().expect("f32"));
+    for i in 0..4 {
+        // Each part on its own, in f64: ½‖μ‖² and ½ Σ (σ² − 1 − ln σ²).
+        let mean_part: f64 = (0..2).map(|d| 0.5 * (m[2 * i + d] as f64).powi(2)).sum();
+        let var_part: f64 = (0..2).map(|d| 0.5 * ((lv[2 * i + d] as f64).exp() - 1.0 - lv[2 * i + d] as f64)).sum();
+        assert!((mean[i] as f64 - mean_part).abs() < 1e-5 * (1.0 + mean_part), "image {i}: mean part {} vs {mean_part}", mean[i]);
+        assert!(
+            (kl[i] as f64 - (mean_part + var_part)).abs() < 1e-5 * (1.0 + var_part),
+            "image {i}: KL {} vs {}",
+            kl[i],
+            mean_part + var_part
+        );
+    }
+    assert_eq!(mean[0], 0.0, "codes at the origin feel no pull on the mean");
+}
+
+#[test]
+fn equal_betas_take_todays_step_bit_for_bit() {
+    let _stream = RANDOM_STREAM.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    for beta in [1.0, 2.5] {
+        let (model, x, _) = sheet_fixture(31);
+        let objective = Objective::new(ModelKind::Vae, beta).with_betas(beta, beta);
+        model.encoder[0].weight.device().seed(32);
+        let (grads, terms) = batch_gradients(&model, objective, x.clone(), 1);
+        // Today's step: recon + β·KL, with the ε batch_gradients draws from the seeded stream.
+        model.encoder[0].weight.device().seed(32);
+        let eps = Tensor::<2>::random([40, 2], Distribution::Normal(0.0, 1.0), &x.device());
+        let today = hand_gradients(&model, vae_core::Likelihood::Bernoulli, x, eps, |t| t.recon.sum() + t.kl.sum().mul_scalar(beta));
+        assert!(all_gradients(&model, &grads) == today, "β_μ = β_σ = {beta} is not today's step bit for bit");
+        assert!(terms.kl_mean > 0.0 && terms.kl_mean < terms.kl, "{terms:?}");
+    }
+}
+
+#[test]
+fn each_kl_part_is_weighted_by_its_own_beta() {
+    let _stream = RANDOM_STREAM.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (model, x, _) = sheet_fixture(41);
+    for (beta_mean, beta_var) in [(0.0, 1.0), (1.0, 0.0), (3.0, 0.5)] {
+        let objective = Objective::new(ModelKind::Vae, 1.0).with_betas(beta_mean, beta_var);
+        model.encoder[0].weight.device().seed(42);
+        let (grads, _) = batch_gradients(&model, objective, x.clone(), 1);
+        model.encoder[0].weight.device().seed(42);
+        let eps = Tensor::<2>::random([40, 2], Distribution::Normal(0.0, 1.0), &x.device());
+        let expected = hand_gradients(&model, vae_core::Likelihood::Bernoulli, x.clone(), eps, |t| {
+            let mean = t.kl_mean.sum();
+            t.recon.sum() + mean.clone().mul_scalar(beta_mean) + (t.kl.sum() - mean).mul_scalar(beta_var)
+        });
+        assert_close(&all_gradients(&model, &grads), &expected);
+    }
+}
+
+#[test]
+fn the_gaussian_reconstruction_is_half_the_squared_error_over_sigma_squared_plus_a_constant() {
+    use vae_core::loss::{gaussian_nats, gaussian_reconstruction_nats};
+    let device = Device::flex().autodiff();
+    let n = 2 * 784;
+    let logits: Vec<f32> = (0..n).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.3).collect();
+    let targets: Vec<f32> = (0..n).map(|i| (i * 13 % 11) as f32 / 10.0).collect();
+    for sigma_x in [0.1f64, 0.3, 1.0 / 2f64.sqrt()] {
+        let leaf = Tensor::<2>::from_data(TensorData::new(logits.clone(), [2, 784]), &device).require_grad();
+        let x = Tensor::<2>::from_data(TensorData::new(targets.clone(), [2, 784]), &device);
+        let per_image = gaussian_reconstruction_nats(leaf.clone(), x, sigma_x).into_data().try_to_vec::<f32>().expect("f32");
+        let leaf2 = Tensor::<2>::from_data(TensorData::new(logits.clone(), [2, 784]), &device).require_grad();
+        let x2 = Tensor::<2>::from_data(TensorData::new(targets.clone(), [2, 784]), &device);
+        let grads = gaussian_reconstruction_nats(leaf2.clone(), x2, sigma_x).sum().backward();
+        let gradient = leaf2.grad(&grads).expect("the logits get a gradient").into_data().try_to_vec::<f32>().expect("f32");
+        let var = sigma_x * sigma_x;
+        let constant = 784.0 * (sigma_x * (2.0 * std::f64::consts::PI).sqrt()).ln();
+        for (image, &got) in per_image.iter().enumerate() {
+            let range = image * 784..(image + 1) * 784;
+            let mut expected = constant;
+            for i in range.clone() {
+                let s = 1.0 / (1.0 + (-(logits[i] as f64)).exp());
+                let d = s - targets[i] as f64;
+                expected += d * d / (2.0 * var);
+                let slope = d * s * (1.0 - s) / var;
+                assert!(
+                    (gradient[i] as f64 - slope).abs() < 1e-5 * (1.0 + slope.abs()),
+                    "σₓ {sigma_x}, pixel {i}: {} vs {slope}",
+                    gradient[i]
+                );
+            }
+            let got = got as f64;
+            assert!((got - expected).abs() < 1e-4 * expected.abs().max(1.0), "σₓ {sigma_x}, image {image}: {got} vs {expected}");
+            let one = gaussian_nats(&logits[range.clone()], &targets[range], sigma_x) as f64;
+            assert!((one - expected).abs() < 1e-4 * expected.abs().max(1.0), "σₓ {sigma_x}, one image: {one} vs {expected}");
+        }
+    }
+}
+
+/// With a Gaussian decoder, loss = ‖x − x′‖²/(2σₓ²) + β·KL + const: (c·σₓ², β) is (σₓ², c·β)
+/// with the loss divided by c, so its gradients are 1/c times as large and the minimiser is the same.
+#[test]
+fn scaling_sigma_x_squared_by_c_is_scaling_beta_by_c() {
+    let _stream = RANDOM_STREAM.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (model, x, _) = sheet_fixture(51);
+    let (sigma_x, beta) = (0.2f64, 1.0);
+    for c in [4.0f64, 0.25, 2.5] {
+        let gradients = |sigma_x: f64, beta: f64| {
+            let objective = Objective::new(ModelKind::Vae, beta).with_likelihood(vae_core::Likelihood::Gaussian { sigma_x });
+            model.encoder[0].weight.device().seed(52); // the same ε for both
+            all_gradients(&model, &batch_gradients(&model, objective, x.clone(), 1).0)
+        };
+        let scaled_sigma = gradients(sigma_x * c.sqrt(), beta);
+        let scaled_beta: Vec<Vec<f32>> =
+            gradients(sigma_x, c * beta).into_iter().map(|g| g.into_iter().map(|v| v / c as f32).collect()).collect();
+        assert!(scaled_sigma.iter().flatten().any(|g| g.abs() > 1e-6), "c = {c}: the gradients are not all zero");
+        assert_close(&scaled_sigma, &scaled_beta);
+    }
+}
+
+#[test]
+fn a_gaussian_learner_trains_on_grey_pixels_and_a_bernoulli_one_on_binary_ones() {
+    use rand::SeedableRng;
+    use vae_core::train::Learner;
+    let _stream = RANDOM_STREAM.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let pixels: Vec<f32> = (0..8 * 784).map(|i| (i % 7) as f32 / 6.0).collect();
+    let device = Device::flex().autodiff();
+    // Two steps on the same images; `binarisation` seeds the binarisation (the only use of the rng).
+    let run = |likelihood, binarisation| {
+        device.seed(61);
+        let model = VaeConfig::new().with_hidden(vec![16]).init(&device);
+        let _ = model.decode_logits(model.encode(Tensor::zeros([1, 784], &device)).0); // draw the parameters now
+        device.seed(62);
+        let objective = Objective::new(ModelKind::Vae, 1.0).with_likelihood(likelihood);
+        let mut learner = Learner::new(model, vae_core::optim::FusedAdam::default().init(), objective, 1);
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(binarisation);
+        (learner.step(&pixels, &[0, 1, 2, 3], &mut rng, 1e-3), learner.step(&pixels, &[0, 1, 2, 3], &mut rng, 1e-3))
+    };
+    let gaussian = vae_core::Likelihood::Gaussian { sigma_x: 0.1 };
+    let g = run(gaussian, 1);
+    assert_eq!(g, run(gaussian, 2), "a Gaussian decoder sees the grey pixels, however they would have been binarised");
+    assert_ne!(g.0.recon, g.1.recon, "the Gaussian run moved");
+    let bernoulli = vae_core::Likelihood::Bernoulli;
+    assert_ne!(run(bernoulli, 1).0, run(bernoulli, 2).0, "a Bernoulli decoder sees the batch binarised afresh");
 }

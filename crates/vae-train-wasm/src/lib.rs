@@ -10,15 +10,15 @@ use burn::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 #[cfg(test)]
 use vae_core::IMAGE_PIXELS;
-use vae_core::eval::TEST_BINARIZATION_SEED;
+use vae_core::loss::SIGMA_X_RANGE;
 use vae_core::message::js_error;
 use vae_core::optim::FusedAdam;
 use vae_core::pack::DataPack;
-use vae_core::train::{Learner, Objective, binarize};
-use vae_core::{ElboTerms, Localized, ModelKind, PageMessage, TrainingLogEntry, Vae, VaeConfig, WeightsFile, WeightsMeta};
+use vae_core::train::{Learner, Objective, scored_images};
+use vae_core::{ElboTerms, Likelihood, Localized, ModelKind, PageMessage, TrainingLogEntry, Vae, VaeConfig, WeightsFile, WeightsMeta};
 use wasm_bindgen::prelude::*;
 
 /// Learning rates above this are refused (they diverge at once).
@@ -29,8 +29,63 @@ pub const MAX_BETA: f64 = 1000.0;
 /// rate): ten minutes of training in the page stay a few kilobytes of header.
 pub const LOG_EVERY_STEPS: usize = 200;
 
+/// A run's settings, as the page's controls give them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settings {
+    /// What the steps optimise (model kind, likelihood, the KL parts' weights).
+    pub objective: Objective,
+    /// Adam's learning rate.
+    pub learning_rate: f64,
+    /// Images per step.
+    pub batch_size: usize,
+    /// Seed of the initial weights, the batches and the binarisation.
+    pub seed: u64,
+}
+
+impl Settings {
+    /// A VAE or AE with reconstruction + β·KL and Bernoulli pixels.
+    pub fn new(kind: ModelKind, beta: f64, learning_rate: f64, batch_size: usize, seed: u64) -> Self {
+        Self { objective: Objective::new(kind, beta), learning_rate, batch_size, seed }
+    }
+}
+
+/// [`Settings`] as JS sends them: `{kind, likelihood, sigmaX, betaMean, betaVar, learningRate,
+/// batchSize, seed}` (`likelihood` `"bernoulli"` or `"gaussian"`; `sigmaX` used by the latter).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsSettings {
+    kind: ModelKind,
+    #[serde(flatten)]
+    hyper: JsHyperparameters,
+    batch_size: u32,
+    seed: u32,
+}
+
+/// What may change while a run goes on: `{likelihood, sigmaX, betaMean, betaVar, learningRate}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsHyperparameters {
+    likelihood: String,
+    #[serde(default)]
+    sigma_x: f64,
+    beta_mean: f64,
+    beta_var: f64,
+    learning_rate: f64,
+}
+
+impl JsHyperparameters {
+    fn likelihood(&self) -> Result<Likelihood, JsValue> {
+        match self.likelihood.as_str() {
+            "bernoulli" => Ok(Likelihood::Bernoulli),
+            "gaussian" => Ok(Likelihood::Gaussian { sigma_x: self.sigma_x }),
+            other => Err(JsError::new(&format!("unknown likelihood {other:?}: use \"bernoulli\" or \"gaussian\"")).into()),
+        }
+    }
+}
+
 /// What training has reached, as the page shows it.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct Progress {
     /// Optimiser steps taken.
     pub step: usize,
@@ -40,8 +95,14 @@ pub struct Progress {
     pub recon: f64,
     /// Mean KL term of the last steps' batches, nats per image.
     pub kl: f64,
-    /// β in force.
-    pub beta: f64,
+    /// Its mean part ½‖μ‖².
+    pub kl_mean: f64,
+    /// Its variance part ½Σ(σ² − 1 − ln σ²).
+    pub kl_var: f64,
+    /// β of the KL's mean part in force.
+    pub beta_mean: f64,
+    /// β of the KL's variance part in force.
+    pub beta_var: f64,
 }
 
 /// The live test codes as the page draws them.
@@ -51,6 +112,7 @@ struct CodesView {
     /// `[μ₁, μ₂, σ₁, σ₂, label, …]`.
     codes: Vec<f32>,
     mean_squared_norm: f32,
+    mean_sigma: f32,
 }
 
 /// Why training cannot start or go on. Each message says what to do next.
@@ -59,6 +121,12 @@ pub enum TrainError {
     /// β outside `0..=MAX_BETA`.
     #[error("β must be between 0 and {MAX_BETA}")]
     Beta,
+    /// A Gaussian likelihood's σₓ outside [`SIGMA_X_RANGE`].
+    #[error("σₓ must be between {} and {}", SIGMA_X_RANGE.start(), SIGMA_X_RANGE.end())]
+    SigmaX,
+    /// A change of likelihood (Bernoulli ↔ Gaussian) in the middle of a run.
+    #[error("the likelihood is chosen when a run starts: press Reset to start one with the other")]
+    LikelihoodChanged,
     /// A learning rate outside `(0, MAX_LEARNING_RATE]`.
     #[error("the learning rate must be above 0 and at most {MAX_LEARNING_RATE}")]
     LearningRate,
@@ -105,6 +173,10 @@ impl Localized for TrainError {
     fn page_message(&self) -> PageMessage {
         match self {
             TrainError::Beta => PageMessage::new("error.training.beta").with("max", MAX_BETA),
+            TrainError::SigmaX => {
+                PageMessage::new("error.training.sigma-x").with("min", SIGMA_X_RANGE.start()).with("max", SIGMA_X_RANGE.end())
+            }
+            TrainError::LikelihoodChanged => PageMessage::new("error.training.likelihood-changed"),
             TrainError::LearningRate => PageMessage::new("error.training.learning-rate").with("max", MAX_LEARNING_RATE),
             TrainError::BatchSize { max } => PageMessage::new("error.training.batch").with("max", max),
             TrainError::Diverged { failed_at, kept, learning_rate, .. } => {
@@ -126,7 +198,8 @@ pub struct LiveTrainer {
     dataset: String,
     train: Vec<f32>,
     test: Vec<f32>,
-    test_binary: Vec<f32>,
+    /// The test images as the likelihood scores them (binarised once, or grey).
+    test_scored: Vec<f32>,
     test_labels: Vec<u8>,
     rng: SmallRng,
     order: Vec<usize>,
@@ -155,8 +228,9 @@ pub struct LiveTrainer {
 
 impl LiveTrainer {
     /// Starts a run on a parsed pack.
-    pub fn start(pack: DataPack, kind: ModelKind, beta: f64, learning_rate: f64, batch_size: usize, seed: u64) -> Result<Self, TrainError> {
-        check_settings(beta, learning_rate)?;
+    pub fn start(pack: DataPack, settings: Settings) -> Result<Self, TrainError> {
+        let Settings { objective, learning_rate, batch_size, seed } = settings;
+        check_settings(&objective, learning_rate)?;
         if !(1..=pack.train.len()).contains(&batch_size) {
             return Err(TrainError::BatchSize { max: pack.train.len() });
         }
@@ -167,16 +241,16 @@ impl LiveTrainer {
         let last_good = model.valid();
         let checked = (last_good.clone(), 0);
         let mut rng = SmallRng::seed_from_u64(seed);
-        let test_binary = binarize(&pack.test.intensities(), &mut SmallRng::seed_from_u64(TEST_BINARIZATION_SEED));
+        let test = pack.test.intensities();
         let mut order: Vec<usize> = (0..pack.train.len()).collect();
         order.shuffle(&mut rng);
         Ok(Self {
-            learner: Learner::new(model, FusedAdam::default().init(), Objective { kind, beta }, 1),
+            learner: Learner::new(model, FusedAdam::default().init(), objective, 1),
             config,
             dataset: pack.header.dataset.clone(),
             train: pack.train.intensities(),
-            test: pack.test.intensities(),
-            test_binary,
+            test_scored: scored_images(objective.likelihood, &test),
+            test,
             test_labels: pack.test.labels,
             rng,
             order,
@@ -217,24 +291,41 @@ impl LiveTrainer {
             self.last_good = start;
             self.cursor += self.batch_size;
             self.step += 1;
-            sum.recon += terms.recon;
-            sum.kl += terms.kl;
-            self.window.0.recon += terms.recon;
-            self.window.0.kl += terms.kl;
+            sum.add(&terms);
+            self.window.0.add(&terms);
             self.window.1 += 1;
             if self.step.is_multiple_of(LOG_EVERY_STEPS) {
                 self.close_log_window();
             }
         }
-        let n = n.max(1) as f64;
-        Ok(Progress { step: self.step, epoch: self.epoch, recon: sum.recon / n, kl: sum.kl / n, beta: self.learner.objective.beta })
+        let mean = sum.divided_by(n.max(1) as f64);
+        let objective = self.learner.objective;
+        Ok(Progress {
+            step: self.step,
+            epoch: self.epoch,
+            recon: mean.recon,
+            kl: mean.kl,
+            kl_mean: mean.kl_mean,
+            kl_var: mean.kl_var(),
+            beta_mean: objective.beta_mean,
+            beta_var: objective.beta_var,
+        })
     }
 
-    /// Changes β and the learning rate from the next step on; the steps before close a log entry.
-    pub fn set_hyperparameters(&mut self, beta: f64, learning_rate: f64) -> Result<(), TrainError> {
-        check_settings(beta, learning_rate)?;
+    /// Changes the KL parts' weights, σₓ (of a Gaussian likelihood: the likelihood itself is
+    /// the run's) and the learning rate from the next step on; the steps before close a log entry.
+    pub fn set_hyperparameters(&mut self, objective: Objective, learning_rate: f64) -> Result<(), TrainError> {
+        check_settings(&objective, learning_rate)?;
+        let now = self.learner.objective;
+        if objective.kind != now.kind || objective.likelihood.binarizes() != now.likelihood.binarizes() {
+            return Err(TrainError::LikelihoodChanged);
+        }
         self.close_log_window();
-        self.learner.objective.beta = beta;
+        if objective.likelihood != now.likelihood {
+            // Another σₓ: the test figures are in other units from here on.
+            (self.test_cache, self.codes_cache) = (None, None);
+        }
+        self.learner.objective = objective;
         self.learning_rate = learning_rate;
         Ok(())
     }
@@ -248,12 +339,15 @@ impl LiveTrainer {
     /// The log entry for the steps since the last one (none if there were none).
     fn window_entry(&self) -> Option<TrainingLogEntry> {
         let (sum, n) = self.window;
+        let mean = sum.divided_by(n as f64);
         (n > 0).then(|| TrainingLogEntry {
             step: self.step,
             epoch: self.epoch,
-            recon: sum.recon / n as f64,
-            kl: sum.kl / n as f64,
-            beta: self.learner.objective.beta,
+            recon: mean.recon,
+            kl: mean.kl,
+            kl_mean: mean.kl_mean,
+            beta: self.learner.objective.beta(),
+            beta_mean: self.learner.objective.split_beta_mean(),
             learning_rate: self.learning_rate,
         })
     }
@@ -286,7 +380,8 @@ impl LiveTrainer {
         {
             return terms;
         }
-        let terms = vae_core::eval::elbo_on(&self.last_good, self.learner.objective.kind, &self.test_binary, &self.device);
+        let objective = self.learner.objective;
+        let terms = vae_core::eval::elbo_on(&self.last_good, objective.kind, objective.likelihood, &self.test_scored, &self.device);
         self.test_cache = Some((self.step, terms));
         if terms.recon.is_finite() && terms.kl.is_finite() {
             self.checked = (self.last_good.clone(), self.step);
@@ -318,11 +413,14 @@ impl LiveTrainer {
         if !(test.recon.is_finite() && test.kl.is_finite()) {
             return Err(TrainError::NotFinite { step: self.step, recon: test.recon, kl: test.kl });
         }
-        let kind = self.learner.objective.kind;
+        let objective = self.learner.objective;
+        let kind = objective.kind;
         let meta = WeightsMeta {
             name: name.into(),
             kind,
-            beta: if kind == ModelKind::Ae { 0.0 } else { self.learner.objective.beta },
+            beta: if kind == ModelKind::Ae { 0.0 } else { objective.beta() },
+            beta_mean: if kind == ModelKind::Ae { None } else { objective.split_beta_mean() },
+            likelihood: objective.likelihood,
             config: self.config.clone(),
             dataset: self.dataset.clone(),
             // The dataset's, filled in by `WeightsFile::from_model`.
@@ -339,45 +437,57 @@ impl LiveTrainer {
     }
 }
 
-fn check_settings(beta: f64, learning_rate: f64) -> Result<(), TrainError> {
-    if !(beta.is_finite() && (0.0..=MAX_BETA).contains(&beta)) {
+fn check_settings(objective: &Objective, learning_rate: f64) -> Result<(), TrainError> {
+    if ![objective.beta_mean, objective.beta_var].iter().all(|b| b.is_finite() && (0.0..=MAX_BETA).contains(b)) {
         return Err(TrainError::Beta);
     }
+    objective.likelihood.checked().map_err(|_| TrainError::SigmaX)?;
     if !(learning_rate.is_finite() && learning_rate > 0.0 && learning_rate <= MAX_LEARNING_RATE) {
         return Err(TrainError::LearningRate);
     }
     Ok(())
 }
 
-fn kind_of(kind: &str) -> Result<ModelKind, JsValue> {
-    match kind {
-        "vae" => Ok(ModelKind::Vae),
-        "ae" => Ok(ModelKind::Ae),
-        other => Err(JsError::new(&format!("unknown model kind {other:?}: use \"vae\" or \"ae\"")).into()),
+impl JsSettings {
+    fn settings(&self) -> Result<Settings, JsValue> {
+        let objective =
+            Objective::new(self.kind, 1.0).with_betas(self.hyper.beta_mean, self.hyper.beta_var).with_likelihood(self.hyper.likelihood()?);
+        Ok(Settings { objective, learning_rate: self.hyper.learning_rate, batch_size: self.batch_size as usize, seed: self.seed as u64 })
     }
 }
 
 #[wasm_bindgen]
 impl LiveTrainer {
-    /// Starts a run on the bytes of a dataset pack (`trainer pack-data`, decompressed).
+    /// Starts a run on the bytes of a dataset pack (`trainer pack-data`, decompressed) with
+    /// `settings` = `{kind, likelihood, sigmaX, betaMean, betaVar, learningRate, batchSize, seed}`.
     #[wasm_bindgen(constructor)]
-    pub fn new(pack: &[u8], kind: &str, beta: f64, learning_rate: f64, batch_size: u32, seed: u32) -> Result<LiveTrainer, JsValue> {
+    pub fn new(pack: &[u8], settings: JsValue) -> Result<LiveTrainer, JsValue> {
         console_error_panic_hook::set_once();
+        let settings: JsSettings = serde_wasm_bindgen::from_value(settings)?;
         let pack = DataPack::from_bytes(pack).map_err(|e| js_error(&TrainError::from(e)))?;
-        Self::start(pack, kind_of(kind)?, beta, learning_rate, batch_size as usize, seed as u64).map_err(|e| js_error(&e))
+        Self::start(pack, settings.settings()?).map_err(|e| js_error(&e))
     }
 
-    /// Takes `n` optimiser steps; returns `{step, epoch, recon, kl, beta}` (means over them).
+    /// Takes `n` optimiser steps; returns `{step, epoch, recon, kl, klMean, klVar, betaMean,
+    /// betaVar}` (means over them).
     #[wasm_bindgen(js_name = train)]
     pub fn train(&mut self, n: u32) -> Result<JsValue, JsValue> {
         let progress = self.steps(n.clamp(1, 10_000) as usize).map_err(|e| js_error(&e))?;
         Ok(serde_wasm_bindgen::to_value(&progress)?)
     }
 
-    /// Changes β (and the learning rate) from the next step on.
+    /// Changes `{likelihood, sigmaX, betaMean, betaVar, learningRate}` from the next step on
+    /// (the likelihood itself only with its σₓ: Bernoulli ↔ Gaussian needs a new run).
     #[wasm_bindgen(js_name = setHyperparameters)]
-    pub fn set_hyperparameters_js(&mut self, beta: f64, learning_rate: f64) -> Result<(), JsValue> {
-        self.set_hyperparameters(beta, learning_rate).map_err(|e| js_error(&e))
+    pub fn set_hyperparameters_js(&mut self, hyperparameters: JsValue) -> Result<(), JsValue> {
+        let hyper: JsHyperparameters = serde_wasm_bindgen::from_value(hyperparameters)?;
+        let objective = self.learner.objective.with_betas(hyper.beta_mean, hyper.beta_var).with_likelihood(hyper.likelihood()?);
+        self.set_hyperparameters(objective, hyper.learning_rate).map_err(|e| js_error(&e))
+    }
+
+    /// The run's likelihood: `{kind: "bernoulli"}` or `{kind: "gaussian", sigma_x}`.
+    pub fn likelihood(&self) -> Result<JsValue, JsError> {
+        serde_wasm_bindgen::to_value(&self.learner.objective.likelihood).map_err(|e| JsError::new(&e.to_string()))
     }
 
     /// Test-set `{recon, kl}` of the live model, nats per image.
@@ -386,13 +496,17 @@ impl LiveTrainer {
         serde_wasm_bindgen::to_value(&self.test_terms()).map_err(|e| JsError::new(&e.to_string()))
     }
 
-    /// The test images' posteriors, flattened `[μ₁, μ₂, σ₁, σ₂, label, …]`, and how far they sit
-    /// from the prior: `{codes, meanSquaredNorm}` (mean ‖μ‖², 2 for codes spread like N(0, I)).
+    /// The test images' posteriors, flattened `[μ₁, μ₂, σ₁, σ₂, label, …]`, and how they sit
+    /// against the prior: `{codes, meanSquaredNorm, meanSigma}` (mean ‖μ‖², 2 for codes spread
+    /// like N(0, I); mean σ, 1 for N(0, I)'s).
     #[wasm_bindgen(js_name = testCodes)]
     pub fn test_codes_js(&mut self) -> Result<JsValue, JsError> {
         let codes = self.test_codes();
-        let view =
-            CodesView { mean_squared_norm: vae_core::latent::mean_squared_norm(&codes), codes: codes.into_iter().flatten().collect() };
+        let view = CodesView {
+            mean_squared_norm: vae_core::latent::mean_squared_norm(&codes),
+            mean_sigma: vae_core::latent::mean_sigma(&codes),
+            codes: codes.into_iter().flatten().collect(),
+        };
         serde_wasm_bindgen::to_value(&view).map_err(|e| JsError::new(&e.to_string()))
     }
 
@@ -459,7 +573,7 @@ mod tests {
     #[test]
     fn live_training_lowers_the_test_loss_and_snapshots_load_as_weights() {
         let _serial = one_at_a_time();
-        let mut live = LiveTrainer::start(pack(256, 40), ModelKind::Vae, 1.0, 1e-3, 32, 7).expect("starts");
+        let mut live = LiveTrainer::start(pack(256, 40), Settings::new(ModelKind::Vae, 1.0, 1e-3, 32, 7)).expect("starts");
         let before = live.test_terms();
         let progress = live.steps(40).expect("finite steps");
         assert_eq!((progress.step, progress.epoch), (40, 5), "{progress:?}");
@@ -474,7 +588,7 @@ mod tests {
     #[test]
     fn a_diverging_run_is_an_error_and_keeps_the_last_good_model() {
         let _serial = one_at_a_time();
-        let mut live = LiveTrainer::start(pack(128, 20), ModelKind::Vae, 1.0, 50.0, 32, 1).expect("starts");
+        let mut live = LiveTrainer::start(pack(128, 20), Settings::new(ModelKind::Vae, 1.0, 50.0, 32, 1)).expect("starts");
         let mut result = Ok(live.steps(0).expect("no step"));
         for i in 0..50 {
             if i % 2 == 0 {
@@ -496,9 +610,9 @@ mod tests {
     #[test]
     fn snapshots_carry_the_training_log_with_each_change_of_beta() {
         let _serial = one_at_a_time();
-        let mut live = LiveTrainer::start(pack(64, 10), ModelKind::Vae, 1.0, 1e-3, 16, 3).expect("starts");
+        let mut live = LiveTrainer::start(pack(64, 10), Settings::new(ModelKind::Vae, 1.0, 1e-3, 16, 3)).expect("starts");
         live.steps(LOG_EVERY_STEPS + 5).expect("finite");
-        live.set_hyperparameters(4.0, 1e-3).expect("valid");
+        live.set_hyperparameters(Objective::new(ModelKind::Vae, 4.0), 1e-3).expect("valid");
         live.steps(3).expect("finite");
         let file = WeightsFile::from_bytes(&live.weights("live").expect("packs")).expect("reads back");
         let marks: Vec<(usize, f64)> = file.meta.training_log.iter().map(|e| (e.step, e.beta)).collect();
@@ -517,11 +631,11 @@ mod tests {
             (meta, vae_core::readout::decode_points(&live.last_good, &zs, &live.device))
         };
         let whole = {
-            let mut live = LiveTrainer::start(pack(64, 10), ModelKind::Vae, 1.0, 1e-3, 16, 9).expect("starts");
+            let mut live = LiveTrainer::start(pack(64, 10), Settings::new(ModelKind::Vae, 1.0, 1e-3, 16, 9)).expect("starts");
             live.steps(7).expect("finite");
             outcome(&mut live)
         };
-        let mut paused = LiveTrainer::start(pack(64, 10), ModelKind::Vae, 1.0, 1e-3, 16, 9).expect("starts");
+        let mut paused = LiveTrainer::start(pack(64, 10), Settings::new(ModelKind::Vae, 1.0, 1e-3, 16, 9)).expect("starts");
         for n in [2, 1, 4] {
             live_views(&mut paused);
             paused.steps(n).expect("finite");
@@ -537,12 +651,12 @@ mod tests {
     #[test]
     fn side_by_side_runs_start_from_the_same_weights_and_see_the_same_batches() {
         let _serial = one_at_a_time();
-        let mut vae = LiveTrainer::start(pack(64, 10), ModelKind::Vae, 1.0, 1e-3, 16, 11).expect("starts");
-        let mut ae = LiveTrainer::start(pack(64, 10), ModelKind::Ae, 1.0, 1e-3, 16, 11).expect("starts");
+        let mut vae = LiveTrainer::start(pack(64, 10), Settings::new(ModelKind::Vae, 1.0, 1e-3, 16, 11)).expect("starts");
+        let mut ae = LiveTrainer::start(pack(64, 10), Settings::new(ModelKind::Ae, 1.0, 1e-3, 16, 11)).expect("starts");
         let means = |live: &mut LiveTrainer| live.test_codes().iter().map(|c| [c[0], c[1]]).collect::<Vec<_>>();
         assert_eq!(means(&mut vae), means(&mut ae), "the same seed must give both models the same initial encoder");
         assert_eq!(vae.order, ae.order, "the same seed must give both runs the same batches");
-        let mut other = LiveTrainer::start(pack(64, 10), ModelKind::Ae, 1.0, 1e-3, 16, 12).expect("starts");
+        let mut other = LiveTrainer::start(pack(64, 10), Settings::new(ModelKind::Ae, 1.0, 1e-3, 16, 12)).expect("starts");
         other.steps(0).expect("no step");
         assert_ne!(means(&mut other), means(&mut ae), "another seed gives other weights");
     }
@@ -553,6 +667,8 @@ mod tests {
             .expect("the catalogue is readable");
         let errors = [
             TrainError::Beta,
+            TrainError::SigmaX,
+            TrainError::LikelihoodChanged,
             TrainError::LearningRate,
             TrainError::BatchSize { max: 10 },
             TrainError::Diverged { failed_at: 3, loss: f64::NAN, kept: 2, learning_rate: 10.0 },
@@ -570,8 +686,8 @@ mod tests {
     #[test]
     fn settings_are_checked() {
         let _serial = one_at_a_time();
-        assert!(LiveTrainer::start(pack(64, 10), ModelKind::Ae, 1.0, 0.0, 32, 1).is_err());
-        assert!(LiveTrainer::start(pack(64, 10), ModelKind::Vae, f64::NAN, 1e-3, 32, 1).is_err());
-        assert!(LiveTrainer::start(pack(64, 10), ModelKind::Vae, 1.0, 1e-3, 65, 1).is_err());
+        assert!(LiveTrainer::start(pack(64, 10), Settings::new(ModelKind::Ae, 1.0, 0.0, 32, 1)).is_err());
+        assert!(LiveTrainer::start(pack(64, 10), Settings::new(ModelKind::Vae, f64::NAN, 1e-3, 32, 1)).is_err());
+        assert!(LiveTrainer::start(pack(64, 10), Settings::new(ModelKind::Vae, 1.0, 1e-3, 65, 1)).is_err());
     }
 }

@@ -77,7 +77,7 @@ impl Explorer {
 
     /// Posterior and ELBO readout of a preprocessed 28×28 input.
     pub fn posterior_of_pixels(&self, pixels: &[f32]) -> Posterior {
-        readout::posterior(&self.model, &self.fast, self.meta.kind, pixels, &self.device)
+        readout::posterior(&self.model, &self.fast, self.meta.kind, self.meta.likelihood, pixels, &self.device)
     }
 
     /// A job computing the exact bound of the 28×28 input `pixels` (in [0, 1]) whose encoder
@@ -86,7 +86,7 @@ impl Explorer {
         if self.meta.kind != vae_core::ModelKind::Vae {
             return Err("a plain autoencoder defines no p(x): the bound needs a VAE".into());
         }
-        let coarse = self.coarse.get_or_init(|| CoarseLogits::new(&self.fast, PAGE_COARSE_SIDE));
+        let coarse = self.coarse.get_or_init(|| CoarseLogits::new(&self.fast, self.meta.likelihood, PAGE_COARSE_SIDE));
         let encoder = Gaussian2::diagonal([mu[0] as f64, mu[1] as f64], [sigma[0] as f64, sigma[1] as f64]);
         Ok(ExactJob::new(encoder, Some(coarse.log_joint(pixels))))
     }
@@ -94,7 +94,7 @@ impl Explorer {
     /// The exact bound of input `pixels` in one go (what the page's job makes a step at a time).
     pub fn exact_bound(&self, pixels: &[f32], mu: [f32; 2], sigma: [f32; 2]) -> Result<ExactBound, String> {
         let mut job = self.exact_job(pixels, mu, sigma)?;
-        let likelihood = bound::bernoulli_log_likelihood(&self.fast, pixels);
+        let likelihood = bound::log_likelihood_of(&self.fast, self.meta.likelihood, pixels);
         job.step(&likelihood, usize::MAX).map_err(|e| e.to_string())?.ok_or_else(|| "an unlimited job always ends".to_string())
     }
 
@@ -103,7 +103,7 @@ impl Explorer {
     pub fn log_posterior_rows(&self, pixels: &[f32], log_px: f64, grid: &LatentGrid, rows: std::ops::Range<usize>) -> Vec<f32> {
         let points = grid.points();
         let band: Vec<f64> = points[rows.start * grid.n * LATENT_DIM..rows.end * grid.n * LATENT_DIM].iter().map(|&v| v as f64).collect();
-        let likelihood = bound::bernoulli_log_likelihood(&self.fast, pixels);
+        let likelihood = bound::log_likelihood_of(&self.fast, self.meta.likelihood, pixels);
         bound::log_posterior(&likelihood, log_px, &band).into_iter().map(|v| v as f32).collect()
     }
 
@@ -334,7 +334,7 @@ impl ExactBoundJob {
     /// `full_covariance_gain`, the Gaussians `encoder`, `best_diagonal`, `best_full`,
     /// `posterior_moments` as `{mean, cov}`, …) once done, `null` while there is more to do.
     pub fn step(&mut self, explorer: &Explorer, budget: u32) -> Result<JsValue, JsValue> {
-        let likelihood = bound::bernoulli_log_likelihood(&explorer.fast, &self.input);
+        let likelihood = bound::log_likelihood_of(&explorer.fast, explorer.meta.likelihood, &self.input);
         match self.job.step(&likelihood, budget as usize) {
             Ok(None) => Ok(JsValue::NULL),
             // Plain objects (the report is flattened: a map to serde), as JSON would have them.

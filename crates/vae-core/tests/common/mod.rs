@@ -8,6 +8,8 @@ pub fn meta(config: VaeConfig) -> WeightsMeta {
         name: "vae".into(),
         kind: ModelKind::Vae,
         beta: 1.0,
+        beta_mean: None,
+        likelihood: vae_core::Likelihood::Bernoulli,
         config,
         dataset: "mnist".into(),
         classes: Vec::new(),
