@@ -109,6 +109,13 @@ await plainTrainingPage.goto(`${server.url}?wasm=simd128`);
 await plainTrainingPage.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
 const trainingPlain = await inPageTraining(plainTrainingPage, 10);
 await plainTrainingPage.close();
+// A Gaussian decoder's step (grey pixels, squared error) in the same module, in a page of its own.
+const gaussianTrainingPage = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+await gaussianTrainingPage.goto(server.url);
+await gaussianTrainingPage.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+await gaussianTrainingPage.selectOption('#train-likelihood', 'gaussian');
+const trainingGaussian = await inPageTraining(gaussianTrainingPage, 10);
+await gaussianTrainingPage.close();
 // TensorFlow.js training the same model on the same digits, in this browser.
 const tfjs = await tfjsPeer(browser, PEER_DIR);
 
@@ -208,6 +215,9 @@ r.ratio_epoch_1thread_vs_pytorch = native.ratio_epoch_1thread_vs_pytorch ?? null
 r.pytorch_version = native.pytorch?.torch ?? null;
 r.training_threads = native.threads ?? null;
 r.exact_eval_images_per_s = native.exact_images_per_s ?? null;
+r.native_gaussian_step_images_per_s = native.gaussian_step_images_per_s ?? null;
+r.native_step_images_per_s = native.step_images_per_s ?? null;
+r.ratio_native_gaussian_vs_bernoulli = r.native_gaussian_step_images_per_s && r.native_step_images_per_s ? r.native_gaussian_step_images_per_s / r.native_step_images_per_s : null;
 r.training_rounds = native.training_rounds ?? null;
 r.skipped = native.skipped ?? [];
 if (!peer) r.skipped.push('onnxruntime-web peer');
@@ -260,6 +270,8 @@ r.dropped_frames_share = frames.filter((ms) => ms > 25).length / frames.length;
 r.train_page_images_per_s = training.stepImagesPerS; // the training steps alone, as TF.js's figure
 r.train_page_with_views_images_per_s = training.imagesPerS; // by the wall clock, live views included
 r.train_page_simd128_images_per_s = trainingPlain.stepImagesPerS; // the plain module, for browsers without relaxed SIMD
+r.train_page_gaussian_images_per_s = trainingGaussian.stepImagesPerS; // a Gaussian decoder's steps
+r.ratio_train_page_gaussian_vs_bernoulli = r.train_page_gaussian_images_per_s / r.train_page_images_per_s;
 r.tfjs_wasm_images_per_s = tfjs.wasm?.imagesPerS ?? null;
 r.tfjs_cpu_images_per_s = tfjs.cpu?.imagesPerS ?? null;
 r.tfjs_wasm_simd = tfjs.wasm?.simd ?? null;
@@ -302,6 +314,7 @@ const rows = [
   ['peer: TensorFlow.js 4.22, same model/batch/optimiser/digits, `wasm` backend (one thread) / `cpu` backend', `${fmt(r.tfjs_wasm_images_per_s, 0)} / ${fmt(r.tfjs_cpu_images_per_s, 0)} images/s`],
   ['ratio ours / TensorFlow.js wasm / cpu, images per second', `${fmt(r.ratio_train_vs_tfjs_wasm, 1)} / ${fmt(r.ratio_train_vs_tfjs_cpu, 1)}`],
   ['the plain SIMD128 training module (browsers without relaxed SIMD), the steps alone', `${fmt(r.train_page_simd128_images_per_s, 0)} images/s`],
+  ['a Gaussian decoder\'s training steps (grey pixels, squared error) / the Bernoulli one\'s, in the page (wasm) and natively (release, every core)', `${fmt(r.train_page_gaussian_images_per_s, 0)} images/s, ${fmt(r.ratio_train_page_gaussian_vs_bernoulli, 2)}; ${fmt(r.native_gaussian_step_images_per_s, 0)} images/s, ${fmt(r.ratio_native_gaussian_vs_bernoulli, 2)}`],
   ['our native step on one thread (release, training steps only) and wasm / native (this browser\'s build; plain SIMD128)', `${fmt(r.native_step_images_per_s_1thread, 0)} images/s, ${fmt(r.ratio_train_wasm_vs_native_1thread, 2)}; ${fmt(r.ratio_train_wasm_simd128_vs_native_1thread, 2)}`],
   ['time to interactive (page start → first decoded image)', `${fmt(r.tti_ms, 0)} ms (${r.tti_wall_ms} ms from goto)`],
   ['transferred bytes before the first image, gzip -9 (page, scripts, wasm with the default model inlined)', `${(r.transfer_bytes_gz / 1e6).toFixed(2)} MB (wasm ${(wasmBytes / 1e6).toFixed(2)} MB)`],
@@ -325,6 +338,7 @@ const targets = [
   ['a layer computed from scratch (its first picture)', '≤ 100 ms', r.latency_layer_from_scratch_max_ms, (v) => v <= 100, (v) => `${fmt(v, 1)} ms`],
   ['400-image manifold grid decode (issue 15)', '≤ 10 ms', r.decode_grid400_ms, (v) => v <= 10, (v) => `${fmt(v, 1)} ms`],
   ['training in the page, ours / TensorFlow.js wasm', '≥ 5', r.ratio_train_vs_tfjs_wasm, (v) => v >= 5, (v) => fmt(v, 1)],
+  ['a Gaussian decoder\'s step / a Bernoulli one\'s, in the page and natively (issue 29: as fast)', '≥ 0.9', r.ratio_train_page_gaussian_vs_bernoulli, (v) => v >= 0.9 && (r.ratio_native_gaussian_vs_bernoulli ?? 1) >= 0.9, (v) => `${fmt(v, 2)}; native ${fmt(r.ratio_native_gaussian_vs_bernoulli, 2)}`],
   ['training step, our wasm / our native one thread', '≥ 0.6', r.ratio_train_wasm_vs_native_1thread, (v) => v >= 0.6, (v) => fmt(v, 2)],
   ['transferred bytes before the first image (gzip)', '≤ 3 MB', r.transfer_bytes_gz, (v) => v <= 3e6, (v) => `${(v / 1e6).toFixed(2)} MB`],
 ];

@@ -73,7 +73,7 @@ async function journeys(page, base, engine) {
   await until(page, 'the page ready', () => document.body.dataset.ready === 'true', undefined, 60_000);
   const build = await page.evaluate(() => VaeExplorer.wasmBuild());
   console.log(`# ${engine}: the page runs its ${build} build`);
-  assert.deepEqual((await page.evaluate(() => VaeExplorer.modelNames())).sort(), ['ae', 'vae', 'vae-beta4']);
+  assert.deepEqual((await page.evaluate(() => VaeExplorer.modelNames())).sort(), ['ae', 'vae', 'vae-beta4', 'vae-mse']);
   const first = await decodedFingerprint(page);
   assert.notEqual(first, new Array(16).fill(0).join(','), 'the first image is drawn');
 

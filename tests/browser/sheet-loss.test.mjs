@@ -83,6 +83,17 @@ describe('the KL pulls on both the mean and the variance', () => {
     await page.close();
   });
 
+  test(`the sheet's own sum (σₓ ≈ 0.71) pulls harder than σₓ = 0.1: after ${PULL_STEPS} steps wider σ, a smaller KL`, async () => {
+    const page = await openExplorer(shared.browser, shared.server.url);
+    const sheet = await train(page, { likelihood: 'gaussian', sigmaX: '0.71' }, PULL_STEPS);
+    const practice = await train(page, { likelihood: 'gaussian', sigmaX: '0.1' }, PULL_STEPS);
+    console.log(`σₓ 0.71: mean σ ${sheet.meanSigma.toFixed(3)}, ‖μ‖² ${sheet.meanMu2.toFixed(2)}, KL ${sheet.kl.toFixed(2)}; σₓ 0.1: mean σ ${practice.meanSigma.toFixed(3)}, ‖μ‖² ${practice.meanMu2.toFixed(2)}, KL ${practice.kl.toFixed(2)}`);
+    assert.ok(sheet.meanSigma > 2.5 * practice.meanSigma, `mean σ ${sheet.meanSigma} (σₓ 0.71) vs ${practice.meanSigma} (σₓ 0.1)`);
+    assert.ok(sheet.kl < 0.5 * practice.kl, `KL ${sheet.kl} (σₓ 0.71) vs ${practice.kl} (σₓ 0.1)`);
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  });
+
   test('changing a pull mid-run is marked on the chart; the sheet’s preset sets a Gaussian decoder with 2σₓ² = 1', async () => {
     const page = await openExplorer(shared.browser, shared.server.url);
     const before = await train(page, {}, 20);

@@ -31,7 +31,7 @@ for (const mode of ['http', 'file']) {
 
     test('the model switch lists every shipped model and the comparison shows each', async () => {
       const names = await page.evaluate(() => VaeExplorer.modelNames());
-      assert.deepEqual([...names].sort(), ['ae', 'vae', 'vae-beta4']);
+      assert.deepEqual([...names].sort(), ['ae', 'vae', 'vae-beta4', 'vae-mse']);
       const options = await page.locator('select#model option').evaluateAll((opts) => opts.map((o) => o.value));
       assert.deepEqual(options, names);
       assert.ok(names.includes('vae'));

@@ -559,3 +559,37 @@ fn weights_record_their_dataset_classes_and_preprocessing() {
         String::from_utf8_lossy(&wrong.stderr)
     );
 }
+
+#[test]
+fn a_gaussian_decoder_run_records_its_likelihood_and_every_readout_uses_it() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write_dataset(tmp.path(), 256, 100);
+    let (dir, weights) = (tmp.path().to_str().expect("utf8"), tmp.path().join("mse.vaew"));
+    let out = short_run(tmp.path(), &weights, &["--likelihood", "gaussian", "--sigma-x", "0.2", "--beta-mean", "0.5", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Gaussian decoder σₓ = 0.2"), "the run says what it trains");
+    let meta = WeightsFile::from_bytes(&std::fs::read(&weights).expect("read")).expect("loads").meta;
+    assert_eq!(meta.likelihood, vae_core::Likelihood::Gaussian { sigma_x: 0.2 });
+    assert_eq!((meta.beta, meta.beta_mean), (1.0, Some(0.5)), "β_σ = 1 (from --beta), β_μ = 0.5");
+    let log = meta.training_log.last().expect("a log entry");
+    assert!(log.kl_mean > 0.0 && log.kl_mean < log.kl && log.beta_mean == Some(0.5), "{log:?}");
+    let w = weights.to_str().expect("utf8");
+    let eval = trainer(&["eval", "--weights", w, "--data-dir", dir, "--no-download", "--k", "8", "--limit", "30", "--json"]);
+    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    let j = last_json(&eval);
+    assert_eq!(j["likelihood"], serde_json::json!({ "kind": "gaussian", "sigma_x": 0.2 }), "{j}");
+    assert!(String::from_utf8_lossy(&eval.stdout).contains("not comparable with a Bernoulli decoder"), "the report says its units");
+    // Grey pixels are scored as they are: the header's test figures and eval's agree on the
+    // likelihood (a Bernoulli score of the same model would be a different number entirely).
+    let recon = j["recon"].as_f64().expect("recon");
+    assert!(recon.is_finite() && j["iwae"].as_f64().is_some_and(|v| v.is_finite()), "{j}");
+    let exact = trainer(&["eval", "--exact", "--weights", w, "--data-dir", dir, "--no-download", "--limit", "3", "--json"]);
+    assert!(exact.status.success(), "{}", String::from_utf8_lossy(&exact.stderr));
+    let e = &last_json(&exact)["exact"];
+    assert!(e["log_px"].as_f64().expect("log_px") >= e["elbo"].as_f64().expect("elbo") - 1e-3, "{e}");
+    for (flag, bad) in [("--sigma-x", "--sigma-x=0"), ("--beta-var", "--beta-var=-1")] {
+        let refused = short_run(tmp.path(), &tmp.path().join("bad.vaew"), &["--likelihood", "gaussian", bad]);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success() && stderr.contains(flag), "{bad} is refused by name: {stderr}");
+    }
+}

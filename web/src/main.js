@@ -153,11 +153,18 @@ function createModelSwitch(store) {
 /** The message naming each dataset the trainer knows (vae-core's `dataset::DATASETS`). */
 const DATASET_MESSAGES = { mnist: 'dataset.mnist', 'fashion-mnist': 'dataset.fashion-mnist', kmnist: 'dataset.kmnist' };
 
+/** The message naming a model's kind, β and (when not Bernoulli) its decoder's likelihood. */
+function kindMessage(info) {
+  if (info.kind === 'ae') return { key: 'model.kind.ae' };
+  if (info.likelihood?.kind === 'gaussian') return { key: 'model.kind.vae-gaussian', params: { beta: info.beta, sigma: info.likelihood.sigma_x } };
+  return { key: 'model.kind.vae', params: { beta: info.beta } };
+}
+
 /** The switch's option for model `name`: its kind and β, and where it came from if not shipped. */
 function modelOption(name, m) {
   const opt = document.createElement('option');
   opt.value = name;
-  const kind = m.info.kind === 'ae' ? { key: 'model.kind.ae' } : { key: 'model.kind.vae', params: { beta: m.info.beta } };
+  const kind = kindMessage(m.info);
   render(opt, m.source ? 'model.option-from' : 'model.option', { name, kind, ...(m.source ? { source: m.source } : {}) });
   return opt;
 }
@@ -205,7 +212,9 @@ function describeView(w) {
 function describeModel(info) {
   const { name, beta, epochs, dataset } = info;
   const figures = { recon: fmt(info.test_recon), kl: fmt(info.test_kl), elbo: fmt(-(info.test_recon + info.test_kl)) };
-  render($('model-info'), info.kind === 'ae' ? 'model.info.ae' : 'model.info.vae', { name, beta, epochs, dataset, ...figures });
+  const gaussian = info.kind !== 'ae' && info.likelihood?.kind === 'gaussian';
+  const key = info.kind === 'ae' ? 'model.info.ae' : gaussian ? 'model.info.vae-gaussian' : 'model.info.vae';
+  render($('model-info'), key, { name, beta, epochs, dataset, sigma: info.likelihood?.sigma_x ?? '', ...figures });
 }
 
 /**

@@ -90,10 +90,12 @@ export const EN = {
   'model.option-from': '{name} ({kind}, {source})',
   'model.kind.vae': 'VAE, β = {beta}',
   'model.kind.ae': 'plain autoencoder',
+  'model.kind.vae-gaussian': 'VAE, β = {beta}, Gaussian σₓ = {sigma}',
   'model.source.opened': 'opened from {file}',
   'model.source.live': 'trained in this page',
   'model.source.live-ae': 'AE trained beside the live VAE in this page',
   'model.info.vae': 'Model “{name}”: VAE, β = {beta}, {epochs} epochs on {dataset}; test ELBO {elbo} nats (reconstruction {recon} + KL {kl}).',
+  'model.info.vae-gaussian': 'Model “{name}”: VAE with a Gaussian decoder (σₓ = {sigma}, squared error on grey pixels), β = {beta}, {epochs} epochs on {dataset}; test ELBO {elbo} nats of grey images (reconstruction {recon} + KL {kl}), not comparable with the Bernoulli models\' nats.',
   'model.info.ae': 'Model “{name}”: AE, {epochs} epochs on {dataset}; test reconstruction {recon} nats (no KL term, so no ELBO).',
 
   'posterior.input-caption': 'preprocessed input {{ltr:x}}',
@@ -272,7 +274,7 @@ export const EN = {
   'lesson.sheet.title': "The sheet's formula: squared error is a Gaussian decoder",
   'lesson.sheet.text': 'The exercise sheet writes the loss as {{ltr:‖x − x′‖² + KL[N(μ, σ), N(0, I)]}}; our models use a cross-entropy instead. Both are {{ltr:−log p(x|z)}}: squared error for a decoder whose pixels are Gaussian around x′, {{ltr:‖x − x′‖² / (2σₓ²) + 784·ln(σₓ√(2π))}}; cross-entropy for pixels that are black or white (Bernoulli), which suits MNIST, whose pixels are nearly all one or the other. σₓ² acts like β: multiplying it by c has the same minimiser as multiplying β by c. The sheet\'s plain sum is a Gaussian decoder with {{ltr:2σₓ² = 1}}, σₓ ≈ 0.71.',
   'lesson.sheet.try': 'Press “Run it” to train with exactly the sheet\'s loss (Gaussian, σₓ = 0.71, β = 1). Then set σₓ to 0.1 while it runs, or compare with the shipped vae-mse model (σₓ = 0.1) in the model switch.',
-  'lesson.sheet.notice': 'With σₓ ≈ 0.71 a pixel wrong by 0.5 costs only 0.25 nats, so the KL wins: the codes crowd near 0, σ stays near 1 and the prior samples are blurry averages of digits. Practice weighs reconstruction more — a smaller σₓ, or β below 1. Figures of a Gaussian decoder are nats of grey images: never compare them with the Bernoulli models\' nats.',
+  'lesson.sheet.notice': 'With σₓ ≈ 0.71 a pixel wrong by 0.5 costs only 0.25 nats, so the KL weighs heavily: after a few hundred steps the codes sit at the prior\'s scale (mean {{ltr:‖μ‖² ≈ 2}}), σ stays about five times as wide as with σₓ = 0.1, and the KL, what the code says about each image, is about 3 nats instead of 11. Practice weighs reconstruction more: a smaller σₓ, or β below 1. Figures of a Gaussian decoder are nats of grey images: never compare them with the Bernoulli models\' nats.',
 
   'lesson.pulls.title': 'Why the KL pulls on both the mean and the variance',
   'lesson.pulls.text': 'Exercise 2 argues that the KL must regularise both parts of each encoding. Its closed form splits exactly: {{ltr:KL = ½‖μ‖² + ½Σ(σ² − 1 − ln σ²)}}. The first part pulls the means towards 0, so that encodings do not lie far apart; the second keeps σ near 1, so that no encoding becomes a punctual (point) distribution. The training panel weighs each part on its own, β_μ and β_σ.',

@@ -183,29 +183,13 @@ fn training_bench(root: &Path) -> serde_json::Value {
             step(&format!(
                 "training, round {round}/{TRAINING_ROUNDS}: two epochs of ours on {threads} thread(s) (cargo run --release -p trainer)"
             ));
-            let ours = output(
-                Command::new(cargo())
-                    .args([
-                        "run",
-                        "--release",
-                        "--quiet",
-                        "-p",
-                        "trainer",
-                        "--",
-                        "--epochs",
-                        "2",
-                        "--json",
-                        "--name",
-                        "bench",
-                        "--data-dir",
-                        &data_dir,
-                    ])
-                    .arg("--out")
-                    .arg(bench_dir.join("bench.vaew"))
-                    .env("RAYON_NUM_THREADS", threads)
-                    .current_dir(root),
+            let bench_weights = bench_dir.join("bench.vaew").to_string_lossy().into_owned();
+            let ours = trainer_json(
+                root,
+                &["--epochs", "2", "--json", "--name", "bench", "--data-dir", &data_dir, "--out", &bench_weights],
+                threads,
             );
-            match ours.as_deref().and_then(|o| o.lines().last()).and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()) {
+            match ours {
                 Some(summary) => {
                     keep_best(&mut result, format!("epoch{suffix}_s"), &summary["epoch_s"], false);
                     keep_best(&mut result, format!("images_per_s{suffix}"), &summary["images_per_s"], true);
@@ -213,6 +197,16 @@ fn training_bench(root: &Path) -> serde_json::Value {
                 }
                 None => skipped
                     .push(format!("our training epoch on {threads} thread(s), round {round} (is MNIST in {data_dir}? set VAE_DATA_DIR)")),
+            }
+            if suffix.is_empty() {
+                // The Gaussian decoder's step (grey pixels, squared error) beside the Bernoulli one's.
+                step(&format!("training, round {round}/{TRAINING_ROUNDS}: two epochs with a Gaussian decoder on {threads} thread(s)"));
+                let gaussian_args =
+                    ["--epochs", "2", "--json", "--name", "bench", "--likelihood", "gaussian", "--data-dir", &data_dir, "--out", &bench_weights];
+                match trainer_json(root, &gaussian_args, threads) {
+                    Some(summary) => keep_best(&mut result, "gaussian_step_images_per_s".into(), &summary["step_images_per_s"], true),
+                    None => skipped.push(format!("our Gaussian-decoder training epoch, round {round}")),
+                }
             }
             let Some(python) = &python else { continue };
             step(&format!("training, round {round}/{TRAINING_ROUNDS}: two epochs of the PyTorch reference on {threads} thread(s)"));
@@ -242,26 +236,8 @@ fn training_bench(root: &Path) -> serde_json::Value {
     }
     // The exact bound natively: `trainer eval --exact` on the first 200 test images.
     step("exact log p(x): trainer eval --exact --limit 200");
-    let exact = output(
-        Command::new(cargo())
-            .args([
-                "run",
-                "--release",
-                "--quiet",
-                "-p",
-                "trainer",
-                "--",
-                "eval",
-                "--exact",
-                "--limit",
-                "200",
-                "--json",
-                "--data-dir",
-                &data_dir,
-            ])
-            .current_dir(root),
-    )
-    .and_then(|o| o.lines().last().and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()));
+    let all_threads = result["threads"].to_string();
+    let exact = trainer_json(root, &["eval", "--exact", "--limit", "200", "--json", "--data-dir", &data_dir], &all_threads);
     let rate = exact.and_then(|e| Some(e["exact"]["images"].as_f64()? / e["exact"]["seconds"].as_f64().filter(|s| *s > 0.0)?));
     match rate {
         Some(rate) => result["exact_images_per_s"] = serde_json::json!(rate),
@@ -273,6 +249,19 @@ fn training_bench(root: &Path) -> serde_json::Value {
     }
     result["skipped"] = serde_json::json!(skipped);
     result
+}
+
+/// `cargo run --release -p trainer -- <args>` on `threads` threads: its last line as JSON (its
+/// `--json` summary), or `None` if it failed.
+fn trainer_json(root: &Path, args: &[&str], threads: &str) -> Option<serde_json::Value> {
+    let out = output(
+        Command::new(cargo())
+            .args(["run", "--release", "--quiet", "-p", "trainer", "--"])
+            .args(args)
+            .env("RAYON_NUM_THREADS", threads)
+            .current_dir(root),
+    )?;
+    out.lines().last().and_then(|l| serde_json::from_str(l).ok())
 }
 
 /// The PyTorch reference's Python (a venv in target/bench/venv, made and filled on first use);
