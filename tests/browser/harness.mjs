@@ -141,3 +141,20 @@ export async function renderTextPng(page, text, { size = 200, ink = '#111', pape
   }, { text, size, ink, paper });
   return Buffer.from(b64, 'base64');
 }
+
+/** The training panel's latest figures (#train-status's data attributes, as numbers where numeric). */
+export async function trainingStatus(page) {
+  const data = await page.locator('#train-status').evaluate((el) => ({ ...el.dataset }));
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v !== '' && Number.isFinite(Number(v)) ? Number(v) : v]));
+}
+
+/** Waits until `predicate(trainingStatus)` holds; says `what` and the last figures if it never does. */
+export async function waitForTraining(page, predicate, what, timeout = 120_000) {
+  const start = Date.now();
+  for (;;) {
+    const s = await trainingStatus(page);
+    if (predicate(s)) return s;
+    if (Date.now() - start > timeout) throw new Error(`timed out waiting for ${what}; status ${JSON.stringify(s)}`);
+    await page.waitForTimeout(250);
+  }
+}

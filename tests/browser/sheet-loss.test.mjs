@@ -3,28 +3,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { FILE_URL, ROOT, openExplorer, sharedBrowser } from './harness.mjs';
+import { FILE_URL, ROOT, openExplorer, sharedBrowser, trainingStatus, waitForTraining } from './harness.mjs';
 
 const shared = sharedBrowser();
 const TIMEOUT = 150_000;
 /** Steps each run of the pulls' comparison trains: "a few hundred". */
 const PULL_STEPS = 300;
 
-/** #train-status's data attributes, as numbers where numeric. */
-async function status(page) {
-  const data = await page.locator('#train-status').evaluate((el) => ({ ...el.dataset }));
-  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v !== '' && Number.isFinite(Number(v)) ? Number(v) : v]));
-}
-
-async function waitFor(page, predicate, what, timeout = TIMEOUT) {
-  const start = Date.now();
-  for (;;) {
-    const s = await status(page);
-    if (predicate(s)) return s;
-    if (Date.now() - start > timeout) throw new Error(`timed out waiting for ${what}; status ${JSON.stringify(s)}`);
-    await page.waitForTimeout(250);
-  }
-}
+const status = trainingStatus;
+const waitFor = (page, predicate, what, timeout = TIMEOUT) => waitForTraining(page, predicate, what, timeout);
 
 /** Sets the loss controls (as a user types them), resets, trains `steps` steps and pauses; returns the paused figures. */
 async function train(page, { likelihood = 'bernoulli', sigmaX = '0.1', betaMean = '1', betaVar = '1', seed = '3' }, steps) {
@@ -64,25 +51,26 @@ for (const mode of ['http', 'file']) {
       assert.deepEqual(page.problems, []);
       await page.close();
     });
+
+    test(`after ${PULL_STEPS} steps: without the variance pull σ collapses, without the mean pull the codes drift apart`, async () => {
+      const page = await openExplorer(shared.browser, mode === 'http' ? shared.server.url : FILE_URL);
+      const both = await train(page, {}, PULL_STEPS);
+      const noVariance = await train(page, { betaVar: '0' }, PULL_STEPS);
+      const noMean = await train(page, { betaMean: '0' }, PULL_STEPS);
+      const figures = (s) => `mean σ ${s.meanSigma.toFixed(4)}, mean ‖μ‖² ${s.meanMu2.toFixed(2)}, KL_μ ${s.klMean.toFixed(2)}, KL_σ ${s.klVar.toFixed(2)}`;
+      console.log(`both pulls: ${figures(both)}\nno variance pull: ${figures(noVariance)}\nno mean pull: ${figures(noMean)}`);
+      assert.ok(noVariance.meanSigma < 0.25 * both.meanSigma, `mean σ ${both.meanSigma} with both pulls, ${noVariance.meanSigma} without the variance pull`);
+      assert.ok(noMean.meanMu2 > 3 * both.meanMu2, `mean ‖μ‖² ${both.meanMu2} with both pulls, ${noMean.meanMu2} without the mean pull`);
+      // The line beside the plane says the same, with the prior's values to compare.
+      assert.match(await page.locator('#live-codes').textContent(), /mean σ .*N\(0, I\).*1.*‖μ‖²/);
+      assert.deepEqual(page.problems, []);
+      await page.close();
+    });
+
   });
 }
 
-describe('the KL pulls on both the mean and the variance', () => {
-  test(`after ${PULL_STEPS} steps: without the variance pull σ collapses, without the mean pull the codes drift apart`, async () => {
-    const page = await openExplorer(shared.browser, shared.server.url);
-    const both = await train(page, {}, PULL_STEPS);
-    const noVariance = await train(page, { betaVar: '0' }, PULL_STEPS);
-    const noMean = await train(page, { betaMean: '0' }, PULL_STEPS);
-    const figures = (s) => `mean σ ${s.meanSigma.toFixed(4)}, mean ‖μ‖² ${s.meanMu2.toFixed(2)}, KL_μ ${s.klMean.toFixed(2)}, KL_σ ${s.klVar.toFixed(2)}`;
-    console.log(`both pulls: ${figures(both)}\nno variance pull: ${figures(noVariance)}\nno mean pull: ${figures(noMean)}`);
-    assert.ok(noVariance.meanSigma < 0.25 * both.meanSigma, `mean σ ${both.meanSigma} with both pulls, ${noVariance.meanSigma} without the variance pull`);
-    assert.ok(noMean.meanMu2 > 3 * both.meanMu2, `mean ‖μ‖² ${both.meanMu2} with both pulls, ${noMean.meanMu2} without the mean pull`);
-    // The line beside the plane says the same, with the prior's values to compare.
-    assert.match(await page.locator('#live-codes').textContent(), /mean σ .*N\(0, I\).*1.*‖μ‖²/);
-    assert.deepEqual(page.problems, []);
-    await page.close();
-  });
-
+describe('the sheet’s loss: its scale and the chart', () => {
   test(`the sheet's own sum (σₓ ≈ 0.71) pulls harder than σₓ = 0.1: after ${PULL_STEPS} steps wider σ, a smaller KL`, async () => {
     const page = await openExplorer(shared.browser, shared.server.url);
     const sheet = await train(page, { likelihood: 'gaussian', sigmaX: '0.71' }, PULL_STEPS);

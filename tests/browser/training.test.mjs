@@ -7,27 +7,13 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FILE_URL, ROOT, decodedPixels, latentToPage, meanAbsDiff, nextFrames, openExplorer, sharedBrowser } from './harness.mjs';
+import { FILE_URL, ROOT, decodedPixels, latentToPage, meanAbsDiff, nextFrames, openExplorer, sharedBrowser, trainingStatus, waitForTraining } from './harness.mjs';
 
 const shared = sharedBrowser();
 const TRAINING_TIMEOUT = 120_000;
 
-/** The latest training figures the page shows (#train-status's data attributes, as numbers where numeric). */
-async function status(page) {
-  const data = await page.locator('#train-status').evaluate((el) => ({ ...el.dataset }));
-  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v !== '' && Number.isFinite(Number(v)) ? Number(v) : v]));
-}
-
-/** Waits until `predicate(status)` holds. */
-async function waitFor(page, predicate, what, timeout = TRAINING_TIMEOUT) {
-  const start = Date.now();
-  for (;;) {
-    const s = await status(page);
-    if (predicate(s)) return s;
-    if (Date.now() - start > timeout) throw new Error(`timed out waiting for ${what}; status ${JSON.stringify(s)}`);
-    await page.waitForTimeout(250);
-  }
-}
+const status = trainingStatus;
+const waitFor = (page, predicate, what, timeout = TRAINING_TIMEOUT) => waitForTraining(page, predicate, what, timeout);
 
 /**
  * Runs in the page before its scripts: the page's Workers, as it makes them, are listed in

@@ -201,8 +201,19 @@ fn training_bench(root: &Path) -> serde_json::Value {
             if suffix.is_empty() {
                 // The Gaussian decoder's step (grey pixels, squared error) beside the Bernoulli one's.
                 step(&format!("training, round {round}/{TRAINING_ROUNDS}: two epochs with a Gaussian decoder on {threads} thread(s)"));
-                let gaussian_args =
-                    ["--epochs", "2", "--json", "--name", "bench", "--likelihood", "gaussian", "--data-dir", &data_dir, "--out", &bench_weights];
+                let gaussian_args = [
+                    "--epochs",
+                    "2",
+                    "--json",
+                    "--name",
+                    "bench",
+                    "--likelihood",
+                    "gaussian",
+                    "--data-dir",
+                    &data_dir,
+                    "--out",
+                    &bench_weights,
+                ];
                 match trainer_json(root, &gaussian_args, threads) {
                     Some(summary) => keep_best(&mut result, "gaussian_step_images_per_s".into(), &summary["step_images_per_s"], true),
                     None => skipped.push(format!("our Gaussian-decoder training epoch, round {round}")),
