@@ -10,7 +10,7 @@ const WEB_SRC = join(ROOT, 'web', 'src');
 /** The page's own scripts: its modules and the training Worker. */
 const WEB_CODE = [WEB_SRC, join(ROOT, 'web', 'worker')];
 
-/** Longest function allowed in trainer/ and web/src/ (lines, signature to closing brace). */
+/** Longest function allowed in crates/, trainer/ and web/src/ (lines, signature to closing brace). */
 const MAX_FUNCTION_LINES = 60;
 /**
  * Math's logarithms and exponentials however written: `Math.log`, `Math['exp']`, `Math?.log1p`,
@@ -20,7 +20,73 @@ const DENSITY_MATHS = /Math\s*\??\.\s*(log|exp)|Math\s*\[\s*['"`](log|exp)|\{[^}
 /** Density maths (log/exp) belongs to vae-core; places in web/src allowed to use it anyway. */
 const ALLOWED_DENSITY_MATHS = [];
 
+/** What I/O looks like in Rust: files, sockets, processes, clocks, the environment, stdio. */
+const RUST_IO = /\bstd\s*::\s*(fs|net|process|time|env|io)\b|\b(Instant|SystemTime)\b|\b(println|eprintln|print|eprint)!/;
+
+/**
+ * vae-core's modules in layers, bottom first (ARCHITECTURE.md): a module may use only modules of a
+ * lower layer, and the crate root's constants. No import points sideways or up, so there is no
+ * circle and each module can be read with only what is below it.
+ */
+const VAE_CORE_LAYERS = [
+  ['numeric', 'message', 'framing', 'idx', 'dataset'],
+  ['model', 'latent', 'classifier'],
+  ['loss', 'fast', 'preprocess', 'pack'],
+  ['eval', 'bound', 'weights', 'optim'],
+  ['readout', 'train'],
+];
+
+/**
+ * Every `crate::…` a vae-core module names (in `use` lines and in paths), resolved to the module it
+ * comes from: a module's own name, or the module lib.rs re-exports the item from; `null` for the
+ * root's own constants.
+ */
+function vaeCoreImports(dir) {
+  const lib = readFileSync(join(dir, 'lib.rs'), 'utf8');
+  const reexported = new Map();
+  for (const [, module, items] of lib.matchAll(/^pub use (\w+)::\{?([^;]*?)\}?;/gm)) {
+    for (const item of items.split(',').map((i) => i.trim()).filter(Boolean)) reexported.set(item, module);
+  }
+  const modules = new Set([...lib.matchAll(/^pub mod (\w+);/gm)].map((m) => m[1]));
+  const found = [];
+  for (const module of modules) {
+    const text = readFileSync(join(dir, `${module}.rs`), 'utf8');
+    text.split('\n').forEach((line, i) => {
+      if (/^\s*\/\//.test(line)) return; // comments and docs
+      const named = [...line.matchAll(/\bcrate::(\w+)/g)].map((m) => m[1]);
+      // `use crate::{a, b::c}`: each name at the braces' top level.
+      for (const [, group] of line.matchAll(/\bcrate::\{([^}]*)\}/g)) named.push(...group.split(',').map((n) => n.trim().split('::')[0]).filter(Boolean));
+      for (const name of named) {
+        const target = modules.has(name) ? name : reexported.get(name) ?? null;
+        if (target !== module) found.push({ module, line: i + 1, name, target });
+      }
+    });
+  }
+  return { modules, found };
+}
+
 describe('code invariants', () => {
+  test('vae-core is in layers: no module uses one of its own layer or above (no import circle)', () => {
+    const { modules, found } = vaeCoreImports(join(ROOT, 'crates', 'vae-core', 'src'));
+    const layer = new Map(VAE_CORE_LAYERS.flatMap((names, i) => names.map((n) => [n, i])));
+    assert.deepEqual([...modules].filter((m) => !layer.has(m)), [], 'every module has a layer in VAE_CORE_LAYERS');
+    assert.ok(found.length > 20, `found only ${found.length} imports: is the parser still reading them?`);
+    const upward = found.filter((f) => f.target !== null && layer.get(f.target) >= layer.get(f.module));
+    assert.deepEqual(upward.map((f) => `crates/vae-core/src/${f.module}.rs:${f.line} uses ${f.target} (via crate::${f.name})`), []);
+  });
+
+  test('vae-core does no I/O: no files, sockets, processes, clocks, environment or printing in its source', () => {
+    const files = sourceFiles(join(ROOT, 'crates', 'vae-core', 'src'), ['.rs']);
+    assert.ok(files.length > 10, `found only ${files.length} vae-core sources: is the path still right?`);
+    const found = files.flatMap((file) => readFileSync(file, 'utf8').split('\n').flatMap((line, i) =>
+      (RUST_IO.test(line) ? [`${file.slice(ROOT.length + 1)}:${i + 1}: ${line.trim()}`] : [])));
+    assert.deepEqual(found, [], 'I/O belongs to the trainer, xtask and the page');
+    for (const io of ['std::fs::read(p)', 'use std::time::Instant;', 'std :: env::var("X")', 'println!("x")', 'use std::io::Write;']) {
+      assert.ok(RUST_IO.test(io), `the check finds ${io}`);
+    }
+    assert.ok(!RUST_IO.test('use std::fmt; let instant_ms = 3; format!("x")'), 'and only those');
+  });
+
   test('web/ does no density maths: no Math.log or Math.exp in web/src or web/worker outside the allowed list', () => {
     const found = [];
     for (const file of WEB_CODE.flatMap((dir) => sourceFiles(dir, ['.js']))) {
@@ -37,8 +103,9 @@ describe('code invariants', () => {
     assert.ok(!DENSITY_MATHS.test('Math.max(a, b); logger.log(x); Math.hypot(x, y)'), 'and only those');
   });
 
-  test(`no function in trainer/ or web/src/ is longer than ${MAX_FUNCTION_LINES} lines`, () => {
-    const files = [...sourceFiles(join(ROOT, 'trainer'), ['.rs']), ...WEB_CODE.flatMap((dir) => sourceFiles(dir, ['.js']))];
+  test(`no function in crates/, trainer/ or web/src/ is longer than ${MAX_FUNCTION_LINES} lines`, () => {
+    const rust = ['crates', 'trainer'].flatMap((dir) => sourceFiles(join(ROOT, dir), ['.rs']));
+    const files = [...rust, ...WEB_CODE.flatMap((dir) => sourceFiles(dir, ['.js']))];
     const all = files.flatMap((f) => functionLengths(f, ROOT));
     assert.ok(all.length > 100, `the scanner found only ${all.length} functions: is it still reading the code?`);
     const long = all.filter((f) => f.lines > MAX_FUNCTION_LINES).map((f) => `${f.file}:${f.line} ${f.name} (${f.lines} lines)`);

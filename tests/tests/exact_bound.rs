@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use burn::prelude::*;
 use vae_core::eval::{iwae_log_likelihood, mean_of};
-use vae_core::loss::standard_normal_samples;
+use vae_core::numeric::standard_normal_samples;
 use vae_core::pack::DataPack;
 use vae_core::{IMAGE_PIXELS, WeightsFile};
 use vae_wasm::Explorer;

@@ -2,7 +2,7 @@
 //! decode alike) and complete (samples from the prior decode to digit-like images), and its
 //! encoder inverts its decoder on the prior's bulk.
 
-use vae_core::loss::standard_normal_samples;
+use vae_core::numeric::standard_normal_samples;
 use vae_core::{IMAGE_PIXELS, ModelKind};
 use vae_wasm::Explorer;
 

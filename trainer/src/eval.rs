@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use vae_core::eval::{Continuity, code_spread, continuity, continuity_scaled, iwae_log_likelihood, mean_of};
 use vae_core::fast::FastDecoder;
-use vae_core::loss::standard_normal_samples;
+use vae_core::numeric::standard_normal_samples;
 use vae_core::{ElboTerms, IMAGE_PIXELS, Likelihood, ModelKind, Vae, WeightsFile, WeightsMeta, preprocess_rgba_as, readout};
 
 use crate::data::{self, Split};
@@ -309,7 +309,7 @@ fn classify(model: &Classifier, pixels: &[f32], device: &Device) -> Vec<f32> {
         .flat_map(|chunk| {
             let b = chunk.len() / IMAGE_PIXELS;
             let x = Tensor::<2>::from_data(TensorData::new(chunk.to_vec(), [b, IMAGE_PIXELS]), device); // [b, 784]
-            readout::to_vec(model.probabilities(x)) // [b, 10]
+            vae_core::numeric::to_vec(model.probabilities(x)) // [b, 10]
         })
         .collect()
 }

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use vae_core::bound::{COARSE_SIDE, CoarseLogits, ExactBound, Gaussian2, exact_bound, exact_bound_of_image};
 use vae_core::fast::FastDecoder;
 use vae_core::loss::Likelihood;
-use vae_core::readout::to_vec;
+use vae_core::numeric::to_vec;
 use vae_core::train::scored_images;
 use vae_core::{IMAGE_PIXELS, LATENT_DIM, ModelKind, Vae};
 

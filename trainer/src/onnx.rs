@@ -38,8 +38,8 @@ pub fn export_onnx(args: &ExportOnnxArgs) -> Result<()> {
         .iter()
         .map(|layer| {
             let [inputs, outputs] = layer.weight.dims();
-            let weight = vae_core::readout::to_vec(layer.weight.val());
-            let bias = layer.bias.as_ref().map(|b| vae_core::readout::to_vec(b.val())).unwrap_or_else(|| vec![0.0; outputs]);
+            let weight = vae_core::numeric::to_vec(layer.weight.val());
+            let bias = layer.bias.as_ref().map(|b| vae_core::numeric::to_vec(b.val())).unwrap_or_else(|| vec![0.0; outputs]);
             DenseLayer { inputs, outputs, weight, bias }
         })
         .collect();

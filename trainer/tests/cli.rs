@@ -462,7 +462,21 @@ fn kill_after_epoch(args: &[String], n: usize) {
 
 #[test]
 fn every_subcommand_takes_json_and_its_help_says_what_it_prints() {
-    for sub in ["train", "train-suite", "eval", "encode", "annotate", "export-onnx"] {
+    // The subcommands as `trainer --help` lists them, so a new one is checked without editing this.
+    let top = trainer(&["--help"]);
+    let help = String::from_utf8_lossy(&top.stdout).into_owned();
+    let subcommands: Vec<&str> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|&sub| sub != "help")
+        .collect();
+    for expected in ["train", "train-suite", "eval", "encode", "annotate", "export-onnx", "pack-data"] {
+        assert!(subcommands.contains(&expected), "`trainer --help` does not list {expected}: {subcommands:?}");
+    }
+    for sub in subcommands {
         let out = trainer(&[sub, "--help"]);
         assert!(out.status.success(), "{sub} --help: {}", String::from_utf8_lossy(&out.stderr));
         let help = String::from_utf8_lossy(&out.stdout);

@@ -22,8 +22,9 @@
 //! the models' decoder.
 
 use crate::fast::FastDecoder;
-use crate::latent::{LOG_2PI, log_prior_f64};
+use crate::latent::log_prior_f64;
 use crate::loss::Likelihood;
+use crate::numeric::LOG_2PI;
 
 /// A 2-D Gaussian N(mean, cov).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]

@@ -17,6 +17,7 @@
 use std::cell::RefCell;
 
 use crate::model::Vae;
+use crate::numeric::sigmoid;
 
 /// Rows (batch items) per register tile.
 const ROWS: usize = 4;
@@ -106,8 +107,8 @@ impl FastDecoder {
         let mut output_dim = 0;
         for layer in &model.decoder {
             let [real_in, real_out] = layer.weight.dims();
-            let w = crate::readout::to_vec(layer.weight.val());
-            let b = layer.bias.as_ref().map_or_else(|| vec![0.0; real_out], |bias| crate::readout::to_vec(bias.val()));
+            let w = crate::numeric::to_vec(layer.weight.val());
+            let b = layer.bias.as_ref().map_or_else(|| vec![0.0; real_out], |bias| crate::numeric::to_vec(bias.val()));
             let dense = Dense::new(&w, &b, real_in, real_out, inputs);
             inputs = dense.outputs;
             output_dim = real_out;
@@ -307,85 +308,5 @@ mod fused {
             }
         }
         acc.map(store8)
-    }
-}
-
-/// The logistic function, with [`exp`].
-#[inline]
-pub(crate) fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + exp(-x))
-}
-
-/// eˣ for x in [−87, 87] (clamped outside), vectorisable: range reduction to r ∈ [−ln2/2, ln2/2]
-/// and a degree-6 Taylor polynomial (relative error < 2e-7), scaled by 2ⁿ through the exponent
-/// bits. The libm `expf` is a scalar call per element (slow in wasm).
-#[inline]
-pub(crate) fn exp(x: f32) -> f32 {
-    let t = x.clamp(-87.0, 87.0);
-    let n = (t * std::f32::consts::LOG2_E + 0.5).floor();
-    let r = t - n * 0.693_145_75 - n * 1.428_606_8e-6; // ln 2 split in two for precision
-    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
-}
-
-/// `x.round() as usize` for x ≥ 0 (halves away from zero), without `roundf`: wasm has no such
-/// instruction, and the call per pixel was a tenth of a drawing stroke's preprocessing (and one
-/// per pixel of every decoded picture).
-/// `x − ⌊x⌋` is exact, so this rounds exactly as `round` does.
-#[inline]
-pub(crate) fn round_non_negative(x: f32) -> usize {
-    let whole = x as usize;
-    whole + usize::from(x - whole as f32 >= 0.5)
-}
-
-/// Σ xs in eight running sums (a vectorisable order; a plain `sum` of floats is sequential).
-pub(crate) fn sum(xs: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let chunks = xs.chunks_exact(8);
-    let rest: f32 = chunks.remainder().iter().sum();
-    for chunk in chunks {
-        for (a, &x) in acc.iter_mut().zip(chunk) {
-            *a += x;
-        }
-    }
-    acc.iter().sum::<f32>() + rest
-}
-
-/// ln(1 + e) for e in [0, 1], vectorisable: 2·atanh(s) with s = e / (2 + e) ≤ ⅓, a series whose
-/// first dropped term is below 2e-8 of the result; no cancellation for tiny e (s ≈ e/2).
-#[inline]
-pub(crate) fn ln_1p_unit(e: f32) -> f32 {
-    let s = e / (2.0 + e);
-    let q = s * s;
-    2.0 * s * (1.0 + q * (1.0 / 3.0 + q * (1.0 / 5.0 + q * (1.0 / 7.0 + q * (1.0 / 9.0 + q * (1.0 / 11.0 + q * (1.0 / 13.0)))))))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sigmoid_matches_the_exact_one() {
-        for i in -2000..=2000 {
-            let x = i as f32 * 0.05;
-            let exact = 1.0 / (1.0 + (-x as f64).exp());
-            assert!((sigmoid(x) as f64 - exact).abs() < 2e-7, "σ({x}) = {} vs {exact}", sigmoid(x));
-        }
-        assert_eq!(sigmoid(1e9), 1.0);
-        assert!(sigmoid(-1e9) < 1e-37);
-    }
-
-    #[test]
-    fn exp_and_ln_1p_match_the_exact_ones() {
-        for i in -1700..=1700 {
-            let x = i as f32 * 0.05;
-            let exact = (x as f64).exp();
-            assert!(((exp(x) as f64 - exact) / exact).abs() < 3e-7, "exp({x}) = {} vs {exact}", exp(x));
-        }
-        for e in (0..=1000).map(|i| i as f32 / 1000.0).chain([1e-30, 1e-12, 3e-8, 1e-4]) {
-            let exact = (e as f64).ln_1p();
-            let got = ln_1p_unit(e) as f64;
-            assert!((got - exact).abs() <= 2e-7 * exact.max(1e-38), "ln(1 + {e}) = {got} vs {exact}");
-        }
     }
 }

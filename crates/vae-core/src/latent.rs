@@ -1,12 +1,11 @@
-//! Maths on the 2-D latent plane: the prior's density, grids over the plane, and the maps the
-//! page draws over it (aggregate posterior against the prior, continuity). The page only maps
-//! pointers to latent coordinates; every number it shows about the plane comes from here.
+//! The geometry of the 2-D latent plane: the prior's density, grids over the plane, checked
+//! points, interpolation and the codes' spread. The maps drawn over it (aggregate posterior
+//! against the prior, continuity) are `eval`'s: they need the decoder. The page only maps
+//! pointers to latent coordinates; every number it shows about the plane comes from Rust.
 
 use std::ops::Range;
 
-use crate::eval::{aggregate_density, continuity_rates_in_rows};
-use crate::fast::FastDecoder;
-use crate::{LATENT_DIM, Vae};
+use crate::LATENT_DIM;
 
 /// Latent coordinates beyond this are refused (the prior has essentially no mass there).
 pub const MAX_LATENT_ABS: f32 = 1.0e3;
@@ -32,8 +31,7 @@ pub fn check_points(zs: &[f32], max_points: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// ln 2π.
-pub const LOG_2PI: f64 = 1.837_877_066_409_345_5;
+use crate::numeric::LOG_2PI;
 
 /// log N(z; 0, I) for a 2-D point, nats: −½‖z‖² − ln 2π.
 pub fn log_prior(z: [f32; 2]) -> f32 {
@@ -147,53 +145,6 @@ pub fn mean_sigma<R: AsRef<[f32]>>(codes: &[R]) -> f32 {
     (sum / (LATENT_DIM * codes.len().max(1)) as f64) as f32
 }
 
-/// Below this log-density (nats) under both the prior and the codes, log q/p means nothing
-/// (beyond ≈ 3.7σ of the prior and far from every code): the map leaves such points blank.
-const NEGLIGIBLE_LOG_DENSITY: f32 = -7.0;
-
-/// log₂ q(z)/p(z) at every point of `grid`: the aggregate posterior (the mixture of the
-/// `posteriors`, `[μ₁, μ₂, σ₁, σ₂, label]` each, widened to at least `bandwidth`, a kernel
-/// density estimate) against the prior. Positive where codes crowd, negative in holes the prior
-/// still samples from, `NaN` where both densities are negligible.
-pub fn aggregate_vs_prior(posteriors: &[[f32; 5]], grid: &LatentGrid, bandwidth: f32) -> Vec<f32> {
-    let log_peak = log_prior([0.0, 0.0]);
-    let q = aggregate_density(posteriors, grid, bandwidth);
-    grid.points()
-        .chunks_exact(LATENT_DIM)
-        .zip(q)
-        .map(|(z, q)| {
-            let log_p = log_prior([z[0], z[1]]);
-            let log_q = q.max(1e-12).ln();
-            if log_p < log_peak + NEGLIGIBLE_LOG_DENSITY && log_q < log_peak + NEGLIGIBLE_LOG_DENSITY {
-                return f32::NAN;
-            }
-            (log_q - log_p) / core::f32::consts::LN_2
-        })
-        .collect()
-}
-
-/// How fast the decoded image changes at every point of `grid`: mean |Δpixel| per latent unit
-/// towards the right and the upper neighbour, averaged (one of them on the grid's edges).
-pub fn continuity_map(model: &Vae, grid: &LatentGrid) -> Vec<f32> {
-    continuity_map_rows(&FastDecoder::from_vae(model), grid, 0..grid.n)
-}
-
-/// [`continuity_map`] of the grid rows `rows` only (`rows.len() × n` values), decoded by
-/// `decoder`: the bands of a map, concatenated, are the map.
-pub fn continuity_map_rows(decoder: &FastDecoder, grid: &LatentGrid, rows: Range<usize>) -> Vec<f32> {
-    let (right, up) = continuity_rates_in_rows(decoder, grid, [1.0, 1.0], rows);
-    right
-        .iter()
-        .zip(&up)
-        .map(|(&r, &u)| match (r.is_finite(), u.is_finite()) {
-            (true, true) => 0.5 * (r + u),
-            (true, false) => r,
-            (false, true) => u,
-            (false, false) => 0.0,
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,7 +187,7 @@ mod tests {
 
     #[test]
     fn mean_squared_norm_of_prior_samples_is_about_two() {
-        let z = crate::loss::standard_normal_samples(20_000, 3);
+        let z = crate::numeric::standard_normal_samples(20_000, 3);
         let codes: Vec<&[f32]> = z.chunks_exact(2).collect();
         assert!((mean_squared_norm(&codes) - 2.0).abs() < 0.05, "{}", mean_squared_norm(&codes));
         assert_eq!(mean_squared_norm(&[[3.0f32, 4.0, 0.1, 0.1, 7.0]]), 25.0);
@@ -245,30 +196,5 @@ mod tests {
     #[test]
     fn interpolation_includes_both_ends() {
         assert_eq!(interpolation([0.0, 1.0], [2.0, -1.0], 3), vec![0.0, 1.0, 1.0, 0.0, 2.0, -1.0]);
-    }
-
-    #[test]
-    fn aggregate_map_is_positive_on_the_codes_negative_in_holes_and_blank_far_away() {
-        // Codes crowded at (1, 1): denser than the prior there, thinner at (−1, −1), nothing at the corner.
-        let posteriors = vec![[1.0f32, 1.0, 0.1, 0.1, 0.0]; 10];
-        let grid = LatentGrid::new(9, 4.0).expect("valid");
-        let map = aggregate_vs_prior(&posteriors, &grid, 0.25);
-        let at = |x: f32, y: f32| {
-            let col = ((x + 4.0) / grid.step()).round() as usize;
-            let row = ((4.0 - y) / grid.step()).round() as usize;
-            map[row * 9 + col]
-        };
-        assert!(at(1.0, 1.0) > 1.0, "{}", at(1.0, 1.0));
-        assert!(at(-1.0, -1.0) < -1.0, "{}", at(-1.0, -1.0));
-        assert!(at(-4.0, -4.0).is_nan());
-        // The same map over a window around the codes agrees with the whole map at shared points.
-        let window = LatentGrid::window(9, [1.0, 1.0], 1.0).expect("valid");
-        let zoomed = aggregate_vs_prior(&posteriors, &window, 0.25);
-        assert!((zoomed[4 * 9 + 4] - at(1.0, 1.0)).abs() < 1e-4, "{} vs {}", zoomed[4 * 9 + 4], at(1.0, 1.0));
-        assert!((zoomed[0] - at(0.0, 2.0)).abs() < 1e-4, "{} vs {}", zoomed[0], at(0.0, 2.0));
-        // log₂ q/p by hand at the code itself: q = N((1,1); (1,1), 0.25²I).
-        let q = 1.0 / (2.0 * core::f32::consts::PI * 0.25 * 0.25);
-        let expected = (q.ln() - log_prior([1.0, 1.0])) / core::f32::consts::LN_2;
-        assert!((at(1.0, 1.0) - expected).abs() < 1e-3, "{} vs {expected}", at(1.0, 1.0));
     }
 }

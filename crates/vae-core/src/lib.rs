@@ -12,7 +12,8 @@
 //! - [`dataset`]: the datasets a model can be trained on: names, class names, preprocessing.
 //! - [`bound`]: log p(x), the true posterior and the two gaps of the ELBO, by quadrature.
 //! - [`eval`]: the importance-weighted log-likelihood and the decoder's continuity.
-//! - [`latent`]: the prior's density, grids over the plane and the maps drawn on it.
+//! - [`latent`]: the prior's density, grids over the plane, checked points, interpolation.
+//! - [`numeric`]: the bottom layer: tensor values as f32, vectorisable kernels, normal draws.
 //! - [`idx`]: the IDX file format of MNIST and its relatives.
 //! - [`pack`]: a dataset subset in one file, for training in the page.
 //! - [`framing`]: magic, version, lengths and CRC around the weights and checkpoint files.
@@ -31,6 +32,7 @@ pub mod latent;
 pub mod loss;
 pub mod message;
 pub mod model;
+pub mod numeric;
 #[cfg(feature = "train")]
 pub mod optim;
 pub mod pack;

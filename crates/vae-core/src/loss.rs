@@ -20,8 +20,7 @@
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::fast;
-use crate::readout::to_vec;
+use crate::numeric::{self, LOG_2PI, to_vec};
 
 /// How a decoder's output scores an image: the distribution of each pixel given z.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
@@ -105,7 +104,7 @@ impl Likelihood {
 /// - returns: `[batch]`
 pub fn reconstruction_nats(logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
     pixelwise_nats(logits, x, 0.0, |l, t| {
-        let e = fast::exp(-l.abs()); // in (0, 1]
+        let e = numeric::exp(-l.abs()); // in (0, 1]
         (pixel_nats(l, t, e), if l >= 0.0 { 1.0 } else { e } / (1.0 + e) - t) // σ(ℓ) − x
     })
 }
@@ -122,7 +121,7 @@ pub fn gaussian_reconstruction_nats(logits: Tensor<2>, x: Tensor<2>, sigma_x: f6
     let inverse_variance = (1.0 / (sigma_x * sigma_x)) as f32;
     let half = 0.5 * inverse_variance;
     pixelwise_nats(logits, x, pixels as f64 * gaussian_log_normaliser(sigma_x), |l, t| {
-        let s = fast::sigmoid(l);
+        let s = numeric::sigmoid(l);
         let d = s - t;
         (half * d * d, d * s * (1.0 - s) * inverse_variance)
     })
@@ -130,7 +129,7 @@ pub fn gaussian_reconstruction_nats(logits: Tensor<2>, x: Tensor<2>, sigma_x: f6
 
 /// ln(σₓ√(2π)): the Gaussian pixel's normalising constant, nats per pixel.
 fn gaussian_log_normaliser(sigma_x: f64) -> f64 {
-    sigma_x.ln() + 0.5 * crate::latent::LOG_2PI
+    sigma_x.ln() + 0.5 * LOG_2PI
 }
 
 /// Σ over each image's pixels of `pixel(ℓ, x).0`, plus `constant`, with the derivative
@@ -161,7 +160,7 @@ fn pixelwise_nats(logits: Tensor<2>, x: Tensor<2>, constant: f64, pixel: impl Fn
         }
     }
     // NaN if a logit is (a diverging run): t·ℓ is NaN then, whatever t.
-    let sums: Vec<f32> = per_pixel.chunks_exact(pixels).map(|p| fast::sum(p) + constant as f32).collect();
+    let sums: Vec<f32> = per_pixel.chunks_exact(pixels).map(|p| numeric::sum(p) + constant as f32).collect();
     let value = Tensor::<1>::from_data(TensorData::new(sums, [batch]), &device); // [batch]
     if !differentiate {
         return value;
@@ -177,10 +176,10 @@ fn pixelwise_nats(logits: Tensor<2>, x: Tensor<2>, constant: f64, pixel: impl Fn
 pub fn bernoulli_nats(logits: &[f32], x: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let (l8, x8) = (logits.chunks_exact(8), x.chunks_exact(8));
-    let rest: f32 = l8.remainder().iter().zip(x8.remainder()).map(|(&l, &t)| pixel_nats(l, t, fast::exp(-l.abs()))).sum();
+    let rest: f32 = l8.remainder().iter().zip(x8.remainder()).map(|(&l, &t)| pixel_nats(l, t, numeric::exp(-l.abs()))).sum();
     for (ls, ts) in l8.zip(x8) {
         for ((a, &l), &t) in acc.iter_mut().zip(ls).zip(ts) {
-            *a += pixel_nats(l, t, fast::exp(-l.abs()));
+            *a += pixel_nats(l, t, numeric::exp(-l.abs()));
         }
     }
     acc.iter().sum::<f32>() + rest
@@ -191,7 +190,7 @@ pub fn bernoulli_nats(logits: &[f32], x: &[f32]) -> f32 {
 pub fn gaussian_nats(logits: &[f32], x: &[f32], sigma_x: f64) -> f32 {
     let half = (0.5 / (sigma_x * sigma_x)) as f32;
     let squared = |l: f32, t: f32| {
-        let d = fast::sigmoid(l) - t;
+        let d = numeric::sigmoid(l) - t;
         d * d
     };
     let mut acc = [0f32; 8];
@@ -208,7 +207,7 @@ pub fn gaussian_nats(logits: &[f32], x: &[f32], sigma_x: f64) -> f32 {
 /// softplus(ℓ) − tℓ = max(ℓ, 0) + ln(1 + e) − tℓ for one pixel, given e = e^−|ℓ| (branch-free).
 #[inline]
 fn pixel_nats(l: f32, t: f32, e: f32) -> f32 {
-    (if l > 0.0 { l } else { 0.0 }) + fast::ln_1p_unit(e) - t * l
+    (if l > 0.0 { l } else { 0.0 }) + numeric::ln_1p_unit(e) - t * l
 }
 
 /// KL[N(μ, diag σ²) ‖ N(0, I)] per image, in nats, in closed form.
@@ -319,30 +318,4 @@ pub fn elbo_terms(model: &crate::Vae, kind: crate::ModelKind, likelihood: Likeli
             BatchTerms { recon, kl: zeros.clone(), kl_mean: zeros }
         }
     }
-}
-
-/// `n` draws from N(0, 1), deterministic for a given `seed` (SplitMix64 + Box–Muller).
-///
-/// Used where a caller needs repeatable samples without an RNG dependency (the wasm boundary:
-/// the same image always gets the same ELBO readout).
-pub fn standard_normal_samples(n: usize, seed: u64) -> Vec<f32> {
-    let mut state = seed;
-    let mut next_uniform = move || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64 // in (0, 1)
-    };
-    let mut out = Vec::with_capacity(n + 1);
-    while out.len() < n {
-        let (u1, u2) = (next_uniform(), next_uniform());
-        let r = (-2.0 * u1.ln()).sqrt();
-        let theta = 2.0 * core::f64::consts::PI * u2;
-        out.push((r * theta.cos()) as f32);
-        out.push((r * theta.sin()) as f32);
-    }
-    out.truncate(n);
-    out
 }

@@ -16,8 +16,8 @@
 
 use crate::IMAGE_SIDE;
 use crate::dataset::Preprocessing;
-use crate::fast;
 use crate::message::{Localized, PageMessage};
+use crate::numeric;
 
 /// Largest side the digit is scaled to, as in MNIST.
 pub const FIT_BOX: usize = 20;
@@ -179,7 +179,7 @@ fn quantile(values: impl Iterator<Item = f32>, fraction: f32) -> f32 {
     let mut hist = [0usize; BINS];
     let mut n = 0usize;
     for v in values {
-        hist[fast::round_non_negative(v.clamp(0.0, 1.0) * (BINS - 1) as f32)] += 1;
+        hist[numeric::round_non_negative(v.clamp(0.0, 1.0) * (BINS - 1) as f32)] += 1;
         n += 1;
     }
     let target = (fraction * n as f32).ceil().max(1.0) as usize;
@@ -406,7 +406,7 @@ mod tests {
     #[test]
     fn the_row_wise_scans_find_what_the_pixel_wise_ones_did() {
         for x in (0..20_000).map(|i| i as f32 * 0.05123).chain([0.0, 0.5, 1.5, 0.49999997, 1022.5, 1023.0, 2.4999998]) {
-            assert_eq!(fast::round_non_negative(x), x.round() as usize, "round({x})");
+            assert_eq!(numeric::round_non_negative(x), x.round() as usize, "round({x})");
         }
         for (w, h) in [(1usize, 1usize), (2, 3), (17, 5), (40, 33), (280, 280)] {
             let grey: Vec<f32> = (0..w * h).map(|i| ((i * 7919) % 101) as f32 / 100.0).collect();

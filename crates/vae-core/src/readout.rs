@@ -4,8 +4,9 @@ use burn::prelude::*;
 use serde::Serialize;
 
 use crate::eval::{importance_samples_of, log_mean_exp};
-use crate::fast::{self, FastDecoder};
-use crate::loss::{Likelihood, kl_standard_normal_f32, standard_normal_samples};
+use crate::fast::FastDecoder;
+use crate::loss::{Likelihood, kl_standard_normal_f32};
+use crate::numeric::{self, standard_normal_samples, to_vec};
 use crate::{IMAGE_PIXELS, IMAGE_SIDE, LATENT_DIM, ModelKind, Vae};
 
 /// Posterior samples used for the reconstruction term of the readout.
@@ -73,7 +74,7 @@ pub fn posterior(
     let mu = to_vec(mu_t.clone());
     let mu = [mu[0], mu[1]];
     let mu_logits = decoder.decode_logits(&mu); // [784]
-    let reconstruction = mu_logits.iter().map(|&l| fast::sigmoid(l)).collect();
+    let reconstruction = mu_logits.iter().map(|&l| numeric::sigmoid(l)).collect();
     let logits_tensor = |logits: Vec<f32>| {
         let n = logits.len() / IMAGE_PIXELS;
         Tensor::<2>::from_data(TensorData::new(logits, [n, IMAGE_PIXELS]), device) // [n, 784]
@@ -130,12 +131,6 @@ pub fn encode_many(model: &Vae, kind: ModelKind, pixels: &[f32], device: &Device
     out
 }
 
-/// A float tensor's values as f32 (whatever its stored precision).
-pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    // The CPU backends finish at once and convert any float dtype to f32, so this cannot fail.
-    t.into_data().convert::<f32>().try_to_vec::<f32>().expect("a float tensor converts to f32")
-}
-
 /// Lays out `n` 28×28 grey images row by row, `cols` per row, as one RGBA image
 /// (`cols·28 × rows·28`); returns `(rgba, width, height)`.
 pub fn tile_rgba(images: &[f32], cols: usize) -> (Vec<u8>, usize, usize) {
@@ -162,7 +157,7 @@ pub fn tile_rgba(images: &[f32], cols: usize) -> (Vec<u8>, usize, usize) {
 /// One intensity in [0, 1] as a grey level 0–255.
 #[inline]
 fn grey_byte(v: f32) -> u8 {
-    fast::round_non_negative(v.clamp(0.0, 1.0) * 255.0) as u8
+    numeric::round_non_negative(v.clamp(0.0, 1.0) * 255.0) as u8
 }
 
 #[cfg(test)]

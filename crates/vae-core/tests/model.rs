@@ -7,8 +7,9 @@ use burn::tensor::Distribution;
 use common::meta;
 use vae_core::Likelihood;
 use vae_core::dataset::{self, Preprocessing};
-use vae_core::loss::{elbo_terms, kl_standard_normal, kl_standard_normal_f32, reconstruction_nats, standard_normal_samples};
+use vae_core::loss::{elbo_terms, kl_standard_normal, kl_standard_normal_f32, reconstruction_nats};
 use vae_core::model::NotExplorable;
+use vae_core::numeric::standard_normal_samples;
 use vae_core::weights::{FORMAT_VERSION, MAGIC};
 use vae_core::{ModelKind, Vae, VaeConfig, WeightsError, WeightsFile, WeightsMeta};
 
@@ -218,8 +219,9 @@ fn continuity_is_zero_for_a_constant_decoder_and_positive_otherwise() {
 
 #[test]
 fn a_continuity_map_made_in_bands_of_rows_is_the_whole_map() {
+    use vae_core::eval::{continuity_map, continuity_map_rows};
     use vae_core::fast::FastDecoder;
-    use vae_core::latent::{LatentGrid, continuity_map, continuity_map_rows};
+    use vae_core::latent::LatentGrid;
     let model = VaeConfig::new().with_hidden(vec![16]).init(&device());
     let grid = LatentGrid::new(9, 3.0).expect("a grid");
     let whole = continuity_map(&model, &grid);

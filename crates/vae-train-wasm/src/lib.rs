@@ -661,21 +661,42 @@ mod tests {
         assert_ne!(means(&mut other), means(&mut ae), "another seed gives other weights");
     }
 
-    #[test]
-    fn every_training_error_has_its_english_page_message() {
-        let catalogue = std::fs::read_to_string(format!("{}/../../{}", env!("CARGO_MANIFEST_DIR"), vae_core::message::ENGLISH_CATALOGUE))
-            .expect("the catalogue is readable");
-        let errors = [
+    /// One error of each variant, by a match the compiler makes exhaustive: a new variant does
+    /// not build until it has an arm (and so a sample) here.
+    fn one_of_each() -> Vec<TrainError> {
+        let sample = |variant: &TrainError| match variant {
+            TrainError::Beta => TrainError::Beta,
+            TrainError::SigmaX => TrainError::SigmaX,
+            TrainError::LikelihoodChanged => TrainError::LikelihoodChanged,
+            TrainError::LearningRate => TrainError::LearningRate,
+            TrainError::BatchSize { .. } => TrainError::BatchSize { max: 10 },
+            TrainError::Diverged { .. } => TrainError::Diverged { failed_at: 3, loss: f64::NAN, kept: 2, learning_rate: 10.0 },
+            TrainError::NotFinite { .. } => TrainError::NotFinite { step: 3, recon: f64::NAN, kl: 1.0 },
+            TrainError::Pack(_) => TrainError::Pack(vae_core::pack::PackError::Header("eof".into())),
+            TrainError::Weights(_) => TrainError::Weights(vae_core::WeightsError::NonFinite("decoder.0.weight".into())),
+        };
+        // The variants, each once (the samples above give them their values).
+        let variants = [
             TrainError::Beta,
             TrainError::SigmaX,
             TrainError::LikelihoodChanged,
             TrainError::LearningRate,
-            TrainError::BatchSize { max: 10 },
-            TrainError::Diverged { failed_at: 3, loss: f64::NAN, kept: 2, learning_rate: 10.0 },
-            TrainError::NotFinite { step: 3, recon: f64::NAN, kl: 1.0 },
-            TrainError::Pack(vae_core::pack::PackError::Header("eof".into())),
-            TrainError::Weights(vae_core::WeightsError::NonFinite("decoder.0.weight".into())),
+            TrainError::BatchSize { max: 0 },
+            TrainError::Diverged { failed_at: 0, loss: 0.0, kept: 0, learning_rate: 0.0 },
+            TrainError::NotFinite { step: 0, recon: 0.0, kl: 0.0 },
+            TrainError::Pack(vae_core::pack::PackError::Header(String::new())),
+            TrainError::Weights(vae_core::WeightsError::BadMagic),
         ];
+        variants.iter().map(sample).collect()
+    }
+
+    #[test]
+    fn every_training_error_has_its_english_page_message() {
+        let catalogue = std::fs::read_to_string(format!("{}/../../{}", env!("CARGO_MANIFEST_DIR"), vae_core::message::ENGLISH_CATALOGUE))
+            .expect("the catalogue is readable");
+        let errors = one_of_each();
+        let kinds: std::collections::HashSet<_> = errors.iter().map(std::mem::discriminant).collect();
+        assert_eq!(kinds.len(), errors.len(), "each variant once");
         for err in errors {
             if let Err(problem) = vae_core::message::check_against_catalogue(&catalogue, &err.page_message()) {
                 panic!("“{err}”: {problem}");

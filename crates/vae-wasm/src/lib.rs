@@ -114,7 +114,7 @@ impl Explorer {
         }
         // The kernel is at least half a grid step wide, so no code falls between grid points.
         let bandwidth = AGGREGATE_BANDWIDTH.max(grid.step() / 2.0);
-        Ok(latent::aggregate_vs_prior(&self.meta.test_posteriors, grid, bandwidth))
+        Ok(vae_core::eval::aggregate_vs_prior(&self.meta.test_posteriors, grid, bandwidth))
     }
 }
 
@@ -208,7 +208,7 @@ impl Explorer {
     #[wasm_bindgen(js_name = continuityMap)]
     pub fn continuity_map(&self, n: u32, cx: f32, cy: f32, range: f32) -> Result<Vec<f32>, JsError> {
         let grid = grid(n, cx, cy, range)?;
-        Ok(latent::continuity_map_rows(&self.fast, &grid, 0..grid.n))
+        Ok(vae_core::eval::continuity_map_rows(&self.fast, &grid, 0..grid.n))
     }
 
     /// [`Self::continuity_map`] of `rows` grid rows from row `first_row` (from the top) only:
@@ -220,7 +220,7 @@ impl Explorer {
         if rows == 0 || end > grid.n {
             return Err(JsError::new(&format!("rows {first}..{end} are not inside a grid of {} rows", grid.n)));
         }
-        Ok(latent::continuity_map_rows(&self.fast, &grid, first..end))
+        Ok(vae_core::eval::continuity_map_rows(&self.fast, &grid, first..end))
     }
 
     /// Half-width of the square a picture made from an `n × n` grid of half-width `range`
@@ -253,7 +253,7 @@ impl Explorer {
         if n as usize > MAX_BATCH {
             return Err(JsError::new(&format!("samplePrior draws at most {MAX_BATCH} points")));
         }
-        Ok(vae_core::loss::standard_normal_samples(n as usize * LATENT_DIM, seed as u64))
+        Ok(vae_core::numeric::standard_normal_samples(n as usize * LATENT_DIM, seed as u64))
     }
 
     /// Preprocesses an RGBA image the way the model's dataset was made and returns its posterior and ELBO readout

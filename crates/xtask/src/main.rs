@@ -5,8 +5,10 @@
 //!   the URL;
 //! - `bundle`: bundle the page's modules (`web/src/`) into `web/js/app.js` (needs node; the
 //!   bundle is committed so that `web` and `serve` do not);
-//! - `test`: formatting, clippy and all Rust tests, then `web`, the JS type check and bundle
-//!   check, then the real-browser tests in Chromium, and the core journeys in Firefox ESR too;
+//! - `test`: formatting, clippy, `vendor-check` and all Rust tests, then `web`, the JS type check
+//!   and bundle check, then the real-browser tests in Chromium, and the core journeys in Firefox
+//!   ESR too;
+//! - `vendor-check`: each crate in `vendor/` is its published version plus `vendor/<name>.patch`;
 //! - `bench`: `web`, then the in-browser figures (decode, grid, drag work per move, in-page
 //!   training against TensorFlow.js, start-up, bytes) and the native training figures, written
 //!   to `docs/benchmarks.md`.
@@ -14,25 +16,65 @@
 mod js;
 mod serve;
 mod setup;
+mod vendor;
 mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+
+/// The project's build, serve, test and benchmark tasks, with all set-up included.
+#[derive(Parser, Debug)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", about, disable_version_flag = true)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand, Debug)]
+enum Task {
+    /// Build the wasm modules and the model scripts into web/pkg/ (setting up the wasm toolchain
+    /// if needed).
+    Web,
+    /// Build web/ (unless --no-build), then serve it on 127.0.0.1 and print the URL.
+    Serve(ServeArgs),
+    /// Bundle the page's modules (web/src/) into web/js/app.js (needs node; the bundle is
+    /// committed, so `web` and `serve` do not).
+    Bundle,
+    /// Formatting, clippy, vendor-check and every Rust test, then `web`, the JS type and bundle
+    /// checks, then the browser tests in Chromium (the core journeys also in Firefox ESR).
+    Test,
+    /// The benchmark: in-browser and native figures against their peers, written to
+    /// docs/benchmarks.md.
+    Bench,
+    /// Check that each crate in vendor/ is its published version plus vendor/<name>.patch.
+    VendorCheck,
+}
+
+/// Options of `cargo xtask serve`.
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
+    /// Directory to serve (default: web/).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Serve as it is, without building web/ first.
+    #[arg(long)]
+    no_build: bool,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("web") => web::build().map(|_| ()),
-        Some("serve") => serve_task(&args[1..]),
-        Some("bundle") => js::bundle(&root(), &root().join(js::BUNDLE)),
-        Some("test") => test_task(),
-        Some("bench") => bench_task(),
-        _ => {
-            eprintln!("usage: cargo xtask <web | serve [--port N] [--dir D] [--no-build] | bundle | test | bench>");
-            return ExitCode::from(2);
-        }
+    let result = match Cli::parse().task {
+        Task::Web => web::build().map(|_| ()),
+        Task::Serve(args) => serve_task(args),
+        Task::Bundle => js::bundle(&root(), &root().join(js::BUNDLE)),
+        Task::Test => test_task(),
+        Task::Bench => bench_task(),
+        Task::VendorCheck => vendor::check(&root()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -43,23 +85,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// `serve [--port N] [--dir D] [--no-build]`: builds web/ (unless --no-build) and serves it, or D.
-fn serve_task(args: &[String]) -> Result<()> {
-    const USAGE: &str = "usage: cargo xtask serve [--port N] [--dir DIR] [--no-build]";
-    let (mut port, mut dir, mut build) = (8000, root().join("web"), true);
-    let mut args = args.iter();
-    while let Some(flag) = args.next() {
-        match flag.as_str() {
-            "--port" => port = args.next().context(USAGE)?.parse().context("--port takes a number (0: any free port)")?,
-            "--dir" => dir = PathBuf::from(args.next().context(USAGE)?),
-            "--no-build" => build = false,
-            _ => bail!(USAGE),
-        }
-    }
-    if build {
+/// Builds web/ (unless --no-build) and serves it, or `--dir`.
+fn serve_task(args: ServeArgs) -> Result<()> {
+    if !args.no_build {
         web::build()?;
     }
-    serve::serve(&dir, port)
+    serve::serve(&args.dir.unwrap_or_else(|| root().join("web")), args.port)
 }
 
 fn test_task() -> Result<()> {
@@ -68,6 +99,7 @@ fn test_task() -> Result<()> {
     run(Command::new(cargo()).args(["fmt", "--all", "--check"]).current_dir(&root)).context("run `cargo fmt --all`")?;
     step("cargo clippy --all-targets -- -D warnings");
     run(Command::new(cargo()).args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]).current_dir(&root))?;
+    vendor::check(&root)?;
     step("Rust tests (native)");
     run(Command::new(cargo()).args(["test", "--workspace", "--locked"]).current_dir(&root))?;
     web::build()?;
@@ -163,103 +195,141 @@ const TRAINING_ROUNDS: usize = 3;
 fn training_bench(root: &Path) -> serde_json::Value {
     let data_dir = std::env::var("VAE_DATA_DIR").unwrap_or_else(|_| "data/mnist".into());
     let bench_dir = root.join("target/bench");
-    let mut result = serde_json::json!({ "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) });
     let mut skipped = Vec::new();
     let python = pytorch_venv(&bench_dir, &mut skipped);
-    let pytorch_script = root.join("tests/bench/pytorch_vae.py");
+    let mut bench = TrainingBench {
+        root,
+        bench_weights: bench_dir.join("bench.vaew").to_string_lossy().into_owned(),
+        data_dir,
+        python,
+        result: serde_json::json!({ "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) }),
+        skipped,
+    };
     // Both at every core (the target) and at one thread: the second separates per-core speed from
     // how well each side uses a second core (which this shared VM gives little of).
-    let all = result["threads"].as_u64().unwrap_or(1).to_string();
+    let all = bench.result["threads"].as_u64().unwrap_or(1).to_string();
     let runs = [(all.as_str(), ""), ("1", "_1thread")];
-    // Keeps the smaller of a figure and the one already in `result` (the larger for images/s).
-    let keep_best = |result: &mut serde_json::Value, key: String, value: &serde_json::Value, larger: bool| {
-        let (Some(new), old) = (value.as_f64(), result[&key].as_f64()) else { return };
-        if old.is_none_or(|old| if larger { new > old } else { new < old }) {
-            result[key] = value.clone();
-        }
-    };
     for round in 1..=TRAINING_ROUNDS {
         for (threads, suffix) in runs {
-            step(&format!(
-                "training, round {round}/{TRAINING_ROUNDS}: two epochs of ours on {threads} thread(s) (cargo run --release -p trainer)"
-            ));
-            let bench_weights = bench_dir.join("bench.vaew").to_string_lossy().into_owned();
-            let ours = trainer_json(
-                root,
-                &["--epochs", "2", "--json", "--name", "bench", "--data-dir", &data_dir, "--out", &bench_weights],
-                threads,
-            );
-            match ours {
-                Some(summary) => {
-                    keep_best(&mut result, format!("epoch{suffix}_s"), &summary["epoch_s"], false);
-                    keep_best(&mut result, format!("images_per_s{suffix}"), &summary["images_per_s"], true);
-                    keep_best(&mut result, format!("step_images_per_s{suffix}"), &summary["step_images_per_s"], true);
-                }
-                None => skipped
-                    .push(format!("our training epoch on {threads} thread(s), round {round} (is MNIST in {data_dir}? set VAE_DATA_DIR)")),
-            }
+            bench.ours(round, threads, suffix);
             if suffix.is_empty() {
-                // The Gaussian decoder's step (grey pixels, squared error) beside the Bernoulli one's.
-                step(&format!("training, round {round}/{TRAINING_ROUNDS}: two epochs with a Gaussian decoder on {threads} thread(s)"));
-                let gaussian_args = [
-                    "--epochs",
-                    "2",
-                    "--json",
-                    "--name",
-                    "bench",
-                    "--likelihood",
-                    "gaussian",
-                    "--data-dir",
-                    &data_dir,
-                    "--out",
-                    &bench_weights,
-                ];
-                match trainer_json(root, &gaussian_args, threads) {
-                    Some(summary) => keep_best(&mut result, "gaussian_step_images_per_s".into(), &summary["step_images_per_s"], true),
-                    None => skipped.push(format!("our Gaussian-decoder training epoch, round {round}")),
-                }
+                bench.ours_gaussian(round, threads);
             }
-            let Some(python) = &python else { continue };
-            step(&format!("training, round {round}/{TRAINING_ROUNDS}: two epochs of the PyTorch reference on {threads} thread(s)"));
-            let line = output(
-                Command::new(python).arg(&pytorch_script).arg(&data_dir).args(["--threads", threads, "--epochs", "2"]).current_dir(root),
-            )
-            .and_then(|o| o.lines().last().and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()));
-            match line {
-                Some(torch) => {
-                    keep_best(&mut result, format!("pytorch_epoch{suffix}_s"), &torch["epoch_s"], false);
-                    if suffix.is_empty() {
-                        result["pytorch"] = torch;
-                    }
-                }
-                None => {
-                    skipped.push(format!("the PyTorch reference run on {threads} thread(s), round {round}, failed (see its output above)"))
-                }
-            }
+            bench.pytorch(round, threads, suffix);
         }
     }
     for (_, suffix) in runs {
+        let result = &mut bench.result;
         if let (Some(ours), Some(torch)) =
             (result[format!("epoch{suffix}_s")].as_f64(), result[format!("pytorch_epoch{suffix}_s")].as_f64())
         {
             result[format!("ratio_epoch{suffix}_vs_pytorch")] = serde_json::json!(ours / torch);
         }
     }
-    // The exact bound natively: `trainer eval --exact` on the first 200 test images.
-    step("exact log p(x): trainer eval --exact --limit 200");
-    let all_threads = result["threads"].to_string();
-    let exact = trainer_json(root, &["eval", "--exact", "--limit", "200", "--json", "--data-dir", &data_dir], &all_threads);
-    let rate = exact.and_then(|e| Some(e["exact"]["images"].as_f64()? / e["exact"]["seconds"].as_f64().filter(|s| *s > 0.0)?));
-    match rate {
-        Some(rate) => result["exact_images_per_s"] = serde_json::json!(rate),
-        None => skipped.push(format!("trainer eval --exact (is MNIST in {data_dir}? set VAE_DATA_DIR)")),
-    }
+    bench.exact(&all);
+    let TrainingBench { mut result, skipped, .. } = bench;
     result["training_rounds"] = serde_json::json!(TRAINING_ROUNDS);
     for why in &skipped {
         eprintln!("skipped: {why}");
     }
     result["skipped"] = serde_json::json!(skipped);
     result
+}
+
+/// The native training benchmark's runs and what they found so far.
+struct TrainingBench<'a> {
+    root: &'a Path,
+    data_dir: String,
+    bench_weights: String,
+    /// The PyTorch reference's Python, where it could be installed.
+    python: Option<PathBuf>,
+    result: serde_json::Value,
+    skipped: Vec<String>,
+}
+
+impl TrainingBench<'_> {
+    /// Keeps the smaller of a figure and the one already in `result` (the larger when `larger`).
+    fn keep_best(&mut self, key: String, value: &serde_json::Value, larger: bool) {
+        let (Some(new), old) = (value.as_f64(), self.result[&key].as_f64()) else { return };
+        if old.is_none_or(|old| if larger { new > old } else { new < old }) {
+            self.result[key] = value.clone();
+        }
+    }
+
+    /// Two epochs of ours on `threads` threads: `epoch{suffix}_s`, `images_per_s{suffix}`,
+    /// `step_images_per_s{suffix}`.
+    fn ours(&mut self, round: usize, threads: &str, suffix: &str) {
+        step(&format!(
+            "training, round {round}/{TRAINING_ROUNDS}: two epochs of ours on {threads} thread(s) (cargo run --release -p trainer)"
+        ));
+        let args = ["--epochs", "2", "--json", "--name", "bench", "--data-dir", &self.data_dir, "--out", &self.bench_weights];
+        match trainer_json(self.root, &args, threads) {
+            Some(summary) => {
+                self.keep_best(format!("epoch{suffix}_s"), &summary["epoch_s"], false);
+                self.keep_best(format!("images_per_s{suffix}"), &summary["images_per_s"], true);
+                self.keep_best(format!("step_images_per_s{suffix}"), &summary["step_images_per_s"], true);
+            }
+            None => self.skipped.push(format!(
+                "our training epoch on {threads} thread(s), round {round} (is MNIST in {}? set VAE_DATA_DIR)",
+                self.data_dir
+            )),
+        }
+    }
+
+    /// The same with a Gaussian decoder (grey pixels, squared error): `gaussian_step_images_per_s`.
+    fn ours_gaussian(&mut self, round: usize, threads: &str) {
+        step(&format!("training, round {round}/{TRAINING_ROUNDS}: two epochs with a Gaussian decoder on {threads} thread(s)"));
+        let args = [
+            "--epochs",
+            "2",
+            "--json",
+            "--name",
+            "bench",
+            "--likelihood",
+            "gaussian",
+            "--data-dir",
+            &self.data_dir,
+            "--out",
+            &self.bench_weights,
+        ];
+        match trainer_json(self.root, &args, threads) {
+            Some(summary) => self.keep_best("gaussian_step_images_per_s".into(), &summary["step_images_per_s"], true),
+            None => self.skipped.push(format!("our Gaussian-decoder training epoch, round {round}")),
+        }
+    }
+
+    /// Two epochs of the PyTorch reference on `threads` threads: `pytorch_epoch{suffix}_s`.
+    fn pytorch(&mut self, round: usize, threads: &str, suffix: &str) {
+        let Some(python) = self.python.clone() else { return };
+        step(&format!("training, round {round}/{TRAINING_ROUNDS}: two epochs of the PyTorch reference on {threads} thread(s)"));
+        let script = self.root.join("tests/bench/pytorch_vae.py");
+        let line = output(
+            Command::new(python).arg(&script).arg(&self.data_dir).args(["--threads", threads, "--epochs", "2"]).current_dir(self.root),
+        )
+        .and_then(|o| o.lines().last().and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()));
+        match line {
+            Some(torch) => {
+                self.keep_best(format!("pytorch_epoch{suffix}_s"), &torch["epoch_s"], false);
+                if suffix.is_empty() {
+                    self.result["pytorch"] = torch;
+                }
+            }
+            None => {
+                self.skipped.push(format!("the PyTorch reference run on {threads} thread(s), round {round}, failed (see its output above)"))
+            }
+        }
+    }
+
+    /// The exact bound natively: `trainer eval --exact` on the first 200 test images.
+    fn exact(&mut self, threads: &str) {
+        step("exact log p(x): trainer eval --exact --limit 200");
+        let exact = trainer_json(self.root, &["eval", "--exact", "--limit", "200", "--json", "--data-dir", &self.data_dir], threads);
+        let rate = exact.and_then(|e| Some(e["exact"]["images"].as_f64()? / e["exact"]["seconds"].as_f64().filter(|s| *s > 0.0)?));
+        match rate {
+            Some(rate) => self.result["exact_images_per_s"] = serde_json::json!(rate),
+            None => self.skipped.push(format!("trainer eval --exact (is MNIST in {}? set VAE_DATA_DIR)", self.data_dir)),
+        }
+    }
 }
 
 /// `cargo run --release -p trainer -- <args>` on `threads` threads: its last line as JSON (its
