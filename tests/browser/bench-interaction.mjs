@@ -4,7 +4,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { ROOT, serveWeb } from './harness.mjs';
+import { ROOT, serveWeb, trainingStatus as trainStatus } from './harness.mjs';
 
 /** Digits the TF.js peer trains on: the first 10,000 MNIST training images (those the page's pack holds). */
 const PEER_TRAIN_IMAGES = 10_000;
@@ -178,10 +178,6 @@ export async function idleWork(page, seconds = 5) {
 }
 
 /** Reads #train-status's figures as numbers. */
-async function trainStatus(page) {
-  return page.locator('#train-status').evaluate((el) => Object.fromEntries(Object.entries(el.dataset).map(([k, v]) => [k, Number(v)])));
-}
-
 /**
  * Starts training in the explorer `page` (its defaults: VAE, batch 128) and measures, over
  * `seconds` once the first steps are behind it, images per second two ways: by the wall clock

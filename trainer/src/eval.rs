@@ -369,6 +369,16 @@ fn iwae(model: &Vae, likelihood: Likelihood, pixels: &[f32], k: usize, device: &
     sum / n as f64
 }
 
+/// " (Gaussian decoder, σₓ = …: nats of a density over grey images)" for a Gaussian decoder,
+/// nothing for a Bernoulli one: what a report adds so that its figures are not read as
+/// Bernoulli nats.
+pub fn gaussian_units(likelihood: Likelihood) -> String {
+    match likelihood {
+        Likelihood::Bernoulli => String::new(),
+        Likelihood::Gaussian { sigma_x } => format!(" (Gaussian decoder, σₓ = {sigma_x}: nats of a density over grey images)"),
+    }
+}
+
 /// Prints one line per image (JSON with `--json`): its posterior and ELBO terms under the model.
 pub fn encode(args: &EncodeArgs) -> Result<()> {
     let device = Device::flex();
@@ -391,10 +401,7 @@ pub fn encode(args: &EncodeArgs) -> Result<()> {
                 line["kl"].as_f64().unwrap_or(f64::NAN),
                 line["elbo"].as_f64().unwrap_or(f64::NAN),
                 if line["inverted"].as_bool() == Some(true) { " (dark on light: inverted)" } else { "" },
-                match file.meta.likelihood {
-                    Likelihood::Bernoulli => String::new(),
-                    Likelihood::Gaussian { sigma_x } => format!(" (Gaussian decoder, σₓ = {sigma_x}: nats of a density over grey images)"),
-                }
+                gaussian_units(file.meta.likelihood)
             ),
             Err(err) => {
                 failed += 1;

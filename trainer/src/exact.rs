@@ -152,11 +152,8 @@ fn print_exact(name: &str, likelihood: Likelihood, r: &ExactReport) {
             r.images,
             vae_core::eval::TEST_BINARIZATION_SEED
         ),
-        Likelihood::Gaussian { sigma_x } => {
-            println!(
-                "{name} (Gaussian decoder, σₓ = {sigma_x}: nats of a density over grey images) on {} grey test images, by quadrature:",
-                r.images
-            )
+        Likelihood::Gaussian { .. } => {
+            println!("{name}{} on {} grey test images, by quadrature:", crate::eval::gaussian_units(likelihood), r.images)
         }
     }
     println!(

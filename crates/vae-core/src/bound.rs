@@ -18,8 +18,8 @@
 //! mass. The error estimate is the change of log p(x) when the grid step doubles.
 //!
 //! The module takes log p(x|z) as a function, so it is tested on a linear-Gaussian decoder whose
-//! posterior and log p(x) are known in closed form; [`bernoulli_log_likelihood`] is the one for
-//! the models' decoder.
+//! posterior and log p(x) are known in closed form; [`log_likelihood_of`] is the one for the
+//! models' decoder (Bernoulli or Gaussian pixels).
 
 use crate::fast::FastDecoder;
 use crate::latent::log_prior_f64;
@@ -161,11 +161,6 @@ pub fn log_likelihood_of<'a>(decoder: &'a FastDecoder, likelihood: Likelihood, x
     }
 }
 
-/// [`log_likelihood_of`] for Bernoulli pixels: Σᵢ xᵢ ℓᵢ − softplus(ℓᵢ).
-pub fn bernoulli_log_likelihood<'a>(decoder: &'a FastDecoder, x: &'a [f32]) -> impl Fn(&[f64]) -> Vec<f64> + 'a {
-    log_likelihood_of(decoder, Likelihood::Bernoulli, x)
-}
-
 /// The decoder's outputs on the coarse grid, independent of the image, so made once per model:
 /// each image's coarse log p(x|z) is then one matrix–vector product, since both likelihoods are
 /// linear in x up to a term of x alone:
@@ -203,7 +198,7 @@ impl CoarseLogits {
             Likelihood::Gaussian { sigma_x } => {
                 let variance = sigma_x * sigma_x;
                 let means: Vec<f64> = logits.iter().map(|&l| 1.0 / (1.0 + (-(l as f64)).exp())).collect();
-                let normaliser = pixels as f64 * (sigma_x.ln() + 0.5 * LOG_2PI);
+                let normaliser = pixels as f64 * crate::loss::gaussian_log_normaliser(sigma_x);
                 let offsets = means.chunks_exact(pixels).map(|s| s.iter().map(|v| v * v).sum::<f64>() / (2.0 * variance) + normaliser);
                 (means.iter().map(|&s| (s / variance) as f32).collect(), offsets.collect())
             }

@@ -224,13 +224,7 @@ impl Learner {
     /// before the step.
     pub fn step(&mut self, pixels: &[f32], indices: &[usize], rng: &mut impl Rng, learning_rate: f64) -> ElboTerms {
         self.batch.resize(indices.len() * IMAGE_PIXELS, 0.0);
-        if self.objective.likelihood.binarizes() {
-            fill_binarized_batch(pixels, indices, &mut self.batch, rng);
-        } else {
-            for (row, &i) in self.batch.chunks_exact_mut(IMAGE_PIXELS).zip(indices) {
-                row.copy_from_slice(&pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]);
-            }
-        }
+        fill_batch(pixels, indices, &mut self.batch, self.objective.likelihood.is_bernoulli().then_some(rng));
         let x = Tensor::<2>::from_data(TensorData::new(self.batch.clone(), [indices.len(), IMAGE_PIXELS]), &self.device); // [batch, 784]
         let model = self.model.take().expect("the model is put back after every step");
         let (grads, terms) = batch_gradients(&model, self.objective, x, self.shards);
@@ -276,13 +270,15 @@ pub fn binarize(pixels: &[f32], rng: &mut impl Rng) -> Vec<f32> {
     pixels.iter().map(|&p| if rng.random::<f32>() < p { 1.0 } else { 0.0 }).collect()
 }
 
-/// Gathers the images `indices` of `pixels` into `out`, binarised afresh (dynamic binarisation:
-/// every epoch sees new binary samples, which regularises the decoder).
-pub fn fill_binarized_batch(pixels: &[f32], indices: &[usize], out: &mut [f32], rng: &mut impl Rng) {
+/// Gathers the images `indices` of `pixels` into `out`: binarised afresh with `binarize`'s rng
+/// when given (dynamic binarisation: every epoch sees new binary samples, which regularises a
+/// Bernoulli decoder), as they are otherwise (a Gaussian decoder's grey pixels).
+pub fn fill_batch<R: Rng>(pixels: &[f32], indices: &[usize], out: &mut [f32], mut binarize: Option<&mut R>) {
     for (row, &i) in out.chunks_exact_mut(IMAGE_PIXELS).zip(indices) {
         let src = &pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS];
-        for (o, &p) in row.iter_mut().zip(src) {
-            *o = if rng.random::<f32>() < p { 1.0 } else { 0.0 };
+        match binarize.as_deref_mut() {
+            Some(rng) => row.iter_mut().zip(src).for_each(|(o, &p)| *o = if rng.random::<f32>() < p { 1.0 } else { 0.0 }),
+            None => row.copy_from_slice(src),
         }
     }
 }

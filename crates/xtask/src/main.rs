@@ -262,8 +262,7 @@ impl TrainingBench<'_> {
         step(&format!(
             "training, round {round}/{TRAINING_ROUNDS}: two epochs of ours on {threads} thread(s) (cargo run --release -p trainer)"
         ));
-        let args = ["--epochs", "2", "--json", "--name", "bench", "--data-dir", &self.data_dir, "--out", &self.bench_weights];
-        match trainer_json(self.root, &args, threads) {
+        match self.two_epochs(threads, &[]) {
             Some(summary) => {
                 self.keep_best(format!("epoch{suffix}_s"), &summary["epoch_s"], false);
                 self.keep_best(format!("images_per_s{suffix}"), &summary["images_per_s"], true);
@@ -279,23 +278,17 @@ impl TrainingBench<'_> {
     /// The same with a Gaussian decoder (grey pixels, squared error): `gaussian_step_images_per_s`.
     fn ours_gaussian(&mut self, round: usize, threads: &str) {
         step(&format!("training, round {round}/{TRAINING_ROUNDS}: two epochs with a Gaussian decoder on {threads} thread(s)"));
-        let args = [
-            "--epochs",
-            "2",
-            "--json",
-            "--name",
-            "bench",
-            "--likelihood",
-            "gaussian",
-            "--data-dir",
-            &self.data_dir,
-            "--out",
-            &self.bench_weights,
-        ];
-        match trainer_json(self.root, &args, threads) {
+        match self.two_epochs(threads, &["--likelihood", "gaussian"]) {
             Some(summary) => self.keep_best("gaussian_step_images_per_s".into(), &summary["step_images_per_s"], true),
             None => self.skipped.push(format!("our Gaussian-decoder training epoch, round {round}")),
         }
+    }
+
+    /// Two epochs of our trainer on `threads` threads with the flags `extra`: its `--json` summary.
+    fn two_epochs(&self, threads: &str, extra: &[&str]) -> Option<serde_json::Value> {
+        let mut args = vec!["--epochs", "2", "--json", "--name", "bench", "--data-dir", &self.data_dir, "--out", &self.bench_weights];
+        args.extend_from_slice(extra);
+        trainer_json(self.root, &args, threads)
     }
 
     /// Two epochs of the PyTorch reference on `threads` threads: `pytorch_epoch{suffix}_s`.
