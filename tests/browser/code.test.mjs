@@ -34,6 +34,7 @@ const VAE_CORE_LAYERS = [
   ['loss', 'fast', 'preprocess', 'pack'],
   ['eval', 'bound', 'weights', 'optim'],
   ['readout', 'train'],
+  ['session'],
 ];
 
 /**

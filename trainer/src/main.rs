@@ -62,7 +62,8 @@ pub struct TrainArgs {
     /// Images per optimiser step.
     #[arg(long, default_value_t = 128)]
     pub batch_size: usize,
-    /// Adam's initial learning rate (cosine-decayed to a tenth over the run).
+    /// Adam's initial learning rate, at most 1 (cosine-decayed to a tenth over the run by burn's
+    /// CosineAnnealingLrScheduler).
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
     /// Weight of the KL term (1 = the ELBO): of both its parts, unless --beta-mean or --beta-var

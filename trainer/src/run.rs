@@ -1,47 +1,34 @@
-//! The training loop: shuffle, binarise, step, report, export.
+//! `trainer train`: vae-core's training session with a progress bar, checkpoints and a report.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 
-use burn::module::Module;
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
-use rand::seq::SliceRandom;
 use vae_core::optim::FusedAdam;
-use vae_core::train::{Learner, cosine_lr, scored_images};
-use vae_core::{ElboTerms, IMAGE_PIXELS, ModelKind, TrainingLogEntry, Vae, VaeConfig, WeightsFile, WeightsMeta};
+use vae_core::session::{Plan, Session, Settings, TrainError, TrainingData};
+use vae_core::{ElboTerms, ModelKind, VaeConfig};
 
 use crate::TrainArgs;
 use crate::checkpoint::{Checkpoint, RunSettings};
-use crate::data::{Dataset, Split};
 use crate::export::write_atomic;
 
-use vae_core::eval::elbo_on;
-
-/// A training run as the flags describe it: data, model, optimiser, schedule and checkpoint.
-/// The CLI, `train-suite` and anything else that trains drive the same steps: [`Trainer::new`],
-/// [`Trainer::resume`], then [`Trainer::run_epoch`] and [`Trainer::evaluate`] per epoch, and
-/// [`Trainer::export`].
+/// A training run as the flags describe it: vae-core's [`Session`] (the loop the page's training
+/// also runs) with the trainer's data, progress bar and checkpoints. The CLI, `train-suite` and
+/// anything else that trains drive the same steps: [`Trainer::new`], [`Trainer::resume`], then
+/// [`Trainer::run_epoch`] and [`Trainer::evaluate`] per epoch, and [`Trainer::export`].
 pub struct Trainer {
     args: TrainArgs,
     name: String,
-    dataset: Dataset,
-    device: Device,
-    train_device: Device,
-    config: VaeConfig,
-    learner: Learner,
-    /// The test set as the model is scored on it (`scored_images`: binarised once, or grey).
-    test_x: Vec<f32>,
+    session: Session,
+    /// Training and test images.
+    counts: (usize, usize),
     settings: RunSettings,
     epochs: usize,
     /// The next epoch to run, 1-based.
     next_epoch: usize,
-    /// One entry per finished epoch, written into the weights file.
-    log: Vec<TrainingLogEntry>,
 }
 
 /// What one epoch of training gave.
@@ -66,11 +53,6 @@ impl Trainer {
             dataset.test.truncate((n / 6).max(100));
         }
         ensure!(dataset.train.len() >= args.batch_size, "only {} training images for a batch of {}", dataset.train.len(), args.batch_size);
-        let device = Device::flex();
-        device.seed(args.seed);
-        let train_device = device.clone().autodiff();
-        let config = VaeConfig::new().with_hidden(args.hidden.clone());
-        let model = config.init(&train_device);
         let name = args.model_name();
         let settings = RunSettings {
             name: name.clone(),
@@ -85,20 +67,26 @@ impl Trainer {
             train_images: dataset.train.len(),
             dataset: args.data.dataset().as_str().into(),
         };
-        Ok(Self {
-            test_x: scored_images(args.likelihood(), &dataset.test.pixels),
-            learner: Learner::new(model, FusedAdam::default().init(), args.objective(), vae_core::train::all_threads()),
-            args: args.clone(),
-            name,
-            dataset,
-            device,
-            train_device,
-            config,
-            settings,
-            epochs,
-            next_epoch: 1,
-            log: Vec::new(),
-        })
+        let counts = (dataset.train.len(), dataset.test.len());
+        let data = TrainingData {
+            dataset: settings.dataset.clone(),
+            train: dataset.train.pixels,
+            test: dataset.test.pixels,
+            test_labels: dataset.test.labels,
+        };
+        let session = Session::start(
+            data,
+            Settings {
+                objective: args.objective(),
+                config: VaeConfig::new().with_hidden(args.hidden.clone()),
+                learning_rate: args.lr,
+                batch_size: args.batch_size,
+                seed: args.seed,
+                plan: Plan::Epochs(epochs),
+            },
+        )
+        .map_err(|e| anyhow!("{e}"))?;
+        Ok(Self { args: args.clone(), name, session, counts, settings, epochs, next_epoch: 1 })
     }
 
     /// Continues from the run's checkpoint, which must belong to a run with the same flags.
@@ -107,16 +95,16 @@ impl Trainer {
         let checkpoint = Checkpoint::load(&path)?;
         checkpoint.check_matches(&self.settings, &path)?;
         self.next_epoch = checkpoint.epochs_done + 1;
-        self.log = checkpoint.log.clone();
         println!("resuming {} from {} after epoch {}/{}", self.name, path.display(), checkpoint.epochs_done, self.epochs);
-        let (model, optimizer) = checkpoint.restore(&self.config, &self.train_device, FusedAdam::default().init())?;
-        self.learner.restore(model, optimizer);
-        Ok(())
+        let (done, log) = (checkpoint.epochs_done, checkpoint.log.clone());
+        let device = self.session.device().clone().autodiff();
+        let (model, optimizer) = checkpoint.restore(&self.session.settings().config, &device, FusedAdam::default().init())?;
+        self.session.resume(done, model, optimizer, log).map_err(|e| anyhow!("{e}"))
     }
 
     /// One line saying what is trained on what.
     pub fn describe(&self) -> String {
-        let objective = self.learner.objective;
+        let objective = self.session.settings().objective;
         let kl = match objective.split_beta_mean() {
             Some(beta_mean) => format!("{beta_mean}·KL_μ + {}·KL_σ", objective.beta_var),
             None => format!("{}·KL", objective.beta()),
@@ -131,12 +119,7 @@ impl Trainer {
         };
         format!(
             "training {} ({objective}) on {} images ({} test), hidden {:?}, {} epochs of batch {}",
-            self.name,
-            self.dataset.train.len(),
-            self.dataset.test.len(),
-            self.args.hidden,
-            self.epochs,
-            self.args.batch_size
+            self.name, self.counts.0, self.counts.1, self.args.hidden, self.epochs, self.args.batch_size
         )
     }
 
@@ -145,37 +128,24 @@ impl Trainer {
         self.next_epoch <= self.epochs
     }
 
-    fn steps_per_epoch(&self) -> usize {
-        self.dataset.train.len() / self.args.batch_size
-    }
-
     /// Trains the next epoch (shuffle, binarise afresh, one Adam step per batch on the cosine
     /// schedule) with a progress bar, then writes the checkpoint. A non-finite loss stops the run
     /// and names the last good checkpoint.
     pub fn run_epoch(&mut self) -> Result<EpochReport> {
         let epoch = self.next_epoch;
-        // Every epoch draws from streams seeded by (seed, epoch), so a resumed run repeats exactly
-        // what the uninterrupted one would have drawn.
-        let epoch_seed = self.args.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let mut rng = SmallRng::seed_from_u64(epoch_seed);
-        self.device.seed(epoch_seed);
-        let mut order: Vec<usize> = (0..self.dataset.train.len()).collect();
-        order.shuffle(&mut rng);
-        let steps = self.steps_per_epoch();
+        let steps = self.session.steps_per_epoch();
         let bar = progress_bar(steps, epoch, self.epochs);
         let started = Instant::now();
         let mut sum = ElboTerms::default();
-        for (step, chunk) in order.chunks_exact(self.args.batch_size).enumerate() {
-            let terms = self.step(chunk, epoch, step, &mut rng);
-            if !(terms.recon.is_finite() && terms.kl.is_finite()) {
-                bar.abandon();
-                bail!(
-                    "the loss became non-finite at epoch {epoch}, step {step} (recon {}, KL {}); {}",
-                    terms.recon,
-                    terms.kl,
-                    self.rescue(epoch)
-                );
-            }
+        for step in 0..steps {
+            let terms = match self.session.step() {
+                Ok(terms) => terms,
+                Err(TrainError::Diverged { loss, .. }) => {
+                    bar.abandon();
+                    bail!("the loss became non-finite ({loss}) at epoch {epoch}, step {step}; {}", self.rescue(epoch));
+                }
+                Err(other) => return Err(other.into()),
+            };
             sum.add(&terms);
             let seen = (step + 1) as f64;
             let rate = ((step + 1) * self.args.batch_size) as f64 / started.elapsed().as_secs_f64();
@@ -189,34 +159,11 @@ impl Trainer {
         }
         bar.finish_and_clear();
         let seconds = started.elapsed().as_secs_f64();
-        let n = steps as f64;
-        let train = sum.divided_by(n);
-        self.log.push(TrainingLogEntry {
-            step: epoch * steps,
-            epoch,
-            recon: train.recon,
-            kl: train.kl,
-            kl_mean: train.kl_mean,
-            beta: self.learner.objective.beta(),
-            beta_mean: self.learner.objective.split_beta_mean(),
-            learning_rate: self.learning_rate(epoch, steps - 1),
-        });
-        Checkpoint::capture(&self.settings, epoch, &self.log, self.learner.model(), self.learner.optimizer())?
+        let learner = self.session.learner();
+        Checkpoint::capture(&self.settings, epoch, &self.session.training_log(), learner.model(), learner.optimizer())?
             .save(&self.args.checkpoint_path())?;
         self.next_epoch += 1;
-        Ok(EpochReport { epoch, train, seconds })
-    }
-
-    /// One optimiser step on the images `indices`, binarised afresh, on the cosine schedule.
-    fn step(&mut self, indices: &[usize], epoch: usize, step: usize, rng: &mut SmallRng) -> ElboTerms {
-        let learning_rate = self.learning_rate(epoch, step);
-        self.learner.step(&self.dataset.train.pixels, indices, rng, learning_rate)
-    }
-
-    /// The cosine schedule's learning rate at `step` (0-based) of `epoch` (1-based).
-    fn learning_rate(&self, epoch: usize, step: usize) -> f64 {
-        let steps = self.steps_per_epoch();
-        cosine_lr(self.args.lr, ((epoch - 1) * steps + step) as f64 / (steps * self.epochs) as f64)
+        Ok(EpochReport { epoch, train: sum.divided_by(steps as f64), seconds })
     }
 
     /// What to do after a diverged epoch.
@@ -233,36 +180,18 @@ impl Trainer {
     }
 
     /// Test-set reconstruction and KL of the current model, nats per image.
-    pub fn evaluate(&self) -> ElboTerms {
-        let objective = self.learner.objective;
-        elbo_on(&self.learner.model().valid(), objective.kind, objective.likelihood, &self.test_x, &self.device)
+    pub fn evaluate(&mut self) -> ElboTerms {
+        self.session.test_terms()
     }
 
-    /// Writes the weights file (with `test`'s figures and the shipped test posteriors) atomically
-    /// and removes the checkpoint; returns where and how many bytes.
-    pub fn export(&self, test: ElboTerms) -> Result<(PathBuf, usize)> {
+    /// Writes the weights file (with the test figures and the first [`SHIPPED_POSTERIORS`] test
+    /// posteriors, rounded) atomically and removes the checkpoint; returns where and how many bytes.
+    pub fn export(&mut self) -> Result<(PathBuf, usize)> {
         let out = self.args.out.clone().unwrap_or_else(|| format!("weights/{}.vaew", self.name).into());
-        let model = self.learner.model().valid();
-        let kind = self.learner.objective.kind;
-        let meta = WeightsMeta {
-            name: self.name.clone(),
-            kind,
-            beta: if kind == ModelKind::Ae { 0.0 } else { self.learner.objective.beta() },
-            beta_mean: if kind == ModelKind::Ae { None } else { self.learner.objective.split_beta_mean() },
-            likelihood: self.learner.objective.likelihood,
-            config: self.config.clone(),
-            dataset: self.args.data.dataset().as_str().into(),
-            // The dataset's, filled in by `WeightsFile::from_model`.
-            classes: Vec::new(),
-            preprocessing: None,
-            epochs: self.epochs,
-            seed: self.args.seed,
-            test_recon: test.recon,
-            test_kl: test.kl,
-            test_posteriors: test_posteriors(&model, kind, &self.dataset.test, &self.device),
-            training_log: self.log.clone(),
-        };
-        let bytes = WeightsFile::from_model(model, meta).context("packing the trained weights")?.to_bytes();
+        let bytes = self
+            .session
+            .weights(&self.name, |meta| meta.test_posteriors = shipped(std::mem::take(&mut meta.test_posteriors)))
+            .context("packing the trained weights")?;
         write_atomic(&out, &bytes)?;
         // The run is complete and its weights are safe: the checkpoint has served its purpose.
         let _ = std::fs::remove_file(self.args.checkpoint_path());
@@ -273,7 +202,8 @@ impl Trainer {
 fn check_flags(args: &TrainArgs) -> Result<()> {
     ensure!(args.epochs > 0 || args.short, "--epochs must be at least 1");
     ensure!(args.batch_size > 0, "--batch-size must be at least 1");
-    ensure!(args.lr.is_finite() && args.lr > 0.0, "--lr must be a positive number");
+    // burn's cosine schedule takes rates in (0, 1]; Adam's useful ones are far below 1.
+    ensure!(args.lr.is_finite() && args.lr > 0.0 && args.lr <= 1.0, "--lr must be above 0 and at most 1");
     for (flag, beta) in [("--beta", Some(args.beta)), ("--beta-mean", args.beta_mean), ("--beta-var", args.beta_var)] {
         ensure!(beta.is_none_or(|b| b.is_finite() && b >= 0.0), "{flag} must be a non-negative number");
     }
@@ -304,7 +234,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         test = Some(terms);
     }
     let test = test.unwrap_or_else(|| trainer.evaluate());
-    let (out, bytes) = trainer.export(test)?;
+    let (out, bytes) = trainer.export()?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "wrote {} ({:.1} MB) after {seconds:.0}s: test ELBO {:.2} nats (recon {:.2}, KL {:.2})",
@@ -315,7 +245,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         test.kl
     );
     if args.json {
-        let images_per_epoch = (trainer.steps_per_epoch() * args.batch_size) as f64;
+        let images_per_epoch = (trainer.session.steps_per_epoch() * args.batch_size) as f64;
         let summary = serde_json::json!({
             "name": trainer.name, "weights": out, "epochs": trainer.epochs,
             "elbo": test.elbo(), "recon": test.recon, "kl": test.kl,
@@ -364,18 +294,18 @@ pub fn train_suite(args: &TrainArgs) -> Result<()> {
 pub const SHIPPED_POSTERIORS: usize = 2000;
 
 /// Posteriors `[μ₁, μ₂, σ₁, σ₂, label]` of the first [`SHIPPED_POSTERIORS`] test images.
-pub fn test_posteriors(model: &Vae, kind: ModelKind, test: &Split, device: &Device) -> Vec<[f32; 5]> {
+pub fn test_posteriors(model: &vae_core::Vae, kind: ModelKind, test: &crate::data::Split, device: &Device) -> Vec<[f32; 5]> {
     let n = test.len().min(SHIPPED_POSTERIORS);
-    vae_core::readout::encode_many(model, kind, &test.pixels[..n * IMAGE_PIXELS], device)
-        .into_iter()
-        .zip(&test.labels)
-        // 1e-3 latent units is far below a pixel of the plane; rounding halves what the page downloads.
-        .map(|(p, &label)| [round3(p[0]), round3(p[1]), round3(p[2]), round3(p[3]), label as f32])
-        .collect()
+    let codes = vae_core::readout::encode_many(model, kind, &test.pixels[..n * vae_core::IMAGE_PIXELS], device);
+    shipped(codes.into_iter().zip(&test.labels).map(|(p, &label)| [p[0], p[1], p[2], p[3], label as f32]).collect())
 }
 
-fn round3(v: f32) -> f32 {
-    (v * 1000.0).round() / 1000.0
+/// The first [`SHIPPED_POSTERIORS`] codes, rounded to 1e-3 latent units: far below a pixel of the
+/// plane, and it halves what the page downloads.
+fn shipped(mut codes: Vec<[f32; 5]>) -> Vec<[f32; 5]> {
+    codes.truncate(SHIPPED_POSTERIORS);
+    codes.iter_mut().for_each(|c| c[..4].iter_mut().for_each(|v| *v = (*v * 1000.0).round() / 1000.0));
+    codes
 }
 
 fn progress_bar(steps: usize, epoch: usize, epochs: usize) -> ProgressBar {

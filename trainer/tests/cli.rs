@@ -167,9 +167,12 @@ fn malformed_idx_fails_naming_the_file() {
 
 #[test]
 fn bad_arguments_are_refused_clearly() {
-    let out = trainer(&["--beta=-1", "--no-download"]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--beta"));
+    // A learning rate above 1 is outside burn's cosine schedule: refused by name before any data.
+    for (bad, flag) in [("--beta=-1", "--beta"), ("--lr=2", "--lr")] {
+        let out = trainer(&[bad, "--no-download"]);
+        assert!(!out.status.success(), "{bad} was accepted");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(flag), "{bad}: {}", String::from_utf8_lossy(&out.stderr));
+    }
 }
 
 /// A one-epoch run of a tiny model on the dataset in `dir`, writing `out`, with `extra` flags.
@@ -414,7 +417,7 @@ fn a_diverging_run_stops_clearly_and_keeps_its_last_good_checkpoint() {
             "--batch-size",
             "32",
             "--hidden",
-            "16",
+            "32",
             "--out",
             out.to_str().expect("utf8"),
         ];
@@ -425,10 +428,10 @@ fn a_diverging_run_stops_clearly_and_keeps_its_last_good_checkpoint() {
     let checkpoint = out.with_extension("ckpt");
     let good = std::fs::read(&checkpoint).expect("a checkpoint after 2 epochs");
 
-    // Resumed with an absurd learning rate, the run diverges: it stops, says where the last good
+    // Resumed with the largest learning rate the schedule takes (1), the run diverges: it stops, says where the last good
     // checkpoint is, and leaves that checkpoint untouched.
-    let diverged = Command::new(env!("CARGO_BIN_EXE_trainer")).args(run(&["--resume", "--lr", "1e38"])).output().expect("runs");
-    assert!(!diverged.status.success(), "an absurd learning rate should diverge");
+    let diverged = Command::new(env!("CARGO_BIN_EXE_trainer")).args(run(&["--resume", "--lr", "1"])).output().expect("runs");
+    assert!(!diverged.status.success(), "a learning rate of 1 should diverge");
     let err = String::from_utf8_lossy(&diverged.stderr);
     assert!(err.contains("non-finite") && err.contains(checkpoint.to_str().expect("utf8")) && err.contains("--resume"), "{err}");
     assert!(std::fs::read(&checkpoint).expect("still there") == good, "the last good checkpoint was overwritten");

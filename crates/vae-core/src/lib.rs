@@ -18,6 +18,9 @@
 //! - [`pack`]: a dataset subset in one file, for training in the page.
 //! - [`framing`]: magic, version, lengths and CRC around the weights and checkpoint files.
 //! - [`readout`]: one image's posterior and ELBO terms, as the page shows them.
+//! - [`session`]: one training run (epochs, schedule, rollback, log, weights header) for the
+//!   trainer and the page.
+//! - [`train`]: the training step and the [`train::Learner`] that takes it.
 //! - [`weights`]: the versioned, checksummed weights file.
 #![cfg_attr(not(test), warn(missing_docs))]
 
@@ -38,6 +41,8 @@ pub mod optim;
 pub mod pack;
 pub mod preprocess;
 pub mod readout;
+#[cfg(feature = "train")]
+pub mod session;
 #[cfg(feature = "train")]
 pub mod train;
 pub mod weights;

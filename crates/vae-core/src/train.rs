@@ -55,28 +55,11 @@ impl Objective {
     }
 }
 
-/// Runs forward, backward and the optimiser on one batch; returns the updated model and the
-/// batch's mean terms (before the update).
-///
-/// The batch is split into one shard per thread of rayon's pool; each shard runs its forward and
-/// backward pass on its own core and the shards' gradients are summed before the one optimiser
-/// step. The result is the gradient of the whole batch's mean loss, as with one shard (up to
-/// float rounding): the model, batch size and optimiser are unchanged, only the work is split.
-/// burn's matmuls alone hardly use a second core at these sizes (batch 128: one epoch took
-/// 5.6 s on two threads against 6.4 s on one).
-///
-/// `model` and `x` must live on an autodiff device.
-///
-/// # Shapes
-/// - `x`: `[batch, 784]`
-pub fn train_step(model: Vae, optimizer: &mut ModuleOptimizer, objective: Objective, x: Tensor<2>, learning_rate: f64) -> (Vae, ElboTerms) {
-    let (grads, terms) = batch_gradients(&model, objective, x, all_threads());
-    let model = optimizer.step(learning_rate, model, grads);
-    (model, terms)
-}
-
 /// Gradients of the batch's mean loss and the batch's mean terms, computed in `shards` parts in
-/// parallel (fewer if the batch is small). The noise ε is drawn once for the whole batch, before
+/// parallel (fewer if the batch is small): each shard runs its forward and backward pass on its
+/// own core and the shards' gradients are summed before the one optimiser step, which gives the
+/// whole batch's gradient (up to float rounding). burn's matmuls alone hardly use a second core
+/// at these sizes (batch 128: one epoch took 5.6 s on two threads against 6.4 s on one). The noise ε is drawn once for the whole batch, before
 /// the split, so a run draws the same numbers whatever the number of shards.
 ///
 /// # Shapes
@@ -260,18 +243,19 @@ pub fn all_threads() -> usize {
 pub fn scored_images(likelihood: Likelihood, grey: &[f32]) -> Vec<f32> {
     use rand::SeedableRng;
     match likelihood {
-        Likelihood::Bernoulli => binarize(grey, &mut rand::rngs::SmallRng::seed_from_u64(crate::eval::TEST_BINARIZATION_SEED)),
+        Likelihood::Bernoulli => {
+            let mut binary = vec![0.0; grey.len()];
+            let all: Vec<usize> = (0..grey.len() / IMAGE_PIXELS).collect();
+            let mut rng = rand::rngs::SmallRng::seed_from_u64(crate::eval::TEST_BINARIZATION_SEED);
+            fill_batch(grey, &all, &mut binary, Some(&mut rng));
+            binary
+        }
         Likelihood::Gaussian { .. } => grey.to_vec(),
     }
 }
 
-/// x ~ Bernoulli(intensity), pixel by pixel.
-pub fn binarize(pixels: &[f32], rng: &mut impl Rng) -> Vec<f32> {
-    pixels.iter().map(|&p| if rng.random::<f32>() < p { 1.0 } else { 0.0 }).collect()
-}
-
-/// Gathers the images `indices` of `pixels` into `out`: binarised afresh with `binarize`'s rng
-/// when given (dynamic binarisation: every epoch sees new binary samples, which regularises a
+/// Gathers the images `indices` of `pixels` into `out`: binarised afresh (x ~ Bernoulli(intensity), pixel
+/// by pixel) with `binarize`'s rng when given (dynamic binarisation: every epoch sees new binary samples, which regularises a
 /// Bernoulli decoder), as they are otherwise (a Gaussian decoder's grey pixels).
 pub fn fill_batch<R: Rng>(pixels: &[f32], indices: &[usize], out: &mut [f32], mut binarize: Option<&mut R>) {
     for (row, &i) in out.chunks_exact_mut(IMAGE_PIXELS).zip(indices) {
@@ -281,10 +265,4 @@ pub fn fill_batch<R: Rng>(pixels: &[f32], indices: &[usize], out: &mut [f32], mu
             None => row.copy_from_slice(src),
         }
     }
-}
-
-/// Cosine decay from `lr` to `lr / 10` as `progress` goes from 0 to 1.
-pub fn cosine_lr(lr: f64, progress: f64) -> f64 {
-    let floor = lr / 10.0;
-    floor + 0.5 * (lr - floor) * (1.0 + (core::f64::consts::PI * progress.clamp(0.0, 1.0)).cos())
 }
