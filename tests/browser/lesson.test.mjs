@@ -26,8 +26,8 @@ async function catalogues() {
 }
 
 /**
- * Message keys the page names: data-i18n attributes, string literals in the page's code (web/src,
- * web/worker) and in the Rust errors it shows (crates/NAME/src), the lesson's steps.
+ * Message keys the page names: data-i18n attributes, string literals in the page's code (web/src
+ * and its worker/) and in the Rust errors it shows (crates/NAME/src), the lesson's steps.
  */
 async function usedKeys() {
   const html = await readFile(join(WEB_DIR, 'index.html'), 'utf8');
@@ -35,7 +35,7 @@ async function usedKeys() {
   const crates = join(WEB_DIR, '..', 'crates');
   const sources = [
     ...(await readdir(join(WEB_DIR, 'src'))).filter((n) => n !== 'messages-en.js').map((n) => join(WEB_DIR, 'src', n)),
-    ...(await readdir(join(WEB_DIR, 'worker'))).map((n) => join(WEB_DIR, 'worker', n)),
+    ...(await readdir(join(WEB_DIR, 'src', 'worker'))).map((n) => join(WEB_DIR, 'src', 'worker', n)),
     ...(await Promise.all((await readdir(crates)).map(async (c) => (await readdir(join(crates, c, 'src'))).map((n) => join(crates, c, 'src', n))))).flat(),
   ].filter((path) => /\.(js|rs)$/.test(path));
   for (const path of sources) {

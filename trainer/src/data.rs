@@ -1,7 +1,7 @@
 //! MNIST-style IDX datasets on disk: find, decompress, download when missing, parse.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -193,19 +193,22 @@ fn find(dir: &Path, name: &str) -> Option<PathBuf> {
 /// Reads a file, gunzipping it when it starts with the gzip magic bytes.
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     let raw = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .with_context(|| format!("{} is not a valid gzip file (truncated download?); delete it and retry", path.display()))?;
-        Ok(out)
-    } else {
-        Ok(raw)
-    }
+    maybe_gunzip(raw).with_context(|| format!("{} is not a valid gzip file (truncated download?); delete it and retry", path.display()))
 }
 
-/// Downloads `name.gz` into `dir`: to a temporary file, verified to decompress and parse as
-/// IDX with the dataset's known count and size, then renamed, so an interrupted download never leaves a file that is later trusted.
+/// `raw` decompressed when it is gzip, else as it is.
+fn maybe_gunzip(raw: Vec<u8>) -> Result<Vec<u8>> {
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        return Ok(raw);
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&raw[..]).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// Downloads `name.gz` into `dir`: verified to decompress and parse as IDX with the dataset's
+/// known count and size, then written atomically, so an interrupted download never leaves a file
+/// that is later trusted.
 fn download(dir: &Path, name: &str, dataset: DatasetName) -> Result<()> {
     let target = dir.join(format!("{name}.gz"));
     let agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(120))).build().new_agent();
@@ -216,11 +219,9 @@ fn download(dir: &Path, name: &str, dataset: DatasetName) -> Result<()> {
         let body = agent.get(&url).call().and_then(|mut r| r.body_mut().with_config().limit(64 << 20).read_to_vec());
         match body {
             Ok(bytes) => {
-                let tmp = dir.join(format!(".{name}.gz.part"));
-                fs::File::create(&tmp)?.write_all(&bytes)?;
                 // Every dataset we know has 60,000 training and 10,000 test images of 28×28.
                 let expected = if name.starts_with("train") { 60_000 } else { 10_000 };
-                let check = read_maybe_gz(&tmp).and_then(|raw| {
+                let check = maybe_gunzip(bytes.clone()).and_then(|raw| {
                     let (count, shape_ok) = if name.contains("images") {
                         let images = idx::parse_images(&raw)?;
                         (images.count, images.rows == 28 && images.cols == 28)
@@ -231,14 +232,8 @@ fn download(dir: &Path, name: &str, dataset: DatasetName) -> Result<()> {
                     Ok(())
                 });
                 match check {
-                    Ok(()) => {
-                        fs::rename(&tmp, &target)?;
-                        return Ok(());
-                    }
-                    Err(err) => {
-                        let _ = fs::remove_file(&tmp);
-                        last_err = err.context(format!("{url} gave a corrupt file"));
-                    }
+                    Ok(()) => return crate::export::write_atomic(&target, &bytes),
+                    Err(err) => last_err = err.context(format!("{url} gave a corrupt file")),
                 }
             }
             Err(err) => last_err = anyhow::Error::new(err).context(url),

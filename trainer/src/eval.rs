@@ -7,17 +7,14 @@ use anyhow::{Context, Result, ensure};
 use burn::prelude::*;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
 use vae_core::eval::{Continuity, code_spread, continuity, continuity_scaled, iwae_log_likelihood, mean_of};
 use vae_core::fast::FastDecoder;
 use vae_core::numeric::standard_normal_samples;
 use vae_core::{ElboTerms, IMAGE_PIXELS, Likelihood, ModelKind, Vae, WeightsFile, WeightsMeta, preprocess_rgba_as, readout};
 
 use crate::data::{self, Split};
-use vae_core::classifier::{Classifier, ClassifierConfig};
+use vae_core::classifier::{Classifier, argmax, class_entropy_bits, classify};
 use vae_core::eval::{TEST_BINARIZATION_SEED, elbo_on};
-use vae_core::train::classifier_step;
 use vae_core::train::scored_images;
 
 /// Options of `trainer eval`.
@@ -269,53 +266,16 @@ pub const CONFIDENT: f32 = 0.9;
 /// Trains the digit classifier used to score completeness (3 epochs, seeded) and returns it
 /// with its test accuracy.
 pub fn train_classifier(train: &Split, test: &Split, seed: u64) -> (Classifier, f64) {
-    use burn::module::Module;
-    use burn::optim::AdamConfig;
-    use rand::seq::SliceRandom;
-    let device = Device::flex();
-    device.seed(seed);
-    let train_device = device.clone().autodiff();
-    let mut model = ClassifierConfig::new().init(&train_device);
-    let mut optimizer = AdamConfig::new().init();
-    let mut rng = SmallRng::seed_from_u64(seed);
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let batch = 128;
-    let bar = ProgressBar::new((3 * (train.len() / batch)) as u64);
+    const EPOCHS: usize = 3;
+    let bar = ProgressBar::new((EPOCHS * (train.len() / 128)) as u64);
     if let Ok(style) = ProgressStyle::with_template("digit classifier [{bar:30}] {pos}/{len} steps") {
         bar.set_style(style.progress_chars("=> "));
     }
-    for _ in 0..3 {
-        order.shuffle(&mut rng);
-        for chunk in order.chunks_exact(batch) {
-            let x: Vec<f32> = chunk.iter().flat_map(|&i| train.pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS].iter().copied()).collect();
-            let y: Vec<i64> = chunk.iter().map(|&i| train.labels[i] as i64).collect();
-            let x = Tensor::<2>::from_data(TensorData::new(x, [batch, IMAGE_PIXELS]), &train_device); // [batch, 784]
-            let y = Tensor::<1, Int>::from_data(TensorData::new(y, [batch]), &train_device); // [batch]
-            model = classifier_step(model, &mut optimizer, x, y, 1e-3).0;
-            bar.inc(1);
-        }
-    }
+    let model = vae_core::train::train_classifier(&train.pixels, &train.labels, EPOCHS, seed, || bar.inc(1));
     bar.finish_and_clear();
-    let model = model.valid();
-    let probs = classify(&model, &test.pixels, &device);
+    let probs = classify(&model, &test.pixels, &Device::flex());
     let correct = probs.chunks_exact(10).zip(&test.labels).filter(|(p, l)| argmax(p) == **l as usize).count();
     (model, correct as f64 / test.len().max(1) as f64)
-}
-
-/// Class probabilities of many images, `n × 10`.
-fn classify(model: &Classifier, pixels: &[f32], device: &Device) -> Vec<f32> {
-    pixels
-        .chunks(1000 * IMAGE_PIXELS)
-        .flat_map(|chunk| {
-            let b = chunk.len() / IMAGE_PIXELS;
-            let x = Tensor::<2>::from_data(TensorData::new(chunk.to_vec(), [b, IMAGE_PIXELS]), device); // [b, 784]
-            vae_core::numeric::to_vec(model.probabilities(x)) // [b, 10]
-        })
-        .collect()
-}
-
-fn argmax(p: &[f32]) -> usize {
-    p.iter().enumerate().fold((0, f32::MIN), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0
 }
 
 /// What decoded prior samples look like to the digit classifier.
@@ -337,14 +297,7 @@ pub fn completeness(model: &Vae, classifier: &Classifier, device: &Device) -> Co
     let confident = probs.chunks_exact(10).filter(|p| p.iter().copied().fold(0.0, f32::max) >= CONFIDENT).count();
     let mut counts = [0usize; 10];
     probs.chunks_exact(10).for_each(|p| counts[argmax(p)] += 1);
-    let class_entropy_bits = counts
-        .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| {
-            let p = c as f64 / COMPLETENESS_SAMPLES as f64;
-            -p * p.log2()
-        })
-        .sum();
+    let class_entropy_bits = class_entropy_bits(&counts);
     Completeness { confident: confident as f64 / COMPLETENESS_SAMPLES as f64, class_entropy_bits }
 }
 

@@ -390,7 +390,7 @@
   }
   var Model = class {
     /**
-     * @param {WasmExplorer} explorer
+     * @param {wasm_bindgen.Explorer} explorer
      * @param {ModelSource} source where it came from (null: shipped with the page)
      */
     constructor(explorer, source) {
@@ -797,17 +797,17 @@
       }
     };
   }
-  function posteriorDrawable(post) {
-    const dots = samplesDrawable(post.samples || [], COLORS.posterior, 2);
+  function posteriorDrawable(post2) {
+    const dots = samplesDrawable(post2.samples || [], COLORS.posterior, 2);
     return (ctx, view) => {
       const { toPx, scale: s, unit } = view;
-      const c = toPx({ x: post.mu[0], y: post.mu[1] });
+      const c = toPx({ x: post2.mu[0], y: post2.mu[1] });
       ctx.strokeStyle = ctx.fillStyle = COLORS.posterior;
       ctx.lineWidth = Math.max(1.5, unit / 40);
       ctx.setLineDash([6, 4]);
       for (const k of [1, 2]) {
         ctx.beginPath();
-        ctx.ellipse(c.x, c.y, Math.max(0.5, k * post.sigma[0] * s), Math.max(0.5, k * post.sigma[1] * s), 0, 0, 2 * Math.PI);
+        ctx.ellipse(c.x, c.y, Math.max(0.5, k * post2.sigma[0] * s), Math.max(0.5, k * post2.sigma[1] * s), 0, 0, 2 * Math.PI);
         ctx.stroke();
       }
       ctx.setLineDash([]);
@@ -1190,9 +1190,9 @@
     const kept = half / w.half;
     return { cx: z.x - (z.x - w.cx) * kept, cy: z.y - (z.y - w.cy) * kept, half };
   }
-  function posteriorWindow(post) {
-    const sigma = Math.max(post.sigma[0] || 0, post.sigma[1] || 0);
-    return { cx: post.mu[0], cy: post.mu[1], half: Math.max(MIN_POSTERIOR_HALF, POSTERIOR_SIGMAS * sigma) };
+  function posteriorWindow(post2) {
+    const sigma = Math.max(post2.sigma[0] || 0, post2.sigma[1] || 0);
+    return { cx: post2.mu[0], cy: post2.mu[1], half: Math.max(MIN_POSTERIOR_HALF, POSTERIOR_SIGMAS * sigma) };
   }
   function wheelPixels(e, pageHeight) {
     const unit = e.deltaMode === 1 ? LINE_PX : e.deltaMode === 2 ? pageHeight : 1;
@@ -1277,10 +1277,10 @@
       $("plane-zoom-posterior")
     );
     toPosterior.addEventListener("click", () => {
-      const post = posterior();
+      const post2 = posterior();
       const both = boundFrame();
       if (both) plane.setWindow(both);
-      else if (post) plane.setWindow(posteriorWindow(post));
+      else if (post2) plane.setWindow(posteriorWindow(post2));
     });
     return {
       /** Enables zoom-to-posterior when there is a posterior to zoom to. */
@@ -1531,25 +1531,25 @@
     let frame = null;
     function restart() {
       const id = ++run;
-      const post = posterior.current();
+      const post2 = posterior.current();
       const model = store.model();
       out.hidden = !toggle.checked;
       frame = null;
       plane.setLayer("true-posterior", null);
-      if (!toggle.checked || !post) return say("none", "exact.no-image");
+      if (!toggle.checked || !post2) return say("none", "exact.no-image");
       if (model.info.kind === "ae") return say("none", "exact.ae");
       let job;
       try {
-        job = model.explorer.exactBoundJob(new Float32Array(post.input), post.mu[0], post.mu[1], post.sigma[0], post.sigma[1]);
+        job = model.explorer.exactBoundJob(new Float32Array(post2.input), post2.mu[0], post2.mu[1], post2.sigma[0], post2.sigma[1]);
       } catch (err) {
         return say("none", "exact.failed", { reason: errorMessage(err) });
       }
       say("pending", "exact.pending");
       const current2 = () => id === run;
       stepJob(job, model, current2, (err) => say("none", "exact.failed", { reason: errorMessage(err) }), (bound) => {
-        frame = windowAround([{ mean: post.mu, cov: [[post.sigma[0] ** 2, 0], [0, post.sigma[1] ** 2]] }, bound.posterior_moments]);
-        showFigures(out, bound, post);
-        drawPicture(current2, model, post, bound, (drawable, state) => {
+        frame = windowAround([{ mean: post2.mu, cov: [[post2.sigma[0] ** 2, 0], [0, post2.sigma[1] ** 2]] }, bound.posterior_moments]);
+        showFigures(out, bound, post2);
+        drawPicture(current2, model, post2, bound, (drawable, state) => {
           plane.setLayer("true-posterior", drawable);
           out.dataset.state = state;
         });
@@ -1597,27 +1597,27 @@
     }
     return { cx: (lo[0] + hi[0]) / 2, cy: (lo[1] + hi[1]) / 2, half: FRAME_MARGIN * Math.max(hi[0] - lo[0], hi[1] - lo[1]) / 2 };
   }
-  function showFigures(out, bound, post) {
+  function showFigures(out, bound, post2) {
     Object.assign(out.dataset, {
       logPx: String(bound.log_px),
-      iwae: post.iwae == null ? "" : String(post.iwae),
+      iwae: post2.iwae == null ? "" : String(post2.iwae),
       elbo: String(bound.elbo),
       gap: String(bound.gap),
       approximationGap: String(bound.approximation_gap),
       amortizationGap: String(bound.amortization_gap),
       fullCovarianceGain: String(bound.full_covariance_gain)
     });
-    render($("exact-figures"), "exact.chain", { logpx: fmt(bound.log_px), iwae: post.iwae == null ? "—" : fmt(post.iwae), elbo: fmt(bound.elbo) });
+    render($("exact-figures"), "exact.chain", { logpx: fmt(bound.log_px), iwae: post2.iwae == null ? "—" : fmt(post2.iwae), elbo: fmt(bound.elbo) });
     render($("exact-gap"), "exact.gap", { gap: fmt(bound.gap, 3), approx: fmt(bound.approximation_gap, 3), amort: fmt(bound.amortization_gap, 3) });
     render($("exact-full"), "exact.full", { full: fmt(bound.full_covariance_gain, 3), rho: fmt(correlation(bound.best_full.cov)) });
     $("exact-gaps").hidden = false;
     out.dispatchEvent(new Event("exact-change"));
   }
-  function drawPicture(current2, model, post, bound, show) {
+  function drawPicture(current2, model, post2, bound, show) {
     const m = bound.posterior_moments;
     const widest = Math.sqrt(Math.max(m.cov[0][0], m.cov[1][1], 1e-8));
     const w = { cx: m.mean[0], cy: m.mean[1], half: Math.min(10, Math.max(1e-3, PICTURE_SIGMAS * widest)) };
-    const input = new Float32Array(post.input);
+    const input = new Float32Array(post2.input);
     const rows = (n, first, count) => model.explorer.logPosteriorRows(input, bound.log_px, n, w.cx, w.cy, w.half, first, count);
     const coarse = rows(COARSE_CELLS, 0, COARSE_CELLS);
     show(boundDrawable(coarse, COARSE_CELLS, w, bound), "coarse");
@@ -1902,13 +1902,13 @@
     let shown = null;
     function encode(image) {
       const model = store.model();
-      const post = model.encodeImage(image.rgba, image.width, image.height);
-      shown = post;
-      showReadout(post, model.info);
-      $("posterior-samples").getContext("2d").putImageData(model.decodeTiles(new Float32Array(post.samples), SHOWN_SAMPLES), 0, 0);
-      plane.setLayer("posterior", post.sigma[0] > 0 ? posteriorDrawable(post) : null);
-      plane.setPoint({ x: post.mu[0], y: post.mu[1] });
-      setStatus(post.inverted ? "status.encoded-inverted" : "status.encoded", { image: image.name, model: model.info.name });
+      const post2 = model.encodeImage(image.rgba, image.width, image.height);
+      shown = post2;
+      showReadout(post2, model.info);
+      $("posterior-samples").getContext("2d").putImageData(model.decodeTiles(new Float32Array(post2.samples), SHOWN_SAMPLES), 0, 0);
+      plane.setLayer("posterior", post2.sigma[0] > 0 ? posteriorDrawable(post2) : null);
+      plane.setPoint({ x: post2.mu[0], y: post2.mu[1] });
+      setStatus(post2.inverted ? "status.encoded-inverted" : "status.encoded", { image: image.name, model: model.info.name });
     }
     let uploadSeq = 0;
     attachUpload($("upload"), async (file) => {
@@ -1951,25 +1951,25 @@
       }
     };
   }
-  function showReadout(post, info) {
+  function showReadout(post2, info) {
     const el = $("posterior");
     el.hidden = false;
-    el.dataset.mu = `${post.mu[0]},${post.mu[1]}`;
-    el.dataset.sigma = `${post.sigma[0]},${post.sigma[1]}`;
-    el.dataset.samples = post.samples.join(",");
-    $("mu").textContent = `${fmt(post.mu[0])}, ${fmt(post.mu[1])}`;
+    el.dataset.mu = `${post2.mu[0]},${post2.mu[1]}`;
+    el.dataset.sigma = `${post2.sigma[0]},${post2.sigma[1]}`;
+    el.dataset.samples = post2.samples.join(",");
+    $("mu").textContent = `${fmt(post2.mu[0])}, ${fmt(post2.mu[1])}`;
     if (info.kind === "ae") render($("sigma"), "posterior.sigma-ae");
-    else $("sigma").textContent = `${fmt(post.sigma[0], 3)}, ${fmt(post.sigma[1], 3)}`;
+    else $("sigma").textContent = `${fmt(post2.sigma[0], 3)}, ${fmt(post2.sigma[1], 3)}`;
     const elbo = $("elbo");
-    Object.assign(elbo.dataset, { recon: String(post.recon), kl: String(post.kl), elbo: String(post.elbo), iwae: post.iwae == null ? "" : String(post.iwae) });
-    render($("elbo-recon"), "posterior.nats-vs-test", { value: fmt(post.recon), mean: fmt(info.test_recon) });
-    render($("elbo-kl"), "posterior.nats-vs-test", { value: fmt(post.kl), mean: fmt(info.test_kl) });
-    render($("elbo-value"), "posterior.nats-vs-test", { value: fmt(post.elbo), mean: fmt(-(info.test_recon + info.test_kl)) });
-    if (post.iwae == null) render($("elbo-iwae"), "posterior.iwae-ae");
-    else render($("elbo-iwae"), "posterior.nats", { value: fmt(post.iwae) });
-    paintGrey($("input-preview"), post.input);
-    paintGrey($("reconstruction"), post.reconstruction);
-    showLikelihood(post.likelihood);
+    Object.assign(elbo.dataset, { recon: String(post2.recon), kl: String(post2.kl), elbo: String(post2.elbo), iwae: post2.iwae == null ? "" : String(post2.iwae) });
+    render($("elbo-recon"), "posterior.nats-vs-test", { value: fmt(post2.recon), mean: fmt(info.test_recon) });
+    render($("elbo-kl"), "posterior.nats-vs-test", { value: fmt(post2.kl), mean: fmt(info.test_kl) });
+    render($("elbo-value"), "posterior.nats-vs-test", { value: fmt(post2.elbo), mean: fmt(-(info.test_recon + info.test_kl)) });
+    if (post2.iwae == null) render($("elbo-iwae"), "posterior.iwae-ae");
+    else render($("elbo-iwae"), "posterior.nats", { value: fmt(post2.iwae) });
+    paintGrey($("input-preview"), post2.input);
+    paintGrey($("reconstruction"), post2.reconstruction);
+    showLikelihood(post2.likelihood);
   }
   function showLikelihood(likelihood) {
     const gaussian = likelihood.kind === "gaussian";
@@ -2152,12 +2152,17 @@
     $("train-beta-var").dispatchEvent(new Event("change"));
   }
 
-  // web/src/training.js
+  // web/src/train-protocol.js
   var LIVE = "live";
   var LIVE_AE = "live-ae";
+  function fewCores() {
+    return (self.navigator?.hardwareConcurrency || 2) <= 2;
+  }
+
+  // web/src/training.js
   var PRIOR_SAMPLES2 = 16;
   var PRIOR_SEED = 2024;
-  var FEW_CORES = (self.navigator?.hardwareConcurrency || 2) <= 2;
+  var FEW_CORES = fewCores();
   var STATE_MESSAGES = { idle: "training.state.idle", running: "training.state.running", paused: "training.state.paused", stopped: "training.state.stopped" };
   async function gunzip(bytes) {
     const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
@@ -2176,8 +2181,11 @@
     worker.onmessage = (event) => onMessage(event.data);
     worker.onerror = (event) => onMessage({ type: "error", error: event.message ? { message: event.message } : pageError("error.training.worker") });
     const prior = samplePrior(PRIOR_SAMPLES2, PRIOR_SEED);
-    worker.postMessage({ type: "init", wasm: base64Bytes(train.wasm), pack: await gunzip(base64Bytes(data)), prior });
+    post(worker, { type: "init", wasm: base64Bytes(train.wasm), pack: await gunzip(base64Bytes(data)), prior, fewCores: FEW_CORES });
     return worker;
+  }
+  function post(worker, message) {
+    worker.postMessage(message);
   }
   function readHyperparameters() {
     return {
@@ -2207,7 +2215,7 @@
     const handle = held.handle;
     function send(message) {
       run.worker = run.worker || startWorker(handle);
-      run.worker.then((w) => w.postMessage(message), (err) => {
+      run.worker.then((w) => post(w, message), (err) => {
         run.worker = null;
         setStatus("status.training-start-failed", { reason: errorMessage(err) }, true);
       });
@@ -2243,7 +2251,7 @@
     $("train-sheet-loss").addEventListener("click", () => setTrainingControls(SHEET_LOSS));
     const interacting = (on) => {
       held.dragging(on);
-      run.worker?.then((w) => w.postMessage({ type: "interacting", on }), () => {
+      run.worker?.then((w) => post(w, { type: "interacting", on }), () => {
       });
     };
     $("latent-plane").addEventListener("pointerdown", () => interacting(true));
@@ -2255,8 +2263,9 @@
     const waits = (message) => message.type === "snapshot" && message.purpose !== "download" || message.type === "view" && FEW_CORES;
     let dragging = false;
     return {
+      /** @param {FromWorker} message */
       handle(message) {
-        if (dragging && waits(message)) waiting.set(`${message.type} ${message.name}`, message);
+        if (dragging && waits(message) && "name" in message) waiting.set(`${message.type} ${message.name}`, message);
         else handle(message);
       },
       /** @param {boolean} on */
@@ -2575,8 +2584,8 @@
   }
   function stepSetUp({ store, plane, layers, setExample, posterior }, paint, openStep) {
     const frame = (step) => {
-      const post = step.zoomToExample ? posterior() : null;
-      plane.setWindow(post ? posteriorWindow(post) : { cx: 0, cy: 0, half: RANGE });
+      const post2 = step.zoomToExample ? posterior() : null;
+      plane.setWindow(post2 ? posteriorWindow(post2) : { cx: 0, cy: 0, half: RANGE });
     };
     const chooseModel = (step) => {
       if (!store.get().models.has(step.model)) return false;
@@ -2693,10 +2702,10 @@
         return { logpx: f(d.logPx), iwae: d.iwae ? f(d.iwae) : "—", elbo: f(d.elbo), approx: fmt(Number(d.approximationGap), 3), amort: fmt(Number(d.amortizationGap), 3), full: fmt(Number(d.fullCovarianceGain), 3) };
       },
       posterior: () => {
-        const post = $("posterior").dataset, elbo = $("elbo").dataset;
-        if ($("posterior").hidden || !post.mu || !post.sigma) return null;
+        const post2 = $("posterior").dataset, elbo = $("elbo").dataset;
+        if ($("posterior").hidden || !post2.mu || !post2.sigma) return null;
         const two = (csv) => csv.split(",").map((v) => fmt(Number(v))).join(", ");
-        return { mu: two(post.mu), sigma: two(post.sigma), kl: fmt(Number(elbo.kl)), recon: fmt(Number(elbo.recon)) };
+        return { mu: two(post2.mu), sigma: two(post2.sigma), kl: fmt(Number(elbo.kl)), recon: fmt(Number(elbo.recon)) };
       }
     };
   }

@@ -90,7 +90,7 @@ export function createBoundPanel(store, plane, posterior) {
 /**
  * Steps `job` a budget of decodes per background task until it ends (`done(bound)`), fails
  * (`failed(err)`) or is no longer `current()`; frees it in every case.
- * @param {WasmExactBoundJob} job
+ * @param {wasm_bindgen.ExactBoundJob} job
  * @param {import('./wasm.js').Model} model
  * @param {() => boolean} current
  * @param {(err: unknown) => void} failed

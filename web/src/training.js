@@ -1,5 +1,5 @@
 // training.js — train a model in the page and watch the KL term organise the latent space: the
-// controls, the Worker that trains (web/worker/train-worker.js), the status figures, the chart,
+// controls, the Worker that trains (worker/train-worker.js; the two speak train-protocol.js), the status figures, the chart,
 // the live test codes on the plane and the live model in the model switch. The training code and
 // the dataset load only when training is first asked for.
 
@@ -9,17 +9,20 @@ import { base64Bytes, loadScript, modelFromBytes, samplePrior, wasmBuild } from 
 import { codesDrawable, drawStill, priorDrawable } from './plane.js';
 import { createLossChart } from './chart.js';
 import { SHEET_LOSS, setTrainingControls } from './train-controls.js';
+import { LIVE, LIVE_AE, fewCores } from './train-protocol.js';
 
-const LIVE = 'live';          // the live model's name in the model switch
-const LIVE_AE = 'live-ae';    // the side-by-side run's AE
+/** @typedef {import('./train-protocol.js').ToWorker} ToWorker */
+/** @typedef {import('./train-protocol.js').FromWorker} FromWorker */
+/** @typedef {import('./train-protocol.js').Hyperparameters} Hyperparameters */
+
 const PRIOR_SAMPLES = 16;     // decoded by the live model, 4 × 4
 const PRIOR_SEED = 2024;
 /**
- * Machines where the Worker holds its steps while the user drags (train-worker.js decides the
- * same way): a report of the live codes that arrives mid-drag was sent just before the Worker
- * heard of the drag, and waits for the pointer to come up as snapshots do.
+ * Machines where the Worker holds its steps while the user drags (the page decides, and tells the
+ * Worker in `init`): a report of the live codes that arrives mid-drag was sent just before the
+ * Worker heard of the drag, and waits for the pointer to come up as snapshots do.
  */
-const FEW_CORES = (self.navigator?.hardwareConcurrency || 2) <= 2;
+const FEW_CORES = fewCores();
 /** How the status line says each state of the Worker. */
 const STATE_MESSAGES = { idle: 'training.state.idle', running: 'training.state.running', paused: 'training.state.paused', stopped: 'training.state.stopped' };
 
@@ -36,7 +39,7 @@ const TRAIN_SCRIPTS = { 'relaxed-simd': 'pkg/train-relaxed.js', simd128: 'pkg/tr
  * Loads the training module and the dataset pack (pkg/train.js or pkg/train-relaxed.js,
  * pkg/data-mnist.js) and starts the Worker from a blob (the only kind a page opened from file://
  * may start).
- * @param {(message: any) => void} onMessage
+ * @param {(message: FromWorker) => void} onMessage
  * @returns {Promise<Worker>}
  */
 async function startWorker(onMessage) {
@@ -51,17 +54,23 @@ async function startWorker(onMessage) {
   worker.onmessage = (event) => onMessage(event.data);
   worker.onerror = (event) => onMessage({ type: 'error', error: event.message ? { message: event.message } : pageError('error.training.worker') });
   const prior = samplePrior(PRIOR_SAMPLES, PRIOR_SEED);
-  worker.postMessage({ type: 'init', wasm: base64Bytes(train.wasm), pack: await gunzip(base64Bytes(data)), prior });
+  post(worker, { type: 'init', wasm: base64Bytes(train.wasm), pack: await gunzip(base64Bytes(data)), prior, fewCores: FEW_CORES });
   return worker;
+}
+
+/**
+ * @param {Worker} worker
+ * @param {ToWorker} message
+ */
+function post(worker, message) {
+  worker.postMessage(message);
 }
 
 /**
  * What may change while a run goes on, as the controls say (the training module's
  * `setHyperparameters`): the likelihood with its σₓ, the KL's two pulls, the learning rate.
- * @typedef {{likelihood: string, sigmaX: number, betaMean: number, betaVar: number, learningRate: number}} Hyperparameters
+ * @returns {Hyperparameters}
  */
-
-/** @returns {Hyperparameters} */
 function readHyperparameters() {
   return {
     likelihood: $('train-likelihood').value,
@@ -72,7 +81,10 @@ function readHyperparameters() {
   };
 }
 
-/** The run's settings as the controls say (the training module's `LiveTrainer` constructor). */
+/**
+ * The run's settings as the controls say (the training module's `LiveTrainer` constructor).
+ * @returns {import('./train-protocol.js').Settings}
+ */
 function readSettings() {
   return {
     kind: $('train-model').value,
@@ -93,9 +105,10 @@ export function createTrainingPanel(store, plane) {
   const held = holdDuringDrags(messageHandler(store, plane, chart, run));
   const handle = held.handle;
 
+  /** @param {ToWorker} message */
   function send(message) {
     run.worker = run.worker || startWorker(handle);
-    run.worker.then((w) => w.postMessage(message), (err) => {
+    run.worker.then((w) => post(w, message), (err) => {
       run.worker = null;
       setStatus('status.training-start-failed', { reason: errorMessage(err) }, true);
     });
@@ -128,7 +141,7 @@ export function createTrainingPanel(store, plane) {
   // never starts one.
   const interacting = (on) => {
     held.dragging(on);
-    run.worker?.then((w) => w.postMessage({ type: 'interacting', on }), () => {});
+    run.worker?.then((w) => post(w, { type: 'interacting', on }), () => {});
   };
   $('latent-plane').addEventListener('pointerdown', () => interacting(true));
   for (const type of ['pointerup', 'pointercancel']) $('latent-plane').addEventListener(type, () => interacting(false));
@@ -143,16 +156,18 @@ export function createTrainingPanel(store, plane) {
  * (drawing a thousand codes and their σ and committing the plane made a move's frame 13–20 ms,
  * measured). The latest of each kind per run is applied once the pointer comes up; everything
  * else (and a download the user asked for) goes through at once.
- * @param {(message: any) => void} handle
+ * @param {(message: FromWorker) => void} handle
  */
 function holdDuringDrags(handle) {
-  /** @type {Map<string, any>} `type name` → the latest such message held back */
+  /** @type {Map<string, FromWorker>} `type name` → the latest such message held back */
   const waiting = new Map();
+  /** @param {FromWorker} message */
   const waits = (message) => (message.type === 'snapshot' && message.purpose !== 'download') || (message.type === 'view' && FEW_CORES);
   let dragging = false;
   return {
+    /** @param {FromWorker} message */
     handle(message) {
-      if (dragging && waits(message)) waiting.set(`${message.type} ${message.name}`, message);
+      if (dragging && waits(message) && 'name' in message) waiting.set(`${message.type} ${message.name}`, message);
       else handle(message);
     },
     /** @param {boolean} on */
@@ -205,9 +220,13 @@ function watchHyperparameters(run, chart, send) {
   apply();
 }
 
-/** What to do with each message of the Worker (each names its run: `live` or `live-ae`). */
+/**
+ * What to do with each message of the Worker (each names its run: `live` or `live-ae`).
+ * @returns {(message: FromWorker) => void}
+ */
 function messageHandler(store, plane, chart, run) {
   const status = $('train-status');
+  /** @param {import('./train-protocol.js').RunState} state */
   const setState = (state) => { status.dataset.state = state; render($('train-state'), STATE_MESSAGES[state]); };
   return (message) => {
     switch (message.type) {

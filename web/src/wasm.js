@@ -170,7 +170,7 @@ export function priorDensity(x, y) {
 /** One model: decode latent points, encode images, and the maps drawn over the plane. */
 export class Model {
   /**
-   * @param {WasmExplorer} explorer
+   * @param {wasm_bindgen.Explorer} explorer
    * @param {ModelSource} source where it came from (null: shipped with the page)
    */
   constructor(explorer, source) {

@@ -61,7 +61,7 @@ pub fn importance_samples_of(
     let z = Vae::reparameterize(mu, logvar.clone(), eps.clone()); // [batch·k, latent]
     let half_log_2pi = 0.5 * LOG_2PI * latent as f64;
     let log_q = (eps.square() + logvar).sum_dim(1).mul_scalar(-0.5).sub_scalar(half_log_2pi); // [batch·k, 1]
-    let log_p_z = z.clone().square().sum_dim(1).mul_scalar(-0.5).sub_scalar(half_log_2pi); // [batch·k, 1]
+    let log_p_z = crate::latent::log_prior_rows(z.clone()); // [batch·k, 1]
     let recon = likelihood.reconstruction(decode_logits(z.clone()), repeat(x, pixels)); // [batch·k]
     let log_weights = (recon.clone().neg().unsqueeze_dim::<2>(1) + log_p_z - log_q).reshape([batch, k]); // [batch, k]
     ImportanceSamples { z, recon: recon.reshape([batch, k]), log_weights }

@@ -33,14 +33,36 @@ pub fn check_points(zs: &[f32], max_points: usize) -> Result<(), String> {
 
 use crate::numeric::LOG_2PI;
 
-/// log N(z; 0, I) for a 2-D point, nats: −½‖z‖² − ln 2π.
-pub fn log_prior(z: [f32; 2]) -> f32 {
-    -0.5 * (z[0] * z[0] + z[1] * z[1]) - LOG_2PI as f32
+// The prior's density is written here once, in these three forms.
+
+/// log N(z; 0, I) for a 2-D point, nats: −½‖z‖² − ln 2π (in f64: the exact bound's quadrature
+/// sums many of them).
+pub fn log_prior_f64(z: [f64; 2]) -> f64 {
+    log_prior_rows_term(z[0] * z[0] + z[1] * z[1], 2)
 }
 
-/// [`log_prior`] in f64, for sums over many points (the exact bound's quadrature).
-pub fn log_prior_f64(z: [f64; 2]) -> f64 {
-    -0.5 * (z[0] * z[0] + z[1] * z[1]) - LOG_2PI
+/// [`log_prior_f64`] of an f32 point.
+pub fn log_prior(z: [f32; 2]) -> f32 {
+    log_prior_f64([z[0] as f64, z[1] as f64]) as f32
+}
+
+/// The prior's density p(z) = N(z; 0, I) at a 2-D point.
+pub fn prior_density(z: [f32; 2]) -> f32 {
+    log_prior_f64([z[0] as f64, z[1] as f64]).exp() as f32
+}
+
+/// log N(zᵢ; 0, I) of each row of `z`, nats.
+///
+/// # Shapes
+/// - `z`: `[n, latent]`; returns `[n, 1]`
+pub fn log_prior_rows(z: burn::prelude::Tensor<2>) -> burn::prelude::Tensor<2> {
+    let latent = z.dims()[1];
+    z.square().sum_dim(1).mul_scalar(-0.5).sub_scalar(-log_prior_rows_term(0.0, latent))
+}
+
+/// −½‖z‖² − (d/2)·ln 2π from ‖z‖² and the dimension d.
+fn log_prior_rows_term(squared_norm: f64, dim: usize) -> f64 {
+    -0.5 * squared_norm - 0.5 * LOG_2PI * dim as f64
 }
 
 /// An `n × n` grid of points over the square [c₁ − range, c₁ + range] × [c₂ − range, c₂ + range]

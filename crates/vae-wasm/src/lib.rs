@@ -234,7 +234,7 @@ impl Explorer {
     #[wasm_bindgen(js_name = priorDensity)]
     pub fn prior_density(x: f32, y: f32) -> Result<f32, JsError> {
         check_point(x, y)?;
-        Ok(latent::log_prior([x, y]).exp())
+        Ok(latent::prior_density([x, y]))
     }
 
     /// `n` evenly spaced points on the segment from a to b (both ends included), `[x0, y0, …]`.

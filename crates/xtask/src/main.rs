@@ -3,8 +3,9 @@
 //! - `web`: build the wasm bundle into `web/pkg/` (setting up the wasm toolchain if needed);
 //! - `serve [--port N] [--dir D] [--no-build]`: `web`, then serve `web/` on 127.0.0.1 and print
 //!   the URL;
-//! - `bundle`: bundle the page's modules (`web/src/`) into `web/js/app.js` (needs node; the
-//!   bundle is committed so that `web` and `serve` do not);
+//! - `bundle`: bundle the page's modules (`web/src/`) into `web/js/app.js` and the training
+//!   Worker's into `web/js/train-worker.js` (needs node; the bundles are committed so that `web`
+//!   and `serve` do not);
 //! - `test`: formatting, clippy, `vendor-check` and all Rust tests, then `web`, the JS type check
 //!   and bundle check, then the real-browser tests in Chromium, and the core journeys in Firefox
 //!   ESR too;
@@ -40,8 +41,8 @@ enum Task {
     Web,
     /// Build web/ (unless --no-build), then serve it on 127.0.0.1 and print the URL.
     Serve(ServeArgs),
-    /// Bundle the page's modules (web/src/) into web/js/app.js (needs node; the bundle is
-    /// committed, so `web` and `serve` do not).
+    /// Bundle the page's modules (web/src/) into web/js/app.js and the training Worker's into
+    /// web/js/train-worker.js (needs node; the bundles are committed, so `web` and `serve` do not).
     Bundle,
     /// Formatting, clippy, vendor-check and every Rust test, then `web`, the JS type and bundle
     /// checks, then the browser tests in Chromium (the core journeys also in Firefox ESR).
@@ -71,7 +72,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().task {
         Task::Web => web::build().map(|_| ()),
         Task::Serve(args) => serve_task(args),
-        Task::Bundle => js::bundle(&root(), &root().join(js::BUNDLE)),
+        Task::Bundle => js::bundle_all(&root()),
         Task::Test => test_task(),
         Task::Bench => bench_task(),
         Task::VendorCheck => vendor::check(&root()),
@@ -92,6 +93,9 @@ fn serve_task(args: ServeArgs) -> Result<()> {
     }
     serve::serve(&args.dir.unwrap_or_else(|| root().join("web")), args.port)
 }
+
+/// Where docs/benchmarks.md's hand-written part begins: `cargo xtask bench` keeps it.
+const KEPT_SECTIONS: &str = "<!-- kept by cargo xtask bench -->";
 
 fn test_task() -> Result<()> {
     let root = root();
@@ -176,7 +180,12 @@ fn bench_task() -> Result<()> {
         std::fs::read_to_string(&table).context("the benchmark wrote no table")?.trim(),
         browser = browser.trim()
     );
-    std::fs::write(root.join("docs/benchmarks.md"), doc)?;
+    // The hand-written sections after the table (the measurements behind ARCHITECTURE.md's
+    // choices, notes on earlier runs) stay: only the generated part is replaced.
+    let path = root.join("docs/benchmarks.md");
+    let kept =
+        std::fs::read_to_string(&path).ok().and_then(|old| old.find(KEPT_SECTIONS).map(|at| old[at..].to_string())).unwrap_or_default();
+    std::fs::write(&path, if kept.is_empty() { doc } else { format!("{doc}\n{kept}") })?;
     eprintln!("wrote docs/benchmarks.md");
     Ok(())
 }

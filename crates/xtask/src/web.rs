@@ -96,9 +96,11 @@ fn bindgen_relaxed(root: &Path, dir: &str, wasm: &Path, plain_glue: &Path, force
 }
 
 /// `pkg/<name>`: the training module (`wasm`, bindgen'd) and its Worker's source (the bindings
-/// `pkg/vae_train_wasm.js` followed by web/worker/train-worker.js), loaded when training starts.
+/// `pkg/vae_train_wasm.js` followed by the Worker's committed bundle, web/js/train-worker.js),
+/// loaded when training starts.
 fn write_train_script(root: &Path, pkg: &Path, name: &str, wasm: &[u8], what: &str) -> Result<()> {
-    let worker = fs::read_to_string(root.join("web/worker/train-worker.js")).context("reading web/worker/train-worker.js")?;
+    let worker =
+        fs::read_to_string(root.join(crate::js::WORKER_BUNDLE)).with_context(|| format!("reading {}", crate::js::WORKER_BUNDLE))?;
     let glue = fs::read_to_string(pkg.join("vae_train_wasm.js")).context("reading the training module's bindings")?;
     let script =
         serde_json::json!({ "source": format!("{glue}\n{worker}"), "wasm": base64::engine::general_purpose::STANDARD.encode(wasm) });
@@ -120,17 +122,20 @@ fn inlined_wasm_script(what: &str, wasm: &[u8]) -> String {
     )
 }
 
-/// Runs wasm-bindgen (`--target no-modules`) on `wasm` into `pkg` unless its output is newer
-/// (or `force`); returns the bindgen'd module's bytes.
+/// Runs wasm-bindgen (`--target no-modules`, with its TypeScript declarations) on `wasm` into
+/// `pkg` unless its output is newer (or `force`); returns the bindgen'd module's bytes.
 fn bindgen(root: &Path, pkg: &Path, wasm: &Path, force: bool) -> Result<Vec<u8>> {
     let stem = wasm.file_stem().and_then(|s| s.to_str()).context("a wasm file name")?;
     let bg = pkg.join(format!("{stem}_bg.wasm"));
-    if force || !is_newer(&bg, wasm) || !pkg.join(format!("{stem}.js")).exists() {
+    let outputs_missing = [format!("{stem}.js"), format!("{stem}.d.ts")].iter().any(|f| !pkg.join(f).exists());
+    if force || !is_newer(&bg, wasm) || outputs_missing {
         let version = locked_version(root, "wasm-bindgen")?;
         let cli = setup::wasm_bindgen_cli(&version)?;
         step(&format!("wasm-bindgen --target no-modules ({stem})"));
         run(Command::new(cli)
-            .args(["--target", "no-modules", "--no-typescript", "--remove-name-section", "--out-dir"])
+            // The .d.ts it writes is the page's contract with the module: `tsc` checks web/src
+            // (and the Worker) against it, so the API is typed once, by the Rust signatures.
+            .args(["--target", "no-modules", "--remove-name-section", "--out-dir"])
             .arg(pkg)
             .arg(wasm))?;
     }

@@ -1,13 +1,17 @@
-// train-worker.js — trains in a Worker, off the page's main thread. The page builds this Worker
-// from a blob: the wasm-bindgen glue of the training module (pkg/vae_train_wasm.js, which
-// defines `wasm_bindgen`) followed by this file, and posts the module's bytes and the dataset
-// pack to it (a page opened from file:// can neither fetch files nor start a Worker from one).
+// train-worker.js — trains in a Worker, off the page's main thread. esbuild bundles this module
+// (with train-protocol.js) into web/js/train-worker.js; the page builds the Worker from a blob:
+// the wasm-bindgen glue of the training module (pkg/vae_train_wasm.js, which defines
+// `wasm_bindgen`) followed by that bundle, and posts the module's bytes and the dataset pack to
+// it (a page opened from file:// can neither fetch files nor start a Worker from one).
 //
 // Training runs in slices of about SLICE_MS, so messages (pause, β_μ, β_σ, σₓ, learning rate) are read
 // between slices; after each slice the figures go to the page, and every so often the live
 // test codes, prior samples and a snapshot of the model as a weights file.
-/* global wasm_bindgen */
-'use strict';
+
+import { LIVE, LIVE_AE } from '../train-protocol.js';
+
+/** @typedef {import('../train-protocol.js').ToWorker} ToWorker */
+/** @typedef {import('../train-protocol.js').FromWorker} FromWorker */
 
 const SLICE_MS = 40;            // training between two looks at the message queue
 const VIEW_EVERY_MS = 300;      // live test codes and decoded prior samples
@@ -17,20 +21,21 @@ const SNAPSHOT_EVERY_MS = 2500; // the live model as a weights file, for the exp
 /**
  * The runs being trained: one, or a VAE and an AE side by side (same initial weights, same
  * batches, their steps interleaved). `name` is the model's name in the page's switch.
- * @type {{trainer: any, name: string, kind: string}[]}
+ * @type {{trainer: wasm_bindgen.LiveTrainer, name: string, kind: string}[]}
  */
 let runs = [];
 let running = false;
 /**
- * While the user drags on the page, interaction comes first. With two cores or fewer the page's
- * main thread, its compositor and the browser's own drawing share one core with this Worker, and
- * every step taken during a drag slows the frames around it (≈ 20 ms of main-thread time per
- * move, measured): there training waits while the pointer is down, for at most HOLD_AT_MOST_MS.
- * With more cores it rests as long as it trained after each slice.
+ * While the user drags on the page, interaction comes first. With two cores or fewer (`fewCores`,
+ * the page's decision, sent in `init`) the page's main thread, its compositor and the browser's
+ * own drawing share one core with this Worker, and every step taken during a drag slows the
+ * frames around it (≈ 20 ms of main-thread time per move, measured): there training waits while
+ * the pointer is down, for at most HOLD_AT_MOST_MS. With more cores it rests as long as it
+ * trained after each slice.
  */
 let interacting = false;
 let interactingSince = 0;
-const FEW_CORES = (self.navigator?.hardwareConcurrency || 2) <= 2;
+let fewCores = true;
 const HOLD_AT_MOST_MS = 30_000;
 const HOLD_POLL_MS = 50;
 let lastSliceMs = 0;
@@ -44,11 +49,17 @@ const rate = { images: 0, steps: 0 };
 /**
  * What was thrown, as plain fields a message can carry (an Error's own `key` and `params`, which
  * the training module's errors have for the page's catalogues, would not survive the copy).
+ * @param {any} err
+ * @returns {import('../train-protocol.js').ErrorReport}
  */
 function asMessage(err) {
   return { key: err && err.key, params: err && err.params, message: String((err && err.message) || err) };
 }
 
+/**
+ * @param {FromWorker} message
+ * @param {Transferable[]} [transfer]
+ */
 function post(message, transfer = []) {
   self.postMessage(message, transfer);
 }
@@ -56,6 +67,7 @@ function post(message, transfer = []) {
 /** Trains one slice (each run `stepsPerSlice` steps, in turn); returns false when training cannot go on. */
 function slice() {
   const t0 = performance.now();
+  /** @type {import('../train-protocol.js').Progress[]} */
   const progress = [];
   for (const run of runs) {
     try {
@@ -77,7 +89,10 @@ function slice() {
   return true;
 }
 
-/** Images per second over every run, smoothed over the last few slices. */
+/**
+ * Images per second over every run, smoothed over the last few slices.
+ * @param {number} ms
+ */
 function measureRate(ms) {
   const steps = runs.reduce((sum, run) => sum + run.trainer.stepCount(), 0);
   const images = (steps - rate.steps) * runs[0].trainer.batchSize();
@@ -90,6 +105,7 @@ function measureRate(ms) {
 /** Sends the views that are due (all of them when `force`). */
 function report(force = false) {
   const now = performance.now();
+  /** @type {(key: keyof typeof last, every: number) => boolean} */
   const due = (key, every) => {
     if (!force && now - last[key] < every) return false;
     last[key] = now;
@@ -117,6 +133,8 @@ function report(force = false) {
  * The run `name`'s model as weights bytes, for the explorer (`purpose` = its name) or a download.
  * A model with a non-finite test loss cannot be saved: the explorer then keeps the previous
  * snapshot, and a download says why it failed.
+ * @param {string} name
+ * @param {string} purpose
  */
 function snapshot(name, purpose) {
   const run = runs.find((r) => r.name === name) || runs[0];
@@ -132,7 +150,7 @@ function snapshot(name, purpose) {
 
 function loop() {
   if (!running) return;
-  if (interacting && FEW_CORES && performance.now() - interactingSince < HOLD_AT_MOST_MS) {
+  if (interacting && fewCores && performance.now() - interactingSince < HOLD_AT_MOST_MS) {
     setTimeout(loop, HOLD_POLL_MS);
     return;
   }
@@ -142,22 +160,33 @@ function loop() {
   }
 }
 
+/**
+ * The dataset pack's bytes (from `init`).
+ * @type {Uint8Array}
+ */
+let pack = new Uint8Array(0);
+
+/**
+ * What each message does; `message` is the one of that type.
+ * @type {{[T in ToWorker['type']]: (message: Extract<ToWorker, {type: T}>) => void | Promise<void>}}
+ */
 const handlers = {
-  async init({ wasm, pack, prior }) {
+  async init(message) {
     // Kept so the long-run test can watch the module's memory.
-    self.wasmExports = await wasm_bindgen({ module_or_path: wasm });
-    self.pack = pack;
-    priorPoints = prior;
+    /** @type {any} */ (self).wasmExports = await wasm_bindgen({ module_or_path: message.wasm });
+    pack = message.pack;
+    priorPoints = message.prior;
+    fewCores = message.fewCores;
     post({ type: 'ready' });
   },
   reset({ settings, pair }) {
     running = false;
     for (const run of runs) run.trainer.free();
     runs = [];
-    const kinds = pair ? [['vae', 'live'], ['ae', 'live-ae']] : [[settings.kind, 'live']];
+    const kinds = pair ? [['vae', LIVE], ['ae', LIVE_AE]] : [[settings.kind, LIVE]];
     for (const [kind, name] of kinds) {
       // The same seed: the same initial weights and the same batches for both models.
-      const trainer = new wasm_bindgen.LiveTrainer(self.pack, { ...settings, kind });
+      const trainer = new wasm_bindgen.LiveTrainer(pack, { ...settings, kind });
       runs.push({ trainer, name, kind });
     }
     stepsPerSlice = 1;
@@ -200,13 +229,14 @@ const handlers = {
 /** Messages are handled one after another: `reset` must wait for `init` to finish loading. */
 let queue = Promise.resolve();
 
+/** @param {MessageEvent<ToWorker>} event */
 self.onmessage = (event) => {
   const message = event.data;
   queue = queue.then(async () => {
     try {
       if (message.type === 'interacting') return handlers.interacting(message); // needs no run
       if (message.type !== 'init' && message.type !== 'reset' && runs.length === 0) throw Object.assign(new Error('training has not been set up yet'), { key: 'error.training.not-set-up' });
-      await handlers[message.type](message);
+      await handlers[message.type](/** @type {any} */ (message));
     } catch (err) {
       running = false;
       post({ type: 'error', error: asMessage(err) });
