@@ -165,7 +165,7 @@ if (existsSync(join(PEER_DIR, 'decoder.onnx')) && existsSync(join(PEER_DIR, 'nod
 const gz = (f) => gzipSync(readFileSync(f), { level: 9 }).length;
 const bytesScript = decode.build === 'relaxed-simd' ? 'vae_wasm_relaxed_bytes.js' : 'vae_wasm_bytes.js';
 const initialFiles = [join(WEB_DIR, 'index.html'), join(WEB_DIR, 'style.css'),
-  ...readdirSync(join(WEB_DIR, 'js')).map((f) => join(WEB_DIR, 'js', f)),
+  join(WEB_DIR, 'js', 'app.js'), // not js/train-worker.js: it arrives inside pkg/train.js, when training starts
   ...['vae_wasm.js', bytesScript, 'models.js'].map((f) => join(WEB_DIR, 'pkg', f))];
 const modelFiles = readdirSync(join(WEB_DIR, 'pkg')).filter((f) => /^model-.*\.js$/.test(f)).map((f) => join(WEB_DIR, 'pkg', f));
 const transferBytesGz = initialFiles.reduce((sum, f) => sum + gz(f), 0);

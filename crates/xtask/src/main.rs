@@ -158,12 +158,18 @@ fn bench_task() -> Result<()> {
         .env("BENCH_MARKDOWN", &table)
         .env("BENCH_TRAINING_JSON", training.to_string())
         .current_dir(&root))?;
+    write_benchmarks_doc(&root, &chromium, &table)
+}
+
+/// docs/benchmarks.md: a paragraph on how the figures were measured, the table the browser
+/// benchmark wrote to `table`, and the file's hand-written part after [`KEPT_SECTIONS`], kept.
+fn write_benchmarks_doc(root: &Path, chromium: &str, table: &Path) -> Result<()> {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let browser = output(Command::new(&chromium).arg("--version")).unwrap_or_default();
+    let browser = output(Command::new(chromium).arg("--version")).unwrap_or_default();
     let doc = format!(
         "# Benchmarks\n\nMeasured by `cargo xtask bench` (tests/browser/bench.mjs) in headless {browser} \
          on {cores} cores ({cpu}), release wasm with SIMD128. Peers are measured in the same run: \
@@ -177,7 +183,7 @@ fn bench_task() -> Result<()> {
          own CPU time: the rest it waited for a core), and a bare page making only the explorer's \
          per-move changes (ring, numbers, decoded canvases) gives the floor no page code can go \
          below. Figures, not pass/fail: the machine is shared, so expect noise; rerun to compare.\n\n{}\n\nReproduce: `cargo xtask bench`.\n",
-        std::fs::read_to_string(&table).context("the benchmark wrote no table")?.trim(),
+        std::fs::read_to_string(table).context("the benchmark wrote no table")?.trim(),
         browser = browser.trim()
     );
     // The hand-written sections after the table (the measurements behind ARCHITECTURE.md's
