@@ -267,7 +267,7 @@ pub const CONFIDENT: f32 = 0.9;
 /// with its test accuracy.
 pub fn train_classifier(train: &Split, test: &Split, seed: u64) -> (Classifier, f64) {
     const EPOCHS: usize = 3;
-    let bar = ProgressBar::new((EPOCHS * (train.len() / 128)) as u64);
+    let bar = ProgressBar::new((EPOCHS * (train.len() / vae_core::train::CLASSIFIER_BATCH)) as u64);
     if let Ok(style) = ProgressStyle::with_template("digit classifier [{bar:30}] {pos}/{len} steps") {
         bar.set_style(style.progress_chars("=> "));
     }

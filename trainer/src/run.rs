@@ -296,8 +296,7 @@ pub const SHIPPED_POSTERIORS: usize = 2000;
 /// Posteriors `[μ₁, μ₂, σ₁, σ₂, label]` of the first [`SHIPPED_POSTERIORS`] test images.
 pub fn test_posteriors(model: &vae_core::Vae, kind: ModelKind, test: &crate::data::Split, device: &Device) -> Vec<[f32; 5]> {
     let n = test.len().min(SHIPPED_POSTERIORS);
-    let codes = vae_core::readout::encode_many(model, kind, &test.pixels[..n * vae_core::IMAGE_PIXELS], device);
-    shipped(codes.into_iter().zip(&test.labels).map(|(p, &label)| [p[0], p[1], p[2], p[3], label as f32]).collect())
+    shipped(vae_core::readout::labelled_codes(model, kind, &test.pixels[..n * vae_core::IMAGE_PIXELS], &test.labels, device))
 }
 
 /// The first [`SHIPPED_POSTERIORS`] codes, rounded to 1e-3 latent units: far below a pixel of the

@@ -57,7 +57,7 @@ pub fn prior_density(z: [f32; 2]) -> f32 {
 /// - `z`: `[n, latent]`; returns `[n, 1]`
 pub fn log_prior_rows(z: burn::prelude::Tensor<2>) -> burn::prelude::Tensor<2> {
     let latent = z.dims()[1];
-    z.square().sum_dim(1).mul_scalar(-0.5).sub_scalar(-log_prior_rows_term(0.0, latent))
+    z.square().sum_dim(1).mul_scalar(-0.5).add_scalar(log_prior_rows_term(0.0, latent))
 }
 
 /// −½‖z‖² − (d/2)·ln 2π from ‖z‖² and the dimension d.

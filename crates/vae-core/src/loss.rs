@@ -252,6 +252,11 @@ impl ElboTerms {
         self.recon + beta * self.kl
     }
 
+    /// Whether the reconstruction and KL terms are both finite (a run that has not diverged).
+    pub fn is_finite(&self) -> bool {
+        self.recon.is_finite() && self.kl.is_finite()
+    }
+
     /// The variance's part of the KL, ½ Σⱼ (σⱼ² − 1 − ln σⱼ²).
     pub fn kl_var(&self) -> f64 {
         self.kl - self.kl_mean

@@ -111,6 +111,12 @@ pub fn posterior(
     }
 }
 
+/// [`encode_many`] with each image's label: `[μ₁, μ₂, σ₁, σ₂, label]` per image, as weights
+/// files store test posteriors and the page draws them.
+pub fn labelled_codes(model: &Vae, kind: ModelKind, pixels: &[f32], labels: &[u8], device: &Device) -> Vec<[f32; 5]> {
+    encode_many(model, kind, pixels, device).into_iter().zip(labels).map(|(p, &label)| [p[0], p[1], p[2], p[3], label as f32]).collect()
+}
+
 /// Posterior means and standard deviations of many 28×28 inputs, `[μ₁, μ₂, σ₁, σ₂]` per image
 /// (σ = 0 for an AE), encoded in batches.
 pub fn encode_many(model: &Vae, kind: ModelKind, pixels: &[f32], device: &Device) -> Vec<[f32; 4]> {

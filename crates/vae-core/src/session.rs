@@ -338,7 +338,7 @@ impl Session {
         let indices = &self.order[self.cursor..self.cursor + batch];
         let start = (self.settings.plan == Plan::Live).then(|| self.learner.model().valid());
         let terms = self.learner.step(&self.data.train, indices, &mut self.rng, self.learning_rate);
-        if !(terms.recon.is_finite() && terms.kl.is_finite()) {
+        if !terms.is_finite() {
             return Err(self.diverged(terms.recon + terms.kl));
         }
         if start.is_some() {
@@ -465,7 +465,7 @@ impl Session {
         let shown = self.shown();
         let terms = crate::eval::elbo_on(&shown, objective.kind, objective.likelihood, &self.test_scored, &self.device);
         self.test_cache = Some((self.step, terms));
-        if terms.recon.is_finite() && terms.kl.is_finite() {
+        if terms.is_finite() {
             self.checked = Some((shown, self.step));
         }
         terms
@@ -478,11 +478,13 @@ impl Session {
         {
             return codes.clone();
         }
-        let codes: Vec<[f32; 5]> = crate::readout::encode_many(&self.shown(), self.learner.objective.kind, &self.data.test, &self.device)
-            .into_iter()
-            .zip(&self.data.test_labels)
-            .map(|(p, &label)| [p[0], p[1], p[2], p[3], label as f32])
-            .collect();
+        let codes = crate::readout::labelled_codes(
+            &self.shown(),
+            self.learner.objective.kind,
+            &self.data.test,
+            &self.data.test_labels,
+            &self.device,
+        );
         self.codes_cache = Some((self.step, codes.clone()));
         codes
     }
@@ -492,7 +494,7 @@ impl Session {
     /// of no use to the explorer, and the weights format refuses non-finite figures.
     pub fn weights_meta(&mut self, name: &str) -> Result<WeightsMeta, TrainError> {
         let test = self.test_terms();
-        if !(test.recon.is_finite() && test.kl.is_finite()) {
+        if !test.is_finite() {
             return Err(TrainError::NotFinite { step: self.step, recon: test.recon, kl: test.kl });
         }
         let objective = self.learner.objective;

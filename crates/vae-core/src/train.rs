@@ -154,7 +154,10 @@ fn shard_gradients(model: Vae, objective: Objective, x: Tensor<2>, eps: Tensor<2
     (grads, sums)
 }
 
-/// Trains the digit classifier on `pixels` (`n × 784`) and their `labels` (Adam, batches of 128,
+/// Images per step of the digit classifier's training.
+pub const CLASSIFIER_BATCH: usize = 128;
+
+/// Trains the digit classifier on `pixels` (`n × 784`) and their `labels` (Adam, batches of [`CLASSIFIER_BATCH`],
 /// `epochs` shuffled passes, seeded), calling `on_step` after each step; returns it for inference.
 pub fn train_classifier(
     pixels: &[f32],
@@ -165,7 +168,6 @@ pub fn train_classifier(
 ) -> crate::classifier::Classifier {
     use rand::SeedableRng;
     use rand::seq::SliceRandom;
-    const BATCH: usize = 128;
     let device = Device::flex();
     device.seed(seed);
     let train_device = device.autodiff();
@@ -173,14 +175,14 @@ pub fn train_classifier(
     let mut optimizer = burn::optim::AdamConfig::new().init();
     let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
     let mut order: Vec<usize> = (0..labels.len()).collect();
-    let mut x = vec![0.0; BATCH * IMAGE_PIXELS];
+    let mut x = vec![0.0; CLASSIFIER_BATCH * IMAGE_PIXELS];
     for _ in 0..epochs {
         order.shuffle(&mut rng);
-        for chunk in order.chunks_exact(BATCH) {
+        for chunk in order.chunks_exact(CLASSIFIER_BATCH) {
             fill_batch::<rand::rngs::SmallRng>(pixels, chunk, &mut x, None);
             let y: Vec<i64> = chunk.iter().map(|&i| labels[i] as i64).collect();
-            let x = Tensor::<2>::from_data(TensorData::new(x.clone(), [BATCH, IMAGE_PIXELS]), &train_device); // [batch, 784]
-            let y = Tensor::<1, Int>::from_data(TensorData::new(y, [BATCH]), &train_device); // [batch]
+            let x = Tensor::<2>::from_data(TensorData::new(x.clone(), [CLASSIFIER_BATCH, IMAGE_PIXELS]), &train_device); // [batch, 784]
+            let y = Tensor::<1, Int>::from_data(TensorData::new(y, [CLASSIFIER_BATCH]), &train_device); // [batch]
             model = classifier_step(model, &mut optimizer, x, y, 1e-3).0;
             on_step();
         }
