@@ -46,6 +46,15 @@ for (const mode of ['http', 'file']) {
       const f = await exactFigures();
       assertBound(f, 'an uploaded 2');
       assert.match(await page.locator('#exact-figures').textContent(), /log p\(x\) ≥ IWAE ≥ ELBO/);
+      // The search says whether it is sure it found every mode, and what the bound cost.
+      const { sure, evaluations, unsureHidden } = await page.evaluate(() => ({
+        sure: document.getElementById('exact').dataset.sure,
+        evaluations: Number(document.getElementById('exact').dataset.evaluations),
+        unsureHidden: document.getElementById('exact-unsure').hidden,
+      }));
+      assert.equal(sure, 'true', 'a digit\'s few modes are all climbed');
+      assert.ok(unsureHidden, 'and the page says nothing of doubt');
+      assert.ok(evaluations > 100 && evaluations < 20_000, `decoder evaluations ${evaluations}`);
       // The picture is on the plane and the zoom frames it.
       await page.click('#plane-zoom-posterior');
       await nextFrames(page);

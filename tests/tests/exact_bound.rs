@@ -6,7 +6,10 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use burn::prelude::*;
+use vae_core::bound::reference::Reference;
+use vae_core::bound::{COARSE_SIDE, CoarseLogits, Gaussian2, exact_bound_of_image};
 use vae_core::eval::{iwae_log_likelihood, mean_of};
+use vae_core::fast::FastDecoder;
 use vae_core::numeric::standard_normal_samples;
 use vae_core::pack::DataPack;
 use vae_core::{IMAGE_PIXELS, WeightsFile};
@@ -16,13 +19,69 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The first `n` test digits of the committed pack, binarised at one half.
-fn test_digits(n: usize) -> Vec<Vec<f32>> {
+fn test_pack() -> DataPack {
     let bytes = std::fs::read(root().join("datasets/mnist.vaed.gz")).expect("datasets/mnist.vaed.gz is committed");
     let mut raw = Vec::new();
     flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut raw).expect("gzip");
-    let pack = DataPack::from_bytes(&raw).expect("a dataset pack");
+    DataPack::from_bytes(&raw).expect("a dataset pack")
+}
+
+/// The first `n` test digits of the committed pack, binarised at one half.
+fn test_digits(n: usize) -> Vec<Vec<f32>> {
+    let pack = test_pack();
     pack.test.images.chunks_exact(IMAGE_PIXELS).take(n).map(|img| img.iter().map(|&v| if v > 127 { 1.0 } else { 0.0 }).collect()).collect()
+}
+
+/// The dense reference's log p(x) of the first 1,000 test images under the shipped VAE, binarised
+/// as `trainer eval` scores them (written by `trainer eval --exact --limit 1000
+/// --write-reference`; vae-core's `bound::reference`, independent of the bound's search).
+#[derive(serde::Deserialize)]
+struct ReferenceFile {
+    model: String,
+    references: Vec<Reference>,
+}
+
+/// Test images that the bound once got wrong, or whose posterior has several lobes, one far from
+/// the encoder's q, a pointed top, or a ridge: checked besides the first ones.
+const HARD_IMAGES: [usize; 12] = [16, 48, 250, 403, 446, 519, 618, 631, 643, 810, 865, 930];
+
+#[test]
+fn on_test_digits_the_bound_agrees_with_the_dense_reference_to_a_hundredth_of_a_nat() {
+    let text = std::fs::read_to_string(root().join("tests/fixtures/exact-reference-vae.json")).expect("the committed reference");
+    let file: ReferenceFile = serde_json::from_str(&text).expect("a reference file");
+    assert_eq!(file.model, "vae");
+    let pack = test_pack();
+    let grey: Vec<f32> = pack.test.images[..file.references.len() * IMAGE_PIXELS].iter().map(|&v| v as f32 / 255.0).collect();
+    let binary = vae_core::train::scored_images(vae_core::Likelihood::Bernoulli, &grey);
+    let e = Explorer::embedded("vae").expect("the embedded VAE");
+    // The trainer's coarse pass (81 points a side) and the page's (41), each with its search.
+    let file_bytes = std::fs::read(root().join("weights/vae.vaew")).expect("weights");
+    let model = WeightsFile::from_bytes(&file_bytes).expect("a weights file").load_model(&Device::flex()).expect("loads");
+    let decoder = FastDecoder::from_vae(&model);
+    let coarse = CoarseLogits::new(&decoder, vae_core::Likelihood::Bernoulli, COARSE_SIDE);
+    let images: Vec<usize> = (0..50).chain(HARD_IMAGES).collect();
+    let (mut several, mut far) = (0, 0);
+    for &i in &images {
+        let x = &binary[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS];
+        let post = e.posterior_of_pixels(x);
+        let reference = file.references[i].log_px;
+        let q = Gaussian2::diagonal([post.mu[0] as f64, post.mu[1] as f64], [post.sigma[0] as f64, post.sigma[1] as f64]);
+        let trainer = exact_bound_of_image(&decoder, &coarse, x, q).expect("a bound");
+        let page = e.exact_bound(x, post.mu, post.sigma).expect("a bound");
+        for (path, b) in [("trainer", &trainer), ("page", &page)] {
+            assert!(
+                (b.log_px - reference).abs() <= 0.01,
+                "test image {i}, {path}: log p(x) {} vs the reference {reference}: {b:?}",
+                b.log_px
+            );
+            assert!(b.sure, "test image {i}, {path}: {b:?}");
+        }
+        several += usize::from(trainer.modes > 1);
+        let m = trainer.posterior_moments.mean;
+        far += usize::from((m[0] - q.mean[0]).hypot(m[1] - q.mean[1]) > 0.2);
+    }
+    // The set holds the posteriors the search finds hard.
+    assert!(several >= 10 && far >= 1, "{several} with several modes, {far} with the posterior's mass far from q");
 }
 
 /// IWAE(k) of one image under the shipped VAE (burn's path, as `trainer eval` computes it).

@@ -38,6 +38,25 @@ pub struct EvalArgs {
     /// covariance would gain. A VAE only; minutes on the full test set.
     #[arg(long)]
     pub exact: bool,
+    /// With --exact: also compute each image's dense reference (log p(x, z) on a 0.05-step grid
+    /// over ±5, the cells near the best refined until halving their step moves log p(x) by less
+    /// than 0.005 nats; independent of the bound's search, and 20–100× its cost), report how far
+    /// the bound is from it, and write the reference values to this JSON file.
+    #[arg(long, requires = "exact", value_name = "FILE")]
+    pub write_reference: Option<PathBuf>,
+    /// With --exact: compare each image's log p(x) with a reference file that --write-reference
+    /// wrote (for the same model and images) instead of computing it again.
+    #[arg(long, requires = "exact", conflicts_with = "write_reference", value_name = "FILE")]
+    pub reference: Option<PathBuf>,
+    /// With --exact: IWAE(k) on the same images for each of these k (e.g. `--iwae 1,10,100,1000`),
+    /// all from max(k) samples of the encoder's q per image (each estimate the mean over disjoint
+    /// groups of k), beside the exact log p(x), with the images where IWAE stays a nat short.
+    #[arg(long, requires = "exact", value_delimiter = ',', value_parser = clap::value_parser!(usize))]
+    pub iwae: Vec<usize>,
+    /// With --exact: score only these test images (indices, e.g. `--images 8,446,519`), binarised
+    /// as in a run over the whole set.
+    #[arg(long, requires = "exact", value_delimiter = ',')]
+    pub images: Vec<usize>,
     /// Also print one JSON object with every figure on the last line (after the readable report).
     #[arg(long)]
     pub json: bool,
@@ -53,7 +72,7 @@ pub struct EncodeArgs {
     #[arg(long, default_value = "weights/vae.vaew")]
     pub weights: PathBuf,
     /// Print one JSON object per image ({file, mu, sigma, kl, recon, elbo, inverted, input,
-    /// log_px, approximation_gap, amortization_gap}, or {file, error}) instead of one readable
+    /// log_px, approximation_gap, amortization_gap, exact_sure, exact_evaluations}, or {file, error}) instead of one readable
     /// line per image. `input` is the 28×28 intensities the encoder saw (784 numbers, row-major,
     /// in [0, 1]); log_px and the gaps are exact (quadrature; null for an AE).
     #[arg(long)]
@@ -391,5 +410,7 @@ fn encode_one(
         "log_px": exact.as_ref().map(|b| b.log_px),
         "approximation_gap": exact.as_ref().map(|b| b.approximation_gap()),
         "amortization_gap": exact.as_ref().map(|b| b.amortization_gap()),
+        "exact_sure": exact.as_ref().map(|b| b.sure),
+        "exact_evaluations": exact.as_ref().map(|b| b.evaluations),
     }))
 }

@@ -105,9 +105,10 @@
     "elbo.iwae": "{{ltr:log p(x) ≥}} IWAE bound, 64 samples",
     "exact.no-image": "Upload or draw an image to see its true posterior and the bound.",
     "exact.ae": "A plain autoencoder defines no p(x): it has no posterior and no bound to show.",
-    "exact.pending": "Computing log p(x) exactly, on grids over the plane…",
+    "exact.pending": "Computing log p(x) exactly: finding the posterior's modes, then integrating each by quadrature…",
     "exact.failed": "The exact bound could not be computed: {reason}",
-    "exact.chain": "{{ltr:log p(x) ≥ IWAE ≥ ELBO}}: {{ltr:{logpx} ≥ {iwae} ≥ {elbo}}} nats (exact, by quadrature; IWAE from 64 samples; the encoder's ELBO integrated on a grid)",
+    "exact.chain": "{{ltr:log p(x) ≥ IWAE ≥ ELBO}}: {{ltr:{logpx} ≥ {iwae} ≥ {elbo}}} nats (exact, by quadrature; IWAE from 64 samples; the encoder's ELBO integrated, not sampled)",
+    "exact.unsure": "More peaks of p(x, z) showed in the first look over the plane than the search climbs: log p(x) counts the modes it found, and the true value may be higher.",
     "exact.gap": "The gap {{ltr:log p(x) − ELBO}} = {{ltr:{gap}}} nats = approximation gap {{ltr:{approx}}} + amortization gap {{ltr:{amort}}}.",
     "exact.gap-title": "Approximation gap: even the best diagonal Gaussian q* for this image misses its true posterior by this much, KL(q* ‖ p(z|x)). Amortization gap: the encoder, one network for every image, does this much worse than q*.",
     "exact.full": "A full covariance (a tilted ellipse, q**, correlation {{ltr:{rho}}}) would gain {{ltr:{full}}} nats over the best diagonal Gaussian.",
@@ -1556,7 +1557,8 @@
       });
     }
     function say(state, key, params = {}) {
-      for (const name of ["logPx", "iwae", "elbo", "gap", "approximationGap", "amortizationGap", "fullCovarianceGain"]) delete out.dataset[name];
+      for (const name of ["logPx", "iwae", "elbo", "gap", "approximationGap", "amortizationGap", "fullCovarianceGain", "evaluations", "sure"]) delete out.dataset[name];
+      $("exact-unsure").hidden = true;
       out.dataset.state = state;
       render($("exact-figures"), key, params);
       $("exact-gaps").hidden = true;
@@ -1605,8 +1607,11 @@
       gap: String(bound.gap),
       approximationGap: String(bound.approximation_gap),
       amortizationGap: String(bound.amortization_gap),
-      fullCovarianceGain: String(bound.full_covariance_gain)
+      fullCovarianceGain: String(bound.full_covariance_gain),
+      evaluations: String(bound.evaluations),
+      sure: String(bound.sure)
     });
+    $("exact-unsure").hidden = bound.sure;
     render($("exact-figures"), "exact.chain", { logpx: fmt(bound.log_px), iwae: post2.iwae == null ? "—" : fmt(post2.iwae), elbo: fmt(bound.elbo) });
     render($("exact-gap"), "exact.gap", { gap: fmt(bound.gap, 3), approx: fmt(bound.approximation_gap, 3), amort: fmt(bound.amortization_gap, 3) });
     render($("exact-full"), "exact.full", { full: fmt(bound.full_covariance_gain, 3), rho: fmt(correlation(bound.best_full.cov)) });

@@ -27,7 +27,8 @@ const STYLE = { posterior: [0, 137, 123], diagonal: '#e8710a', full: '#8e24aa' }
  * @typedef {{log_px: number, log_px_error: number, elbo: number, elbo_best_diagonal: number,
  *   elbo_best_full: number, gap: number, approximation_gap: number, amortization_gap: number,
  *   full_covariance_gain: number, best_diagonal: Gaussian, best_full: Gaussian,
- *   posterior_moments: Gaussian, modes: number}} Bound
+ *   posterior_moments: Gaussian, modes: number, evaluations: number, sure: boolean,
+ *   methods: string[]}} Bound
  */
 
 /**
@@ -71,7 +72,8 @@ export function createBoundPanel(store, plane, posterior) {
 
   /** Sets `#exact`'s state and its one-line message (the figures cleared). */
   function say(state, key, params = {}) {
-    for (const name of ['logPx', 'iwae', 'elbo', 'gap', 'approximationGap', 'amortizationGap', 'fullCovarianceGain']) delete out.dataset[name];
+    for (const name of ['logPx', 'iwae', 'elbo', 'gap', 'approximationGap', 'amortizationGap', 'fullCovarianceGain', 'evaluations', 'sure']) delete out.dataset[name];
+    $('exact-unsure').hidden = true;
     out.dataset.state = state;
     render($('exact-figures'), key, params);
     $('exact-gaps').hidden = true;
@@ -142,8 +144,9 @@ function showFigures(out, bound, post) {
   Object.assign(out.dataset, {
     logPx: String(bound.log_px), iwae: post.iwae == null ? '' : String(post.iwae), elbo: String(bound.elbo), gap: String(bound.gap),
     approximationGap: String(bound.approximation_gap), amortizationGap: String(bound.amortization_gap),
-    fullCovarianceGain: String(bound.full_covariance_gain),
+    fullCovarianceGain: String(bound.full_covariance_gain), evaluations: String(bound.evaluations), sure: String(bound.sure),
   });
+  $('exact-unsure').hidden = bound.sure;
   render($('exact-figures'), 'exact.chain', { logpx: fmt(bound.log_px), iwae: post.iwae == null ? '—' : fmt(post.iwae), elbo: fmt(bound.elbo) });
   render($('exact-gap'), 'exact.gap', { gap: fmt(bound.gap, 3), approx: fmt(bound.approximation_gap, 3), amort: fmt(bound.amortization_gap, 3) });
   render($('exact-full'), 'exact.full', { full: fmt(bound.full_covariance_gain, 3), rho: fmt(correlation(bound.best_full.cov)) });

@@ -10,21 +10,33 @@
 //! with ELBO(q\*\*) − ELBO(q\*), q\*\* the best full-covariance Gaussian, what a tilted ellipse
 //! would buy. Every ELBO here is an integral on a grid, not a Monte-Carlo estimate.
 //!
-//! How the mass is found: a trained VAE's posteriors are a few hundredths wide, so no grid fixed to
-//! the plane resolves them. A coarse pass over the prior (and the encoder's μ) gives starting
-//! points; from each, a search fits a quadratic to log p(x, z) on a shrinking 5×5 stencil until it
-//! resolves the peak; each mode's integral is then a grid in the mode's own whitened coordinates
-//! (so a tilted or narrow posterior costs no more than a round one), grown until its edges carry no
-//! mass. The error estimate is the change of log p(x) when the grid step doubles.
+//! How the mass is found ([`search`]): a trained VAE's posteriors are a few hundredths wide, so no
+//! grid fixed to the plane resolves them. The search climbs from the encoder's μ and from every
+//! local maximum of a coarse pass over the prior within 40 nats of its best (a quadratic fitted to
+//! log p(x, z) on a shrinking 5×5 stencil), and says it could not be sure it found every mode when
+//! there were more maxima than it climbs. How it is integrated ([`quadrature`]): each mode's share
+//! of p(x) by adaptive Gauss–Hermite quadrature in the mode's own whitened coordinates at two
+//! orders (so a tilted or narrow posterior costs no more than a round one); where the two disagree,
+//! by a grid grown until its edges carry no mass. The best Gaussians ([`best`]) are Newton searches
+//! on the quadrature's nodes. The error estimate is the change of log p(x) between the two orders
+//! (or the grid at twice its step); [`reference`] is an independent dense check.
 //!
 //! The module takes log p(x|z) as a function, so it is tested on a linear-Gaussian decoder whose
 //! posterior and log p(x) are known in closed form; [`log_likelihood_of`] is the one for the
 //! models' decoder (Bernoulli or Gaussian pixels).
 
+mod best;
+pub mod quadrature;
+pub mod reference;
+mod search;
+
 use crate::fast::FastDecoder;
 use crate::latent::log_prior_f64;
 use crate::loss::Likelihood;
 use crate::numeric::LOG_2PI;
+pub use crate::numeric::log_sum_exp;
+use best::Integrated;
+use quadrature::Method;
 
 /// A 2-D Gaussian N(mean, cov).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -69,9 +81,10 @@ impl Gaussian2 {
 pub struct ExactBound {
     /// log p(x) by quadrature.
     pub log_px: f64,
-    /// How much log p(x) moved when the grid step doubled: its error is well below this.
+    /// How much log p(x) moved between the two quadrature orders (or when a grid's step doubled):
+    /// its error is well below this.
     pub log_px_error: f64,
-    /// The encoder's ELBO, ELBO(q_encoder), integrated on a grid.
+    /// The encoder's ELBO, ELBO(q_encoder), by quadrature.
     pub elbo: f64,
     /// ELBO of the best diagonal Gaussian for this image, q\*.
     pub elbo_best_diagonal: f64,
@@ -85,10 +98,14 @@ pub struct ExactBound {
     pub best_full: Gaussian2,
     /// The true posterior's mean and covariance (from the grid).
     pub posterior_moments: Gaussian2,
-    /// Separate modes of the posterior found (regions integrated).
+    /// Separate modes of the posterior found (shares integrated).
     pub modes: usize,
+    /// How each mode's share of p(x) was settled, heaviest mode first.
+    pub methods: Vec<Method>,
     /// Decoder evaluations spent.
     pub evaluations: usize,
+    /// Whether the search is sure it found every mode holding mass (see [`exact_bound`]).
+    pub sure: bool,
 }
 
 impl ExactBound {
@@ -125,27 +142,9 @@ pub enum BoundError {
 const COARSE_RANGE: f64 = 5.0;
 /// Points per side of the coarse pass (step 0.125).
 pub const COARSE_SIDE: usize = 81;
-/// Starting points kept from the coarse pass (its best local maxima).
-const COARSE_STARTS: usize = 3;
-/// A mode whose mass is this many nats below the largest is left out (e^−30 of it).
-const NEGLIGIBLE_NATS: f64 = 30.0;
-/// Half-width of a mode's grid in its whitened coordinates at first, and points per side (a step
-/// of 0.3 of the peak's σ: the trapezoid rule on a smooth peak is then exact to far below 0.01 nats).
-const REGION_HALF: f64 = 6.0;
-const REGION_SIDE: usize = 41;
-/// A region grows by REGION_GROWTH points a side (same step) while a point on its edge weighs more
-/// than e^−EDGE_NATS of its total: what lies beyond is then below ≈ 1e-4 nats.
-const EDGE_NATS: f64 = 16.0;
-const REGION_GROWTH: usize = 20;
-const MAX_REGION_SIDE: usize = 161;
-/// Points of the regions a rough search for a best Gaussian sums over at most.
-const ROUGH_POINTS: usize = 2048;
-/// The grid a best Gaussian is polished on: ±FRAME_HALF of its σ, FRAME_SIDE points a side.
-const FRAME_HALF: f64 = 6.0;
-const FRAME_SIDE: usize = 25;
-/// Expectations under a Gaussian: a grid of this many points per side over ±6 of its σ.
-const EXPECTATION_SIDE: usize = 21;
-const EXPECTATION_HALF: f64 = 6.0;
+/// Coarse maxima climbed at most, besides the encoder's μ: where more are left, the bound says it
+/// could not be sure it found every mode.
+const MAX_CLIMBS: usize = 8;
 
 /// log p(x|z) of one 28×28 image `x` under a decoder whose pixels follow `likelihood`, at latent
 /// points `zs = [x0, y0, …]`, in batches: −[`Likelihood::nats`] of the decoder's logits.
@@ -179,13 +178,19 @@ pub struct CoarseLogits {
     likelihood: Likelihood,
     pixels: usize,
     side: usize,
+    range: f64,
 }
 
 impl CoarseLogits {
     /// Decodes a coarse grid of `side` points a side over ±COARSE_RANGE ([`COARSE_SIDE`] for
     /// the trainer; the page uses fewer, to keep memory small).
     pub fn new(decoder: &FastDecoder, likelihood: Likelihood, side: usize) -> Self {
-        let points = coarse_points(side.max(3));
+        Self::over(decoder, likelihood, side, COARSE_RANGE)
+    }
+
+    /// The same over ±`range` (the dense reference's wider grid; the bound's is ±COARSE_RANGE).
+    pub fn over(decoder: &FastDecoder, likelihood: Likelihood, side: usize, range: f64) -> Self {
+        let points = grid_points(side.max(3), range);
         let z32: Vec<f32> = points.iter().map(|&v| v as f32).collect();
         let logits = decoder.decode_logits(&z32);
         let pixels = decoder.output_dim();
@@ -203,7 +208,12 @@ impl CoarseLogits {
                 (means.iter().map(|&s| (s / variance) as f32).collect(), offsets.collect())
             }
         };
-        Self { points, slopes, offsets, likelihood, pixels, side: side.max(3) }
+        Self { points, slopes, offsets, likelihood, pixels, side: side.max(3), range }
+    }
+
+    /// The half-width of the grid, latent units.
+    pub fn range(&self) -> f64 {
+        self.range
     }
 
     /// The likelihood it scores images with.
@@ -369,24 +379,27 @@ fn bound_with(joint: &mut Joint, encoder: Gaussian2, coarse: Option<(usize, Vec<
         Some(grid) => grid,
         None => (COARSE_SIDE, joint.at(&coarse_points(COARSE_SIDE))?),
     };
-    let mut modes = Vec::new();
-    for start in coarse_starts(&coarse, side).into_iter().chain([(encoder.mean, sd[0].min(sd[1]))]) {
-        modes.push(find_mode(joint, start.0, start.1)?);
+    let (modes, sure) = find_modes(joint, &encoder, side, &coarse)?;
+    let shares = quadrature::integrate(joint, &modes)?;
+    let log_px = log_sum_exp(&shares.iter().map(|s| s.nodes.log_mass()).collect::<Vec<_>>());
+    let log_px_coarser = log_sum_exp(&shares.iter().map(|s| s.coarser).collect::<Vec<_>>());
+    let mut integrated = Integrated { high: quadrature::Nodes::default(), low: Some(quadrature::Nodes::default()) };
+    for share in &shares {
+        integrated.high.extend(&share.nodes);
+        integrated.low = match (integrated.low, &share.low) {
+            (Some(mut all), Some(low)) => {
+                all.extend(low);
+                Some(all)
+            }
+            _ => None,
+        };
     }
-    let modes = distinct_modes(modes);
-    // The encoder's q gets a region too (after the modes', so only the points they leave are
-    // new): mass where q looks is mass its IWAE estimate counts, found by the climb or not.
-    let encoder_region = Mode { at: encoder.mean, value: f64::NAN, cov: encoder.cov };
-    let regions = integrate_modes(joint, &modes.iter().copied().chain([encoder_region]).collect::<Vec<_>>())?;
-    let log_px = log_sum_exp(&regions.iter().flat_map(|r| r.log_weights()).collect::<Vec<_>>());
-    let log_px_coarser = log_sum_exp(&regions.iter().flat_map(|r| r.log_weights_doubled_step()).collect::<Vec<_>>());
-    let points = RegionPoints::new(&regions);
-    let moments = points.moments(log_px);
-    let elbo = expected_elbo(joint, &encoder)?;
+    let moments = integrated.high.moments(log_px);
+    let elbo = best::elbo_of(joint, &integrated, &encoder)?;
     // Starts for the best Gaussians: the whole posterior's moments and each mode's peak.
     let fits: Vec<Gaussian2> = std::iter::once(moments).chain(modes.iter().map(|m| Gaussian2 { mean: m.at, cov: m.cov })).collect();
-    let (best_diagonal, elbo_best_diagonal) = best_gaussian(joint, &points, &fits, &encoder, elbo, false)?;
-    let (best_full, elbo_best_full) = best_gaussian(joint, &points, &fits, &best_diagonal, elbo_best_diagonal, true)?;
+    let (best_diagonal, elbo_best_diagonal) = best::best_gaussian(joint, &integrated, &fits, &encoder, elbo, false)?;
+    let (best_full, elbo_best_full) = best::best_gaussian(joint, &integrated, &fits, &best_diagonal, elbo_best_diagonal, true)?;
     Ok(ExactBound {
         log_px,
         log_px_error: (log_px - log_px_coarser).abs(),
@@ -398,15 +411,41 @@ fn bound_with(joint: &mut Joint, encoder: Gaussian2, coarse: Option<(usize, Vec<
         best_full,
         posterior_moments: moments,
         modes: modes.len(),
+        methods: shares.iter().map(|s| s.method).collect(),
         evaluations: joint.evaluations,
+        sure,
     })
+}
+
+/// The posterior's modes, heaviest first: climbed from the encoder's μ (at its own scale: it is
+/// near a mode on most images) and from each coarse maximum within reach (a climb that reaches a known mode stops there); and whether every such maximum was
+/// climbed.
+fn find_modes(joint: &mut Joint, encoder: &Gaussian2, side: usize, coarse: &[f64]) -> Result<(Vec<search::Mode>, bool), Halt> {
+    let step = 2.0 * COARSE_RANGE / (side - 1) as f64;
+    let scale = encoder.cov[0][0].min(encoder.cov[1][1]).sqrt();
+    let mut modes: Vec<search::Mode> = search::find_mode(joint, encoder.mean, scale, &[])?.into_iter().collect();
+    for (climbs, (_, start)) in search::coarse_maxima(coarse, side).into_iter().enumerate() {
+        if climbs == MAX_CLIMBS {
+            return Ok((search::distinct_modes(modes), false));
+        }
+        // At a quarter of the coarse step: the peak is within a step of its coarse maximum, and a
+        // wider stencil would reach over to a higher peak beside it.
+        let found = search::find_mode(joint, start, step / 4.0, &modes)?;
+        modes.extend(found);
+    }
+    Ok((search::distinct_modes(modes), true))
 }
 
 /// The points of a coarse grid of `side` points a side over ±COARSE_RANGE, `[x0, y0, …]`, row by
 /// row from z₂ = −COARSE_RANGE.
 pub fn coarse_points(side: usize) -> Vec<f64> {
-    let step = 2.0 * COARSE_RANGE / (side - 1) as f64;
-    (0..side * side).flat_map(|k| [-COARSE_RANGE + (k % side) as f64 * step, -COARSE_RANGE + (k / side) as f64 * step]).collect()
+    grid_points(side, COARSE_RANGE)
+}
+
+/// The points of a grid of `side` points a side over ±`range`, `[x0, y0, …]`, row by row.
+pub fn grid_points(side: usize, range: f64) -> Vec<f64> {
+    let step = 2.0 * range / (side - 1) as f64;
+    (0..side * side).flat_map(|k| [-range + (k % side) as f64 * step, -range + (k / side) as f64 * step]).collect()
 }
 
 /// log p(z|x) = log p(x|z) + log p(z) − log p(x) at points `zs = [x0, y0, …]`, given log p(x):
@@ -422,136 +461,8 @@ pub fn exact_bound_of_image(decoder: &FastDecoder, coarse: &CoarseLogits, x: &[f
     exact_bound(&likelihood, encoder, Some(coarse.log_joint(x)))
 }
 
-/// The best local maxima of the coarse pass (3×3 neighbourhoods), with the coarse step as their scale.
-fn coarse_starts(values: &[f64], n: usize) -> Vec<([f64; 2], f64)> {
-    let step = 2.0 * COARSE_RANGE / (n - 1) as f64;
-    if values.len() != n * n {
-        return Vec::new();
-    }
-    let at = |i: usize, j: usize| values[j * n + i];
-    let mut maxima: Vec<(f64, [f64; 2])> = Vec::new();
-    for j in 0..n {
-        for i in 0..n {
-            let v = at(i, j);
-            let neighbours = (j.saturating_sub(1)..(j + 2).min(n)).flat_map(|b| (i.saturating_sub(1)..(i + 2).min(n)).map(move |a| (a, b)));
-            if v.is_finite() && neighbours.filter(|&(a, b)| (a, b) != (i, j)).all(|(a, b)| at(a, b) < v) {
-                maxima.push((v, [-COARSE_RANGE + i as f64 * step, -COARSE_RANGE + j as f64 * step]));
-            }
-        }
-    }
-    maxima.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let best = maxima.first().map_or(f64::NEG_INFINITY, |m| m.0);
-    maxima.into_iter().take_while(|m| m.0 > best - 2.0 * NEGLIGIBLE_NATS).take(COARSE_STARTS).map(|(_, z)| (z, step)).collect()
-}
-
-/// A mode of log p(x, z): where it is, its value, and a Gaussian fit of the peak (cov = −H⁻¹).
-#[derive(Debug, Clone, Copy)]
-struct Mode {
-    at: [f64; 2],
-    value: f64,
-    cov: [[f64; 2]; 2],
-}
-
-impl Mode {
-    /// log of the mass under the peak's Gaussian fit: value + ln 2π + ½ ln det cov.
-    fn log_mass(&self) -> f64 {
-        self.value + LOG_2PI + 0.5 * det(self.cov).ln()
-    }
-}
-
-/// Climbs log p(x, z) from `start`: a quadratic fitted on a 5×5 stencil of spacing `s` gives a
-/// Newton step (kept within the stencil) or the stencil's best point; the stencil shrinks towards
-/// the peak's own width. Ends with the peak's Gaussian fit.
-fn find_mode(joint: &mut Joint, start: [f64; 2], scale: f64) -> Result<Mode, Halt> {
-    let mut c = start;
-    let mut s = scale.max(1e-4);
-    let mut fit = None;
-    for _ in 0..40 {
-        let stencil: Vec<f64> = (0..25).flat_map(|k| [c[0] + s * ((k % 5) as f64 - 2.0), c[1] + s * ((k / 5) as f64 - 2.0)]).collect();
-        let values = joint.at(&stencil)?;
-        let best = (0..25).max_by(|&a, &b| values[a].total_cmp(&values[b])).unwrap_or(12);
-        let quad = fit_quadratic(&values, s);
-        let mut next = [stencil[2 * best], stencil[2 * best + 1]];
-        if let Some(q) = quad
-            && let Some(step) = q.newton_step()
-        {
-            let length = step[0].hypot(step[1]);
-            let shrink = (2.5 * s / length).min(1.0);
-            let target = [c[0] + step[0] * shrink, c[1] + step[1] * shrink];
-            if joint.at(&target)?[0] >= values[best] {
-                next = target;
-            }
-        }
-        let moved = (next[0] - c[0]).hypot(next[1] - c[1]);
-        c = next;
-        // The peak's width along its narrowest axis, from the fit (where it is a peak).
-        let width = quad.and_then(|q| q.covariance()).map(|cov| min_eigen(cov).sqrt());
-        fit = quad.filter(|q| q.covariance().is_some()).map(|q| (q, s));
-        let resolved = width.is_some_and(|w| s <= 0.75 * w && s >= 0.2 * w);
-        if moved < 0.25 * s && resolved {
-            break;
-        }
-        if moved < 0.5 * s || width.is_some_and(|w| s > 0.75 * w) {
-            s = match width {
-                Some(w) if s > 0.75 * w => (0.5 * w).max(s / 8.0),
-                _ => s / 2.0,
-            };
-        }
-        if s < 1e-6 {
-            break;
-        }
-    }
-    let value = joint.at(&c)?[0];
-    let cov = fit.and_then(|(q, _)| q.covariance()).unwrap_or([[s * s, 0.0], [0.0, s * s]]);
-    Ok(Mode { at: c, value, cov })
-}
-
-/// A quadratic a + g·u + ½ uᵀ H u fitted (least squares) to a 5×5 stencil of spacing `s`, in
-/// latent units.
-#[derive(Debug, Clone, Copy)]
-struct Quadratic {
-    g: [f64; 2],
-    h: [[f64; 2]; 2],
-}
-
-impl Quadratic {
-    /// The step to the stationary point, −H⁻¹g, where H is negative definite.
-    fn newton_step(&self) -> Option<[f64; 2]> {
-        let cov = self.covariance()?;
-        Some([cov[0][0] * self.g[0] + cov[0][1] * self.g[1], cov[1][0] * self.g[0] + cov[1][1] * self.g[1]])
-    }
-    /// −H⁻¹ where H is negative definite: the peak's Gaussian covariance.
-    fn covariance(&self) -> Option<[[f64; 2]; 2]> {
-        let [[a, b], [_, c]] = self.h;
-        let d = a * c - b * b;
-        (a < 0.0 && d > 0.0 && d.is_finite()).then(|| [[-c / d, b / d], [b / d, -a / d]])
-    }
-}
-
-/// Least-squares quadratic through the stencil's values (−∞ values make it fail).
-fn fit_quadratic(values: &[f64], s: f64) -> Option<Quadratic> {
-    if values.iter().any(|v| !v.is_finite()) {
-        return None;
-    }
-    // Columns: 1, u, v, u², uv, v² with u, v ∈ {−2, …, 2} (stencil units).
-    let mut ata = [[0.0f64; 6]; 6];
-    let mut atb = [0.0f64; 6];
-    for (k, &y) in values.iter().enumerate() {
-        let (u, v) = ((k % 5) as f64 - 2.0, (k / 5) as f64 - 2.0);
-        let row = [1.0, u, v, u * u, u * v, v * v];
-        for i in 0..6 {
-            atb[i] += row[i] * y;
-            for j in 0..6 {
-                ata[i][j] += row[i] * row[j];
-            }
-        }
-    }
-    let c = solve(ata, atb)?;
-    Some(Quadratic { g: [c[1] / s, c[2] / s], h: [[2.0 * c[3] / (s * s), c[4] / (s * s)], [c[4] / (s * s), 2.0 * c[5] / (s * s)]] })
-}
-
 /// Solves A x = b by Gaussian elimination with partial pivoting; `None` if A is singular.
-fn solve<const N: usize>(mut a: [[f64; N]; N], mut b: [f64; N]) -> Option<[f64; N]> {
+pub(super) fn solve<const N: usize>(mut a: [[f64; N]; N], mut b: [f64; N]) -> Option<[f64; N]> {
     for col in 0..N {
         let pivot = (col..N).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
         if a[pivot][col].abs() < 1e-300 {
@@ -580,152 +491,6 @@ fn det(m: [[f64; 2]; 2]) -> f64 {
     m[0][0] * m[1][1] - m[0][1] * m[1][0]
 }
 
-fn min_eigen(m: [[f64; 2]; 2]) -> f64 {
-    let (t, d) = (m[0][0] + m[1][1], det(m));
-    0.5 * t - (0.25 * t * t - d).max(0.0).sqrt()
-}
-
-/// Modes with non-negligible mass, the same peak found twice kept once, heaviest first.
-fn distinct_modes(mut modes: Vec<Mode>) -> Vec<Mode> {
-    modes.sort_by(|a, b| b.log_mass().total_cmp(&a.log_mass()));
-    let heaviest = modes.first().map_or(0.0, Mode::log_mass);
-    let mut kept: Vec<Mode> = Vec::new();
-    for m in modes {
-        if m.log_mass() < heaviest - NEGLIGIBLE_NATS {
-            continue;
-        }
-        let same = kept.iter().any(|k| mahalanobis(k, m.at) < 6.0 || mahalanobis(&m, k.at) < 6.0);
-        if !same {
-            kept.push(m);
-        }
-    }
-    kept
-}
-
-fn mahalanobis(m: &Mode, z: [f64; 2]) -> f64 {
-    let [[a, b], [_, c]] = m.cov;
-    let d = det(m.cov);
-    let (dx, dy) = (z[0] - m.at[0], z[1] - m.at[1]);
-    ((c * dx * dx - 2.0 * b * dx * dy + a * dy * dy) / d).max(0.0).sqrt()
-}
-
-/// One mode's grid: points z = centre + L u, u on an n × n grid over [−half, half]², each the
-/// centre of a cell of area |det L|·step²; points inside an earlier region are left out.
-#[derive(Debug, Clone)]
-struct Region {
-    centre: [f64; 2],
-    l: [[f64; 2]; 2],
-    half: f64,
-    n: usize,
-    /// log p(x, z) at the points (−∞ where left out), row by row.
-    values: Vec<f64>,
-}
-
-impl Region {
-    fn step(&self) -> f64 {
-        2.0 * self.half / (self.n - 1) as f64
-    }
-    fn log_cell(&self) -> f64 {
-        (det(self.l).abs() * self.step() * self.step()).ln()
-    }
-    fn point(&self, i: usize, j: usize) -> [f64; 2] {
-        let (u, v) = (-self.half + i as f64 * self.step(), -self.half + j as f64 * self.step());
-        [self.centre[0] + self.l[0][0] * u + self.l[0][1] * v, self.centre[1] + self.l[1][0] * u + self.l[1][1] * v]
-    }
-    /// Whether z lies in this region's cells.
-    fn covers(&self, z: [f64; 2]) -> bool {
-        let (dx, dy) = (z[0] - self.centre[0], z[1] - self.centre[1]);
-        let d = det(self.l);
-        let u = (self.l[1][1] * dx - self.l[0][1] * dy) / d;
-        let v = (-self.l[1][0] * dx + self.l[0][0] * dy) / d;
-        let edge = self.half + self.step() / 2.0;
-        u.abs() <= edge && v.abs() <= edge
-    }
-    /// log (p(x, z) · cell area) of every point.
-    fn log_weights(&self) -> impl Iterator<Item = f64> + '_ {
-        let cell = self.log_cell();
-        self.values.iter().map(move |v| v + cell)
-    }
-    /// The same with every other point and four times the cell: the grid at twice the step.
-    fn log_weights_doubled_step(&self) -> impl Iterator<Item = f64> + '_ {
-        let cell = self.log_cell() + 4f64.ln();
-        let n = self.n;
-        self.values
-            .iter()
-            .enumerate()
-            .filter(move |(k, _)| (k % n).is_multiple_of(2) && (k / n).is_multiple_of(2))
-            .map(move |(_, v)| v + cell)
-    }
-    /// Mean and covariance of the mass the region holds (`None` when it holds none).
-    fn moments(&self) -> Option<Gaussian2> {
-        let total = log_sum_exp(&self.values);
-        if !total.is_finite() {
-            return None;
-        }
-        let n = self.n;
-        let moments = weighted_moments(self.values.iter().enumerate().map(|(k, v)| ((v - total).exp(), self.point(k % n, k / n))));
-        moments.cholesky().map(|_| moments)
-    }
-
-    /// The largest log weight on the region's edge, relative to the region's total.
-    fn edge_share(&self) -> f64 {
-        let n = self.n;
-        let total = log_sum_exp(&self.values);
-        let edge = (0..n * n).filter(|k| k % n == 0 || k % n == n - 1 || k / n == 0 || k / n == n - 1).map(|k| self.values[k]);
-        edge.fold(f64::NEG_INFINITY, f64::max) - total
-    }
-}
-
-/// Integrates each mode on a grid in its whitened coordinates, widened until its edge holds no
-/// mass; a later region leaves out the points an earlier one covers.
-fn integrate_modes(joint: &mut Joint, modes: &[Mode]) -> Result<Vec<Region>, Halt> {
-    let mut regions: Vec<Region> = Vec::new();
-    for mode in modes {
-        let mut frame = Gaussian2 { mean: mode.at, cov: mode.cov };
-        let (mut half, mut n, mut reframes) = (REGION_HALF, REGION_SIDE, 0);
-        loop {
-            let l = frame.cholesky().unwrap_or([[1e-3, 0.0], [0.0, 1e-3]]);
-            let region = fill_region(joint, &regions, Region { centre: frame.mean, l, half, n, values: Vec::new() })?;
-            if region.edge_share() <= -EDGE_NATS || n >= MAX_REGION_SIDE {
-                regions.push(region);
-                break;
-            }
-            // Mass at the edge. The peak's quadratic fit may be far narrower than the mass around
-            // it (a pointed peak on wide shoulders): frame the grid by the mass it holds so far
-            // when that is clearly wider, else widen the grid at the same step.
-            let held = region.moments().filter(|m| det(m.cov) > 4.0 * det(frame.cov));
-            if let (Some(wider), true) = (held, reframes < 3) {
-                frame = wider;
-                (half, n) = (REGION_HALF, REGION_SIDE);
-                reframes += 1;
-                continue;
-            }
-            let step = 2.0 * half / (n - 1) as f64;
-            n = (n + REGION_GROWTH).min(MAX_REGION_SIDE);
-            half = step * (n - 1) as f64 / 2.0;
-        }
-    }
-    Ok(regions)
-}
-
-/// Evaluates `region`'s points, leaving out those an earlier region covers.
-fn fill_region(joint: &mut Joint, earlier: &[Region], mut region: Region) -> Result<Region, Halt> {
-    let n = region.n;
-    let mut points = Vec::with_capacity(2 * n * n);
-    let mut inside = Vec::with_capacity(n * n);
-    for k in 0..n * n {
-        let z = region.point(k % n, k / n);
-        let covered = earlier.iter().any(|r| r.covers(z));
-        inside.push(!covered);
-        if !covered {
-            points.extend(z);
-        }
-    }
-    let mut values = joint.at(&points)?.into_iter();
-    region.values = inside.iter().map(|&kept| if kept { values.next().unwrap_or(f64::NEG_INFINITY) } else { f64::NEG_INFINITY }).collect();
-    Ok(region)
-}
-
 /// Mean and covariance of points weighted by their probabilities (weights summing to one).
 fn weighted_moments(points: impl Iterator<Item = (f64, [f64; 2])> + Clone) -> Gaussian2 {
     let mean = points.clone().fold([0.0, 0.0], |m, (p, z)| [m[0] + p * z[0], m[1] + p * z[1]]);
@@ -741,290 +506,7 @@ fn weighted_moments(points: impl Iterator<Item = (f64, [f64; 2])> + Clone) -> Ga
     Gaussian2 { mean, cov }
 }
 
-/// ln Σ eˣ, −∞ for no terms.
-pub fn log_sum_exp(values: &[f64]) -> f64 {
-    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if max == f64::NEG_INFINITY || !max.is_finite() {
-        return max;
-    }
-    max + values.iter().map(|v| (v - max).exp()).sum::<f64>().ln()
-}
-
-/// The regions' points and log weights in one list, for sums under the posterior and under Gaussians.
-struct RegionPoints {
-    z: Vec<[f64; 2]>,
-    /// log (p(x, z) · cell area).
-    log_weight: Vec<f64>,
-    /// ln cell area.
-    log_cell: Vec<f64>,
-    /// log p(x, z).
-    log_joint: Vec<f64>,
-}
-
-impl RegionPoints {
-    fn new(regions: &[Region]) -> Self {
-        let mut out = Self { z: Vec::new(), log_weight: Vec::new(), log_cell: Vec::new(), log_joint: Vec::new() };
-        for r in regions {
-            let cell = r.log_cell();
-            for (k, &v) in r.values.iter().enumerate() {
-                if v == f64::NEG_INFINITY {
-                    continue;
-                }
-                out.z.push(r.point(k % r.n, k / r.n));
-                out.log_weight.push(v + cell);
-                out.log_cell.push(cell);
-                out.log_joint.push(v);
-            }
-        }
-        out
-    }
-
-    /// Every k-th point (k chosen so that at most `most` remain), each standing for the k cells
-    /// it replaces: the sums of a rough search, at a fraction of the cost.
-    fn thinned(&self, most: usize) -> RegionPoints {
-        let k = self.z.len().div_ceil(most.max(1)).max(1);
-        let weight = (k as f64).ln();
-        let pick = |v: &Vec<f64>, add: f64| v.iter().step_by(k).map(|x| x + add).collect::<Vec<_>>();
-        RegionPoints {
-            z: self.z.iter().step_by(k).copied().collect(),
-            log_weight: pick(&self.log_weight, weight),
-            log_cell: pick(&self.log_cell, weight),
-            log_joint: pick(&self.log_joint, 0.0),
-        }
-    }
-
-    /// Mean and covariance of the posterior p(z|x) = p(x, z)/p(x).
-    fn moments(&self, log_px: f64) -> Gaussian2 {
-        weighted_moments(self.z.iter().zip(&self.log_weight).map(|(z, w)| ((w - log_px).exp(), *z)))
-    }
-
-    /// ELBO(q) from the region points: Σ q(z)·area·log p(x, z) / Σ q(z)·area + H(q). Valid where
-    /// q's mass lies inside the regions (the best Gaussians do: they sit under the posterior).
-    fn elbo(&self, q: &Gaussian2) -> f64 {
-        let Some(inv) = inverse(q.cov) else { return f64::NEG_INFINITY };
-        let log_norm = -LOG_2PI - 0.5 * det(q.cov).ln();
-        let (mut mass, mut sum) = (0.0, 0.0);
-        for ((z, cell), lj) in self.z.iter().zip(&self.log_cell).zip(&self.log_joint) {
-            let (dx, dy) = (z[0] - q.mean[0], z[1] - q.mean[1]);
-            let quad = inv[0][0] * dx * dx + 2.0 * inv[0][1] * dx * dy + inv[1][1] * dy * dy;
-            let w = (log_norm - 0.5 * quad + cell).exp();
-            if w > 0.0 {
-                mass += w;
-                sum += w * lj;
-            }
-        }
-        if mass < 0.9 { f64::NEG_INFINITY } else { sum / mass + q.entropy() }
-    }
-}
-
 fn inverse(m: [[f64; 2]; 2]) -> Option<[[f64; 2]; 2]> {
     let d = det(m);
     (d > 0.0 && d.is_finite()).then(|| [[m[1][1] / d, -m[0][1] / d], [-m[1][0] / d, m[0][0] / d]])
-}
-
-/// A grid in q's own whitened coordinates (±FRAME_HALF of its σ, FRAME_SIDE points a side), for
-/// sums under Gaussians near q.
-fn frame(joint: &mut Joint, q: &Gaussian2) -> Result<Region, Halt> {
-    let l = q.cholesky().ok_or(BoundError::NoPosterior(q.cov[0][0].sqrt(), q.cov[1][1].sqrt()))?;
-    let mut region = Region { centre: q.mean, l, half: FRAME_HALF, n: FRAME_SIDE, values: Vec::new() };
-    let points: Vec<f64> = (0..FRAME_SIDE * FRAME_SIDE).flat_map(|k| region.point(k % FRAME_SIDE, k / FRAME_SIDE)).collect();
-    region.values = joint.at(&points)?;
-    Ok(region)
-}
-
-/// ELBO(q) = E_q[log p(x, z)] + H(q), the expectation on a grid in q's own whitened coordinates
-/// (EXPECTATION_SIDE² points over ±EXPECTATION_HALF σ, weighted by the standard normal density).
-fn expected_elbo(joint: &mut Joint, q: &Gaussian2) -> Result<f64, Halt> {
-    let l = q.cholesky().ok_or(BoundError::NoPosterior(q.cov[0][0].sqrt(), q.cov[1][1].sqrt()))?;
-    let n = EXPECTATION_SIDE;
-    let step = 2.0 * EXPECTATION_HALF / (n - 1) as f64;
-    let mut points = Vec::with_capacity(2 * n * n);
-    let mut weights = Vec::with_capacity(n * n);
-    for k in 0..n * n {
-        let (u, v) = (-EXPECTATION_HALF + (k % n) as f64 * step, -EXPECTATION_HALF + (k / n) as f64 * step);
-        points.extend([q.mean[0] + l[0][0] * u, q.mean[1] + l[1][0] * u + l[1][1] * v]);
-        weights.push((-0.5 * (u * u + v * v)).exp());
-    }
-    let total: f64 = weights.iter().sum();
-    let values = joint.at(&points)?;
-    let expectation: f64 = values.iter().zip(&weights).map(|(v, w)| if *w > 0.0 { v * w } else { 0.0 }).sum::<f64>() / total;
-    Ok(expectation + q.entropy())
-}
-
-/// The best Gaussian for this image (diagonal, or full with `full`): the one maximising the ELBO,
-/// i.e. minimising KL(q ‖ p(z|x)), found by Newton's method on the region points from several
-/// starts (the posterior's moments and each mode's peak, precision-matched, and `fallback`); its ELBO is then
-/// integrated on its own grid. `fallback` (the encoder's q, or q\* for q\*\*) is in the family,
-/// so the result is never worse than it.
-fn best_gaussian(
-    joint: &mut Joint,
-    points: &RegionPoints,
-    fits: &[Gaussian2],
-    fallback: &Gaussian2,
-    fallback_elbo: f64,
-    full: bool,
-) -> Result<(Gaussian2, f64), Halt> {
-    // A Gaussian fit as a start: itself (full), or the diagonal Gaussian matching its precision's
-    // diagonal (the best diagonal one, were the posterior that Gaussian).
-    let starts: Vec<Gaussian2> = fits
-        .iter()
-        .filter_map(|fit| match (full, inverse(fit.cov)) {
-            (true, _) => Some(*fit),
-            (false, Some(inv)) => Some(Gaussian2::diagonal(fit.mean, [1.0 / inv[0][0].sqrt(), 1.0 / inv[1][1].sqrt()])),
-            (false, None) => None,
-        })
-        .collect();
-    // The best of the starts on the regions' points (thinned: a rough search) …
-    let thin = points.thinned(ROUGH_POINTS);
-    let mut rough: Option<(f64, Gaussian2)> = None;
-    for start in starts.iter().chain([fallback]) {
-        let Some(q) = joint.optimum(search_key(0, start, full), || maximise(&thin, start, full))? else { continue };
-        let value = thin.elbo(&q);
-        if rough.is_none_or(|(best, _)| value > best) {
-            rough = Some((value, q));
-        }
-    }
-    let Some((_, rough)) = rough else { return Ok((*fallback, fallback_elbo)) };
-    // … polished on a grid of its own: the regions' grids follow the posterior's shape, and the
-    // best diagonal Gaussian for a tilted posterior is narrower than it across, so it falls
-    // between their points.
-    let own = RegionPoints::new(&[frame(joint, &rough)?]);
-    let found = joint.optimum(search_key(1, &rough, full), || maximise(&own, &rough, full))?.unwrap_or(rough);
-    let elbo = expected_elbo(joint, &found)?;
-    // The fallback is in the family: the best found is never worse than it.
-    Ok(if elbo > fallback_elbo { (found, elbo) } else { (*fallback, fallback_elbo) })
-}
-
-/// Names a Newton search: which points (`stage`), its start, and the family.
-fn search_key(stage: u64, start: &Gaussian2, full: bool) -> Vec<u64> {
-    let [[a, b], [_, c]] = start.cov;
-    [stage, u64::from(full)].into_iter().chain([start.mean[0], start.mean[1], a, b, c].map(f64::to_bits)).collect()
-}
-
-/// Newton's method on the Gaussian's parameters, relative to `start` (mean = m₀ + L₀ a; factor
-/// L₀·T, T lower triangular with diagonal e^b; a diagonal Gaussian keeps T diagonal).
-fn maximise(points: &RegionPoints, start: &Gaussian2, full: bool) -> Option<Gaussian2> {
-    let l0 = start.cholesky()?;
-    let l0 = if full { l0 } else { [[start.cov[0][0].sqrt(), 0.0], [0.0, start.cov[1][1].sqrt()]] };
-    let dims = if full { 5 } else { 4 };
-    let gaussian = |p: &[f64; 5]| {
-        let t = [[p[2].exp(), 0.0], [if full { p[4] } else { 0.0 }, p[3].exp()]];
-        let l = [[l0[0][0] * t[0][0], 0.0], [l0[1][0] * t[0][0] + l0[1][1] * t[1][0], l0[1][1] * t[1][1]]];
-        let mean = [start.mean[0] + l0[0][0] * p[0], start.mean[1] + l0[1][0] * p[0] + l0[1][1] * p[1]];
-        let cov = [[l[0][0] * l[0][0], l[0][0] * l[1][0]], [l[0][0] * l[1][0], l[1][0] * l[1][0] + l[1][1] * l[1][1]]];
-        Gaussian2 { mean, cov }
-    };
-    let objective = |p: &[f64; 5]| points.elbo(&gaussian(p));
-    let mut p = [0.0f64; 5];
-    let mut value = objective(&p);
-    if !value.is_finite() {
-        return None;
-    }
-    for _ in 0..30 {
-        let (g, h) = derivatives(&objective, &p, dims);
-        let direction = newton_direction(&g, &h, dims);
-        let mut t = 1.0;
-        let mut improved = false;
-        for _ in 0..30 {
-            let mut trial = p;
-            for i in 0..dims {
-                trial[i] += t * direction[i];
-            }
-            let v = objective(&trial);
-            if v > value {
-                let gain = v - value;
-                p = trial;
-                value = v;
-                improved = gain > 1e-10;
-                break;
-            }
-            t /= 2.0;
-        }
-        if !improved {
-            break;
-        }
-    }
-    Some(gaussian(&p))
-}
-
-/// Central finite-difference gradient and Hessian of `f` in the first `dims` parameters.
-fn derivatives(f: &dyn Fn(&[f64; 5]) -> f64, p: &[f64; 5], dims: usize) -> ([f64; 5], [[f64; 5]; 5]) {
-    const H: f64 = 1e-3;
-    let shifted = |moves: &[(usize, f64)]| {
-        let mut q = *p;
-        for &(i, d) in moves {
-            q[i] += d;
-        }
-        f(&q)
-    };
-    let centre = f(p);
-    let (mut g, mut h) = ([0.0; 5], [[0.0; 5]; 5]);
-    #[allow(clippy::needless_range_loop)] // h[i][j] and h[j][i]: indices are clearer than iterators
-    for i in 0..dims {
-        let (plus, minus) = (shifted(&[(i, H)]), shifted(&[(i, -H)]));
-        g[i] = (plus - minus) / (2.0 * H);
-        h[i][i] = (plus - 2.0 * centre + minus) / (H * H);
-        for j in 0..i {
-            let v = (shifted(&[(i, H), (j, H)]) - shifted(&[(i, H), (j, -H)]) - shifted(&[(i, -H), (j, H)]) + shifted(&[(i, -H), (j, -H)]))
-                / (4.0 * H * H);
-            h[i][j] = v;
-            h[j][i] = v;
-        }
-    }
-    (g, h)
-}
-
-/// −H⁻¹g where that is an ascent direction, else the gradient itself.
-fn newton_direction(g: &[f64; 5], h: &[[f64; 5]; 5], dims: usize) -> [f64; 5] {
-    let mut neg_h = [[0.0; 5]; 5];
-    let mut rhs = [0.0; 5];
-    for i in 0..5 {
-        for j in 0..5 {
-            neg_h[i][j] = if i < dims && j < dims {
-                -h[i][j]
-            } else if i == j {
-                1.0
-            } else {
-                0.0
-            };
-        }
-        rhs[i] = if i < dims { g[i] } else { 0.0 };
-    }
-    match solve(neg_h, rhs) {
-        Some(d) if (0..dims).map(|i| d[i] * g[i]).sum::<f64>() > 0.0 => d,
-        _ => rhs,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_quadratic_fit_finds_a_gaussian_peak() {
-        // log density of N((0.3, −0.2), [[0.04, 0.01], [0.01, 0.02]]) up to a constant.
-        let cov = [[0.04, 0.01], [0.01, 0.02]];
-        let inv = inverse(cov).expect("invertible");
-        let f = |z: [f64; 2]| {
-            let (dx, dy) = (z[0] - 0.3, z[1] + 0.2);
-            -0.5 * (inv[0][0] * dx * dx + 2.0 * inv[0][1] * dx * dy + inv[1][1] * dy * dy)
-        };
-        let s = 0.05;
-        let values: Vec<f64> = (0..25).map(|k| f([0.2 + s * ((k % 5) as f64 - 2.0), s * ((k / 5) as f64 - 2.0)])).collect();
-        let q = fit_quadratic(&values, s).expect("a fit");
-        let found = q.covariance().expect("a peak");
-        for i in 0..2 {
-            for j in 0..2 {
-                assert!((found[i][j] - cov[i][j]).abs() < 1e-9, "{found:?}");
-            }
-        }
-        let step = q.newton_step().expect("a step");
-        assert!((0.2 + step[0] - 0.3).abs() < 1e-9 && (step[1] + 0.2).abs() < 1e-9, "{step:?}");
-    }
-
-    #[test]
-    fn log_sum_exp_is_stable() {
-        assert!((log_sum_exp(&[1000.0, 1000.0]) - (1000.0 + 2f64.ln())).abs() < 1e-12);
-        assert_eq!(log_sum_exp(&[f64::NEG_INFINITY]), f64::NEG_INFINITY);
-    }
 }

@@ -93,6 +93,13 @@ pub fn iwae_log_likelihood(model: &Vae, likelihood: Likelihood, x: Tensor<2>, ep
     log_mean_exp(importance_samples(model, likelihood, x, eps, k).log_weights)
 }
 
+/// IWAE(k) from n ≥ k importance log weights of one image: the mean over the ⌊n/k⌋ disjoint groups
+/// of k of log (1/k) Σ exp(wᵢ), each an IWAE(k) estimate (so one set of samples gives every k).
+pub fn grouped_iwae(log_weights: &[f64], k: usize) -> f64 {
+    let groups: Vec<f64> = log_weights.chunks_exact(k.max(1)).map(|g| crate::numeric::log_sum_exp(g) - (k as f64).ln()).collect();
+    groups.iter().sum::<f64>() / groups.len().max(1) as f64
+}
+
 /// How fast the decoded image changes as z moves, over a grid inside a disk of the prior.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Continuity {

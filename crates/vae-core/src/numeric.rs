@@ -90,6 +90,15 @@ pub fn standard_normal_samples(n: usize, seed: u64) -> Vec<f32> {
     out
 }
 
+/// ln Σ eˣ, −∞ for no terms.
+pub fn log_sum_exp(values: &[f64]) -> f64 {
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if max == f64::NEG_INFINITY || !max.is_finite() {
+        return max;
+    }
+    max + values.iter().map(|v| (v - max).exp()).sum::<f64>().ln()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +126,11 @@ mod tests {
             let got = ln_1p_unit(e) as f64;
             assert!((got - exact).abs() <= 2e-7 * exact.max(1e-38), "ln(1 + {e}) = {got} vs {exact}");
         }
+    }
+
+    #[test]
+    fn log_sum_exp_is_stable() {
+        assert!((log_sum_exp(&[1000.0, 1000.0]) - (1000.0 + 2f64.ln())).abs() < 1e-12);
+        assert_eq!(log_sum_exp(&[f64::NEG_INFINITY]), f64::NEG_INFINITY);
     }
 }

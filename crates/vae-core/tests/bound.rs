@@ -2,7 +2,9 @@
 //! a linear-Gaussian decoder p(x|z) = N(Wz + b, s²I) under the prior N(0, I). Its posterior is
 //! N(m, Λ⁻¹) with Λ = I + WᵀW/s², m = Λ⁻¹Wᵀ(x − b)/s², and p(x) = N(b, s²I + WWᵀ).
 
-use vae_core::bound::{BoundError, Gaussian2, exact_bound};
+use vae_core::bound::quadrature::Method;
+use vae_core::bound::{BoundError, COARSE_SIDE, Gaussian2, coarse_points, exact_bound};
+use vae_core::latent::log_prior_f64;
 
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
@@ -15,9 +17,26 @@ struct LinearGaussian {
     x: Vec<f64>,
 }
 
+/// log p(x, z) on the bound's coarse grid, as a model's precomputed decoder outputs give it (the
+/// trainer and the page make these once per model, so they are not an image's evaluations).
+fn coarse_of(likelihood: &dyn Fn(&[f64]) -> Vec<f64>) -> Option<(usize, Vec<f64>)> {
+    let points = coarse_points(COARSE_SIDE);
+    let values = likelihood(&points).iter().zip(points.chunks_exact(2)).map(|(l, z)| l + log_prior_f64([z[0], z[1]])).collect();
+    Some((COARSE_SIDE, values))
+}
+
 impl LinearGaussian {
+    /// Tilted (correlation ≈ −0.5) and a few hundredths wide, like a trained VAE's posterior.
     fn new() -> Self {
-        let w = vec![[120.0, 96.0], [80.0, 72.0], [40.0, 24.0], [20.0, 32.0], [-32.0, -20.0], [56.0, 48.0]];
+        Self::with_weights(vec![[120.0, 96.0], [80.0, 72.0], [40.0, 24.0], [20.0, 32.0], [-32.0, -20.0], [56.0, 48.0]])
+    }
+
+    /// Round and far narrower: σ ≈ 0.004.
+    fn narrow() -> Self {
+        Self::with_weights(vec![[150.0, 0.0], [0.0, 150.0], [120.0, 10.0], [-10.0, 130.0], [100.0, -20.0], [30.0, 110.0]])
+    }
+
+    fn with_weights(w: Vec<[f64; 2]>) -> Self {
         let b = vec![0.5, -1.0, 0.2, 0.0, 1.0, -0.3];
         let z0 = [0.7, -1.1];
         let noise = [0.3, -0.5, 0.8, 0.1, -0.2, 0.4];
@@ -88,6 +107,21 @@ fn kl(q: &Gaussian2, p: &Gaussian2) -> f64 {
 }
 
 #[test]
+fn a_narrow_round_posterior_is_integrated_exactly_by_the_rule_in_a_few_hundred_evaluations() {
+    let model = LinearGaussian::narrow();
+    let post = model.posterior();
+    assert!(post.cov[0][0].sqrt() < 0.006 && post.correlation().abs() < 0.2, "the test posterior is narrow and round: {post:?}");
+    let encoder = Gaussian2::diagonal([post.mean[0] + 0.01, post.mean[1] - 0.01], [0.02, 0.03]);
+    let likelihood = |zs: &[f64]| model.log_likelihood(zs);
+    let bound = exact_bound(&likelihood, encoder, coarse_of(&likelihood)).expect("a bound");
+    let exact = model.log_px();
+    assert!((bound.log_px - exact).abs() <= 1e-6 * exact.abs(), "log p(x): quadrature {} vs closed form {exact}", bound.log_px);
+    assert_eq!(bound.methods, [Method::Quadrature], "{bound:?}");
+    assert!(bound.evaluations <= 1000, "{} evaluations", bound.evaluations);
+    assert!(bound.sure);
+}
+
+#[test]
 fn quadrature_matches_the_closed_form_of_a_linear_gaussian_model() {
     let model = LinearGaussian::new();
     let post = model.posterior();
@@ -96,10 +130,13 @@ fn quadrature_matches_the_closed_form_of_a_linear_gaussian_model() {
     let sd = [post.cov[0][0].sqrt(), post.cov[1][1].sqrt()];
     let encoder = Gaussian2::diagonal([post.mean[0] + 0.5 * sd[0], post.mean[1] - 0.3 * sd[1]], [1.3 * sd[0], 0.9 * sd[1]]);
     let likelihood = |zs: &[f64]| model.log_likelihood(zs);
-    let bound = exact_bound(&likelihood, encoder, None).expect("a bound");
+    let bound = exact_bound(&likelihood, encoder, coarse_of(&likelihood)).expect("a bound");
 
-    assert!((bound.log_px - model.log_px()).abs() < 1e-3, "log p(x): quadrature {} vs closed form {}", bound.log_px, model.log_px());
+    let exact = model.log_px();
+    assert!((bound.log_px - exact).abs() <= 1e-6 * exact.abs(), "log p(x): quadrature {} vs closed form {exact}", bound.log_px);
     assert!(bound.log_px_error < 1e-3, "error estimate {}", bound.log_px_error);
+    assert_eq!(bound.methods, [Method::Quadrature], "settled by the rule: {bound:?}");
+    assert!(bound.evaluations <= 1000, "a few hundred evaluations, not {}", bound.evaluations);
     // q** recovers the posterior itself; its ELBO is log p(x).
     #[allow(clippy::needless_range_loop)] // a covariance's entries by their indices
     for i in 0..2 {
@@ -147,7 +184,7 @@ fn a_posterior_far_from_the_encoder_and_a_second_mode_are_both_found() {
             .collect()
     };
     let encoder = Gaussian2::diagonal([0.0, 0.0], [0.2, 0.2]);
-    let bound = exact_bound(&likelihood, encoder, None).expect("a bound");
+    let bound = exact_bound(&likelihood, encoder, coarse_of(&likelihood)).expect("a bound");
     // Closed form: Σ over peaks of ∫ e^{peak} N(z; 0, I) ≈ each a Gaussian product.
     // Per dimension, ∫ exp(−(z − c)²/2s²) N(z; 0, 1) dz = √(s²/(1 + s²)) · exp(−c²/2(1 + s²)).
     let one = |c: [f64; 2], s: [f64; 2]| -> f64 {
@@ -156,7 +193,11 @@ fn a_posterior_far_from_the_encoder_and_a_second_mode_are_both_found() {
     let (a, b) = (one([1.0, 0.5], [0.03, 0.05]), one([-0.8, -1.2], [0.03, 0.05]));
     let expected = a.max(b) + ((a - a.max(b)).exp() + (b - a.max(b)).exp()).ln();
     assert!(bound.modes >= 2, "both modes found: {bound:?}");
-    assert!((bound.log_px - expected).abs() < 1e-3, "log p(x) {} vs {}", bound.log_px, expected);
+    assert!((bound.log_px - expected).abs() <= 1e-6 * expected.abs(), "log p(x) {} vs {}", bound.log_px, expected);
+    assert!(bound.sure, "every coarse maximum in reach climbed");
+    // The same without the coarse pass given: decoded by the bound itself.
+    let decoded = exact_bound(&likelihood, encoder, None).expect("a bound");
+    assert!((decoded.log_px - expected).abs() <= 1e-6 * expected.abs(), "{decoded:?}");
     assert!(bound.amortization_gap() >= 0.0 && bound.approximation_gap() > 0.5, "one Gaussian cannot cover two modes: {bound:?}");
 }
 

@@ -337,15 +337,25 @@ impl TrainingBench<'_> {
         }
     }
 
-    /// The exact bound natively: `trainer eval --exact` on the first 200 test images.
+    /// The exact bound natively: `trainer eval --exact` on the first 1,000 test images against the
+    /// committed dense reference: images/s, decoder evaluations per image (median, p95) and how far
+    /// the bound is from the reference.
     fn exact(&mut self, threads: &str) {
-        step("exact log p(x): trainer eval --exact --limit 200");
-        let exact = trainer_json(self.root, &["eval", "--exact", "--limit", "200", "--json", "--data-dir", &self.data_dir], threads);
-        let rate = exact.and_then(|e| Some(e["exact"]["images"].as_f64()? / e["exact"]["seconds"].as_f64().filter(|s| *s > 0.0)?));
-        match rate {
-            Some(rate) => self.result["exact_images_per_s"] = serde_json::json!(rate),
-            None => self.skipped.push(format!("trainer eval --exact (is MNIST in {}? set VAE_DATA_DIR)", self.data_dir)),
+        step("exact log p(x): trainer eval --exact --limit 1000 --reference tests/fixtures/exact-reference-vae.json");
+        let reference = self.root.join("tests/fixtures/exact-reference-vae.json").to_string_lossy().into_owned();
+        let args = ["eval", "--exact", "--limit", "1000", "--json", "--data-dir", &self.data_dir, "--reference", &reference];
+        let Some(exact) = trainer_json(self.root, &args, threads) else {
+            return self.skipped.push(format!("trainer eval --exact (is MNIST in {}? set VAE_DATA_DIR)", self.data_dir));
+        };
+        let e = &exact["exact"];
+        if let (Some(images), Some(seconds)) = (e["images"].as_f64(), e["seconds"].as_f64().filter(|s| *s > 0.0)) {
+            self.result["exact_images_per_s"] = serde_json::json!(images / seconds);
         }
+        self.result["exact_evaluations_median"] = e["evaluations_median"].clone();
+        self.result["exact_evaluations_p95"] = e["evaluations_p95"].clone();
+        self.result["exact_unsure"] = e["unsure"].clone();
+        self.result["exact_reference_max_abs"] = e["reference"]["max_abs_difference"].clone();
+        self.result["exact_reference_disagreeing"] = serde_json::json!(e["reference"]["disagreeing"].as_array().map(Vec::len));
     }
 }
 
