@@ -242,6 +242,15 @@ for (const mode of ['http', 'file']) {
       await page.keyboard.press('-');
       await page.keyboard.press('0');
       assert.equal(await page.locator('#latent-plane').getAttribute('data-view'), '0,0,4');
+      // Under a Persian keyboard layout the keys give '۰' and the minus sign '−' (keys no US
+      // layout has: dispatched as the layout would send them).
+      const key = (k) => page.locator('#latent-plane').dispatchEvent('keydown', { key: k, bubbles: true, cancelable: true });
+      await page.keyboard.press('+');
+      await page.keyboard.press('+');
+      await key('−');
+      assert.ok(Math.abs((await planeWindow(page)).half - 4 / 1.5) < 1e-3, '− zooms out');
+      await key('۰');
+      assert.equal(await page.locator('#latent-plane').getAttribute('data-view'), '0,0,4', '۰ resets the view');
       await page.click('#plane-zoom-in');
       assert.ok((await planeWindow(page)).half < 4);
       await page.click('#plane-zoom-out');

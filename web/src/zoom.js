@@ -71,7 +71,8 @@ export function zoomControls(canvas, plane) {
       plane.setWindow({ cx: w.cx + dx, cy: w.cy + dy, half: w.half });
     } else if (e.key === '+' || e.key === '=') plane.setWindow(zoomAbout(w, centre, 1 / ZOOM_STEP));
     else if (e.key === '-' || e.key === '_' || e.key === '−') plane.setWindow(zoomAbout(w, centre, ZOOM_STEP));
-    else if (e.key === '0') plane.setWindow({ cx: 0, cy: 0, half: RANGE });
+    // '۰' and '٠': the 0 key under a Persian or Arabic keyboard layout.
+    else if (e.key === '0' || e.key === '۰' || e.key === '٠') plane.setWindow({ cx: 0, cy: 0, half: RANGE });
     else return;
     e.preventDefault();
   });
