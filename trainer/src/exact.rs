@@ -100,12 +100,12 @@ const IWAE_CHUNK: usize = 5000;
 fn iwae_estimates(model: &Vae, likelihood: Likelihood, x: &[f32], image: usize, ks: &[usize], device: &Device) -> Vec<f64> {
     let Some(&most) = ks.iter().max() else { return Vec::new() };
     let mut log_weights = Vec::with_capacity(most);
+    let x = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [1, IMAGE_PIXELS]), device); // [1, 784]
     for (c, start) in (0..most).step_by(IWAE_CHUNK).enumerate() {
         let m = IWAE_CHUNK.min(most - start);
         let seed = 0x1_3a3e_u64 ^ ((image as u64) << 20) ^ c as u64;
         let eps = Tensor::<2>::from_data(TensorData::new(standard_normal_samples(2 * m, seed), [m, LATENT_DIM]), device); // [m, 2]
-        let x = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [1, IMAGE_PIXELS]), device); // [1, 784]
-        let samples = vae_core::eval::importance_samples(model, likelihood, x, eps, m);
+        let samples = vae_core::eval::importance_samples(model, likelihood, x.clone(), eps, m);
         log_weights.extend(to_vec(samples.log_weights).iter().map(|&w| w as f64)); // [1, m]
     }
     ks.iter().map(|&k| vae_core::eval::grouped_iwae(&log_weights, k)).collect()

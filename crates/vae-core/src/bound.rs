@@ -487,6 +487,18 @@ pub(super) fn solve<const N: usize>(mut a: [[f64; N]; N], mut b: [f64; N]) -> Op
     x.iter().all(|v| v.is_finite()).then_some(x)
 }
 
+/// The point `centre` + L (u, v): a frame's coordinates in latent units.
+fn framed(centre: [f64; 2], l: [[f64; 2]; 2], u: f64, v: f64) -> [f64; 2] {
+    [centre[0] + l[0][0] * u + l[0][1] * v, centre[1] + l[1][0] * u + l[1][1] * v]
+}
+
+/// The smaller and larger eigenvalue of a symmetric 2 × 2 matrix.
+fn eigen(m: [[f64; 2]; 2]) -> (f64, f64) {
+    let (t, d) = (m[0][0] + m[1][1], det(m));
+    let root = (0.25 * t * t - d).max(0.0).sqrt();
+    (0.5 * t - root, 0.5 * t + root)
+}
+
 fn det(m: [[f64; 2]; 2]) -> f64 {
     m[0][0] * m[1][1] - m[0][1] * m[1][0]
 }

@@ -15,11 +15,10 @@
 //! mass, takes over.
 
 use super::search::Mode;
-use super::{Gaussian2, Halt, Joint, det, inverse, log_sum_exp, weighted_moments};
+use super::{Gaussian2, Halt, Joint, det, eigen, framed, inverse, log_sum_exp, weighted_moments};
 use crate::numeric::LOG_2PI;
 
-/// The orders of the two rules (n² nodes each) a mode's share is integrated with.
-/// The lower order.
+/// The lower of the two orders (n² nodes each) a mode's share is integrated with.
 pub const LOW_ORDER: usize = 10;
 /// The higher order, whose answer is taken.
 pub const HIGH_ORDER: usize = 16;
@@ -104,7 +103,7 @@ pub fn adaptive_nodes(mean: [f64; 2], l: [[f64; 2]; 2], n: usize) -> (Vec<[f64; 
     for &(y, wy) in &rule {
         for &(x, wx) in &rule {
             let (u, v) = (root2 * x, root2 * y);
-            points.push([mean[0] + l[0][0] * u + l[0][1] * v, mean[1] + l[1][0] * u + l[1][1] * v]);
+            points.push(framed(mean, l, u, v));
             log_weights.push(scale + wx.ln() + wy.ln() + x * x + y * y);
         }
     }
@@ -310,9 +309,7 @@ fn similar(a: &Gaussian2, b: &Gaussian2) -> bool {
         [inv[0][0] * b.cov[0][0] + inv[0][1] * b.cov[1][0], inv[0][0] * b.cov[0][1] + inv[0][1] * b.cov[1][1]],
         [inv[1][0] * b.cov[0][0] + inv[1][1] * b.cov[1][0], inv[1][0] * b.cov[0][1] + inv[1][1] * b.cov[1][1]],
     ];
-    let (t, d) = (m[0][0] + m[1][1], det(m));
-    let root = (0.25 * t * t - d).max(0.0).sqrt();
-    let (small, large) = (0.5 * t - root, 0.5 * t + root);
+    let (small, large) = eigen(m);
     small >= 1.0 / 2.25 && large <= 2.25
 }
 
@@ -327,7 +324,7 @@ fn mass_beyond(joint: &mut Joint, partition: &Partition, m: usize, frame: &Gauss
     for k in 0..PROBE_SIDE * PROBE_SIDE {
         let (u, v) = (-PROBE_HALF + (k % PROBE_SIDE) as f64 * step, -PROBE_HALF + (k / PROBE_SIDE) as f64 * step);
         if u.abs().max(v.abs()) > PROBE_CORE {
-            points.push([mean[0] + l[0][0] * u + l[0][1] * v, mean[1] + l[1][0] * u + l[1][1] * v]);
+            points.push(framed(mean, l, u, v));
         }
     }
     let values = joint.at(&points.iter().flatten().copied().collect::<Vec<_>>())?;
@@ -399,7 +396,7 @@ impl Region {
     }
     fn point(&self, i: usize, j: usize) -> [f64; 2] {
         let (u, v) = (-self.half + i as f64 * self.step(), -self.half + j as f64 * self.step());
-        [self.centre[0] + self.l[0][0] * u + self.l[0][1] * v, self.centre[1] + self.l[1][0] * u + self.l[1][1] * v]
+        framed(self.centre, self.l, u, v)
     }
     /// log (πₘ(z) p(x, z)) of every point.
     fn shared(&self) -> Vec<f64> {

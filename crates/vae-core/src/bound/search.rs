@@ -1,8 +1,8 @@
 //! Where the posterior's mass is: the coarse pass's local maxima, each climbed to its peak by
-//! quadratic fits on a shrinking 5×5 stencil, and each peak's Gaussian fit (its Laplace
+//! quadratic fits on a 5×5 stencil framed by the fit itself, and each peak's Gaussian fit (its Laplace
 //! approximation), which frames the quadrature.
 
-use super::{COARSE_RANGE, Gaussian2, Halt, Joint, det, solve};
+use super::{COARSE_RANGE, Gaussian2, Halt, Joint, det, eigen, framed, solve};
 use crate::numeric::LOG_2PI;
 
 /// Coarse maxima this many nats below the best are not climbed. A peak between the coarse points
@@ -66,7 +66,7 @@ pub(super) fn find_mode(joint: &mut Joint, start: [f64; 2], scale: f64, known: &
     let mut frame = [[scale, 0.0], [0.0, scale]];
     let mut fit = None;
     for _ in 0..MAX_CLIMB_STEPS {
-        let at = |u: f64, v: f64| [c[0] + frame[0][0] * u + frame[0][1] * v, c[1] + frame[1][0] * u + frame[1][1] * v];
+        let at = |u: f64, v: f64| framed(c, frame, u, v);
         let stencil: Vec<[f64; 2]> = (0..25).map(|k| at((k % 5) as f64 - 2.0, (k / 5) as f64 - 2.0)).collect();
         let values = joint.at(&stencil.iter().flatten().copied().collect::<Vec<_>>())?;
         let best = (0..25).max_by(|&a, &b| values[a].total_cmp(&values[b])).unwrap_or(12);
@@ -128,13 +128,6 @@ fn transform(f: [[f64; 2]; 2], c: [[f64; 2]; 2]) -> [[f64; 2]; 2] {
     let b = fc[0][0] * f[1][0] + fc[0][1] * f[1][1];
     let d = fc[1][0] * f[1][0] + fc[1][1] * f[1][1];
     [[a, b], [b, d]]
-}
-
-/// The smaller and larger eigenvalue of a symmetric 2 × 2 matrix.
-fn eigen(m: [[f64; 2]; 2]) -> (f64, f64) {
-    let (t, d) = (m[0][0] + m[1][1], det(m));
-    let root = (0.25 * t * t - d).max(0.0).sqrt();
-    (0.5 * t - root, 0.5 * t + root)
 }
 
 /// A quadratic a + g·u + ½ uᵀ H u fitted (least squares) to a 5×5 stencil of spacing `s`, in
