@@ -14,9 +14,12 @@ const status = trainingStatus;
 const waitFor = (page, predicate, what, timeout = TIMEOUT) => waitForTraining(page, predicate, what, timeout);
 
 /** Sets the loss controls (as a user types them), resets, trains `steps` steps and pauses; returns the paused figures. */
-async function train(page, { likelihood = 'bernoulli', sigmaX = '0.1', betaMean = '1', betaVar = '1', seed = '3' }, steps) {
+async function train(page, { likelihood = 'bernoulli', sigmaMode = 'fixed', sigmaX = '0.1', betaMean = '1', betaVar = '1', seed = '3' }, steps) {
   await page.selectOption('#train-likelihood', likelihood);
-  if (likelihood === 'gaussian') await page.fill('#train-sigma-x', sigmaX); // disabled for a Bernoulli decoder
+  if (likelihood === 'gaussian') { // both disabled for a Bernoulli decoder
+    await page.fill('#train-sigma-x', sigmaX);
+    await page.selectOption('#train-sigma-mode', sigmaMode);
+  }
   await page.fill('#train-beta-mean', betaMean);
   await page.fill('#train-beta-var', betaVar);
   await page.fill('#train-seed', seed);
@@ -48,6 +51,29 @@ for (const mode of ['http', 'file']) {
       await page.selectOption('select#model', 'vae');
       await page.waitForSelector('#elbo[data-likelihood="bernoulli"]');
       assert.equal(await page.locator('#likelihood-note').isVisible(), false);
+      assert.deepEqual(page.problems, []);
+      await page.close();
+    });
+
+    test('a learned σₓ moves away from where it starts, and the readouts name it', async () => {
+      const page = await openExplorer(shared.browser, mode === 'http' ? shared.server.url : FILE_URL);
+      assert.equal(await page.locator('#train-sigma-mode').isDisabled(), true, 'σₓ means nothing to a Bernoulli decoder');
+      const fixed = await train(page, { likelihood: 'gaussian', sigmaX: '0.1' }, 20);
+      assert.equal(fixed.sigmaX, 0.1, 'a fixed σₓ is the σₓ in use');
+      assert.equal(await page.locator('#train-chart').getAttribute('data-sigma-x'), null, 'no σₓ axis for a fixed σₓ');
+      const s = await train(page, { likelihood: 'gaussian', sigmaMode: 'learned', sigmaX: '0.1' }, 100);
+      assert.equal(await page.locator('#train-sigma-x').isDisabled(), true, 'a learned σₓ is the run\'s to set');
+      assert.ok(s.sigmaX >= 0.01 && s.sigmaX <= 1 && Math.abs(s.sigmaX - 0.1) > 0.02, `σₓ ${s.sigmaX} after 100 steps from 0.1`);
+      assert.equal(Number(await page.locator('#train-chart').getAttribute('data-sigma-x')), s.sigmaX, 'the chart draws the σₓ the status names');
+      const shown = String(Number(s.sigmaX.toPrecision(3)));
+      assert.ok((await page.locator('#train-figures').textContent()).includes(`learned σₓ = ${shown}`), await page.locator('#train-figures').textContent());
+      // The live model carries it: its readouts say the σₓ was learned, and where it settled.
+      // (the switch names the learned σₓ once the paused run's snapshot has replaced the fixed run's)
+      await page.waitForFunction(() => /learned σₓ = 0\.\d+/.test(document.querySelector('select#model option[value="live"]')?.textContent ?? ''));
+      await page.selectOption('select#model', 'live');
+      await page.setInputFiles('#upload', join(ROOT, 'tests', 'browser', 'fixtures', 'three.png'));
+      await page.waitForSelector('#elbo[data-likelihood="gaussian"]');
+      assert.match(await page.locator('#likelihood-note').textContent(), /learned σₓ \(settled at 0\.\d+\)/);
       assert.deepEqual(page.problems, []);
       await page.close();
     });

@@ -15,6 +15,7 @@ fn packed(kind: ModelKind) -> (vae_core::Vae, Vec<u8>) {
         beta: 1.0,
         beta_mean: None,
         likelihood: vae_core::Likelihood::Bernoulli,
+        validation: None,
         config,
         dataset: "synthetic".into(),
         classes: Vec::new(),

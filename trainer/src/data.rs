@@ -127,6 +127,27 @@ impl Split {
         self.labels.truncate(n);
         self.pixels.truncate(n * vae_core::IMAGE_PIXELS);
     }
+
+    /// Moves `n` images chosen by `seed` (a seeded shuffle's first `n`) into a split of their
+    /// own, both keeping the images' order; returns it. The same seed holds out the same images.
+    pub fn hold_out(&mut self, n: usize, seed: u64) -> Split {
+        use rand::SeedableRng;
+        use rand::seq::SliceRandom;
+        /// Keeps the held-out choice apart from the run's other seeded streams.
+        const SALT: u64 = 0x7a11_da7e_5eed_0001;
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.shuffle(&mut rand::rngs::SmallRng::seed_from_u64(seed ^ SALT));
+        let mut held = vec![false; self.len()];
+        order.iter().take(n).for_each(|&i| held[i] = true);
+        let (mut kept, mut out) = (Split { pixels: Vec::new(), labels: Vec::new() }, Split { pixels: Vec::new(), labels: Vec::new() });
+        for (i, (image, &label)) in self.pixels.chunks_exact(vae_core::IMAGE_PIXELS).zip(&self.labels).enumerate() {
+            let split = if held[i] { &mut out } else { &mut kept };
+            split.pixels.extend_from_slice(image);
+            split.labels.push(label);
+        }
+        *self = kept;
+        out
+    }
 }
 
 /// The train and test splits of a dataset.
@@ -240,4 +261,37 @@ fn download(dir: &Path, name: &str, dataset: DatasetName) -> Result<()> {
         }
     }
     Err(last_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Split;
+
+    /// `n` images whose first pixel holds their index (/ 1000), the rest blank.
+    fn numbered(n: usize) -> Split {
+        let mut pixels = vec![0.0; n * vae_core::IMAGE_PIXELS];
+        (0..n).for_each(|i| pixels[i * vae_core::IMAGE_PIXELS] = i as f32 / 1000.0);
+        Split { pixels, labels: (0..n).map(|i| (i % 10) as u8).collect() }
+    }
+
+    fn ids(split: &Split) -> Vec<usize> {
+        split.pixels.chunks_exact(vae_core::IMAGE_PIXELS).map(|image| (image[0] * 1000.0).round() as usize).collect()
+    }
+
+    #[test]
+    fn held_out_images_leave_the_training_set_and_the_seed_chooses_them() {
+        let mut train = numbered(600);
+        let validation = train.hold_out(50, 7);
+        let (kept, held) = (ids(&train), ids(&validation));
+        assert_eq!((kept.len(), held.len(), train.len(), validation.len()), (550, 50, 550, 50));
+        assert!(held.iter().all(|i| !kept.contains(i)), "an image is in both splits");
+        let mut all: Vec<usize> = kept.iter().chain(&held).copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..600).collect::<Vec<_>>(), "images lost or doubled");
+        assert!(kept.is_sorted() && held.is_sorted(), "each split keeps the images' order");
+        assert!(held.iter().zip(&validation.labels).all(|(&i, &label)| label as usize == i % 10), "labels travel with their images");
+        assert_ne!(held, (0..50).collect::<Vec<_>>(), "the held-out images are a shuffle's, not the first");
+        assert_eq!(ids(&numbered(600).hold_out(50, 7)), held, "the same seed holds out the same images");
+        assert_ne!(ids(&numbered(600).hold_out(50, 8)), held, "another seed, other images");
+    }
 }

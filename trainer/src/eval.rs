@@ -148,6 +148,8 @@ struct EvalReport {
     classifier_accuracy: f64,
     /// The training log from the file's header (empty for files written before it existed).
     training_log: Vec<vae_core::TrainingLogEntry>,
+    /// How the trainer chose the epoch written (none without a validation split).
+    validation: Option<vae_core::Validation>,
 }
 
 /// Prints test ELBO, reconstruction, KL, IWAE, continuity and completeness of a model (or, with
@@ -201,6 +203,7 @@ fn measure(args: &EvalArgs) -> Result<EvalReport> {
         completeness: completeness(&model, &classifier, &device),
         classifier_accuracy,
         training_log: file.meta.training_log.clone(),
+        validation: file.meta.validation,
     })
 }
 
@@ -214,11 +217,23 @@ fn print_report(r: &EvalReport) {
             "{} ({}, {betas}, Bernoulli decoder) on {} test images, binarised with seed {TEST_BINARIZATION_SEED:#x}:",
             r.name, r.kind, r.images
         ),
-        Likelihood::Gaussian { sigma_x } => println!(
-            "{} ({}, {betas}, Gaussian decoder σₓ = {sigma_x}) on {} grey test images; figures are nats of a density over grey \
+        Likelihood::Gaussian { sigma_x, learned } => println!(
+            "{} ({}, {betas}, Gaussian decoder σₓ = {sigma_x:.4}{}) on {} grey test images; figures are nats of a density over grey \
              images, not comparable with a Bernoulli decoder's:",
-            r.name, r.kind, r.images
+            r.name,
+            r.kind,
+            if learned { ", learned" } else { "" },
+            r.images
         ),
+    }
+    if let Some(v) = r.validation {
+        let which = if v.best { "the best validation ELBO" } else { "the last" };
+        println!(
+            "  written at epoch {} ({which}): validation ELBO {:.2} nats on {} held-out training images",
+            v.kept_epoch,
+            v.elbo(),
+            v.images
+        );
     }
     if let (Some(first), Some(last)) = (r.training_log.first(), r.training_log.last()) {
         println!(
@@ -274,6 +289,7 @@ fn report_json(r: &EvalReport) -> serde_json::Value {
         "completeness": r.completeness.confident, "prior_class_entropy_bits": r.completeness.class_entropy_bits,
         "completeness_samples": COMPLETENESS_SAMPLES, "classifier_accuracy": r.classifier_accuracy,
         "training_log": r.training_log,
+        "validation_elbo": r.validation.map(|v| v.elbo()), "kept_epoch": r.validation.map(|v| v.kept_epoch),
     })
 }
 
@@ -347,7 +363,7 @@ fn iwae(model: &Vae, likelihood: Likelihood, pixels: &[f32], k: usize, device: &
 pub fn gaussian_units(likelihood: Likelihood) -> String {
     match likelihood {
         Likelihood::Bernoulli => String::new(),
-        Likelihood::Gaussian { sigma_x } => format!(" (Gaussian decoder, σₓ = {sigma_x}: nats of a density over grey images)"),
+        Likelihood::Gaussian { sigma_x, .. } => format!(" (Gaussian decoder, σₓ = {sigma_x}: nats of a density over grey images)"),
     }
 }
 

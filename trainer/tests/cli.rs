@@ -87,7 +87,8 @@ fn short_run_trains_reports_nats_and_exports_loadable_weights() {
     assert_eq!(file.meta.config.hidden, vec![64, 32]);
     assert!((file.meta.test_recon - recon).abs() < 1e-9);
     let log = &file.meta.training_log;
-    assert_eq!(log.iter().map(|e| (e.epoch, e.step)).collect::<Vec<_>>(), [(1, 16), (2, 32), (3, 48)], "one entry per epoch: {log:?}");
+    // 512 images less the 42 held out for validation (a twelfth): 14 batches of 32 per epoch.
+    assert_eq!(log.iter().map(|e| (e.epoch, e.step)).collect::<Vec<_>>(), [(1, 14), (2, 28), (3, 42)], "one entry per epoch: {log:?}");
     assert!(log[2].recon + log[2].kl < log[0].recon + log[0].kl && log[2].learning_rate < log[0].learning_rate, "{log:?}");
     file.load_model(&Device::flex()).expect("loads");
     let leftovers: Vec<_> = std::fs::read_dir(tmp.path().join("out")).expect("dir").filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
@@ -586,7 +587,7 @@ fn a_gaussian_decoder_run_records_its_likelihood_and_every_readout_uses_it() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("Gaussian decoder σₓ = 0.2"), "the run says what it trains");
     let meta = WeightsFile::from_bytes(&std::fs::read(&weights).expect("read")).expect("loads").meta;
-    assert_eq!(meta.likelihood, vae_core::Likelihood::Gaussian { sigma_x: 0.2 });
+    assert_eq!(meta.likelihood, vae_core::Likelihood::gaussian(0.2));
     assert_eq!((meta.beta, meta.beta_mean), (1.0, Some(0.5)), "β_σ = 1 (from --beta), β_μ = 0.5");
     let log = meta.training_log.last().expect("a log entry");
     assert!(log.kl_mean > 0.0 && log.kl_mean < log.kl && log.beta_mean == Some(0.5), "{log:?}");
@@ -609,4 +610,135 @@ fn a_gaussian_decoder_run_records_its_likelihood_and_every_readout_uses_it() {
         let stderr = String::from_utf8_lossy(&refused.stderr);
         assert!(!refused.status.success() && stderr.contains(flag), "{bad} is refused by name: {stderr}");
     }
+}
+
+#[test]
+fn a_learned_sigma_x_run_records_where_it_settled_and_every_readout_uses_it() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write_dataset(tmp.path(), 256, 100);
+    let (dir, weights) = (tmp.path().to_str().expect("utf8"), tmp.path().join("learned.vaew"));
+    let out = short_run(tmp.path(), &weights, &["--likelihood", "gaussian", "--sigma-x", "learned", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("σₓ learned"), "the run says what it trains: {stdout}");
+    let meta = WeightsFile::from_bytes(&std::fs::read(&weights).expect("read")).expect("loads").meta;
+    let vae_core::Likelihood::Gaussian { sigma_x, learned: true } = meta.likelihood else {
+        panic!("the header should record a learned σₓ: {:?}", meta.likelihood)
+    };
+    assert!(sigma_x != 0.1 && (0.01..=1.0).contains(&sigma_x), "σₓ settled at {sigma_x}, not at its start 0.1");
+    assert_eq!(last_json(&out)["sigma_x"].as_f64(), Some(sigma_x), "the summary names the σₓ written");
+    let eval = trainer(&["eval", "--weights", weights.to_str().expect("utf8"), "--data-dir", dir, "--no-download", "--k", "8", "--json"]);
+    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    let j = last_json(&eval);
+    assert_eq!(j["likelihood"], serde_json::json!({ "kind": "gaussian", "sigma_x": sigma_x, "learned": true }), "{j}");
+    // eval scores the test set with the header's σₓ: its reconstruction term is the header's.
+    let recon = j["recon"].as_f64().expect("recon");
+    assert!((recon - meta.test_recon).abs() < 1e-3 * meta.test_recon.abs().max(1.0), "eval {recon} vs header {}", meta.test_recon);
+    let refused = short_run(tmp.path(), &tmp.path().join("bad.vaew"), &["--sigma-x", "learned"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("--likelihood gaussian"), "learned σₓ with Bernoulli pixels: {stderr}");
+}
+
+/// Ten bar shapes under strong noise of their own (no two images alike): a decoder first learns the
+/// bars, which held-out images share, then its training images' noise by heart, which scores
+/// held-out ones worse the longer it trains.
+fn write_noise_dataset(dir: &Path, train: usize, test: usize) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(3);
+    let mut images = |count: usize| {
+        let pixels: Vec<u8> = (0..count * 784)
+            .map(|p| {
+                let (i, y, x) = (p / 784, p % 784 / 28, p % 28);
+                let bar = if x.abs_diff(6 + (i * 7) % 10 * 2) < 2 && (4..24).contains(&y) { 160 } else { 40 };
+                (bar + rng.random_range(0..90u8) as usize) as u8
+            })
+            .collect();
+        let labels: Vec<u8> = (0..count).map(|i| (i % 10) as u8).collect();
+        (encode_images(&IdxImages { count, rows: 28, cols: 28, pixels }), encode_labels(&labels))
+    };
+    let (train_images, train_labels) = images(train);
+    let (test_images, test_labels) = images(test);
+    for (name, bytes) in [
+        ("train-images-idx3-ubyte", train_images),
+        ("train-labels-idx1-ubyte", train_labels),
+        ("t10k-images-idx3-ubyte", test_images),
+        ("t10k-labels-idx1-ubyte", test_labels),
+    ] {
+        std::fs::write(dir.join(name), bytes).expect("write");
+    }
+}
+
+/// The validation −ELBO of every epoch line a run printed.
+fn validation_per_epoch(out: &Output) -> Vec<f64> {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("epoch"))
+        .map(|l| l.split("validation −ELBO").nth(1).and_then(|s| s.split_whitespace().next()).and_then(|s| s.parse().ok()).expect("figure"))
+        .collect()
+}
+
+#[test]
+fn keep_best_writes_the_epoch_with_the_best_validation_elbo() {
+    const EPOCHS: usize = 150;
+    let tmp = tempfile::tempdir().expect("tmp");
+    write_noise_dataset(tmp.path(), 100, 60);
+    let dir = tmp.path().to_str().expect("utf8");
+    let run = |keep: &str| {
+        let weights = tmp.path().join(format!("{keep}.vaew"));
+        let w = weights.to_str().expect("utf8").to_string();
+        let args = [
+            "--data-dir",
+            dir,
+            "--no-download",
+            "--epochs",
+            &EPOCHS.to_string(),
+            "--batch-size",
+            "10",
+            "--hidden",
+            "256,128",
+            "--lr",
+            "3e-3",
+            "--likelihood",
+            "gaussian",
+            "--sigma-x",
+            "0.05",
+            "--validation",
+            "40",
+            "--keep",
+            keep,
+            "--json",
+            "--out",
+            &w,
+        ];
+        let out = trainer(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (out, weights)
+    };
+    let (best, best_weights) = run("best");
+    let validation = validation_per_epoch(&best);
+    assert_eq!(validation.len(), EPOCHS);
+    // −ELBO: lower is better.
+    let lowest = (0..validation.len()).min_by(|&a, &b| validation[a].total_cmp(&validation[b])).expect("epochs") + 1;
+    assert!(
+        lowest > 1 && lowest < EPOCHS,
+        "the planted run should learn, then overfit its 60 training images (validation −ELBO {validation:?})"
+    );
+    let summary = last_json(&best);
+    assert_eq!(summary["kept_epoch"].as_u64(), Some(lowest as u64), "{summary}");
+    let meta = WeightsFile::from_bytes(&std::fs::read(&best_weights).expect("read")).expect("loads").meta;
+    let kept = meta.validation.expect("a validation record");
+    assert_eq!((kept.images, kept.kept_epoch, kept.best), (40, lowest, true));
+    assert!((-kept.elbo() - validation[lowest - 1]).abs() < 0.01, "header {} vs printed {}", -kept.elbo(), validation[lowest - 1]);
+    assert_eq!(meta.epochs, EPOCHS, "the header says how long the run trained");
+    let eval =
+        trainer(&["eval", "--weights", best_weights.to_str().expect("utf8"), "--data-dir", dir, "--no-download", "--k", "2", "--json"]);
+    let j = last_json(&eval);
+    assert_eq!(j["kept_epoch"].as_u64(), Some(lowest as u64), "{j}");
+    assert!(j["validation_elbo"].as_f64().is_some_and(|v| (v - kept.elbo()).abs() < 1e-9), "{j}");
+
+    let (last, last_weights) = run("last");
+    assert_eq!(last_json(&last)["kept_epoch"].as_u64(), Some(EPOCHS as u64));
+    let last_meta = WeightsFile::from_bytes(&std::fs::read(&last_weights).expect("read")).expect("loads").meta;
+    assert!(last_meta.test_recon != meta.test_recon, "--keep last and --keep best wrote the same model");
 }

@@ -86,11 +86,13 @@
     "model.kind.vae": "VAE, β = {beta}",
     "model.kind.ae": "plain autoencoder",
     "model.kind.vae-gaussian": "VAE, β = {beta}, Gaussian σₓ = {sigma}",
+    "model.kind.vae-gaussian-learned": "VAE, β = {beta}, Gaussian, learned σₓ = {sigma}",
     "model.source.opened": "opened from {file}",
     "model.source.live": "trained in this page",
     "model.source.live-ae": "AE trained beside the live VAE in this page",
     "model.info.vae": "Model “{name}”: VAE, β = {beta}, {epochs} epochs on {dataset}; test ELBO {elbo} nats (reconstruction {recon} + KL {kl}).",
     "model.info.vae-gaussian": "Model “{name}”: VAE with a Gaussian decoder (σₓ = {sigma}, squared error on grey pixels), β = {beta}, {epochs} epochs on {dataset}; test ELBO {elbo} nats of grey images (reconstruction {recon} + KL {kl}), not comparable with the Bernoulli models' nats.",
+    "model.info.vae-gaussian-learned": "Model “{name}”: VAE with a calibrated Gaussian decoder (σₓ learned from the data, settled at {sigma}; squared error on grey pixels), β = {beta}, {epochs} epochs on {dataset}; test ELBO {elbo} nats of grey images (reconstruction {recon} + KL {kl}), not comparable with the Bernoulli models' nats.",
     "model.info.ae": "Model “{name}”: AE, {epochs} epochs on {dataset}; test reconstruction {recon} nats (no KL term, so no ELBO).",
     "posterior.input-caption": "preprocessed input {{ltr:x}}",
     "posterior.ellipses": "— the dashed ellipses on the plane are {{ltr:μ ± 1σ}} and {{ltr:μ ± 2σ}}, to scale.",
@@ -98,6 +100,7 @@
     "posterior.sigma-ae": "— (an AE encodes a point, not a distribution)",
     "posterior.nats-vs-test": "{value} nats (test mean {mean})",
     "posterior.nats": "{value} nats",
+    "posterior.likelihood-gaussian-learned": "This model's decoder is Gaussian with a learned σₓ (settled at {sigma}) on grey pixels: its reconstruction, ELBO and {{ltr:log p(x)}} are nats of a density over grey images, not comparable with the Bernoulli models' nats of binary images.",
     "posterior.likelihood-gaussian": "This model's decoder is Gaussian (σₓ = {sigma}) on grey pixels: its reconstruction, ELBO and {{ltr:log p(x)}} are nats of a density over grey images, not comparable with the Bernoulli models' nats of binary images.",
     "posterior.iwae-ae": "— (an AE defines no {{ltr:p(x)}})",
     "elbo.recon": "reconstruction {{ltr:E_q[−log p(x|z)]}}",
@@ -120,6 +123,9 @@
     "training.likelihood.bernoulli": "Bernoulli (cross-entropy)",
     "training.likelihood.gaussian": "Gaussian (squared error)",
     "training.sigma-x-title": "the Gaussian decoder's standard deviation per pixel: the reconstruction term is ‖x − x′‖² / (2σₓ²) + a constant, so a larger σₓ weighs it less, as a larger β weighs the KL more",
+    "training.sigma-mode.fixed": "fixed",
+    "training.sigma-mode.learned": "learned",
+    "training.sigma-mode-title": "fixed: σₓ as you set it; learned: at every step the σₓ that minimises the batch's loss (σₓ² = its mean squared error per pixel: the calibrated decoder), so the data, not a knob, weighs reconstruction against KL",
     "training.beta-mean": "pull on the mean",
     "training.beta-mean-title": "weight of the KL's mean part ½‖μ‖²: it pulls every code towards 0",
     "training.beta-var": "pull on the variance",
@@ -129,6 +135,7 @@
     "training.mark-beta-mean": "{{ltr:β_μ = {beta}}}",
     "training.mark-beta-var": "{{ltr:β_σ = {beta}}}",
     "training.mark-sigma-x": "{{ltr:σₓ = {sigma}}}",
+    "training.mark-sigma-learned": "{{ltr:σₓ}} learned",
     "training.codes": "live test codes: mean σ {{ltr:{sigma}}} ({{ltr:N(0, I)}}: 1) · mean {{ltr:‖μ‖² {mu2}}} ({{ltr:N(0, I)}}: 2)",
     "training.codes-ae": "live test codes: mean {{ltr:‖μ‖² {mu2}}} ({{ltr:N(0, I)}}: 2); an AE has no σ",
     "training.state.idle": "idle",
@@ -137,6 +144,7 @@
     "training.state.stopped": "stopped",
     "training.not-started": "not started",
     "training.figures": "step {step} · epoch {epoch} · {rate} images/s · −ELBO {elbo} = reconstruction {recon} + KL {kl} nats",
+    "training.figures-learned": "step {step} · epoch {epoch} · {rate} images/s · −ELBO {elbo} = reconstruction {recon} + KL {kl} nats · learned {{ltr:σₓ = {sigma}}}",
     "training.pair-vae-caption": "(“live”):",
     "training.pair-ae-name": "plain AE",
     "training.pair-ae-caption": "(“live-ae”):",
@@ -148,6 +156,8 @@
     "training.mark-lr": "learning rate = {lr}",
     "chart.recon": "reconstruction",
     "chart.unit": "nats per image",
+    "chart.sigma-x": "learned σₓ (right axis)",
+    "chart.sheet-sigma": "the sheet's σₓ ≈ 0.71",
     "chart.step": "step",
     "status.loading": "Loading the model…",
     "status.ready": "Ready: drag the point, or encode an image.",
@@ -563,6 +573,7 @@
   // web/src/dom.js
   var $ = (id) => document.getElementById(id);
   var fmt = (v, digits = 2) => Number(v).toFixed(digits);
+  var sigmaText = (v) => String(Number(Number(v).toPrecision(3)));
   function setText(el, text) {
     const node = el.firstChild;
     if (node instanceof Text && !node.nextSibling) {
@@ -1981,7 +1992,8 @@
     $("elbo").dataset.likelihood = likelihood.kind;
     $("exact").dataset.likelihood = likelihood.kind;
     $("likelihood-note").hidden = !gaussian;
-    if (gaussian) render($("likelihood-note"), "posterior.likelihood-gaussian", { sigma: String(likelihood.sigma_x) });
+    const key = likelihood.learned ? "posterior.likelihood-gaussian-learned" : "posterior.likelihood-gaussian";
+    if (gaussian) render($("likelihood-note"), key, { sigma: sigmaText(likelihood.sigma_x) });
   }
 
   // web/src/fragment.js
@@ -2038,6 +2050,9 @@
   ];
   var FONT = "11px system-ui, Vazirmatn, sans-serif";
   var PAD = { left: 48, right: 10, top: 26, bottom: 28 };
+  var SIGMA_PAD_RIGHT = 40;
+  var SIGMA_COLOR = "#2a9d8f";
+  var SHEET_SIGMA_X = Math.SQRT1_2;
   function createLossChart(canvas) {
     let points = [];
     let marks = [];
@@ -2051,7 +2066,9 @@
        */
       add(p) {
         const betaKl = p.betaMean * p.klMean + p.betaVar * p.klVar;
-        points.push({ step: p.step, loss: p.recon + p.kl, recon: p.recon, kl: p.kl, klMean: p.klMean, klVar: p.klVar, betaKl });
+        points.push({ step: p.step, loss: p.recon + p.kl, recon: p.recon, kl: p.kl, klMean: p.klMean, klVar: p.klVar, betaKl, sigmaX: p.sigmaX });
+        if (p.sigmaX !== void 0) canvas.dataset.sigmaX = String(p.sigmaX);
+        else delete canvas.dataset.sigmaX;
         if (points.length > MAX_POINTS) points = points.filter((_, i) => i % 2 === 0 || i === points.length - 1);
         redrawNextFrame(redraw);
       },
@@ -2065,6 +2082,7 @@
         points = [];
         marks = [];
         canvas.dataset.marks = "0";
+        delete canvas.dataset.sigmaX;
         redrawNextFrame(redraw);
       }
     };
@@ -2084,12 +2102,14 @@
     const { width: w, height: h } = canvas;
     ctx.clearRect(0, 0, w, h);
     ctx.font = FONT;
-    drawLegend(ctx);
+    const learned = points.some((p) => Number.isFinite(p.sigmaX));
+    drawLegend(ctx, learned);
     if (points.length < 2) return;
+    const right = learned ? SIGMA_PAD_RIGHT : PAD.right;
     const steps = [points[0].step, points[points.length - 1].step];
     const values = points.flatMap((p) => SERIES.map((s) => p[s.key])).filter(Number.isFinite);
     const [lo, hi] = [Math.min(0, ...values), Math.max(...values)];
-    const x = (step) => PAD.left + (step - steps[0]) / Math.max(1, steps[1] - steps[0]) * (w - PAD.left - PAD.right);
+    const x = (step) => PAD.left + (step - steps[0]) / Math.max(1, steps[1] - steps[0]) * (w - PAD.left - right);
     const y = (v) => h - PAD.bottom - (v - lo) / Math.max(1e-9, hi - lo) * (h - PAD.top - PAD.bottom);
     drawAxes2(ctx, w, h, ticks(lo, hi), y, ticks(steps[0], steps[1]), x);
     for (const mark of marks.filter((m) => m.step >= steps[0])) {
@@ -2113,10 +2133,37 @@
       ctx.stroke();
     }
     ctx.setLineDash([]);
+    if (learned) drawSigmaX(ctx, points, x, w - right);
   }
-  function drawLegend(ctx) {
+  function drawSigmaX(ctx, points, x, axisX) {
+    const h = ctx.canvas.height;
+    const top = Math.max(0.8, ...points.map((p) => p.sigmaX ?? 0)) * 1.05;
+    const y = (v) => h - PAD.bottom - v / top * (h - PAD.top - PAD.bottom);
+    ctx.strokeStyle = SIGMA_COLOR;
+    ctx.fillStyle = SIGMA_COLOR;
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.moveTo(axisX, PAD.top);
+    ctx.lineTo(axisX, h - PAD.bottom);
+    ctx.stroke();
+    for (const v of ticks(0, top)) ctx.fillText(String(Math.round(v * 100) / 100), axisX + 4, y(v) + 4);
+    ctx.setLineDash([6, 4]);
+    ctx.beginPath();
+    ctx.moveTo(PAD.left, y(SHEET_SIGMA_X));
+    ctx.lineTo(axisX, y(SHEET_SIGMA_X));
+    ctx.stroke();
+    ctx.setLineDash([]);
+    const sheet = t("chart.sheet-sigma");
+    ctx.fillText(sheet, axisX - ctx.measureText(sheet).width - 4, y(SHEET_SIGMA_X) - 4);
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    points.filter((p) => Number.isFinite(p.sigmaX)).forEach((p, i) => i ? ctx.lineTo(x(p.step), y(p.sigmaX)) : ctx.moveTo(x(p.step), y(p.sigmaX)));
+    ctx.stroke();
+  }
+  function drawLegend(ctx, learned) {
     let left = PAD.left;
-    for (const s of SERIES) {
+    const series = learned ? [...SERIES, { key: "sigmaX", label: () => t("chart.sigma-x"), color: SIGMA_COLOR }] : SERIES;
+    for (const s of series) {
       ctx.fillStyle = s.color;
       ctx.fillRect(left, 8, s.dash ? 6 : 14, 3);
       if (s.dash) ctx.fillRect(left + 9, 8, 5, 3);
@@ -2144,12 +2191,13 @@
   }
 
   // web/src/train-controls.js
-  var SHEET_LOSS = { likelihood: "gaussian", sigmaX: String(Number(Math.SQRT1_2.toPrecision(3))), beta: "1" };
+  var SHEET_LOSS = { likelihood: "gaussian", sigmaMode: "fixed", sigmaX: String(Number(Math.SQRT1_2.toPrecision(3))), beta: "1" };
   function setTrainingControls(preset) {
     const set = (id, value) => {
       if (value !== void 0) $(id).value = value;
     };
     set("train-likelihood", preset.likelihood);
+    set("train-sigma-mode", preset.sigmaMode);
     set("train-sigma-x", preset.sigmaX);
     set("train-beta", preset.beta);
     set("train-beta-mean", preset.betaMean ?? preset.beta);
@@ -2196,6 +2244,7 @@
     return {
       likelihood: $("train-likelihood").value,
       sigmaX: Number($("train-sigma-x").value),
+      sigmaLearned: $("train-sigma-mode").value === "learned",
       betaMean: Number($("train-beta-mean").value),
       betaVar: Number($("train-beta-var").value),
       learningRate: Number($("train-lr").value)
@@ -2289,21 +2338,24 @@
     betaMean: (h) => ({ key: "training.mark-beta-mean", params: { beta: h.betaMean } }),
     betaVar: (h) => ({ key: "training.mark-beta-var", params: { beta: h.betaVar } }),
     sigmaX: (h) => ({ key: "training.mark-sigma-x", params: { sigma: h.sigmaX } }),
+    sigmaLearned: (h) => h.sigmaLearned ? { key: "training.mark-sigma-learned", params: {} } : { key: "training.mark-sigma-x", params: { sigma: h.sigmaX } },
     learningRate: (h) => ({ key: "training.mark-lr", params: { lr: h.learningRate } })
   };
   function watchHyperparameters(run, chart, send) {
     const apply = () => {
       const hyper = readHyperparameters();
-      $("train-sigma-x").toggleAttribute("disabled", hyper.likelihood !== "gaussian");
+      $("train-sigma-mode").toggleAttribute("disabled", hyper.likelihood !== "gaussian");
+      $("train-sigma-x").toggleAttribute("disabled", hyper.likelihood !== "gaussian" || hyper.sigmaLearned);
       if (!run.started || hyper.likelihood !== run.hyper.likelihood) return;
-      const changed = Object.keys(MARKS).filter((key) => hyper[key] !== run.hyper[key] && !(key === "sigmaX" && hyper.likelihood !== "gaussian"));
+      const gaussianOnly = ["sigmaX", "sigmaLearned"];
+      const changed = Object.keys(MARKS).filter((key) => hyper[key] !== run.hyper[key] && !(gaussianOnly.includes(key) && hyper.likelihood !== "gaussian") && !(key === "sigmaX" && hyper.sigmaLearned));
       if (changed.length === 0) return;
       const both = changed.includes("betaMean") && changed.includes("betaVar") && hyper.betaMean === hyper.betaVar;
       chart.mark(run.step, both ? { key: "training.mark-beta", params: { beta: hyper.betaVar } } : MARKS[changed[0]](hyper));
       run.hyper = hyper;
       send({ type: "set", hyperparameters: hyper });
     };
-    for (const id of ["train-beta-mean", "train-beta-var", "train-sigma-x", "train-lr", "train-likelihood"]) $(id).addEventListener("change", apply);
+    for (const id of ["train-beta-mean", "train-beta-var", "train-sigma-mode", "train-sigma-x", "train-lr", "train-likelihood"]) $(id).addEventListener("change", apply);
     $("train-beta").addEventListener("change", () => setTrainingControls({ beta: $("train-beta").value }));
     $("train-beta-slider").addEventListener("input", () => {
       const t2 = Number($("train-beta-slider").value);
@@ -2349,8 +2401,13 @@
     run.step = p.step;
     chart.add(p);
     setFigures(name, { step: p.step, imagesPerS: Math.round(imagesPerS), recon: p.recon, kl: p.kl, klMean: p.klMean, klVar: p.klVar, elbo: -(p.recon + p.kl) });
+    const sigmaX = p.sigmaX ?? (run.hyper.likelihood === "gaussian" ? run.hyper.sigmaX : void 0);
+    if (sigmaX === void 0) delete $("train-status").dataset.sigmaX;
+    else setFigures(name, { sigmaX });
     const terms = { elbo: fmt(p.recon + p.kl), recon: fmt(p.recon), kl: fmt(p.kl) };
-    render($("train-figures"), "training.figures", { step: p.step, epoch: p.epoch, rate: Math.round(imagesPerS), ...terms });
+    const figures = { step: p.step, epoch: p.epoch, rate: Math.round(imagesPerS), ...terms };
+    if (p.sigmaX === void 0) render($("train-figures"), "training.figures", figures);
+    else render($("train-figures"), "training.figures-learned", { ...figures, sigma: sigmaText(p.sigmaX) });
     if (run.pair) render($("train-pair-vae-figures"), "training.pair-vae-figures", terms);
   }
   function showPairFigures({ name, progress: p }) {
@@ -2467,7 +2524,7 @@
   // web/src/lesson.js
   var TRY_AND_NOTICE = [["lesson.label.try", "try"], ["lesson.label.notice", "notice"]];
   var BOUND_EXAMPLE = "4";
-  var SHEET_SIGMA_X = "0.71";
+  var SHEET_SIGMA_X2 = "0.71";
   var STEPS = [
     {
       key: "lesson.encoder",
@@ -2528,7 +2585,7 @@
       layers: ["prior", "scatter"],
       point: { x: 0, y: 0 },
       samplePrior: true,
-      run: { pair: false, beta: "1", likelihood: "gaussian", sigmaX: SHEET_SIGMA_X }
+      run: { pair: false, beta: "1", likelihood: "gaussian", sigmaX: SHEET_SIGMA_X2 }
     },
     { key: "lesson.pulls", model: "vae", layers: ["prior"], point: { x: 0, y: 0 }, run: { pair: false, beta: "1", betaMean: "1", betaVar: "0" } },
     { key: "lesson.properties", model: "vae", layers: ["prior", "continuity"], point: { x: 0.5, y: 0.5 }, samplePrior: true },
@@ -2817,6 +2874,10 @@
       const shown = [...models].filter(([, m]) => m.info.dataset === dataset);
       if (String(shown.map(([name]) => name)) !== String([...select.options].map((o) => o.value))) {
         select.replaceChildren(...shown.map(([name, m]) => modelOption(name, m)));
+      } else {
+        shown.forEach(([name, m], i) => {
+          if (select.options[i].dataset.kind !== optionKey(m)) select.options[i].replaceWith(modelOption(name, m));
+        });
       }
       select.value = current2;
       const ids = [...new Set([...models.values()].map((m) => m.info.dataset))];
@@ -2844,12 +2905,17 @@
   var DATASET_MESSAGES = { mnist: "dataset.mnist", "fashion-mnist": "dataset.fashion-mnist", kmnist: "dataset.kmnist" };
   function kindMessage(info) {
     if (info.kind === "ae") return { key: "model.kind.ae" };
-    if (info.likelihood?.kind === "gaussian") return { key: "model.kind.vae-gaussian", params: { beta: info.beta, sigma: info.likelihood.sigma_x } };
+    if (info.likelihood?.kind === "gaussian") {
+      const key = info.likelihood.learned ? "model.kind.vae-gaussian-learned" : "model.kind.vae-gaussian";
+      return { key, params: { beta: info.beta, sigma: sigmaText(info.likelihood.sigma_x) } };
+    }
     return { key: "model.kind.vae", params: { beta: info.beta } };
   }
+  var optionKey = (m) => JSON.stringify([kindMessage(m.info), m.source ?? null]);
   function modelOption(name, m) {
     const opt = document.createElement("option");
     opt.value = name;
+    opt.dataset.kind = optionKey(m);
     const kind = kindMessage(m.info);
     render(opt, m.source ? "model.option-from" : "model.option", { name, kind, ...m.source ? { source: m.source } : {} });
     return opt;
@@ -2887,8 +2953,9 @@
     const { name, beta, epochs, dataset } = info;
     const figures = { recon: fmt(info.test_recon), kl: fmt(info.test_kl), elbo: fmt(-(info.test_recon + info.test_kl)) };
     const gaussian = info.kind !== "ae" && info.likelihood?.kind === "gaussian";
-    const key = info.kind === "ae" ? "model.info.ae" : gaussian ? "model.info.vae-gaussian" : "model.info.vae";
-    render($("model-info"), key, { name, beta, epochs, dataset, sigma: info.likelihood?.sigma_x ?? "", ...figures });
+    const gaussianKey = info.likelihood?.learned ? "model.info.vae-gaussian-learned" : "model.info.vae-gaussian";
+    const key = info.kind === "ae" ? "model.info.ae" : gaussian ? gaussianKey : "model.info.vae";
+    render($("model-info"), key, { name, beta, epochs, dataset, sigma: gaussian ? sigmaText(info.likelihood.sigma_x) : "", ...figures });
   }
   async function loadTheOthers(store, wanted) {
     for (const { name } of modelEntries()) {

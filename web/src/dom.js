@@ -11,6 +11,8 @@ export const $ = (id) => document.getElementById(id);
 
 /** `v` with `digits` decimals. */
 export const fmt = (v, digits = 2) => Number(v).toFixed(digits);
+/** A decoder's σₓ to three significant digits (0.1 stays 0.1; a learned 0.17977… reads 0.18). */
+export const sigmaText = (v) => String(Number(Number(v).toPrecision(3)));
 
 /**
  * Sets the text of `el` (holding only text) on a hot path: nothing when it is unchanged (two

@@ -2,7 +2,7 @@
 // view, restores the view from the URL fragment, then loads the other models one by one, each
 // joining the model switch and the comparisons as it arrives.
 
-import { $, errorMessage, fmt, savePng, setStatus } from './dom.js';
+import { $, errorMessage, fmt, savePng, setStatus, sigmaText } from './dom.js';
 import { createStore } from './store.js';
 import { loadModel, modelEntries, wasmBuild, wasmMemoryBytes } from './wasm.js';
 import { RANGE, createLatentPlane, windowText } from './plane.js';
@@ -125,6 +125,9 @@ function createModelSwitch(store) {
     // Rebuilt only when the list changes: a live snapshot every few seconds must not close an open switch.
     if (String(shown.map(([name]) => name)) !== String([...select.options].map((o) => o.value))) {
       select.replaceChildren(...shown.map(([name, m]) => modelOption(name, m)));
+    } else {
+      // Same models: a live one's description may have moved (a learned σₓ settles): its text, in place.
+      shown.forEach(([name, m], i) => { if (select.options[i].dataset.kind !== optionKey(m)) select.options[i].replaceWith(modelOption(name, m)); });
     }
     select.value = current;
     const ids = [...new Set([...models.values()].map((m) => m.info.dataset))];
@@ -156,14 +159,21 @@ const DATASET_MESSAGES = { mnist: 'dataset.mnist', 'fashion-mnist': 'dataset.fas
 /** The message naming a model's kind, β and (when not Bernoulli) its decoder's likelihood. */
 function kindMessage(info) {
   if (info.kind === 'ae') return { key: 'model.kind.ae' };
-  if (info.likelihood?.kind === 'gaussian') return { key: 'model.kind.vae-gaussian', params: { beta: info.beta, sigma: info.likelihood.sigma_x } };
+  if (info.likelihood?.kind === 'gaussian') {
+    const key = info.likelihood.learned ? 'model.kind.vae-gaussian-learned' : 'model.kind.vae-gaussian';
+    return { key, params: { beta: info.beta, sigma: sigmaText(info.likelihood.sigma_x) } };
+  }
   return { key: 'model.kind.vae', params: { beta: info.beta } };
 }
+
+/** What a model's option says, as a string to compare. */
+const optionKey = (m) => JSON.stringify([kindMessage(m.info), m.source ?? null]);
 
 /** The switch's option for model `name`: its kind and β, and where it came from if not shipped. */
 function modelOption(name, m) {
   const opt = document.createElement('option');
   opt.value = name;
+  opt.dataset.kind = optionKey(m);
   const kind = kindMessage(m.info);
   render(opt, m.source ? 'model.option-from' : 'model.option', { name, kind, ...(m.source ? { source: m.source } : {}) });
   return opt;
@@ -213,8 +223,9 @@ function describeModel(info) {
   const { name, beta, epochs, dataset } = info;
   const figures = { recon: fmt(info.test_recon), kl: fmt(info.test_kl), elbo: fmt(-(info.test_recon + info.test_kl)) };
   const gaussian = info.kind !== 'ae' && info.likelihood?.kind === 'gaussian';
-  const key = info.kind === 'ae' ? 'model.info.ae' : gaussian ? 'model.info.vae-gaussian' : 'model.info.vae';
-  render($('model-info'), key, { name, beta, epochs, dataset, sigma: info.likelihood?.sigma_x ?? '', ...figures });
+  const gaussianKey = info.likelihood?.learned ? 'model.info.vae-gaussian-learned' : 'model.info.vae-gaussian';
+  const key = info.kind === 'ae' ? 'model.info.ae' : gaussian ? gaussianKey : 'model.info.vae';
+  render($('model-info'), key, { name, beta, epochs, dataset, sigma: gaussian ? sigmaText(info.likelihood.sigma_x) : '', ...figures });
 }
 
 /**

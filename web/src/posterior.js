@@ -2,7 +2,7 @@
 // posterior ellipse on the plane, reparameterised samples and ELBO readout. Re-encodes the last
 // image when the model changes.
 
-import { $, errorMessage, fmt, paintGrey, setStatus } from './dom.js';
+import { $, errorMessage, fmt, paintGrey, setStatus, sigmaText } from './dom.js';
 import { render } from './i18n.js';
 import { attachUpload, fileToRgba } from './upload.js';
 import { createDrawPad } from './draw.js';
@@ -98,12 +98,13 @@ function showReadout(post, info) {
 /**
  * Says which likelihood the figures are in: a Gaussian decoder's are nats of grey images, not to
  * be read beside the Bernoulli models' nats.
- * @param {{kind: string, sigma_x?: number}} likelihood
+ * @param {{kind: string, sigma_x?: number, learned?: boolean}} likelihood
  */
 function showLikelihood(likelihood) {
   const gaussian = likelihood.kind === 'gaussian';
   $('elbo').dataset.likelihood = likelihood.kind;
   $('exact').dataset.likelihood = likelihood.kind;
   $('likelihood-note').hidden = !gaussian;
-  if (gaussian) render($('likelihood-note'), 'posterior.likelihood-gaussian', { sigma: String(likelihood.sigma_x) });
+  const key = likelihood.learned ? 'posterior.likelihood-gaussian-learned' : 'posterior.likelihood-gaussian';
+  if (gaussian) render($('likelihood-note'), key, { sigma: sigmaText(likelihood.sigma_x) });
 }

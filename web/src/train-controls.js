@@ -4,16 +4,17 @@
 import { $ } from './dom.js';
 
 /** The sheet's own loss, ‖x − x′‖² + KL: a Gaussian decoder with 2σₓ² = 1, both pulls at 1. */
-export const SHEET_LOSS = { likelihood: 'gaussian', sigmaX: String(Number(Math.SQRT1_2.toPrecision(3))), beta: '1' };
+export const SHEET_LOSS = { likelihood: 'gaussian', sigmaMode: 'fixed', sigmaX: String(Number(Math.SQRT1_2.toPrecision(3))), beta: '1' };
 
 /**
  * Sets the training controls (each given field) as a preset would: the likelihood, σₓ, β (both
  * pulls) or each pull on its own. Changes that a run takes on the fly go to it.
- * @param {{likelihood?: string, sigmaX?: string, beta?: string, betaMean?: string, betaVar?: string}} preset
+ * @param {{likelihood?: string, sigmaMode?: string, sigmaX?: string, beta?: string, betaMean?: string, betaVar?: string}} preset
  */
 export function setTrainingControls(preset) {
   const set = (id, value) => { if (value !== undefined) /** @type {HTMLInputElement} */ ($(id)).value = value; };
   set('train-likelihood', preset.likelihood);
+  set('train-sigma-mode', preset.sigmaMode);
   set('train-sigma-x', preset.sigmaX);
   set('train-beta', preset.beta);
   set('train-beta-mean', preset.betaMean ?? preset.beta);

@@ -3,7 +3,7 @@
 // the live test codes on the plane and the live model in the model switch. The training code and
 // the dataset load only when training is first asked for.
 
-import { $, errorMessage, fmt, setStatus } from './dom.js';
+import { $, errorMessage, fmt, setStatus, sigmaText } from './dom.js';
 import { pageError, render } from './i18n.js';
 import { base64Bytes, loadScript, modelFromBytes, samplePrior, wasmBuild } from './wasm.js';
 import { codesDrawable, drawStill, priorDrawable } from './plane.js';
@@ -75,6 +75,7 @@ function readHyperparameters() {
   return {
     likelihood: $('train-likelihood').value,
     sigmaX: Number($('train-sigma-x').value),
+    sigmaLearned: $('train-sigma-mode').value === 'learned',
     betaMean: Number($('train-beta-mean').value),
     betaVar: Number($('train-beta-var').value),
     learningRate: Number($('train-lr').value),
@@ -189,6 +190,7 @@ const MARKS = {
   betaMean: (h) => ({ key: 'training.mark-beta-mean', params: { beta: h.betaMean } }),
   betaVar: (h) => ({ key: 'training.mark-beta-var', params: { beta: h.betaVar } }),
   sigmaX: (h) => ({ key: 'training.mark-sigma-x', params: { sigma: h.sigmaX } }),
+  sigmaLearned: (h) => (h.sigmaLearned ? { key: 'training.mark-sigma-learned', params: {} } : { key: 'training.mark-sigma-x', params: { sigma: h.sigmaX } }),
   learningRate: (h) => ({ key: 'training.mark-lr', params: { lr: h.learningRate } }),
 };
 
@@ -200,16 +202,20 @@ const MARKS = {
 function watchHyperparameters(run, chart, send) {
   const apply = () => {
     const hyper = readHyperparameters();
-    $('train-sigma-x').toggleAttribute('disabled', hyper.likelihood !== 'gaussian');
+    $('train-sigma-mode').toggleAttribute('disabled', hyper.likelihood !== 'gaussian');
+    // A learned σₓ is the run's to set: the number is only where it starts.
+    $('train-sigma-x').toggleAttribute('disabled', hyper.likelihood !== 'gaussian' || hyper.sigmaLearned);
     if (!run.started || hyper.likelihood !== run.hyper.likelihood) return;
-    const changed = Object.keys(MARKS).filter((key) => hyper[key] !== run.hyper[key] && !(key === 'sigmaX' && hyper.likelihood !== 'gaussian'));
+    const gaussianOnly = ['sigmaX', 'sigmaLearned'];
+    const changed = Object.keys(MARKS).filter((key) => hyper[key] !== run.hyper[key] && !(gaussianOnly.includes(key) && hyper.likelihood !== 'gaussian')
+      && !(key === 'sigmaX' && hyper.sigmaLearned));
     if (changed.length === 0) return;
     const both = changed.includes('betaMean') && changed.includes('betaVar') && hyper.betaMean === hyper.betaVar;
     chart.mark(run.step, both ? { key: 'training.mark-beta', params: { beta: hyper.betaVar } } : MARKS[changed[0]](hyper));
     run.hyper = hyper;
     send({ type: 'set', hyperparameters: hyper });
   };
-  for (const id of ['train-beta-mean', 'train-beta-var', 'train-sigma-x', 'train-lr', 'train-likelihood']) $(id).addEventListener('change', apply);
+  for (const id of ['train-beta-mean', 'train-beta-var', 'train-sigma-mode', 'train-sigma-x', 'train-lr', 'train-likelihood']) $(id).addEventListener('change', apply);
   // β sets both pulls, as it always did.
   $('train-beta').addEventListener('change', () => setTrainingControls({ beta: $('train-beta').value }));
   $('train-beta-slider').addEventListener('input', () => {
@@ -257,8 +263,14 @@ function showProgress({ name, progress: p, imagesPerS }, chart, run) {
   run.step = p.step;
   chart.add(p);
   setFigures(name, { step: p.step, imagesPerS: Math.round(imagesPerS), recon: p.recon, kl: p.kl, klMean: p.klMean, klVar: p.klVar, elbo: -(p.recon + p.kl) });
+  // The σₓ in use: a learned one's running value, else the fixed one (none for Bernoulli pixels).
+  const sigmaX = p.sigmaX ?? (run.hyper.likelihood === 'gaussian' ? run.hyper.sigmaX : undefined);
+  if (sigmaX === undefined) delete $('train-status').dataset.sigmaX;
+  else setFigures(name, { sigmaX });
   const terms = { elbo: fmt(p.recon + p.kl), recon: fmt(p.recon), kl: fmt(p.kl) };
-  render($('train-figures'), 'training.figures', { step: p.step, epoch: p.epoch, rate: Math.round(imagesPerS), ...terms });
+  const figures = { step: p.step, epoch: p.epoch, rate: Math.round(imagesPerS), ...terms };
+  if (p.sigmaX === undefined) render($('train-figures'), 'training.figures', figures);
+  else render($('train-figures'), 'training.figures-learned', { ...figures, sigma: sigmaText(p.sigmaX) });
   if (run.pair) render($('train-pair-vae-figures'), 'training.pair-vae-figures', terms);
 }
 

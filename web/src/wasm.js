@@ -10,13 +10,13 @@ import { pageError } from './i18n.js';
  * What a weights file says about its model (vae-core's WeightsMeta).
  * @typedef {{name: string, kind: 'vae' | 'ae', beta: number, epochs: number, dataset: string,
  *            classes: string[], preprocessing: string, test_recon: number, test_kl: number,
- *            likelihood?: {kind: 'gaussian', sigma_x: number}}} ModelInfo
+ *            likelihood?: {kind: 'gaussian', sigma_x: number, learned?: boolean}}} ModelInfo
  */
 /**
  * One image's posterior and ELBO terms (vae-core's readout::Posterior).
  * @typedef {{mu: number[], sigma: number[], recon: number, kl: number, elbo: number,
  *            iwae: number | null, input: number[], reconstruction: number[], samples: number[],
- *            inverted: boolean, likelihood: {kind: string, sigma_x?: number}}} Posterior
+ *            inverted: boolean, likelihood: {kind: string, sigma_x?: number, learned?: boolean}}} Posterior
  */
 
 

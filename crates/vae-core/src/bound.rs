@@ -200,7 +200,7 @@ impl CoarseLogits {
                     logits.chunks_exact(pixels).map(|l| l.iter().map(|&v| (v as f64).max(0.0) + (-(v as f64).abs()).exp().ln_1p()).sum());
                 (logits.clone(), softplus.collect())
             }
-            Likelihood::Gaussian { sigma_x } => {
+            Likelihood::Gaussian { sigma_x, .. } => {
                 let variance = sigma_x * sigma_x;
                 let means: Vec<f64> = logits.iter().map(|&l| 1.0 / (1.0 + (-(l as f64)).exp())).collect();
                 let normaliser = pixels as f64 * crate::loss::gaussian_log_normaliser(sigma_x);
@@ -230,7 +230,7 @@ impl CoarseLogits {
     fn log_joint_values(&self, x: &[f32]) -> Vec<f64> {
         let of_x_alone = match self.likelihood {
             Likelihood::Bernoulli => 0.0,
-            Likelihood::Gaussian { sigma_x } => x.iter().map(|&v| v as f64 * v as f64).sum::<f64>() / (2.0 * sigma_x * sigma_x),
+            Likelihood::Gaussian { sigma_x, .. } => x.iter().map(|&v| v as f64 * v as f64).sum::<f64>() / (2.0 * sigma_x * sigma_x),
         };
         self.slopes
             .chunks_exact(self.pixels)

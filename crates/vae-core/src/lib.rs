@@ -52,7 +52,7 @@ pub use loss::{ElboTerms, Likelihood, kl_standard_normal, reconstruction_nats};
 pub use message::{Localized, PageMessage};
 pub use model::{ModelKind, Vae, VaeConfig};
 pub use preprocess::{PreprocessError, Preprocessed, preprocess_rgba, preprocess_rgba_as};
-pub use weights::{TrainingLogEntry, WeightsError, WeightsFile, WeightsMeta};
+pub use weights::{TrainingLogEntry, Validation, WeightsError, WeightsFile, WeightsMeta};
 
 /// Side of an MNIST image, in pixels.
 pub const IMAGE_SIDE: usize = 28;

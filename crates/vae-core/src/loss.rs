@@ -33,13 +33,31 @@ pub enum Likelihood {
     /// Each pixel ~ N(sigmoid(ℓ), σₓ²): for grey pixels, scored as they are. Figures are nats of
     /// a density over grey images, not comparable with Bernoulli nats.
     Gaussian {
-        /// The decoder's fixed standard deviation per pixel (intensities in [0, 1]).
+        /// The decoder's standard deviation per pixel (intensities in [0, 1]): fixed, or where
+        /// a learned one settled.
         sigma_x: f64,
+        /// Whether training calibrates σₓ (the σ-VAE: each step uses the σₓ that minimises its
+        /// batch's loss, [`calibrated_sigma_x`]) rather than holding it fixed. Left out when false.
+        #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+        learned: bool,
     },
 }
 
 /// The smallest and largest σₓ a Gaussian likelihood may have.
 pub const SIGMA_X_RANGE: core::ops::RangeInclusive<f64> = 0.01..=10.0;
+
+/// The range a calibrated σₓ is clamped to: below 0.01 a decoder that copies its training images
+/// would drive the loss to −∞; above 1 (the whole intensity range) σₓ explains nothing.
+pub const CALIBRATED_SIGMA_X_RANGE: core::ops::RangeInclusive<f64> = 0.01..=1.0;
+
+/// The σₓ that minimises a batch's Gaussian loss Σ ‖x − x′‖²/(2σₓ²) + N·ln σₓ (N pixels in all)
+/// given its mean squared error per pixel: setting the derivative −Σ‖x − x′‖²/σₓ³ + N/σₓ to 0
+/// gives σₓ² = mean squared error (Rybkin, Daniilidis & Levine 2021, "Simple and Effective VAE
+/// Training with Calibrated Decoders", §3), clamped to [`CALIBRATED_SIGMA_X_RANGE`].
+pub fn calibrated_sigma_x(mean_squared_error: f64) -> f64 {
+    let (low, high) = (*CALIBRATED_SIGMA_X_RANGE.start(), *CALIBRATED_SIGMA_X_RANGE.end());
+    if mean_squared_error.is_nan() { high } else { mean_squared_error.max(0.0).sqrt().clamp(low, high) }
+}
 
 impl Likelihood {
     /// Whether this is the Bernoulli likelihood (the default, left out of weights headers).
@@ -47,10 +65,42 @@ impl Likelihood {
         matches!(self, Likelihood::Bernoulli)
     }
 
+    /// Gaussian pixels with a fixed σₓ.
+    pub fn gaussian(sigma_x: f64) -> Self {
+        Likelihood::Gaussian { sigma_x, learned: false }
+    }
+
+    /// Gaussian pixels whose σₓ training calibrates, starting from (and evaluated at, before
+    /// the first step) `sigma_x`.
+    pub fn learned_gaussian(sigma_x: f64) -> Self {
+        Likelihood::Gaussian { sigma_x, learned: true }
+    }
+
+    /// Whether training calibrates σₓ.
+    pub fn is_learned(&self) -> bool {
+        matches!(self, Likelihood::Gaussian { learned: true, .. })
+    }
+
+    /// The Gaussian decoder's σₓ (none for Bernoulli pixels).
+    pub fn sigma_x(&self) -> Option<f64> {
+        match *self {
+            Likelihood::Gaussian { sigma_x, .. } => Some(sigma_x),
+            Likelihood::Bernoulli => None,
+        }
+    }
+
+    /// The same likelihood with σₓ = `sigma_x` (Bernoulli pixels stay as they are).
+    pub fn with_sigma_x(self, sigma_x: f64) -> Self {
+        match self {
+            Likelihood::Gaussian { learned, .. } => Likelihood::Gaussian { sigma_x, learned },
+            Likelihood::Bernoulli => self,
+        }
+    }
+
     /// The likelihood if its σₓ is a finite number in [`SIGMA_X_RANGE`]; else what is wrong.
     pub fn checked(self) -> Result<Self, String> {
         match self {
-            Likelihood::Gaussian { sigma_x } if !(sigma_x.is_finite() && SIGMA_X_RANGE.contains(&sigma_x)) => {
+            Likelihood::Gaussian { sigma_x, .. } if !(sigma_x.is_finite() && SIGMA_X_RANGE.contains(&sigma_x)) => {
                 Err(format!("σₓ must be between {} and {} (got {sigma_x})", SIGMA_X_RANGE.start(), SIGMA_X_RANGE.end()))
             }
             other => Ok(other),
@@ -65,7 +115,7 @@ impl Likelihood {
     pub fn reconstruction(&self, logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
         match *self {
             Likelihood::Bernoulli => reconstruction_nats(logits, x),
-            Likelihood::Gaussian { sigma_x } => gaussian_reconstruction_nats(logits, x, sigma_x),
+            Likelihood::Gaussian { sigma_x, .. } => gaussian_reconstruction_nats(logits, x, sigma_x),
         }
     }
 
@@ -73,7 +123,7 @@ impl Likelihood {
     pub fn nats(&self, logits: &[f32], x: &[f32]) -> f32 {
         match *self {
             Likelihood::Bernoulli => bernoulli_nats(logits, x),
-            Likelihood::Gaussian { sigma_x } => gaussian_nats(logits, x, sigma_x),
+            Likelihood::Gaussian { sigma_x, .. } => gaussian_nats(logits, x, sigma_x),
         }
     }
 }
@@ -168,11 +218,33 @@ pub fn bernoulli_nats(logits: &[f32], x: &[f32]) -> f32 {
 /// [`gaussian_reconstruction_nats`] for one image given as slices.
 pub fn gaussian_nats(logits: &[f32], x: &[f32], sigma_x: f64) -> f32 {
     let half = (0.5 / (sigma_x * sigma_x)) as f32;
-    let squared = pixel_sum(logits, x, |l, t| {
+    half * squared_error(logits, x) + (logits.len() as f64 * gaussian_log_normaliser(sigma_x)) as f32
+}
+
+/// ‖x − sigmoid(ℓ)‖² of one image.
+fn squared_error(logits: &[f32], x: &[f32]) -> f32 {
+    pixel_sum(logits, x, |l, t| {
         let d = numeric::sigmoid(l) - t;
         d * d
-    });
-    half * squared + (logits.len() as f64 * gaussian_log_normaliser(sigma_x)) as f32
+    })
+}
+
+/// The mean squared error per pixel between a batch and its reconstructions at the posterior
+/// samples z = μ + σ⊙ε (z = μ for an AE): what a calibrated σₓ is computed from
+/// ([`calibrated_sigma_x`]). Run on an inference device.
+///
+/// # Shapes
+/// - `x`: `[batch, 784]`, `eps`: `[batch, latent]`
+pub fn reconstruction_mean_squared_error(model: &crate::Vae, kind: crate::ModelKind, x: Tensor<2>, eps: Tensor<2>) -> f64 {
+    let (mu, logvar) = model.encode(x.clone()); // [batch, latent] each
+    let z = match kind {
+        crate::ModelKind::Vae => crate::Vae::reparameterize(mu, logvar, eps),
+        crate::ModelKind::Ae => mu,
+    }; // [batch, latent]
+    let (logits, x) = (to_vec(model.decode_logits(z)), to_vec(x)); // [batch · 784] each
+    let pixels = crate::IMAGE_PIXELS;
+    let sum: f64 = logits.chunks(pixels).zip(x.chunks(pixels)).map(|(l, t)| squared_error(l, t) as f64).sum();
+    sum / logits.len().max(1) as f64
 }
 
 /// Σᵢ f(ℓᵢ, xᵢ) over one image in eight running sums (a vectorisable order; the exact bound

@@ -74,6 +74,9 @@ pub struct TrainingData {
     pub dataset: String,
     /// Training images, `n × 784`.
     pub train: Vec<f32>,
+    /// Validation images held out of the training set, `v × 784` (none in the page): what a
+    /// diverged run's return and the trainer's choice of epoch are judged on, never the test set.
+    pub validation: Vec<f32>,
     /// Test images, `m × 784`.
     pub test: Vec<f32>,
     /// The test images' labels.
@@ -85,6 +88,7 @@ impl From<DataPack> for TrainingData {
         Self {
             dataset: pack.header.dataset.clone(),
             train: pack.train.intensities(),
+            validation: Vec::new(),
             test: pack.test.intensities(),
             test_labels: pack.test.labels,
         }
@@ -111,6 +115,9 @@ pub struct Progress {
     pub beta_mean: f64,
     /// β of the KL's variance part in force.
     pub beta_var: f64,
+    /// A learned σₓ's running value (none when σₓ is fixed or the pixels are Bernoulli).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sigma_x: Option<f64>,
 }
 
 /// Why training cannot start or go on. Each message says what to do next.
@@ -196,6 +203,8 @@ pub struct Session {
     data: TrainingData,
     /// The test images as the likelihood scores them (binarised once, or grey).
     test_scored: Vec<f32>,
+    /// The validation images, likewise.
+    validation_scored: Vec<f32>,
     /// Shuffles and binarises; reseeded every epoch under [`Plan::Epochs`].
     rng: SmallRng,
     order: Vec<usize>,
@@ -249,6 +258,7 @@ impl Session {
         let mut session = Self {
             learner: Learner::new(model, FusedAdam::default().init(), settings.objective, shards),
             test_scored: scored_images(settings.objective.likelihood, &data.test),
+            validation_scored: scored_images(settings.objective.likelihood, &data.validation),
             rng: SmallRng::seed_from_u64(settings.seed),
             order: (0..images).collect(),
             cursor: 0,
@@ -304,6 +314,12 @@ impl Session {
         (self.test_cache, self.codes_cache) = (None, None);
         self.schedule = self.scheduler_at(self.step)?;
         Ok(())
+    }
+
+    /// Continues a learned σₓ from a checkpoint's running value (after [`Session::resume`]).
+    pub fn resume_sigma_x(&mut self, sigma_x: f64) {
+        self.learner.resume_sigma_x(sigma_x);
+        (self.test_cache, self.codes_cache) = (None, None);
     }
 
     /// Batches in one pass over the training images (the remainder is left out).
@@ -366,8 +382,10 @@ impl Session {
             sum.add(&self.step()?);
         }
         let mean = sum.divided_by(n.max(1) as f64);
-        let objective = self.learner.objective;
+        let objective = self.learner.objective();
+        let sigma_x = objective.likelihood.is_learned().then(|| objective.likelihood.sigma_x()).flatten();
         Ok(Progress {
+            sigma_x,
             step: self.step,
             epoch: self.epoch,
             recon: mean.recon,
@@ -383,16 +401,16 @@ impl Session {
     /// run's) and the learning rate from the next step on; the steps before close a log entry.
     pub fn set_hyperparameters(&mut self, objective: Objective, learning_rate: f64) -> Result<(), TrainError> {
         check(&objective, learning_rate)?;
-        let now = self.learner.objective;
+        let now = self.learner.objective();
         if objective.kind != now.kind || objective.likelihood.is_bernoulli() != now.likelihood.is_bernoulli() {
             return Err(TrainError::LikelihoodChanged);
         }
         self.close_log_window();
-        if objective.likelihood != now.likelihood {
+        self.learner.set_objective(objective);
+        if self.learner.objective().likelihood != now.likelihood {
             // Another σₓ: the test figures are in other units from here on.
             (self.test_cache, self.codes_cache) = (None, None);
         }
-        self.learner.objective = objective;
         self.settings.objective = objective;
         self.settings.learning_rate = learning_rate;
         self.learning_rate = learning_rate;
@@ -416,8 +434,8 @@ impl Session {
             recon: mean.recon,
             kl: mean.kl,
             kl_mean: mean.kl_mean,
-            beta: self.learner.objective.beta(),
-            beta_mean: self.learner.objective.split_beta_mean(),
+            beta: self.learner.objective().beta(),
+            beta_mean: self.learner.objective().split_beta_mean(),
             learning_rate: self.learning_rate,
         })
     }
@@ -453,22 +471,56 @@ impl Session {
         }
     }
 
-    /// Test-set reconstruction and KL of the model shown, nats per image. A finite result makes
-    /// it the model a diverging run goes back to.
+    /// Test-set reconstruction and KL of the model shown, nats per image. Without a validation
+    /// split (the page), a finite result makes it the model a diverging run goes back to.
     pub fn test_terms(&mut self) -> ElboTerms {
         if let Some((step, terms)) = self.test_cache
             && step == self.step
         {
             return terms;
         }
-        let objective = self.learner.objective;
         let shown = self.shown();
-        let terms = crate::eval::elbo_on(&shown, objective.kind, objective.likelihood, &self.test_scored, &self.device);
+        let terms = self.terms_on(&shown, &self.test_scored);
         self.test_cache = Some((self.step, terms));
-        if terms.is_finite() {
+        if terms.is_finite() && self.validation_scored.is_empty() {
             self.checked = Some((shown, self.step));
         }
         terms
+    }
+
+    /// Validation-set reconstruction and KL of the model shown, nats per image (`None` without
+    /// a validation split). A finite result makes it the model a diverging run goes back to.
+    pub fn validation_terms(&mut self) -> Option<ElboTerms> {
+        if self.validation_scored.is_empty() {
+            return None;
+        }
+        let shown = self.shown();
+        let terms = self.terms_on(&shown, &self.validation_scored);
+        if terms.is_finite() {
+            self.checked = Some((shown, self.step));
+        }
+        Some(terms)
+    }
+
+    /// Reconstruction and KL of `model` on `scored` images, in the objective's likelihood.
+    fn terms_on(&self, model: &Vae, scored: &[f32]) -> ElboTerms {
+        let objective = self.learner.objective();
+        crate::eval::elbo_on(model, objective.kind, objective.likelihood, scored, &self.device)
+    }
+
+    /// Makes `model` (for inference) the run's model, with a fresh optimiser and a learned σₓ's
+    /// running value `sigma_x`: the trainer's `--keep best` puts the best validation epoch's
+    /// model back before writing its weights.
+    pub fn restore_model(&mut self, model: Vae, sigma_x: Option<f64>) {
+        let autodiff = self.settings.config.init(&self.device.clone().autodiff()).load_record(model.clone().into_record());
+        self.learner.restore(autodiff, FusedAdam::default().init());
+        if let Some(sigma_x) = sigma_x {
+            self.learner.resume_sigma_x(sigma_x);
+        }
+        if self.last_good.is_some() {
+            self.last_good = Some(model);
+        }
+        (self.test_cache, self.codes_cache) = (None, None);
     }
 
     /// The shown model's posteriors of the test images, `[μ₁, μ₂, σ₁, σ₂, label]` each.
@@ -480,7 +532,7 @@ impl Session {
         }
         let codes = crate::readout::labelled_codes(
             &self.shown(),
-            self.learner.objective.kind,
+            self.learner.objective().kind,
             &self.data.test,
             &self.data.test_labels,
             &self.device,
@@ -497,7 +549,7 @@ impl Session {
         if !test.is_finite() {
             return Err(TrainError::NotFinite { step: self.step, recon: test.recon, kl: test.kl });
         }
-        let objective = self.learner.objective;
+        let objective = self.learner.objective();
         let kind = objective.kind;
         Ok(WeightsMeta {
             name: name.into(),
@@ -505,6 +557,7 @@ impl Session {
             beta: if kind == ModelKind::Ae { 0.0 } else { objective.beta() },
             beta_mean: if kind == ModelKind::Ae { None } else { objective.split_beta_mean() },
             likelihood: objective.likelihood,
+            validation: None,
             config: self.settings.config.clone(),
             dataset: self.data.dataset.clone(),
             // The dataset's, filled in by `WeightsFile::from_model`.
@@ -537,9 +590,15 @@ impl Session {
         self.epoch
     }
 
-    /// The run's settings (with the objective and learning rate now in force).
+    /// The run's settings (with the objective and learning rate now in force; a learned σₓ's
+    /// start, see [`Session::objective`] for its running value).
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// What the steps optimise now, with a learned σₓ's running value.
+    pub fn objective(&self) -> Objective {
+        self.learner.objective()
     }
 
     /// The model and its optimiser, for checkpoints.

@@ -10,7 +10,7 @@ use rand::Rng;
 use rayon::prelude::*;
 
 use crate::IMAGE_PIXELS;
-use crate::loss::{ElboTerms, Likelihood, elbo_terms};
+use crate::loss::{ElboTerms, Likelihood, calibrated_sigma_x, elbo_terms, reconstruction_mean_squared_error};
 use crate::model::{ModelKind, Vae};
 use crate::optim::{for_each_chunk, slice, slice_mut};
 
@@ -65,12 +65,29 @@ impl Objective {
 /// # Shapes
 /// - `x`: `[batch, 784]`
 pub fn batch_gradients(model: &Vae, objective: Objective, x: Tensor<2>, shards: usize) -> (GradientsParams, ElboTerms) {
+    let eps = batch_noise(model, &x);
+    gradients_at(model, objective, x, eps, shards)
+}
+
+/// ε ~ N(0, I) for a batch's reparameterised samples, from the device's seeded stream.
+///
+/// # Shapes
+/// - `x`: `[batch, 784]`; returns `[batch, latent]`
+fn batch_noise(model: &Vae, x: &Tensor<2>) -> Tensor<2> {
+    let [batch, _] = x.dims();
+    let latent = model.enc_mu.weight.dims()[1];
+    Tensor::<2>::random([batch, latent], Distribution::Normal(0.0, 1.0), &x.device())
+}
+
+/// [`batch_gradients`] at the noise `eps`.
+///
+/// # Shapes
+/// - `x`: `[batch, 784]`, `eps`: `[batch, latent]`
+fn gradients_at(model: &Vae, objective: Objective, x: Tensor<2>, eps: Tensor<2>, shards: usize) -> (GradientsParams, ElboTerms) {
     /// Below this many images per shard the split costs more than it saves.
     const MIN_SHARD: usize = 16;
     let [batch, _] = x.dims();
-    let latent = model.enc_mu.weight.dims()[1];
     let device = x.device();
-    let eps = Tensor::<2>::random([batch, latent], Distribution::Normal(0.0, 1.0), &device); // [batch, latent]
     let shards = shards.clamp(1, (batch / MIN_SHARD).max(1));
     if shards == 1 {
         // One shard (e.g. one thread in wasm): no fork and no thread pool.
@@ -216,13 +233,23 @@ pub struct Learner {
     /// `None` only while a step owns it.
     model: Option<Vae>,
     optimizer: ModuleOptimizer,
-    /// What the steps optimise; β may change between steps.
-    pub objective: Objective,
+    /// What the steps optimise; β may change between steps. A learned σₓ holds its running
+    /// value here (what evaluation uses); each step uses its own batch's.
+    objective: Objective,
     /// Forward/backward shards per step: rayon's threads natively, 1 in wasm (one thread).
     pub shards: usize,
     device: Device,
+    /// Where the batch's calibrated σₓ is computed (no autodiff: it takes no gradient).
+    inference_device: Device,
     batch: Vec<f32>,
+    /// A learned σₓ² as an exponential mean over the steps' calibrated values; `None` before
+    /// the first step of a learned σₓ.
+    running_variance: Option<f64>,
 }
+
+/// How much of a learned σₓ²'s running value each step keeps: a memory of about twenty steps,
+/// so that the value evaluation uses is the end of an epoch's, not its average.
+const SIGMA_X_MOMENTUM: f64 = 0.95;
 
 impl core::fmt::Debug for Learner {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -235,7 +262,63 @@ impl Learner {
     /// checkpoint).
     pub fn new(model: Vae, optimizer: ModuleOptimizer, objective: Objective, shards: usize) -> Self {
         let device = model.enc_mu.weight.device();
-        Self { model: Some(model), optimizer, objective, shards: shards.max(1), device, batch: Vec::new() }
+        let inference_device = model.valid().enc_mu.weight.device();
+        Self {
+            model: Some(model),
+            optimizer,
+            objective,
+            shards: shards.max(1),
+            device,
+            inference_device,
+            batch: Vec::new(),
+            running_variance: None,
+        }
+    }
+
+    /// What the steps optimise (with a learned σₓ's running value).
+    pub fn objective(&self) -> Objective {
+        self.objective
+    }
+
+    /// Optimises `objective` from the next step on. A learned σₓ that stays learned keeps its
+    /// running value (the σₓ given is only a start); one newly learned starts from the next batch.
+    pub fn set_objective(&mut self, objective: Objective) {
+        let keeps_running = objective.likelihood.is_learned() && self.objective.likelihood.is_learned();
+        self.objective = if keeps_running {
+            objective.with_likelihood(self.objective.likelihood)
+        } else {
+            self.running_variance = None;
+            objective
+        };
+    }
+
+    /// Continues a learned σₓ from `sigma_x` (a checkpoint's running value).
+    pub fn resume_sigma_x(&mut self, sigma_x: f64) {
+        if self.objective.likelihood.is_learned() {
+            self.running_variance = Some(sigma_x * sigma_x);
+            self.objective.likelihood = self.objective.likelihood.with_sigma_x(sigma_x);
+        }
+    }
+
+    /// The objective of one step: with a learned σₓ, the one that minimises this batch's loss
+    /// at the model's current parameters ([`calibrated_sigma_x`], taken as a constant: no
+    /// gradient flows through it), whose square also updates the running value.
+    ///
+    /// # Shapes
+    /// - `eps`: `[batch, latent]`, the step's noise; the batch is `self.batch`
+    fn calibrated(&mut self, model: &Vae, eps: &Tensor<2>) -> Objective {
+        if !self.objective.likelihood.is_learned() {
+            return self.objective;
+        }
+        let rows = self.batch.len() / IMAGE_PIXELS;
+        let x = Tensor::<2>::from_data(TensorData::new(self.batch.clone(), [rows, IMAGE_PIXELS]), &self.inference_device); // [batch, 784]
+        let eps = Tensor::<2>::from_data(eps.clone().into_data(), &self.inference_device); // [batch, latent]
+        let sigma_x = calibrated_sigma_x(reconstruction_mean_squared_error(&model.valid(), self.objective.kind, x, eps));
+        let variance = sigma_x * sigma_x;
+        let running = self.running_variance.map_or(variance, |old| SIGMA_X_MOMENTUM * old + (1.0 - SIGMA_X_MOMENTUM) * variance);
+        self.running_variance = Some(running);
+        self.objective.likelihood = self.objective.likelihood.with_sigma_x(running.sqrt());
+        self.objective.with_likelihood(self.objective.likelihood.with_sigma_x(sigma_x))
     }
 
     /// One optimiser step on the images `indices` of `pixels` (`n × 784` intensities in [0, 1]),
@@ -246,7 +329,9 @@ impl Learner {
         fill_batch(pixels, indices, &mut self.batch, self.objective.likelihood.is_bernoulli().then_some(rng));
         let x = Tensor::<2>::from_data(TensorData::new(self.batch.clone(), [indices.len(), IMAGE_PIXELS]), &self.device); // [batch, 784]
         let model = self.model.take().expect("the model is put back after every step");
-        let (grads, terms) = batch_gradients(&model, self.objective, x, self.shards);
+        let eps = batch_noise(&model, &x);
+        let objective = self.calibrated(&model, &eps);
+        let (grads, terms) = gradients_at(&model, objective, x, eps, self.shards);
         self.model = Some(self.optimizer.step(learning_rate, model, grads));
         terms
     }

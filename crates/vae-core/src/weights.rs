@@ -52,6 +52,10 @@ pub struct WeightsMeta {
     /// of the model (test figures, ELBO, log p(x)) is in this likelihood's units.
     #[serde(default, skip_serializing_if = "Likelihood::is_bernoulli")]
     pub likelihood: Likelihood,
+    /// The validation split the epoch was chosen on, and that epoch's figures on it (none for
+    /// runs without one: the page's, and every file written before the split existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<Validation>,
     /// Architecture needed to rebuild the model.
     pub config: VaeConfig,
     /// Dataset the model was trained on, e.g. `mnist` (an id of [`crate::dataset::DATASETS`]).
@@ -99,6 +103,28 @@ impl WeightsMeta {
         }
         self.preprocessing.get_or_insert(dataset.preprocessing);
         self
+    }
+}
+
+/// How a trainer run chose the epoch it wrote: on images held out of the training set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Validation {
+    /// Images held out of the training set (chosen by the run's seed).
+    pub images: usize,
+    /// The epoch written (1-based).
+    pub kept_epoch: usize,
+    /// Whether that is the epoch with the best validation ELBO (`--keep best`) or the last.
+    pub best: bool,
+    /// The written epoch's validation reconstruction term, nats per image.
+    pub recon: f64,
+    /// Its validation KL term, nats per image.
+    pub kl: f64,
+}
+
+impl Validation {
+    /// The written epoch's validation ELBO, nats per image.
+    pub fn elbo(&self) -> f64 {
+        -(self.recon + self.kl)
     }
 }
 

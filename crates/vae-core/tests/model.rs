@@ -189,7 +189,7 @@ fn iwae_with_one_sample_is_the_elbo_in_expectation_and_tightens_with_k() {
     let model = VaeConfig::new().with_hidden(vec![16]).init(&device());
     let x = Tensor::<2>::random([8, 784], Distribution::Bernoulli(0.2), &device());
     let reps = 400;
-    for likelihood in [Likelihood::Bernoulli, Likelihood::Gaussian { sigma_x: 0.3 }] {
+    for likelihood in [Likelihood::Bernoulli, Likelihood::gaussian(0.3)] {
         // ELBO with closed-form KL, averaged over many posterior samples.
         let eps = Tensor::<2>::from_data(TensorData::new(standard_normal_samples(8 * reps * 2, 5), [8 * reps, 2]), &device());
         let x_rep = x.clone().unsqueeze_dim::<3>(1).repeat_dim(1, reps).reshape([8 * reps, 784]);

@@ -186,7 +186,7 @@ fn settings_are_checked() {
     assert_eq!(start(Settings::live(ModelKind::Ae, 1.0, 0.0, 32, 1)), Err(TrainError::LearningRate));
     assert_eq!(start(Settings::live(ModelKind::Vae, f64::NAN, 1e-3, 32, 1)), Err(TrainError::Beta));
     assert_eq!(start(Settings::live(ModelKind::Vae, 1.0, 1e-3, 65, 1)), Err(TrainError::BatchSize { max: 64 }));
-    let gaussian = Objective::new(ModelKind::Vae, 1.0).with_likelihood(Likelihood::Gaussian { sigma_x: 0.0 });
+    let gaussian = Objective::new(ModelKind::Vae, 1.0).with_likelihood(Likelihood::gaussian(0.0));
     assert_eq!(start(Settings { objective: gaussian, ..Settings::live(ModelKind::Vae, 1.0, 1e-3, 32, 1) }), Err(TrainError::SigmaX));
 }
 
@@ -224,7 +224,8 @@ fn live_reference(
     let (mut cursor, mut lr) = (0, lr);
     for step in 0..steps {
         if let Some(&(_, objective, rate)) = changes.iter().find(|c| c.0 == step) {
-            (learner.objective, lr) = (objective, rate);
+            learner.set_objective(objective);
+            lr = rate;
         }
         if cursor + batch > order.len() {
             order.shuffle(&mut rng);
@@ -264,7 +265,7 @@ fn epochs_reference(data: &TrainingData, objective: Objective, lr: f64, batch: u
 #[test]
 fn a_live_session_steps_bit_for_bit_as_the_pages_loop_did() {
     let _serial = one_at_a_time();
-    for likelihood in [Likelihood::Bernoulli, Likelihood::Gaussian { sigma_x: 0.3 }] {
+    for likelihood in [Likelihood::Bernoulli, Likelihood::gaussian(0.3)] {
         let objective = Objective::new(ModelKind::Vae, 1.0).with_likelihood(likelihood);
         let changed = objective.with_betas(0.5, 2.0);
         let data = TrainingData::from(pack(100, 10));
@@ -283,7 +284,7 @@ fn a_live_session_steps_bit_for_bit_as_the_pages_loop_did() {
 #[test]
 fn an_epochs_session_steps_bit_for_bit_as_the_trainers_loop_did() {
     let _serial = one_at_a_time();
-    for likelihood in [Likelihood::Bernoulli, Likelihood::Gaussian { sigma_x: 0.2 }] {
+    for likelihood in [Likelihood::Bernoulli, Likelihood::gaussian(0.2)] {
         let objective = Objective::new(ModelKind::Vae, 1.0).with_likelihood(likelihood).with_betas(0.5, 2.0);
         let data = TrainingData::from(pack(96, 10));
         let settings = Settings { objective, plan: Plan::Epochs(3), ..Settings::live(ModelKind::Vae, 1.0, 1e-3, 20, 42) };

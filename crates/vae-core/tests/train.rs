@@ -323,7 +323,7 @@ fn scaling_sigma_x_squared_by_c_is_scaling_beta_by_c() {
     let (sigma_x, beta) = (0.2f64, 1.0);
     for c in [4.0f64, 0.25, 2.5] {
         let gradients = |sigma_x: f64, beta: f64| {
-            let objective = Objective::new(ModelKind::Vae, beta).with_likelihood(vae_core::Likelihood::Gaussian { sigma_x });
+            let objective = Objective::new(ModelKind::Vae, beta).with_likelihood(vae_core::Likelihood::gaussian(sigma_x));
             model.encoder[0].weight.device().seed(52); // the same ε for both
             all_gradients(&model, &batch_gradients(&model, objective, x.clone(), 1).0)
         };
@@ -353,10 +353,74 @@ fn a_gaussian_learner_trains_on_grey_pixels_and_a_bernoulli_one_on_binary_ones()
         let mut rng = rand::rngs::SmallRng::seed_from_u64(binarisation);
         (learner.step(&pixels, &[0, 1, 2, 3], &mut rng, 1e-3), learner.step(&pixels, &[0, 1, 2, 3], &mut rng, 1e-3))
     };
-    let gaussian = vae_core::Likelihood::Gaussian { sigma_x: 0.1 };
+    let gaussian = vae_core::Likelihood::gaussian(0.1);
     let g = run(gaussian, 1);
     assert_eq!(g, run(gaussian, 2), "a Gaussian decoder sees the grey pixels, however they would have been binarised");
     assert_ne!(g.0.recon, g.1.recon, "the Gaussian run moved");
     let bernoulli = vae_core::Likelihood::Bernoulli;
     assert_ne!(run(bernoulli, 1).0, run(bernoulli, 2).0, "a Bernoulli decoder sees the batch binarised afresh");
+}
+
+#[test]
+fn the_calibrated_sigma_x_is_the_minimiser_of_the_batch_loss() {
+    use vae_core::Likelihood;
+    use vae_core::loss::{calibrated_sigma_x, elbo_terms, reconstruction_mean_squared_error};
+    let _stream = RANDOM_STREAM.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let device = Device::flex();
+    device.seed(71);
+    let model = VaeConfig::new().with_hidden(vec![32]).init(&device);
+    let x = Tensor::<2>::random([40, 784], Distribution::Uniform(0.0, 1.0), &device); // [40, 784]
+    let eps = Tensor::<2>::random([40, 2], Distribution::Normal(0.0, 1.0), &device); // [40, 2]
+    let closed_form = calibrated_sigma_x(reconstruction_mean_squared_error(&model, ModelKind::Vae, x.clone(), eps.clone()));
+    // The batch's Gaussian loss as training computes it, minimised numerically over ln σₓ by a
+    // golden-section search on the calibrated range.
+    let loss = |log_sigma: f64| -> f64 {
+        let recon = elbo_terms(&model, ModelKind::Vae, Likelihood::gaussian(log_sigma.exp()), x.clone(), eps.clone()).recon;
+        recon.into_data().try_to_vec::<f32>().expect("f32").iter().map(|&v| v as f64).sum()
+    };
+    let ratio = (5f64.sqrt() - 1.0) / 2.0;
+    let (mut low, mut high) = (0.01f64.ln(), 0.0f64);
+    for _ in 0..60 {
+        let (a, b) = (high - ratio * (high - low), low + ratio * (high - low));
+        if loss(a) < loss(b) { high = b } else { low = a }
+    }
+    let numerical = ((low + high) / 2.0).exp();
+    assert!(
+        (numerical - closed_form).abs() < 2e-3 * closed_form,
+        "closed form σₓ {closed_form} vs the loss's numerical minimiser {numerical}"
+    );
+    assert!(closed_form > 0.05 && closed_form < 0.9, "the planted batch's σₓ is inside the clamp: {closed_form}");
+    assert_eq!((calibrated_sigma_x(1e-9), calibrated_sigma_x(4.0), calibrated_sigma_x(f64::NAN)), (0.01, 1.0, 1.0), "clamped to [0.01, 1]");
+}
+
+#[test]
+fn a_learned_sigma_x_learner_moves_its_sigma_and_keeps_a_running_value() {
+    use rand::SeedableRng;
+    use vae_core::Likelihood;
+    use vae_core::train::Learner;
+    let _stream = RANDOM_STREAM.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let pixels: Vec<f32> = (0..8 * 784).map(|i| (i % 7) as f32 / 6.0).collect();
+    let device = Device::flex().autodiff();
+    let run = |likelihood| {
+        device.seed(61);
+        let model = VaeConfig::new().with_hidden(vec![16]).init(&device);
+        let _ = model.decode_logits(model.encode(Tensor::zeros([1, 784], &device)).0);
+        device.seed(62);
+        let objective = Objective::new(ModelKind::Vae, 1.0).with_likelihood(likelihood);
+        let mut learner = Learner::new(model, vae_core::optim::FusedAdam::default().init(), objective, 1);
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(1);
+        let terms = learner.step(&pixels, &[0, 1, 2, 3], &mut rng, 1e-3);
+        (terms, learner.objective().likelihood)
+    };
+    let (learned_terms, after) = run(Likelihood::learned_gaussian(0.1));
+    let Likelihood::Gaussian { sigma_x, learned: true } = after else { panic!("{after:?}") };
+    assert!(sigma_x != 0.1 && (0.01..=1.0).contains(&sigma_x), "σₓ moved from its start 0.1 to {sigma_x}");
+    // The step used that batch's σₓ: its reconstruction term is the fixed-σₓ run's at the same σₓ.
+    let (fixed_terms, _) = run(Likelihood::gaussian(sigma_x));
+    assert!(
+        (learned_terms.recon - fixed_terms.recon).abs() < 1e-3 * fixed_terms.recon.abs().max(1.0),
+        "{learned_terms:?} vs {fixed_terms:?}"
+    );
+    let (start_terms, _) = run(Likelihood::gaussian(0.1));
+    assert!((learned_terms.recon - start_terms.recon).abs() > 1.0, "the learned step did not use σₓ = 0.1");
 }

@@ -14,8 +14,9 @@ use vae_core::train::Objective;
 use vae_core::{Likelihood, ModelKind};
 use wasm_bindgen::prelude::*;
 
-/// A run's settings as JS sends them: `{kind, likelihood, sigmaX, betaMean, betaVar, learningRate,
-/// batchSize, seed}` (`likelihood` `"bernoulli"` or `"gaussian"`; `sigmaX` used by the latter).
+/// A run's settings as JS sends them: `{kind, likelihood, sigmaX, sigmaLearned, betaMean, betaVar,
+/// learningRate, batchSize, seed}` (`likelihood` `"bernoulli"` or `"gaussian"`; `sigmaX` and
+/// `sigmaLearned` used by the latter: a fixed σₓ, or one calibrated at every step).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct JsSettings {
@@ -26,13 +27,16 @@ struct JsSettings {
     seed: u32,
 }
 
-/// What may change while a run goes on: `{likelihood, sigmaX, betaMean, betaVar, learningRate}`.
+/// What may change while a run goes on: `{likelihood, sigmaX, sigmaLearned, betaMean, betaVar,
+/// learningRate}`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct JsHyperparameters {
     likelihood: String,
     #[serde(default)]
     sigma_x: f64,
+    #[serde(default)]
+    sigma_learned: bool,
     beta_mean: f64,
     beta_var: f64,
     learning_rate: f64,
@@ -43,7 +47,8 @@ impl JsHyperparameters {
     fn objective(&self, base: Objective) -> Result<Objective, JsValue> {
         let likelihood = match self.likelihood.as_str() {
             "bernoulli" => Likelihood::Bernoulli,
-            "gaussian" => Likelihood::Gaussian { sigma_x: self.sigma_x },
+            "gaussian" if self.sigma_learned => Likelihood::learned_gaussian(self.sigma_x),
+            "gaussian" => Likelihood::gaussian(self.sigma_x),
             other => return Err(JsError::new(&format!("unknown likelihood {other:?}: use \"bernoulli\" or \"gaussian\"")).into()),
         };
         Ok(base.with_betas(self.beta_mean, self.beta_var).with_likelihood(likelihood))
@@ -66,17 +71,17 @@ struct CodesView {
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
 /** What may change while a run goes on. */
-export interface Hyperparameters { likelihood: string; sigmaX?: number; betaMean: number; betaVar: number; learningRate: number }
+export interface Hyperparameters { likelihood: string; sigmaX?: number; sigmaLearned?: boolean; betaMean: number; betaVar: number; learningRate: number }
 /** A run's settings. */
 export interface TrainSettings extends Hyperparameters { kind: string; batchSize: number; seed: number }
 /** Means over the steps just taken, nats per image. */
-export interface TrainProgress { step: number; epoch: number; recon: number; kl: number; klMean: number; klVar: number; betaMean: number; betaVar: number }
+export interface TrainProgress { step: number; epoch: number; recon: number; kl: number; klMean: number; klVar: number; betaMean: number; betaVar: number; sigmaX?: number }
 /** Test-set terms of the live model, nats per image. */
 export interface TestTerms { recon: number; kl: number; kl_mean: number }
 /** The test images' posteriors, flattened [μ₁, μ₂, σ₁, σ₂, label, …], and how they sit against the prior. */
 export interface TestCodes { codes: number[]; meanSquaredNorm: number; meanSigma: number }
 /** The run's likelihood. */
-export type TrainLikelihood = { kind: "bernoulli" } | { kind: "gaussian"; sigma_x: number };
+export type TrainLikelihood = { kind: "bernoulli" } | { kind: "gaussian"; sigma_x: number; learned?: boolean };
 "#;
 
 /// One training run in the page.
@@ -129,7 +134,7 @@ impl LiveTrainer {
     /// The run's likelihood: `{kind: "bernoulli"}` or `{kind: "gaussian", sigma_x}`.
     #[wasm_bindgen(unchecked_return_type = "TrainLikelihood")]
     pub fn likelihood(&self) -> Result<JsValue, JsError> {
-        to_js(&self.session.settings().objective.likelihood)
+        to_js(&self.session.objective().likelihood)
     }
 
     /// Test-set `{recon, kl}` of the live model, nats per image.

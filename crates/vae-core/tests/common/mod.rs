@@ -10,6 +10,7 @@ pub fn meta(config: VaeConfig) -> WeightsMeta {
         beta: 1.0,
         beta_mean: None,
         likelihood: vae_core::Likelihood::Bernoulli,
+        validation: None,
         config,
         dataset: "mnist".into(),
         classes: Vec::new(),
