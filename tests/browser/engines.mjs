@@ -1,16 +1,19 @@
-// The two browser engines the journeys run in: Debian's Chromium through playwright-core, and
-// Debian's Firefox ESR through puppeteer-core over WebDriver BiDi (no downloaded browser build
-// for either). Each is wrapped in the same small page API, so one test body drives both.
+// The three browser engines the journeys run in: Debian's Chromium through playwright-core,
+// Debian's Firefox ESR through puppeteer-core over WebDriver BiDi, and Debian's WebKitGTK (Safari's
+// engine) through WebKitWebDriver over W3C WebDriver (webkit.mjs); no downloaded browser build for
+// any. Each is wrapped in the same small page API, so one test body drives all three.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
 import { launchBrowser } from './harness.mjs';
+import { WEBKIT_BROWSER, startWebKit } from './webkit.mjs';
 
 /** The engines, by name: how to start one, and where its binary is. */
 export const ENGINES = {
   chromium: { binary: () => process.env.CHROMIUM || '/usr/bin/chromium', start: startChromium },
   firefox: { binary: () => process.env.FIREFOX || '/usr/bin/firefox-esr', start: startFirefox },
+  webkit: { binary: WEBKIT_BROWSER, start: startWebKit },
 };
 
 /**
@@ -104,9 +107,9 @@ function watchProblems(page) {
   return problems;
 }
 
-/** Which engines to run: `VAE_ENGINES=firefox` (comma-separated) runs a subset; both by default. */
+/** Which engines to run: `VAE_ENGINES=webkit` (comma-separated) runs a subset; all three by default. */
 export function enginesToRun() {
-  const asked = (process.env.VAE_ENGINES || 'chromium,firefox').split(',').map((s) => s.trim()).filter(Boolean);
+  const asked = (process.env.VAE_ENGINES || 'chromium,firefox,webkit').split(',').map((s) => s.trim()).filter(Boolean);
   return asked.filter((name) => name in ENGINES);
 }
 

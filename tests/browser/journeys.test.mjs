@@ -110,6 +110,26 @@ async function journeys(page, base, engine) {
   assert.ok(Math.hypot(after.x - before.x, after.y - before.y) < 0.02, `the point under the pointer stays (${JSON.stringify(before)} → ${JSON.stringify(after)})`);
   await page.click('#plane-zoom-reset');
 
+  // A trackpad pinch as Safari reports it (gesture events with a cumulative scale, no wheel):
+  // the plane zooms about the fingers, and the page itself does not.
+  await until(page, 'the reset view', () => document.getElementById('latent-plane').dataset.view === '0,0,4');
+  const pinch = await page.evaluate(({ x, y }) => {
+    const canvas = document.getElementById('latent-plane');
+    const fire = (type, scale) => {
+      const e = new Event(type, { bubbles: true, cancelable: true });
+      Object.assign(e, { scale, clientX: x, clientY: y });
+      canvas.dispatchEvent(e);
+      return e.defaultPrevented;
+    };
+    return [fire('gesturestart', 1), fire('gesturechange', 1.5), fire('gesturechange', 2), fire('gestureend', 2)];
+  }, at);
+  assert.deepEqual(pinch, [true, true, true, true], 'each gesture event is the plane\'s, not a page zoom');
+  const pinched = await planeWindow(page);
+  const underFingers = latentAt(pinched);
+  assert.ok(Math.abs(pinched.half - 2) < 1e-6, `a pinch to scale 2 halves the window (±${pinched.half})`);
+  assert.ok(Math.hypot(underFingers.x - before.x, underFingers.y - before.y) < 0.02, 'the point under the fingers stays');
+  await page.click('#plane-zoom-reset');
+
   // Drawing: a tap makes a dot and a posterior; a stroke changes it.
   await page.click('#draw-clear');
   const pad = await page.box('#draw');

@@ -208,6 +208,12 @@ fn measure(args: &EvalArgs) -> Result<EvalReport> {
 }
 
 fn print_report(r: &EvalReport) {
+    print_heading(r);
+    print_figures(r);
+}
+
+/// What the model is, how it was trained and on what it is scored.
+fn print_heading(r: &EvalReport) {
     let betas = match r.beta_mean {
         Some(beta_mean) => format!("β_μ = {beta_mean}, β_σ = {}", r.beta),
         None => format!("β = {}", r.beta),
@@ -218,11 +224,11 @@ fn print_report(r: &EvalReport) {
             r.name, r.kind, r.images
         ),
         Likelihood::Gaussian { sigma_x, learned } => println!(
-            "{} ({}, {betas}, Gaussian decoder σₓ = {sigma_x:.4}{}) on {} grey test images; figures are nats of a density over grey \
+            "{} ({}, {betas}, Gaussian decoder σₓ = {}) on {} grey test images; figures are nats of a density over grey \
              images, not comparable with a Bernoulli decoder's:",
             r.name,
             r.kind,
-            if learned { ", learned" } else { "" },
+            if learned { format!("{sigma_x:.4}, learned") } else { sigma_x.to_string() },
             r.images
         ),
     }
@@ -245,6 +251,10 @@ fn print_report(r: &EvalReport) {
             r.training_log.len()
         );
     }
+}
+
+/// The test-set figures: bound, continuity, completeness.
+fn print_figures(r: &EvalReport) {
     let (terms, cont, own) = (&r.terms, &r.continuity, &r.continuity_own);
     match r.kind {
         ModelKind::Vae => println!(

@@ -678,67 +678,66 @@ fn validation_per_epoch(out: &Output) -> Vec<f64> {
         .collect()
 }
 
+/// Epochs of the planted run: it learns, then overfits its 60 training images.
+const PLANTED_EPOCHS: usize = 150;
+
+/// The planted run on `dir`'s noisy bars, keeping `keep` (best or last); its output and weights.
+fn planted_run(dir: &Path, keep: &str) -> (Output, std::path::PathBuf) {
+    let weights = dir.join(format!("{keep}.vaew"));
+    let (d, w) = (dir.to_str().expect("utf8"), weights.to_str().expect("utf8"));
+    let epochs = PLANTED_EPOCHS.to_string();
+    let out = trainer(&[
+        "--data-dir",
+        d,
+        "--no-download",
+        "--epochs",
+        &epochs,
+        "--batch-size",
+        "10",
+        "--hidden",
+        "256,128",
+        "--lr",
+        "3e-3",
+        "--likelihood",
+        "gaussian",
+        "--sigma-x",
+        "0.05",
+        "--validation",
+        "40",
+        "--keep",
+        keep,
+        "--json",
+        "--out",
+        w,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (out, weights)
+}
+
 #[test]
 fn keep_best_writes_the_epoch_with_the_best_validation_elbo() {
-    const EPOCHS: usize = 150;
     let tmp = tempfile::tempdir().expect("tmp");
     write_noise_dataset(tmp.path(), 100, 60);
-    let dir = tmp.path().to_str().expect("utf8");
-    let run = |keep: &str| {
-        let weights = tmp.path().join(format!("{keep}.vaew"));
-        let w = weights.to_str().expect("utf8").to_string();
-        let args = [
-            "--data-dir",
-            dir,
-            "--no-download",
-            "--epochs",
-            &EPOCHS.to_string(),
-            "--batch-size",
-            "10",
-            "--hidden",
-            "256,128",
-            "--lr",
-            "3e-3",
-            "--likelihood",
-            "gaussian",
-            "--sigma-x",
-            "0.05",
-            "--validation",
-            "40",
-            "--keep",
-            keep,
-            "--json",
-            "--out",
-            &w,
-        ];
-        let out = trainer(&args);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        (out, weights)
-    };
-    let (best, best_weights) = run("best");
+    let (best, best_weights) = planted_run(tmp.path(), "best");
     let validation = validation_per_epoch(&best);
-    assert_eq!(validation.len(), EPOCHS);
+    assert_eq!(validation.len(), PLANTED_EPOCHS);
     // −ELBO: lower is better.
     let lowest = (0..validation.len()).min_by(|&a, &b| validation[a].total_cmp(&validation[b])).expect("epochs") + 1;
-    assert!(
-        lowest > 1 && lowest < EPOCHS,
-        "the planted run should learn, then overfit its 60 training images (validation −ELBO {validation:?})"
-    );
+    assert!(lowest > 1 && lowest < PLANTED_EPOCHS, "the planted run should learn, then overfit (validation −ELBO {validation:?})");
     let summary = last_json(&best);
     assert_eq!(summary["kept_epoch"].as_u64(), Some(lowest as u64), "{summary}");
     let meta = WeightsFile::from_bytes(&std::fs::read(&best_weights).expect("read")).expect("loads").meta;
     let kept = meta.validation.expect("a validation record");
     assert_eq!((kept.images, kept.kept_epoch, kept.best), (40, lowest, true));
     assert!((-kept.elbo() - validation[lowest - 1]).abs() < 0.01, "header {} vs printed {}", -kept.elbo(), validation[lowest - 1]);
-    assert_eq!(meta.epochs, EPOCHS, "the header says how long the run trained");
-    let eval =
-        trainer(&["eval", "--weights", best_weights.to_str().expect("utf8"), "--data-dir", dir, "--no-download", "--k", "2", "--json"]);
-    let j = last_json(&eval);
+    assert_eq!(meta.epochs, PLANTED_EPOCHS, "the header says how long the run trained");
+    let (dir, w) = (tmp.path().to_str().expect("utf8"), best_weights.to_str().expect("utf8"));
+    let j = last_json(&trainer(&["eval", "--weights", w, "--data-dir", dir, "--no-download", "--k", "2", "--json"]));
     assert_eq!(j["kept_epoch"].as_u64(), Some(lowest as u64), "{j}");
     assert!(j["validation_elbo"].as_f64().is_some_and(|v| (v - kept.elbo()).abs() < 1e-9), "{j}");
 
-    let (last, last_weights) = run("last");
-    assert_eq!(last_json(&last)["kept_epoch"].as_u64(), Some(EPOCHS as u64));
+    let (last, last_weights) = planted_run(tmp.path(), "last");
+    assert_eq!(last_json(&last)["kept_epoch"].as_u64(), Some(PLANTED_EPOCHS as u64));
     let last_meta = WeightsFile::from_bytes(&std::fs::read(&last_weights).expect("read")).expect("loads").meta;
     assert!(last_meta.test_recon != meta.test_recon, "--keep last and --keep best wrote the same model");
 }

@@ -1,5 +1,6 @@
 // zoom.js — zooming and panning the latent plane: the wheel (and a trackpad's pinch, which
-// Chromium sends as a wheel with Ctrl) zooms about the pointer, two fingers pinch and pan, the
+// Chromium and Firefox send as a wheel with Ctrl, Safari as gesture events) zooms about the
+// pointer, two fingers pinch and pan, the
 // middle button or a modifier key drags the window, `+`/`−`/`0` and Ctrl/Alt + arrows do the same
 // from the keyboard, and the buttons under the plane zoom about its centre or to a posterior.
 // A drag with the primary button (or one finger) is the point's (plane.js): the two never fight.
@@ -122,6 +123,21 @@ function attachPanAndPinch(canvas, plane) {
   };
   canvas.addEventListener('pointerup', end);
   canvas.addEventListener('pointercancel', end);
+  // Safari's trackpad pinch: gesturestart / gesturechange with a cumulative `scale`, where the
+  // other engines send a Ctrl wheel. Unanswered, Safari zooms the whole page instead. On an iPad
+  // the same events come with the two touch pointers, which pinch already: then they are ignored.
+  let gestureScale = 1;
+  canvas.addEventListener('gesturestart', (e) => { e.preventDefault(); gestureScale = 1; });
+  canvas.addEventListener('gesturechange', (e) => {
+    e.preventDefault();
+    const scale = Number(/** @type {any} */ (e).scale) || 1;
+    if (touches.size === 0) {
+      const { clientX, clientY } = /** @type {any} */ (e);
+      plane.setWindow(zoomAbout(plane.getWindow(), plane.toLatent(clientX, clientY), gestureScale / scale));
+    }
+    gestureScale = scale;
+  });
+  canvas.addEventListener('gestureend', (e) => e.preventDefault());
   canvas.addEventListener('auxclick', (e) => { if (e.button === 1) e.preventDefault(); }); // no autoscroll/paste
 }
 

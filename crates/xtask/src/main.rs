@@ -8,7 +8,7 @@
 //!   and `serve` do not);
 //! - `test`: formatting, clippy, `vendor-check` and all Rust tests, then `web`, the JS type check
 //!   and bundle check, then the real-browser tests in Chromium, and the core journeys in Firefox
-//!   ESR too;
+//!   ESR and WebKit (WebKitGTK under Xvfb) too;
 //! - `vendor-check`: each crate in `vendor/` is its published version plus `vendor/<name>.patch`;
 //! - `bench`: `web`, then the in-browser figures (decode, grid, drag work per move, in-page
 //!   training against TensorFlow.js, start-up, bytes) and the native training figures, written
@@ -45,7 +45,7 @@ enum Task {
     /// web/js/train-worker.js (needs node; the bundles are committed, so `web` and `serve` do not).
     Bundle,
     /// Formatting, clippy, vendor-check and every Rust test, then `web`, the JS type and bundle
-    /// checks, then the browser tests in Chromium (the core journeys also in Firefox ESR).
+    /// checks, then the browser tests in Chromium (the core journeys also in Firefox ESR and WebKit).
     Test,
     /// The benchmark: in-browser and native figures against their peers, written to
     /// docs/benchmarks.md.
@@ -108,12 +108,17 @@ fn test_task() -> Result<()> {
     run(Command::new(cargo()).args(["test", "--workspace", "--locked"]).current_dir(&root))?;
     web::build()?;
     js::check(&root)?;
-    step("browser tests (Chromium via playwright-core; the core journeys also in Firefox ESR via puppeteer-core)");
+    step(
+        "browser tests (Chromium via playwright-core; the core journeys also in Firefox ESR via puppeteer-core and in WebKit via \
+         WebKitWebDriver)",
+    );
     let chromium = setup::chromium()?;
     let firefox = setup::firefox()?;
+    let (webkit, webkit_driver) = setup::webkit()?;
     let browser_dir = root.join("tests/browser");
     setup::npm_install(&browser_dir)?;
     setup::print_browser_versions(&[(&chromium, "playwright-core"), (&firefox, "puppeteer-core")], &browser_dir);
+    setup::print_webkit_versions(&webkit, &webkit_driver);
     let mut tests: Vec<_> = std::fs::read_dir(&browser_dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
@@ -124,6 +129,8 @@ fn test_task() -> Result<()> {
         .args(&tests)
         .env("CHROMIUM", chromium)
         .env("FIREFOX", firefox)
+        .env("WEBKIT_BROWSER", webkit)
+        .env("WEBKIT_DRIVER", webkit_driver)
         .env("VAE_XTASK", std::env::current_exe()?)
         .current_dir(&root))
 }

@@ -38,6 +38,24 @@ pub fn firefox() -> Result<String> {
     browser("FIREFOX", "/usr/bin/firefox-esr", "firefox-esr", "the browser tests' second engine")
 }
 
+/// WebKit for the browser tests' third engine: WebKitGTK's MiniBrowser and its WebKitWebDriver,
+/// and Xvfb for the display MiniBrowser needs (it has no headless mode), installing Debian's
+/// webkit2gtk-driver and xvfb when missing. Returns the browser and the driver.
+pub fn webkit() -> Result<(String, String)> {
+    const BROWSER: &str = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
+    const DRIVER: &str = "/usr/bin/WebKitWebDriver";
+    let chosen = |env: &str, default: &str| std::env::var(env).ok().filter(|p| Path::new(p).exists()).unwrap_or_else(|| default.into());
+    let (browser, driver) = (chosen("WEBKIT_BROWSER", BROWSER), chosen("WEBKIT_DRIVER", DRIVER));
+    let xvfb = output(Command::new("sh").args(["-c", "command -v Xvfb"])).is_some_and(|p| !p.trim().is_empty());
+    if !Path::new(&browser).exists() || !Path::new(&driver).exists() || !xvfb {
+        apt_install(
+            &["webkit2gtk-driver", "xvfb"],
+            "the browser tests' third engine (WebKit; on a Mac, Safari's safaridriver is the equivalent, not used here)",
+        )?;
+    }
+    Ok((browser, driver))
+}
+
 /// The browser the environment variable `env` names (when it exists), else Debian's at `path`,
 /// installed from `package` when missing.
 fn browser(env: &str, path: &str, package: &str, why: &str) -> Result<String> {
@@ -67,6 +85,18 @@ pub fn print_browser_versions(browsers: &[(&str, &str)], browser_dir: &Path) {
         let version = output(Command::new(path).arg("--version")).unwrap_or_else(|| "unknown (`--version` failed)".into());
         println!("browser: {} ({path}); {driver} {}", version.trim(), package(driver));
     }
+}
+
+/// Prints WebKitGTK's version (its Debian package's: MiniBrowser has no `--version`) and its
+/// driver's, and Xvfb's.
+pub fn print_webkit_versions(browser: &str, driver: &str) {
+    let package =
+        |name: &str| output(Command::new("dpkg-query").args(["-W", "-f", "${Version}", name])).unwrap_or_else(|| "unknown".into());
+    println!(
+        "browser: WebKitGTK {} ({browser}); WebKitWebDriver ({driver}) over W3C WebDriver; Xvfb {}",
+        package("webkit2gtk-driver"),
+        package("xvfb")
+    );
 }
 
 /// `npm ci` in `dir` when its node_modules is missing or older than its lock file.
