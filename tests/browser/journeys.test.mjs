@@ -157,6 +157,12 @@ async function journeys(page, base, engine) {
   await until(page, '20 training steps', () => Number(document.getElementById('train-status').dataset.step) >= 20, undefined, 60_000);
   await page.click('#train-pause');
   await until(page, 'the paused run', () => document.getElementById('train-status').dataset.state === 'paused');
+  // The training panel's selects answer as a user picks: a Gaussian decoder enables its σₓ controls.
+  await page.select('#train-likelihood', 'gaussian');
+  await until(page, 'the σₓ controls enabled', () => !document.getElementById('train-sigma-mode').disabled && !document.getElementById('train-sigma-x').disabled);
+  await page.select('#train-sigma-mode', 'learned');
+  await until(page, 'a learned σₓ, its number disabled', () => document.getElementById('train-sigma-x').disabled);
+  await page.select('#train-likelihood', 'bernoulli');
 
   // A .vaew opened with the button joins the switch.
   await page.upload('#open-weights', 'mine.vaew', readFileSync(join(ROOT, 'weights', 'vae-beta4.vaew')));
