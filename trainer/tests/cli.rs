@@ -444,6 +444,31 @@ fn a_diverging_run_stops_clearly_and_keeps_its_last_good_checkpoint() {
     WeightsFile::from_bytes(&std::fs::read(&out).expect("weights")).expect("valid weights");
 }
 
+#[test]
+fn a_killed_learned_sigma_x_run_resumes_with_its_sigma_x_and_kept_epoch() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write_dataset(tmp.path(), 512, 120);
+    let dir = tmp.path().to_str().expect("utf8").to_string();
+    let args = |out: &Path| -> Vec<String> {
+        let flags = ["--data-dir", &dir, "--no-download", "--epochs", "12", "--batch-size", "32", "--hidden", "32", "--seed", "5"];
+        let gaussian = ["--likelihood", "gaussian", "--sigma-x", "learned", "--json", "--out"];
+        flags.iter().chain(&gaussian).map(|s| s.to_string()).chain([out.to_str().expect("utf8").to_string()]).collect()
+    };
+    let (whole, killed) = (tmp.path().join("whole/vae.vaew"), tmp.path().join("killed/vae.vaew"));
+    let uninterrupted = Command::new(env!("CARGO_BIN_EXE_trainer")).args(args(&whole)).output().expect("runs");
+    assert!(uninterrupted.status.success(), "{}", String::from_utf8_lossy(&uninterrupted.stderr));
+    kill_after_epoch(&args(&killed), 5);
+    let mut resume = args(&killed);
+    resume.push("--resume".into());
+    let resumed = Command::new(env!("CARGO_BIN_EXE_trainer")).args(&resume).output().expect("runs");
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let (a, b) = (last_json(&uninterrupted), last_json(&resumed));
+    for key in ["elbo", "sigma_x", "kept_epoch", "validation_elbo"] {
+        assert_eq!(a[key], b[key], "{key}: uninterrupted {a} vs resumed {b}");
+    }
+    assert!(decodings(&killed) == decodings(&whole), "the resumed weights differ from the uninterrupted run's");
+}
+
 /// Runs the trainer with `args` and SIGKILLs it once epoch `n` has been reported.
 fn kill_after_epoch(args: &[String], n: usize) {
     use std::io::{BufRead, BufReader};
