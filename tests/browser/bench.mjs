@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ROOT, WEB_DIR, launchBrowser, renderTextPng, serveWeb } from './harness.mjs';
+import { engineColumns, engineTable } from './bench-engines.mjs';
 import { boundFigures, dragWork, emptyPageDragWork, floorPageDragWork, idleWork, inPageTraining, interactionLatencies, tfjsPeer, zoomWork } from './bench-interaction.mjs';
 
 const PEER_DIR = fileURLToPath(new URL('./peer', import.meta.url));
@@ -90,7 +91,8 @@ const dragFloor = await floorPageDragWork(browser, page);
 // Every other interaction's latency: model switch, each layer, upload → posterior, stroke → posterior.
 const latencies = await interactionLatencies(page, ['vae', 'ae', 'vae-beta4'], await renderTextPng(page, '3', { size: 200 }));
 // The exact bound's layer: five digits uploaded, the first picture and the refined one, the longest task; strokes with it on.
-const bound = await boundFigures(page, await Promise.all(['2', '3', '4', '5', '7'].map((d) => renderTextPng(page, d, { size: 200 }))));
+const boundPngs = await Promise.all(['2', '3', '4', '5', '7'].map((d) => renderTextPng(page, d, { size: 200 })));
+const bound = await boundFigures(page, boundPngs);
 for (const id of ['grid', 'scatter', 'aggregate', 'continuity', 'prior']) await page.check(`#layer-${id}`);
 // Training in the page (a Worker), then the same drag while it runs.
 const training = await inPageTraining(page);
@@ -174,6 +176,9 @@ const wasmBytes = readFileSync(decode.build === 'relaxed-simd' ? join(ROOT, 'tar
 const models = await page.evaluate(() => VaeExplorer.modelNames().length);
 
 await browser.close();
+// The same page in Safari's engine beside Chromium's, through the journeys' page API (WebDriver),
+// each timed inside the page; skipped, and said, where WebKit cannot start.
+const engines = await engineColumns(server.url, boundPngs).catch((err) => ({ skipped: `WebKit column: ${err.message}` }));
 await server.close();
 
 const r = {
@@ -290,6 +295,8 @@ r.native_step_images_per_s_1thread = native.step_images_per_s_1thread ?? null;
 r.ratio_train_wasm_vs_native_1thread = r.native_step_images_per_s_1thread ? r.train_page_images_per_s / r.native_step_images_per_s_1thread : null;
 r.ratio_train_wasm_simd128_vs_native_1thread = r.native_step_images_per_s_1thread ? r.train_page_simd128_images_per_s / r.native_step_images_per_s_1thread : null;
 if (tfjs.skipped) r.skipped.push(tfjs.skipped);
+if ('skipped' in engines) r.skipped.push(engines.skipped);
+else r.engines = engines;
 // The headline ratio is the worse of the two: we must be at least as fast for one point and for a grid.
 r.ratio_vs_onnxruntime_web = peer ? Math.max(r.ratio_single_vs_onnxruntime_web, r.ratio_batch400_vs_onnxruntime_web) : null;
 const fmt = (v, d = 3) => (typeof v === 'number' ? (Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(1) : v.toFixed(d)) : 'skipped');
@@ -356,7 +363,8 @@ const targets = [
 ];
 const targetTable = ['| target | goal | this run | met |', '|---|---|---|---|',
   ...targets.map(([what, goal, v, ok, show]) => `| ${what} | ${goal} | ${v == null ? 'skipped' : show(v)} | ${v == null ? '—' : ok(v) ? 'yes' : '**no**'} |`)].join('\n');
-const table = ['| measure | figure |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n') + '\n\n' + targetTable;
+const engineSection = r.engines ? `\n\nChromium and WebKit (Safari's engine), the same figures timed inside the page through WebDriver, in this run:\n\n${engineTable(r.engines)}` : '';
+const table = ['| measure | figure |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n') + '\n\n' + targetTable + engineSection;
 console.log(table);
 for (const what of r.skipped) console.log(`skipped: ${what}`);
 console.log(`HUD at the end of the drag: ${hud}`);

@@ -140,9 +140,11 @@ fn bench_task() -> Result<()> {
     // The bench build exports burn's generic decode path as the in-page peer.
     web::build_with_features(&["bench"])?;
     let chromium = setup::chromium()?;
+    let (webkit, webkit_driver) = setup::webkit()?;
     let browser_dir = root.join("tests/browser");
     setup::npm_install(&browser_dir)?;
     setup::print_browser_versions(&[(&chromium, "playwright-core")], &browser_dir);
+    setup::print_webkit_versions(&webkit, &webkit_driver);
     // The peer: onnxruntime-web running the same decoder, exported to ONNX by the trainer. If it
     // cannot be set up here, the bench says so and reports the other figures.
     let peer_dir = browser_dir.join("peer");
@@ -161,6 +163,8 @@ fn bench_task() -> Result<()> {
     run(Command::new("node")
         .arg(browser_dir.join("bench.mjs"))
         .env("CHROMIUM", &chromium)
+        .env("WEBKIT_BROWSER", webkit)
+        .env("WEBKIT_DRIVER", webkit_driver)
         .env("VAE_XTASK", std::env::current_exe()?)
         .env("BENCH_MARKDOWN", &table)
         .env("BENCH_TRAINING_JSON", training.to_string())
