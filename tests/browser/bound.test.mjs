@@ -3,7 +3,7 @@
 // follows a drawing, an AE says it has no p(x), and the lesson's step shows it in both languages.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FILE_URL, nextFrames, openExplorer, renderTextPng, sharedBrowser } from './harness.mjs';
+import { FILE_URL, nextFrames, openExplorer, pageNumber, renderTextPng, sharedBrowser } from './harness.mjs';
 
 const shared = sharedBrowser();
 let page;
@@ -103,7 +103,7 @@ describe('the lesson\'s step on the bound', () => {
         assertBound(f, `lesson (${lang})`);
         assert.equal(await lesson.locator('#layer-true-posterior').isChecked(), true);
         // The step quotes the page's own figures, in this language's words.
-        await lesson.waitForFunction((v) => document.getElementById('lesson-body').textContent.includes(v), f.logPx.toFixed(2));
+        await lesson.waitForFunction((v) => document.getElementById('lesson-body').textContent.includes(v), pageNumber(f.logPx));
         const body = await lesson.locator('#lesson-body').textContent();
         assert.match(body, lang === 'en' ? /approximation gap/ : /شکاف تقریب/);
         // The example was chosen for a posterior an axis-aligned ellipse cannot follow.

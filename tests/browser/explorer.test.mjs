@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  FILE_URL, WEB_DIR, decodedPixels, latentToPage, meanAbsDiff, nextFrames, openExplorer, renderTextPng, sharedBrowser,
+  FILE_URL, WEB_DIR, decodedPixels, latentToPage, meanAbsDiff, nextFrames, numberOf, openExplorer, renderTextPng, sharedBrowser,
 } from './harness.mjs';
 
 const shared = sharedBrowser();
@@ -57,7 +57,7 @@ for (const mode of ['http', 'file']) {
       assert.ok(large > 15, `a move of ~3 latent units changed pixels by only ${large.toFixed(2)} grey levels`);
       assert.ok(small < large / 10, `a 1-pixel move changed ${small.toFixed(2)} vs ${large.toFixed(2)} for a large one`);
       assert.ok(seen.size >= steps - 1, `only ${seen.size} distinct images over ${steps} drag steps`);
-      const z1 = Number(await page.locator('#z1').textContent());
+      const z1 = numberOf(await page.locator('#z1').textContent());
       assert.ok(Math.abs(z1 - -2.2) < 0.1, `z₁ readout ${z1} after dragging to −2.2`);
       assert.deepEqual(page.problems, []);
       await page.close();
@@ -78,7 +78,7 @@ for (const mode of ['http', 'file']) {
       assert.ok(recon > 0 && kl > 0, `recon ${recon}, KL ${kl}`);
       assert.ok(Math.abs(value + recon + kl) < 1e-3, 'ELBO = −(recon + KL)');
       // The point jumps to μ, so the decoded image is the reconstruction.
-      const [z1, z2] = [Number(await page.locator('#z1').textContent()), Number(await page.locator('#z2').textContent())];
+      const [z1, z2] = [numberOf(await page.locator('#z1').textContent()), numberOf(await page.locator('#z2').textContent())];
       assert.ok(Math.abs(z1 - mu[0]) < 0.01 && Math.abs(z2 - mu[1]) < 0.01, `point (${z1}, ${z2}) vs μ ${mu}`);
       assert.match(await page.locator('#status').textContent(), /inverted/);
       assert.deepEqual(page.problems, []);
@@ -93,7 +93,7 @@ for (const mode of ['http', 'file']) {
       const a = await latentToPage(page, { x: 1, y: 1 });
       await page.mouse.click(a.x, a.y);
       await nextFrames(page);
-      assert.ok(Math.abs(Number(await page.locator('#z1').textContent()) - 1) < 0.1, 'dragging still works');
+      assert.ok(Math.abs(numberOf(await page.locator('#z1').textContent()) - 1) < 0.1, 'dragging still works');
       assert.deepEqual(page.problems, []);
       await page.close();
     });

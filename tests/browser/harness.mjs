@@ -143,6 +143,12 @@ export async function renderTextPng(page, text, { size = 200, ink = '#111', pape
 }
 
 /** The training panel's latest figures (#train-status's data attributes, as numbers where numeric). */
+/** A number the page shows (its minus is U+2212, as the catalogues write it) as a number. */
+export const numberOf = (text) => Number(String(text).replace(/\u2212/g, '-'));
+
+/** A number formatted as the page's `fmt` does: fixed digits, the minus sign U+2212. */
+export const pageNumber = (v, digits = 2) => Number(v).toFixed(digits).replace(/-/g, '\u2212');
+
 export async function trainingStatus(page) {
   const data = await page.locator('#train-status').evaluate((el) => ({ ...el.dataset }));
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v !== '' && Number.isFinite(Number(v)) ? Number(v) : v]));

@@ -1,7 +1,7 @@
 // The comparison views: model switch, same-z comparison, manifold grid layer, prior sampling.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FILE_URL, latentToPage, meanAbsDiff, nextFrames, openExplorer, sharedBrowser } from './harness.mjs';
+import { FILE_URL, latentToPage, meanAbsDiff, nextFrames, numberOf, openExplorer, sharedBrowser } from './harness.mjs';
 
 const shared = sharedBrowser();
 let page;
@@ -242,7 +242,7 @@ for (const mode of ['http', 'file']) {
       assert.notEqual(afterSeven, afterBar, 'the posterior follows the drawing');
       assert.match(await page.locator('#status').textContent(), /your drawing/);
       const mu = afterSeven.split(',').map(Number);
-      const [z1, z2] = [Number(await page.locator('#z1').textContent()), Number(await page.locator('#z2').textContent())];
+      const [z1, z2] = [numberOf(await page.locator('#z1').textContent()), numberOf(await page.locator('#z2').textContent())];
       assert.ok(Math.abs(z1 - mu[0]) < 0.01 && Math.abs(z2 - mu[1]) < 0.01, 'the point follows μ');
       // Eight decoded posterior samples, each with ink.
       const strip = await canvasPixels('#posterior-samples');
@@ -289,7 +289,7 @@ for (const mode of ['http', 'file']) {
       await view.waitForSelector('body[data-ready="true"]');
       assert.equal(await view.locator('select#model').inputValue(), other);
       assert.equal(await view.locator('#z1').textContent(), '1.25');
-      assert.equal(await view.locator('#z2').textContent(), '-0.75');
+      assert.equal(await view.locator('#z2').textContent(), '\u22120.75', 'a minus sign, not a hyphen');
       assert.equal(await view.locator('#layer-grid').isChecked(), true);
       assert.equal(await view.locator('#layer-scatter').isChecked(), true);
       assert.equal(await view.locator('#layer-prior').isChecked(), false);

@@ -46,7 +46,7 @@
     "explain.exact": "The ELBO is a lower bound of log p(x). In two latent dimensions log p(x) = log ∫ p(x|z) p(z) dz can be summed on fine grids, so the gap is a number, not a guess: part of it is the price of a diagonal Gaussian (approximation), part the price of one encoder for all images (amortization; Cremer, Li & Duvenaud 2018).",
     "explain.diagonal": "Why a diagonal Gaussian? Its KL to N(0, I) has a closed form, {{ltr:½ Σ (μ² + σ² − log σ² − 1)}}, so the loss needs no sampling for that term; a sample is just {{ltr:μ + σ ⊙ ε}}, cheap and differentiable; and its contours are axis-aligned ellipses.",
     "explain.training": "Start from random weights and watch the encoder learn: the 1,000 test digits' codes (on the plane, coloured by digit) gather inside the prior's rings for a VAE, or drift apart for a plain AE. Raise β and the KL term crowds them into the disk; lower it towards 0 and σ shrinks to points. The model trains in this page (a Worker running the same Rust as the trainer) on 10,000 MNIST digits; “live” in the model switch is the model as it is now.",
-    "explain.sheet-loss": "The sheet writes the loss as {{ltr:‖x − x′‖² + KL}}. Squared error is {{ltr:−log p(x|z)}} of a Gaussian decoder: {{ltr:‖x − x′‖² / (2σₓ²) + const}}. Multiplying σₓ² by c has the same minimum as multiplying β by c, so the sheet's unweighted sum is σₓ ≈ 0.71, a strong pull of the KL on pixels in [0, 1]; practice weighs reconstruction more (σₓ = 0.1). The KL splits into a pull on the mean, {{ltr:½‖μ‖²}}, and one on the variance, {{ltr:½Σ(σ² − 1 − ln σ²)}}: switch either off and watch the codes beside the plane.",
+    "explain.sheet-loss": "The sheet writes the loss as {{ltr:‖x − x′‖² + KL}}. Squared error is {{ltr:−log p(x|z)}} of a Gaussian decoder: {{ltr:‖x − x′‖² / (2σₓ²) + const}}. Multiplying σₓ² by c has the same minimiser as multiplying β by c (the loss is only rescaled), so the sheet's plain (unweighted) sum is σₓ ≈ 0.71, a strong pull of the KL on pixels in [0, 1]; practice weighs reconstruction more (σₓ = 0.1). The KL splits into a pull on the mean, {{ltr:½‖μ‖²}}, and one on the variance, {{ltr:½Σ(σ² − 1 − ln σ²)}}: switch either off and watch the line of code figures under the plane.",
     "explain.pair": "Same initial weights, same batches, one step each in turn: the only difference is the KL term. The VAE's codes gather inside the prior's rings and its prior samples look like digits; the AE's codes spread wherever reconstruction puts them, so most prior samples land between them and decode to blurs.",
     "draw.or": "…or draw one:",
     "training.pair": "Train AE and VAE side by side",
@@ -232,7 +232,7 @@
     "lesson.encoder.figure": "Reconstruction term of this 3: {{ltr:{recon}}} nats (lower means more faithful).",
     "lesson.holes.title": "Why a plain autoencoder cannot generate",
     "lesson.holes.text": "A plain autoencoder is trained on reconstruction alone. It has enough freedom to give every training image its own exact point, anywhere it likes: its latent space is irregular, the codes spread far beyond the prior's rings in clumps with empty space between them. Nothing tells it what to draw for a point where no image was encoded.",
-    "lesson.holes.try": "The dots are the encoded test digits of the AE. Sixteen points drawn from {{ltr:N(0, I)}} are decoded under “Sample z ~ N(0, I)”: look at the AE's sheet.",
+    "lesson.holes.try": "The dots are the encoded test digits of the AE. Sixteen points drawn from {{ltr:N(0, I)}} are decoded under “Sample z ~ N(0, I)”: look at the AE's grid of samples.",
     "lesson.holes.notice": "Many of the AE's prior samples are blurs or blends of two digits: those points fall into holes of its latent space. To generate, a model must know where the meaningful points are.",
     "lesson.holes.figure": "Mean squared distance of the AE's test codes from the origin, {{ltr:mean ‖μ‖²}} = {{ltr:{ae}}} (for codes spread like {{ltr:N(0, I)}} it is 2).",
     "lesson.distribution.title": "A VAE encodes a distribution",
@@ -255,7 +255,7 @@
     "lesson.diagonal.notice": "The KL of an image is a handful of arithmetic operations on its μ and σ, which is why every training step can afford it exactly.",
     "lesson.diagonal.figure": "For this image: {{ltr:μ = ({mu})}}, {{ltr:σ = ({sigma})}}, so {{ltr:KL = {kl}}} nats by the formula above.",
     "lesson.bound.title": "The bound, made visible: the true posterior and the two gaps",
-    "lesson.bound.text": "Exercise 2 starts from the sentence every VAE course says: a VAE maximises a lower bound of {{ltr:log p(x)}}, the ELBO. In two latent dimensions we can compute what it bounds: {{ltr:p(x) = ∫ p(x|z) p(z) dz}} is a sum over a fine grid of z, and the true posterior {{ltr:p(z|x) = p(x|z) p(z) / p(x)}} is a picture. The green contours are the true posterior of this digit; the dashed blue ellipses are the encoder's {{ltr:q(z|x)}}, a diagonal Gaussian, whose axes must stay parallel to z₁ and z₂.",
+    "lesson.bound.text": "Exercise 2 starts from the sentence every VAE course says: a VAE maximises a lower bound of {{ltr:log p(x)}}, the ELBO. In two latent dimensions we can compute what it bounds: {{ltr:p(x) = ∫ p(x|z) p(z) dz}} is a sum over a fine grid of z, and the true posterior {{ltr:p(z|x) = p(x|z) p(z) / p(x)}} can be drawn on the plane. The green contours are the true posterior of this digit; the dashed blue ellipses are the encoder's {{ltr:q(z|x)}}, a diagonal Gaussian, whose axes must stay parallel to z₁ and z₂.",
     "lesson.bound.try": "Compare the shapes: where the true posterior is tilted or bent, no axis-aligned ellipse can cover it. The orange ellipses are q*, the best diagonal Gaussian for this one image; the purple ones, q**, may tilt. Then draw a digit of your own in the drawing box: the picture and the figures follow.",
     "lesson.bound.notice": "{{ltr:log p(x) ≥ IWAE ≥ ELBO}}, always. The gap between {{ltr:log p(x)}} and the ELBO has two parts: the approximation gap (what even the best diagonal Gaussian misses: the price of the family) and the amortization gap (what one encoder shared by every image costs on top). Cremer, Li & Duvenaud (2018) found the second usually larger.",
     "lesson.bound.figure": "For this digit: {{ltr:log p(x) = {logpx}}}, {{ltr:IWAE = {iwae}}}, {{ltr:ELBO = {elbo}}} nats; approximation gap {{ltr:{approx}}}, amortization gap {{ltr:{amort}}}; a full covariance would gain {{ltr:{full}}} nats.",
@@ -480,8 +480,14 @@
   var catalogue = EN;
   var listeners = [];
   var language = () => current;
+  var LRI = "⁦";
+  var PDI = "⁩";
   function t(key, params = {}) {
-    return fill(key, params).replace(MARK, (_, kind, text) => kind === "step" ? t("lesson.step-link", { n: text }) : text);
+    const isolate = LANGUAGES[current].dir === "rtl";
+    return fill(key, params).replace(MARK, (_, kind, text) => {
+      if (kind === "step") return t("lesson.step-link", { n: text });
+      return isolate ? `${LRI}${text}${PDI}` : text;
+    });
   }
   function fill(key, params) {
     const text = catalogue[key] ?? EN[key] ?? key;
@@ -572,7 +578,8 @@
 
   // web/src/dom.js
   var $ = (id) => document.getElementById(id);
-  var fmt = (v, digits = 2) => Number(v).toFixed(digits);
+  var fmt = (v, digits = 2) => minusSign(Number(v).toFixed(digits));
+  var minusSign = (text) => String(text).replace(/-/g, "−");
   var sigmaText = (v) => String(Number(Number(v).toPrecision(3)));
   function setText(el, text) {
     const node = el.firstChild;
@@ -2799,7 +2806,9 @@
     modelNames: () => modelEntries().map((m) => m.name),
     wasmMemoryBytes,
     /** Which build of the page's module runs: 'relaxed-simd' or 'simd128'. */
-    wasmBuild
+    wasmBuild,
+    /** A message as plain text in the page's language (what tooltips and aria labels get). */
+    message: (key, params) => t(key, params)
   };
   async function start() {
     applyMessages();
@@ -2967,7 +2976,7 @@
     if (next.lesson && next.lesson !== lesson?.step()) lesson?.open(next.lesson);
   }
   function describeView(w) {
-    const [cx, cy, half] = windowText(w).split(",");
+    const [cx, cy, half] = windowText(w).split(",").map(minusSign);
     render($("plane-view"), "coords.view", { half, cx, cy });
   }
   function describeModel(info) {

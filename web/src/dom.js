@@ -10,7 +10,9 @@ import { render } from './i18n.js';
 export const $ = (id) => document.getElementById(id);
 
 /** `v` with `digits` decimals. */
-export const fmt = (v, digits = 2) => Number(v).toFixed(digits);
+export const fmt = (v, digits = 2) => minusSign(Number(v).toFixed(digits));
+/** A number's text with the minus sign (U+2212) for ASCII's hyphen-minus, as the catalogues' formulas write it. */
+export const minusSign = (text) => String(text).replace(/-/g, '\u2212');
 /** A decoder's σₓ to three significant digits (0.1 stays 0.1; a learned 0.17977… reads 0.18). */
 export const sigmaText = (v) => String(Number(Number(v).toPrecision(3)));
 

@@ -8,7 +8,11 @@ interface Window {
   VAE_WASM_BASE64?: string;
   VAE_MODELS?: { name: string; label: string; embedded?: boolean; script?: string }[];
   VAE_MODEL_BASE64?: Record<string, string>;
-  VaeExplorer?: { modelNames(): string[]; wasmMemoryBytes(): Promise<number>; wasmBuild(): 'relaxed-simd' | 'simd128' };
+  VaeExplorer?: {
+    modelNames(): string[]; wasmMemoryBytes(): Promise<number>; wasmBuild(): 'relaxed-simd' | 'simd128';
+    /** A message as plain text in the page's language (tooltips, aria labels). */
+    message(key: string, params?: Record<string, any>): string;
+  };
   /** pkg/train.js: the Worker's source (bindings + web/js/train-worker.js) and the training wasm. */
   VAE_TRAIN?: { source: string; wasm: string };
   /** pkg/data-mnist.js: the gzipped dataset pack, base64. */

@@ -34,15 +34,25 @@ const listeners = [];
 /** The language shown now. */
 export const language = () => current;
 
+/** Unicode's left-to-right isolate and its end: a formula kept whole inside right-to-left text. */
+const LRI = '\u2066';
+const PDI = '\u2069';
+
 /**
- * The message `key` in the current language with `{name}` replaced from `params`, marks
- * stripped (for attributes and plain text). English stands in for a message a catalogue lacks
- * (the tests fail on such gaps).
+ * The message `key` in the current language with `{name}` replaced from `params`, as plain text
+ * (for attributes, tooltips, canvas labels): in a right-to-left language each `{{ltr:…}}` and
+ * `{{en:…}}` run becomes a Unicode isolate (LRI … PDI), the plain-text form of the `<bdi>`
+ * render() makes, so that a tooltip reads ½‖μ‖² and not μ‖²‖½; left to right the marks are
+ * dropped. English stands in for a message a catalogue lacks (the tests fail on such gaps).
  * @param {string} key
  * @param {Record<string, MessageParam>} [params]
  */
 export function t(key, params = {}) {
-  return fill(key, params).replace(MARK, (_, kind, text) => (kind === 'step' ? t('lesson.step-link', { n: text }) : text));
+  const isolate = LANGUAGES[current].dir === 'rtl';
+  return fill(key, params).replace(MARK, (_, kind, text) => {
+    if (kind === 'step') return t('lesson.step-link', { n: text });
+    return isolate ? `${LRI}${text}${PDI}` : text;
+  });
 }
 
 /**

@@ -2,7 +2,7 @@
 // view, restores the view from the URL fragment, then loads the other models one by one, each
 // joining the model switch and the comparisons as it arrives.
 
-import { $, errorMessage, fmt, savePng, setStatus, sigmaText } from './dom.js';
+import { $, errorMessage, fmt, minusSign, savePng, setStatus, sigmaText } from './dom.js';
 import { createStore } from './store.js';
 import { loadModel, modelEntries, wasmBuild, wasmMemoryBytes } from './wasm.js';
 import { RANGE, createLatentPlane, windowText } from './plane.js';
@@ -15,7 +15,7 @@ import { createPosteriorPanel } from './posterior.js';
 import { fragmentWriter, readFragment, watchFragment } from './fragment.js';
 import { createTrainingPanel } from './training.js';
 import { createOpenWeights } from './open.js';
-import { applyMessages, language, pageError, preferredLanguage, render, setLanguage } from './i18n.js';
+import { applyMessages, language, pageError, preferredLanguage, render, setLanguage, t } from './i18n.js';
 import { createLesson, exampleDigit } from './lesson.js';
 
 /** The plane's layers, bottom first: the registry's, then the panels' marks. */
@@ -27,6 +27,8 @@ self.VaeExplorer = {
   wasmMemoryBytes,
   /** Which build of the page's module runs: 'relaxed-simd' or 'simd128'. */
   wasmBuild,
+  /** A message as plain text in the page's language (what tooltips and aria labels get). */
+  message: (key, params) => t(key, params),
 };
 
 async function start() {
@@ -214,7 +216,7 @@ function followFragment(next, { store, plane, layers, lesson, languageSwitch }) 
  * @param {import('./wasm.js').LatentWindow} w
  */
 function describeView(w) {
-  const [cx, cy, half] = windowText(w).split(',');
+  const [cx, cy, half] = windowText(w).split(',').map(minusSign);
   render($('plane-view'), 'coords.view', { half, cx, cy });
 }
 
