@@ -2,7 +2,10 @@
 // no network).
 // Raster images are drawn and encoded by the browser's own canvas; GIF by the gifenc package,
 // because canvases cannot encode it.
-import { crc32 } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32, gunzipSync } from 'node:zlib';
 import gifenc from 'gifenc';
 
 const { GIFEncoder } = gifenc;
@@ -150,4 +153,33 @@ export async function writeIdxDataset(dir, { train, test, seed = 1 }) {
   await writeFile(join(dir, 'train-labels-idx1-ubyte'), a.labels);
   await writeFile(join(dir, 't10k-images-idx3-ubyte'), b.images);
   await writeFile(join(dir, 't10k-labels-idx1-ubyte'), b.labels);
+}
+
+/**
+ * Writes the four IDX files of a dataset pack (vae-core's pack.rs in framing.rs's envelope:
+ * magic, version, header length, JSON header, then train images, train labels, test images, test
+ * labels, each after its u64 length) into `dir`, under the names the trainer looks for.
+ * @param {string} packPath the gzipped pack
+ * @param {string} dir
+ */
+export async function writeIdxFromPack(packPath, dir) {
+  const bytes = gunzipSync(readFileSync(packPath));
+  let at = 16 + bytes.readUInt32LE(12);
+  const parts = [];
+  for (let i = 0; i < 4; i++) {
+    const len = Number(bytes.readBigUInt64LE(at));
+    parts.push(bytes.subarray(at + 8, at + 8 + len));
+    at += 8 + len;
+  }
+  const idx = (magic, dims, body) => {
+    const head = Buffer.alloc(4 + 4 * dims.length);
+    head.writeUInt32BE(magic, 0);
+    dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+    return Buffer.concat([head, body]);
+  };
+  const [trainImages, trainLabels, testImages, testLabels] = parts;
+  await writeFile(join(dir, 'train-images-idx3-ubyte'), idx(0x803, [trainLabels.length, 28, 28], trainImages));
+  await writeFile(join(dir, 'train-labels-idx1-ubyte'), idx(0x801, [trainLabels.length], trainLabels));
+  await writeFile(join(dir, 't10k-images-idx3-ubyte'), idx(0x803, [testLabels.length, 28, 28], testImages));
+  await writeFile(join(dir, 't10k-labels-idx1-ubyte'), idx(0x801, [testLabels.length], testLabels));
 }

@@ -3,11 +3,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeIdxFromPack } from './files.mjs';
 import { FILE_URL, ROOT, decodedPixels, latentToPage, meanAbsDiff, nextFrames, openExplorer, sharedBrowser, trainingStatus, waitForTraining } from './harness.mjs';
 
 const shared = sharedBrowser();
@@ -313,35 +312,6 @@ describe('training in the page: what the KL term does', () => {
     await page.close();
   });
 });
-
-/**
- * Writes the four IDX files of a dataset pack (vae-core's pack.rs in framing.rs's envelope:
- * magic, version, header length, JSON header, then train images, train labels, test images, test
- * labels, each after its u64 length) into `dir`, under the names the trainer looks for.
- * @param {string} packPath the gzipped pack
- * @param {string} dir
- */
-async function writeIdxFromPack(packPath, dir) {
-  const bytes = gunzipSync(readFileSync(packPath));
-  let at = 16 + bytes.readUInt32LE(12);
-  const parts = [];
-  for (let i = 0; i < 4; i++) {
-    const len = Number(bytes.readBigUInt64LE(at));
-    parts.push(bytes.subarray(at + 8, at + 8 + len));
-    at += 8 + len;
-  }
-  const idx = (magic, dims, body) => {
-    const head = Buffer.alloc(4 + 4 * dims.length);
-    head.writeUInt32BE(magic, 0);
-    dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
-    return Buffer.concat([head, body]);
-  };
-  const [trainImages, trainLabels, testImages, testLabels] = parts;
-  await writeFile(join(dir, 'train-images-idx3-ubyte'), idx(0x803, [trainLabels.length, 28, 28], trainImages));
-  await writeFile(join(dir, 'train-labels-idx1-ubyte'), idx(0x801, [trainLabels.length], trainLabels));
-  await writeFile(join(dir, 't10k-images-idx3-ubyte'), idx(0x803, [testLabels.length, 28, 28], testImages));
-  await writeFile(join(dir, 't10k-labels-idx1-ubyte'), idx(0x801, [testLabels.length], testLabels));
-}
 
 describe('training with either build of the modules', () => {
   test('Chromium trains with the relaxed-SIMD training module; ?wasm=simd128 trains with the plain one, to the same figures', async () => {

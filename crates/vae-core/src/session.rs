@@ -322,6 +322,12 @@ impl Session {
         (self.test_cache, self.codes_cache) = (None, None);
     }
 
+    /// The training images the next step takes, by index, when it stays in the current pass
+    /// (`None` when it begins a new one, whose shuffle is not drawn yet).
+    pub fn next_batch(&self) -> Option<&[usize]> {
+        self.order.get(self.cursor..self.cursor + self.settings.batch_size)
+    }
+
     /// Batches in one pass over the training images (the remainder is left out).
     pub fn steps_per_epoch(&self) -> usize {
         self.order.len() / self.settings.batch_size

@@ -95,6 +95,39 @@ proptest! {
     }
 
     #[test]
+    fn idx_valid_headers_with_any_body_parse_consistently_or_fail_by_name(
+        dims in (0u32..6, 0u32..6, 0u32..6), huge in any::<bool>(), exact in any::<bool>(),
+        mut body in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        // Random bytes rarely get past the magic number: here every file has a valid header
+        // (rank-3 images, rank-1 labels) over a body that fits its sizes exactly (half the cases),
+        // or not, or sizes that overflow.
+        let (count, rows, cols) = if huge { (u32::MAX, dims.1.max(1) * 40_000, dims.2.max(1) * 40_000) } else { dims };
+        let size = (count as usize).saturating_mul(rows as usize).saturating_mul(cols as usize);
+        if exact && !huge {
+            body.resize(size, 7);
+        }
+        let mut file = [0x0000_0803u32, count, rows, cols].iter().flat_map(|v| v.to_be_bytes()).collect::<Vec<u8>>();
+        file.extend_from_slice(&body);
+        match parse_images(&file) {
+            Ok(images) => {
+                prop_assert_eq!((images.count, images.rows, images.cols), (count as usize, rows as usize, cols as usize));
+                prop_assert_eq!(images.pixels.as_slice(), body.as_slice());
+            }
+            Err(err) => {
+                prop_assert!(!err.to_string().is_empty());
+                prop_assert!(huge || body.len() != size || size == 0, "refused a file whose body holds exactly its {} pixels: {}", size, err);
+            }
+        }
+        let mut labels = [0x0000_0801u32, count].iter().flat_map(|v| v.to_be_bytes()).collect::<Vec<u8>>();
+        labels.extend_from_slice(&body);
+        match parse_labels(&labels) {
+            Ok(parsed) => prop_assert_eq!(parsed.as_slice(), body.as_slice()),
+            Err(err) => prop_assert!(!err.to_string().is_empty()),
+        }
+    }
+
+    #[test]
     fn idx_damaged_files_are_refused_or_consistent(
         count in 1usize..5, rows in 1usize..6, cols in 1usize..6,
         cut in any::<prop::sample::Index>(),

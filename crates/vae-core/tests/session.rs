@@ -131,6 +131,17 @@ fn side_by_side_runs_start_from_the_same_weights_and_see_the_same_batches() {
     assert_eq!(means(&mut vae), means(&mut ae), "the same seed must give both models the same initial encoder");
     let mut other = live(64, 10, Settings::live(ModelKind::Ae, 1.0, 1e-3, 16, 12));
     assert_ne!(means(&mut other), means(&mut ae), "another seed gives other weights");
+    // The same batches, step after step, into a second pass over the 64 images (4 steps a pass).
+    let mut taken = 0;
+    for steps in [0, 1, 3, 5, 6] {
+        for session in [&mut vae, &mut ae, &mut other] {
+            session.steps(steps - taken).expect("finite steps");
+        }
+        taken = steps;
+        let (a, b) = (vae.next_batch().expect("inside a pass"), ae.next_batch().expect("inside a pass"));
+        assert_eq!(a, b, "after {steps} steps the VAE and the AE train on other images");
+        assert_ne!(other.next_batch(), Some(a), "another seed shuffles otherwise");
+    }
 }
 
 /// One error of each variant (checked in the test below).

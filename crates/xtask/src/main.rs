@@ -106,6 +106,7 @@ fn test_task() -> Result<()> {
     vendor::check(&root)?;
     step("Rust tests (native)");
     run(Command::new(cargo()).args(["test", "--workspace", "--locked"]).current_dir(&root))?;
+    mnist_tests(&root)?;
     web::build()?;
     js::check(&root)?;
     step(
@@ -133,6 +134,22 @@ fn test_task() -> Result<()> {
         .env("WEBKIT_DRIVER", webkit_driver)
         .env("VAE_XTASK", std::env::current_exe()?)
         .current_dir(&root))
+}
+
+/// The tests that need the MNIST IDX files (ignored by a plain `cargo test`): run where the files
+/// are, and said to be skipped where they are not.
+fn mnist_tests(root: &Path) -> Result<()> {
+    let dir = std::env::var("VAE_DATA_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("../shared/data/mnist"));
+    let present = ["train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"].iter().any(|f| dir.join(f).exists());
+    if !present {
+        println!("skipped: the committed dataset pack against the MNIST IDX files (none in {}; set VAE_DATA_DIR)", dir.display());
+        return Ok(());
+    }
+    step("Rust tests that need MNIST (the committed dataset pack against the IDX files)");
+    run(Command::new(cargo())
+        .args(["test", "--locked", "-p", "integration-tests", "--test", "dataset_pack", "--", "--ignored"])
+        .env("VAE_DATA_DIR", &dir)
+        .current_dir(root))
 }
 
 fn bench_task() -> Result<()> {
