@@ -69,6 +69,26 @@ for (const mode of ['http', 'file']) {
       assert.deepEqual(page.problems, []);
     });
 
+    test('Optimise q climbs from the encoder\'s ELBO to ELBO(q*) and never past log p(x)', async () => {
+      const f = await exactFigures();
+      assert.equal(await page.locator('#exact-optimise').isDisabled(), false, 'the button waits for a bound, then is there');
+      await page.click('#exact-optimise');
+      await page.waitForFunction(() => document.getElementById('exact-optimise-chart').dataset.steps, null, { timeout: 30_000 });
+      const o = await page.evaluate(() => {
+        const d = document.getElementById('exact-optimise-chart').dataset;
+        return { start: Number(d.elboStart), end: Number(d.elboEnd), steps: Number(d.steps), mode: d.mode };
+      });
+      const best = f.logPx - f.approx; // ELBO(q*)
+      assert.ok(Math.abs(o.start - f.elbo) < 1e-9, `it starts at the encoder's ELBO (${o.start} vs ${f.elbo})`);
+      assert.ok(o.end >= o.start && o.end <= f.logPx + 1e-6, `ELBO ${o.start} → ${o.end}, log p(x) ${f.logPx}`);
+      assert.ok(o.steps >= 1 && o.steps < 300, `${o.steps} steps`);
+      if (o.mode === 'best') assert.ok(Math.abs(o.end - best) < 0.01, `reached q*'s mode: ${o.end} vs ELBO(q*) ${best}`);
+      else assert.ok(o.end <= best + 0.01, `another mode, no better than q*: ${o.end} vs ${best}`);
+      console.log(`# optimise q: ${o.steps} steps, ELBO ${o.start.toFixed(3)} → ${o.end.toFixed(3)} (ELBO(q*) ${best.toFixed(3)}, log p(x) ${f.logPx.toFixed(3)}, ${o.mode})`);
+      assert.match(await page.locator('#exact-optimise-caption').textContent(), /steps of gradient ascent/);
+      assert.deepEqual(page.problems, []);
+    });
+
     test('drawing updates the bound; a plain AE says it defines no p(x)', async () => {
       const before = await exactFigures();
       await page.click('#draw-clear');

@@ -116,6 +116,15 @@
     "exact.gap-title": "Approximation gap: even the best diagonal Gaussian q* for this image misses its true posterior by this much, KL(q* ‖ p(z|x)). Amortization gap: the encoder, one network for every image, does this much worse than q*.",
     "exact.full": "A full covariance (a tilted ellipse, q**, correlation {{ltr:{rho}}}) would gain {{ltr:{full}}} nats over the best diagonal Gaussian.",
     "exact.full-title": "What the diagonal Gaussian costs on this image beyond a Gaussian that may tilt: the part of the approximation gap a full covariance recovers.",
+    "exact.optimise": "Optimise q for this image",
+    "exact.optimise-title": "Gradient ascent on this image's ELBO over a diagonal Gaussian, from the encoder's q(z|x) towards q*, the best one (the exact ELBO on quadrature nodes, no sampling): what the encoder would give were it fitted to this image alone — semi-amortized inference (Kim et al. 2018).",
+    "exact.optimise-running": "Optimising q for this image…",
+    "exact.optimise-done": "After {steps} steps of gradient ascent q reached q*: ELBO {{ltr:{start} → {end}}} nats (ELBO(q*) {{ltr:{best}}}, {{ltr:log p(x) = {logpx}}}). The amortization gap is what one encoder for every image costs on this one; the approximation gap that is left is the price of a diagonal Gaussian.",
+    "exact.optimise-other-mode": "After {steps} steps of gradient ascent q settled on another mode of the posterior than q*'s: ELBO {{ltr:{start} → {end}}} nats, below ELBO(q*) {{ltr:{best}}} ({{ltr:log p(x) = {logpx}}}). Ascent finds a local best; q* is the best over every mode.",
+    "exact.optimise-failed": "q could not be optimised: {reason}",
+    "aria.optimise-chart": "the ELBO of q at each step of the ascent, under ELBO(q*) and log p(x)",
+    "chart.optimise-log-px": "{{ltr:log p(x)}}",
+    "chart.optimise-best": "{{ltr:ELBO(q*)}}",
     "draw.name": "your drawing",
     "training.kind.ae": "plain AE",
     "training.loss-group": "the loss",
@@ -256,7 +265,7 @@
     "lesson.diagonal.figure": "For this image: {{ltr:μ = ({mu})}}, {{ltr:σ = ({sigma})}}, so {{ltr:KL = {kl}}} nats by the formula above.",
     "lesson.bound.title": "The bound, made visible: the true posterior and the two gaps",
     "lesson.bound.text": "Exercise 2 starts from the sentence every VAE course says: a VAE maximises a lower bound of {{ltr:log p(x)}}, the ELBO. In two latent dimensions we can compute what it bounds: {{ltr:p(x) = ∫ p(x|z) p(z) dz}} is a sum over a fine grid of z, and the true posterior {{ltr:p(z|x) = p(x|z) p(z) / p(x)}} can be drawn on the plane. The green contours are the true posterior of this digit; the dashed blue ellipses are the encoder's {{ltr:q(z|x)}}, a diagonal Gaussian, whose axes must stay parallel to z₁ and z₂.",
-    "lesson.bound.try": "Compare the shapes: where the true posterior is tilted or bent, no axis-aligned ellipse can cover it. The orange ellipses are q*, the best diagonal Gaussian for this one image; the purple ones, q**, may tilt. Then draw a digit of your own in the drawing box: the picture and the figures follow.",
+    "lesson.bound.try": "Compare the shapes: where the true posterior is tilted or bent, no axis-aligned ellipse can cover it. The orange ellipses are q*, the best diagonal Gaussian for this one image; the purple ones, q**, may tilt. Press “Optimise q for this image” to watch the amortization gap close: the encoder's ellipse glides to q* as gradient ascent fits q to this image alone, and the chart shows its ELBO climbing to ELBO(q*) under log p(x). Then draw a digit of your own in the drawing box: the picture and the figures follow.",
     "lesson.bound.notice": "{{ltr:log p(x) ≥ IWAE ≥ ELBO}}, always. The gap between {{ltr:log p(x)}} and the ELBO has two parts: the approximation gap (what even the best diagonal Gaussian misses: the price of the family) and the amortization gap (what one encoder shared by every image costs on top). Cremer, Li & Duvenaud (2018) found the second usually larger.",
     "lesson.bound.figure": "For this digit: {{ltr:log p(x) = {logpx}}}, {{ltr:IWAE = {iwae}}}, {{ltr:ELBO = {elbo}}} nats; approximation gap {{ltr:{approx}}}, amortization gap {{ltr:{amort}}}; a full covariance would gain {{ltr:{full}}} nats.",
     "lesson.reconstruction.title": "The reconstruction term alone",
@@ -1521,20 +1530,20 @@
         const job = { model, key };
         running.set(id, job);
         mark();
-        const finish = () => {
+        const finish2 = () => {
           if (running.get(id) === job) running.delete(id);
           mark();
         };
         const step = () => {
           if (running.get(id) !== job) return;
-          if (![...store.get().models.values()].includes(model)) return finish();
+          if (![...store.get().models.values()].includes(model)) return finish2();
           try {
             const result = steps.next();
             if (!result.done) return void later(step);
-            finish();
+            finish2();
             done(result.value);
           } catch (err) {
-            finish();
+            finish2();
             setStatus("status.layer-failed", { layer: { key: `layer.${id}` }, reason: errorMessage(err) }, true);
           }
         };
@@ -1569,12 +1578,14 @@
     const out = $("exact");
     let run = 0;
     let frame = null;
+    let known = null;
     function restart() {
       const id = ++run;
       const post2 = posterior.current();
       const model = store.model();
       out.hidden = !toggle.checked;
       frame = null;
+      known = null;
       plane.setLayer("true-posterior", null);
       if (!toggle.checked || !post2) return say("none", "exact.no-image");
       if (model.info.kind === "ae") return say("none", "exact.ae");
@@ -1588,6 +1599,7 @@
       const current2 = () => id === run;
       stepJob(job, model, current2, (err) => say("none", "exact.failed", { reason: errorMessage(err) }), (bound) => {
         frame = windowAround([{ mean: post2.mu, cov: [[post2.sigma[0] ** 2, 0], [0, post2.sigma[1] ** 2]] }, bound.posterior_moments]);
+        known = { bound, post: post2, model };
         showFigures(out, bound, post2);
         drawPicture(current2, model, post2, bound, (drawable, state) => {
           plane.setLayer("true-posterior", drawable);
@@ -1608,7 +1620,9 @@
     restart();
     return {
       /** The window that shows both the encoder's q(z|x) and the true posterior (null before the bound is known). */
-      frame: () => frame
+      frame: () => frame,
+      /** The bound shown, with the posterior and model it belongs to (null before it is known). */
+      current: () => known
     };
   }
   function stepJob(job, model, current2, failed, done) {
@@ -1707,6 +1721,131 @@
     ctx.setLineDash([]);
   }
   var correlation = (cov) => cov[0][1] / Math.sqrt(cov[0][0] * cov[1][1]);
+
+  // web/src/optimise.js
+  var STEPS_PER_TASK = 2;
+  var COLOR = "#1565c0";
+  var LINES = { logPx: "#00897b", best: "#e8710a" };
+  var SAME_MODE_SIGMAS = 1;
+  var PAD = { left: 44, right: 8, top: 16, bottom: 18 };
+  var FONT = "11px system-ui, Vazirmatn, sans-serif";
+  function createOptimisePanel(plane, boundPanel) {
+    const button = (
+      /** @type {HTMLButtonElement} */
+      $("exact-optimise")
+    );
+    const chart = (
+      /** @type {HTMLCanvasElement} */
+      $("exact-optimise-chart")
+    );
+    let run = 0;
+    let drawn = null;
+    const redraw = () => drawChart(chart, drawn);
+    onLanguage(() => redrawNextFrame(redraw));
+    function reset() {
+      run++;
+      drawn = null;
+      plane.setLayer("optimise", null);
+      for (const key of ["elboStart", "elboEnd", "steps", "mode"]) delete chart.dataset[key];
+      $("exact-optimise-view").hidden = true;
+      button.disabled = boundPanel.current() === null;
+    }
+    button.addEventListener("click", () => {
+      const known = boundPanel.current();
+      if (!known) return;
+      reset();
+      const id = run;
+      const { bound } = known;
+      const frame = boundPanel.frame();
+      if (frame) plane.setWindow(frame);
+      button.disabled = true;
+      drawn = { trace: [bound.elbo], logPx: bound.log_px, best: bound.elbo_best_diagonal };
+      $("exact-optimise-view").hidden = false;
+      render($("exact-optimise-caption"), "exact.optimise-running", {});
+      ascend(known, () => id === run, (report) => {
+        drawn?.trace.push(report.elbo);
+        plane.setLayer("optimise", (ctx, view) => ellipses(ctx, view, { mean: report.mean, cov: [[report.sigma[0] ** 2, 0], [0, report.sigma[1] ** 2]] }, COLOR, []));
+        redrawNextFrame(redraw);
+      }, (report) => {
+        button.disabled = false;
+        if (report) finish(chart, bound, report);
+      });
+    });
+    $("exact").addEventListener("exact-change", reset);
+    reset();
+  }
+  function ascend({ post: post2, model }, current2, progress, end) {
+    const failed = (err) => {
+      render($("exact-optimise-caption"), "exact.optimise-failed", { reason: errorMessage(err) });
+      end(null);
+    };
+    let job;
+    try {
+      job = model.explorer.optimiseJob(new Float32Array(post2.input), post2.mu[0], post2.mu[1], post2.sigma[0], post2.sigma[1]);
+    } catch (err) {
+      return failed(err);
+    }
+    const step = () => {
+      if (!current2()) return job.free();
+      let report;
+      try {
+        report = job.step(model.explorer, STEPS_PER_TASK);
+      } catch (err) {
+        job.free();
+        return failed(err);
+      }
+      progress(report);
+      if (!report.done) return void later(step);
+      job.free();
+      end(report);
+    };
+    later(step);
+  }
+  function finish(chart, bound, report) {
+    const best = bound.best_diagonal;
+    const sigma = Math.sqrt(Math.max(best.cov[0][0], best.cov[1][1]));
+    const sameMode = Math.hypot(report.mean[0] - best.mean[0], report.mean[1] - best.mean[1]) <= SAME_MODE_SIGMAS * sigma;
+    Object.assign(chart.dataset, { elboStart: String(bound.elbo), elboEnd: String(report.elbo), steps: String(report.steps), mode: sameMode ? "best" : "other" });
+    const params = { steps: report.steps, start: fmt(bound.elbo), end: fmt(report.elbo), best: fmt(bound.elbo_best_diagonal), logpx: fmt(bound.log_px) };
+    render($("exact-optimise-caption"), sameMode ? "exact.optimise-done" : "exact.optimise-other-mode", params);
+  }
+  function drawChart(canvas, drawn) {
+    const ctx = canvas.getContext("2d");
+    const { width: w, height: h } = canvas;
+    ctx.clearRect(0, 0, w, h);
+    if (!drawn) return;
+    ctx.font = FONT;
+    const lo = Math.min(...drawn.trace);
+    const hi = drawn.logPx;
+    const span = Math.max(hi - lo, 1e-6);
+    const x = (i) => PAD.left + i / Math.max(1, drawn.trace.length - 1) * (w - PAD.left - PAD.right);
+    const y = (v) => h - PAD.bottom - (v - lo) / span * (h - PAD.top - PAD.bottom);
+    const level = (value, color, key) => {
+      ctx.strokeStyle = color;
+      ctx.fillStyle = color;
+      ctx.setLineDash([4, 3]);
+      ctx.beginPath();
+      ctx.moveTo(PAD.left, y(value));
+      ctx.lineTo(w - PAD.right, y(value));
+      ctx.stroke();
+      ctx.setLineDash([]);
+      const label = t(key);
+      ctx.fillText(label, w - PAD.right - ctx.measureText(label).width, y(value) - 3);
+    };
+    level(drawn.logPx, LINES.logPx, "chart.optimise-log-px");
+    level(drawn.best, LINES.best, "chart.optimise-best");
+    ctx.strokeStyle = COLOR;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    drawn.trace.forEach((v, i) => i ? ctx.lineTo(x(i), y(v)) : ctx.moveTo(x(i), y(v)));
+    ctx.stroke();
+    ctx.lineWidth = 1;
+    ctx.fillStyle = "#5b6470";
+    ctx.fillText(fmt(lo, 1), 2, y(lo));
+    ctx.fillText(fmt(hi, 1), 2, y(hi) + 10);
+    const steps = t("chart.step");
+    ctx.fillText(steps, w - PAD.right - ctx.measureText(steps).width, h - 4);
+  }
 
   // web/src/decoded.js
   var HUD_EVERY_MS = 500;
@@ -2076,15 +2215,15 @@
     { key: "klVar", label: () => "KL_σ", color: "#8c564b", dash: [1, 2] },
     { key: "betaKl", label: () => "β·KL", color: "#b07aa1" }
   ];
-  var FONT = "11px system-ui, Vazirmatn, sans-serif";
-  var PAD = { left: 48, right: 10, top: 26, bottom: 28 };
+  var FONT2 = "11px system-ui, Vazirmatn, sans-serif";
+  var PAD2 = { left: 48, right: 10, top: 26, bottom: 28 };
   var SIGMA_PAD_RIGHT = 40;
   var SIGMA_COLOR = "#2a9d8f";
   var SHEET_SIGMA_X = Math.SQRT1_2;
   function createLossChart(canvas) {
     let points = [];
     let marks = [];
-    const redraw = () => drawChart(canvas, points, marks);
+    const redraw = () => drawChart2(canvas, points, marks);
     onLanguage(() => redrawNextFrame(redraw));
     redrawNextFrame(redraw);
     return {
@@ -2125,32 +2264,32 @@
     for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) out.push(v);
     return out;
   }
-  function drawChart(canvas, points, marks) {
+  function drawChart2(canvas, points, marks) {
     const ctx = canvas.getContext("2d");
     const { width: w, height: h } = canvas;
     ctx.clearRect(0, 0, w, h);
-    ctx.font = FONT;
+    ctx.font = FONT2;
     const learned = points.some((p) => Number.isFinite(p.sigmaX));
     drawLegend(ctx, learned);
     if (points.length < 2) return;
-    const right = learned ? SIGMA_PAD_RIGHT : PAD.right;
+    const right = learned ? SIGMA_PAD_RIGHT : PAD2.right;
     const steps = [points[0].step, points[points.length - 1].step];
     const values = points.flatMap((p) => SERIES.map((s) => p[s.key])).filter(Number.isFinite);
     const [lo, hi] = [Math.min(0, ...values), Math.max(...values)];
-    const x = (step) => PAD.left + (step - steps[0]) / Math.max(1, steps[1] - steps[0]) * (w - PAD.left - right);
-    const y = (v) => h - PAD.bottom - (v - lo) / Math.max(1e-9, hi - lo) * (h - PAD.top - PAD.bottom);
+    const x = (step) => PAD2.left + (step - steps[0]) / Math.max(1, steps[1] - steps[0]) * (w - PAD2.left - right);
+    const y = (v) => h - PAD2.bottom - (v - lo) / Math.max(1e-9, hi - lo) * (h - PAD2.top - PAD2.bottom);
     drawAxes2(ctx, w, h, ticks(lo, hi), y, ticks(steps[0], steps[1]), x);
     for (const mark of marks.filter((m) => m.step >= steps[0])) {
       ctx.strokeStyle = "#9aa0a6";
       ctx.setLineDash([3, 3]);
       ctx.beginPath();
-      ctx.moveTo(x(mark.step), PAD.top);
-      ctx.lineTo(x(mark.step), h - PAD.bottom);
+      ctx.moveTo(x(mark.step), PAD2.top);
+      ctx.lineTo(x(mark.step), h - PAD2.bottom);
       ctx.stroke();
       ctx.setLineDash([]);
       ctx.fillStyle = "#5b6470";
       const text = typeof mark.text === "object" ? t(mark.text.key, mark.text.params) : String(mark.text);
-      ctx.fillText(text, x(mark.step) + 3, PAD.top + 10);
+      ctx.fillText(text, x(mark.step) + 3, PAD2.top + 10);
     }
     for (const s of SERIES) {
       ctx.strokeStyle = s.color;
@@ -2166,18 +2305,18 @@
   function drawSigmaX(ctx, points, x, axisX) {
     const h = ctx.canvas.height;
     const top = Math.max(0.8, ...points.map((p) => p.sigmaX ?? 0)) * 1.05;
-    const y = (v) => h - PAD.bottom - v / top * (h - PAD.top - PAD.bottom);
+    const y = (v) => h - PAD2.bottom - v / top * (h - PAD2.top - PAD2.bottom);
     ctx.strokeStyle = SIGMA_COLOR;
     ctx.fillStyle = SIGMA_COLOR;
     ctx.lineWidth = 1;
     ctx.beginPath();
-    ctx.moveTo(axisX, PAD.top);
-    ctx.lineTo(axisX, h - PAD.bottom);
+    ctx.moveTo(axisX, PAD2.top);
+    ctx.lineTo(axisX, h - PAD2.bottom);
     ctx.stroke();
     for (const v of ticks(0, top)) ctx.fillText(String(Math.round(v * 100) / 100), axisX + 4, y(v) + 4);
     ctx.setLineDash([6, 4]);
     ctx.beginPath();
-    ctx.moveTo(PAD.left, y(SHEET_SIGMA_X));
+    ctx.moveTo(PAD2.left, y(SHEET_SIGMA_X));
     ctx.lineTo(axisX, y(SHEET_SIGMA_X));
     ctx.stroke();
     ctx.setLineDash([]);
@@ -2189,7 +2328,7 @@
     ctx.stroke();
   }
   function drawLegend(ctx, learned) {
-    let left = PAD.left;
+    let left = PAD2.left;
     const series = learned ? [...SERIES, { key: "sigmaX", label: () => t("chart.sigma-x"), color: SIGMA_COLOR }] : SERIES;
     for (const s of series) {
       ctx.fillStyle = s.color;
@@ -2201,21 +2340,21 @@
     }
     ctx.fillStyle = "#5b6470";
     const unit = t("chart.unit");
-    ctx.fillText(unit, ctx.canvas.width - PAD.right - ctx.measureText(unit).width, 14);
+    ctx.fillText(unit, ctx.canvas.width - PAD2.right - ctx.measureText(unit).width, 14);
   }
   function drawAxes2(ctx, w, h, yTicks, y, xTicks, x) {
     ctx.strokeStyle = "#c8c8c0";
     ctx.fillStyle = "#5b6470";
     ctx.lineWidth = 1;
     ctx.beginPath();
-    ctx.moveTo(PAD.left, PAD.top);
-    ctx.lineTo(PAD.left, h - PAD.bottom);
-    ctx.lineTo(w - PAD.right, h - PAD.bottom);
+    ctx.moveTo(PAD2.left, PAD2.top);
+    ctx.lineTo(PAD2.left, h - PAD2.bottom);
+    ctx.lineTo(w - PAD2.right, h - PAD2.bottom);
     ctx.stroke();
     for (const v of yTicks) ctx.fillText(String(Math.round(v * 10) / 10), 4, y(v) + 4);
-    for (const s of xTicks) ctx.fillText(String(Math.round(s)), x(s) - 8, h - PAD.bottom + 14);
+    for (const s of xTicks) ctx.fillText(String(Math.round(s)), x(s) - 8, h - PAD2.bottom + 14);
     const step = t("chart.step");
-    ctx.fillText(step, w - PAD.right - ctx.measureText(step).width, h - 4);
+    ctx.fillText(step, w - PAD2.right - ctx.measureText(step).width, h - 4);
   }
 
   // web/src/train-controls.js
@@ -2801,7 +2940,7 @@
   }
 
   // web/src/main.js
-  var PLANE_ORDER = [...REGISTRY_DRAWN, "training", "samples", "segment", "true-posterior", "posterior"];
+  var PLANE_ORDER = [...REGISTRY_DRAWN, "training", "samples", "segment", "true-posterior", "optimise", "posterior"];
   self.VaeExplorer = {
     modelNames: () => modelEntries().map((m) => m.name),
     wasmMemoryBytes,
@@ -2857,6 +2996,7 @@
     createSamplingPanel(store, plane);
     const posterior = createPosteriorPanel(store, plane);
     const bound = createBoundPanel(store, plane, posterior);
+    createOptimisePanel(plane, bound);
     const zoomButtons = attachZoomButtons(plane, posterior.current, bound.frame);
     store.on(["image", "current"], zoomButtons.refresh);
     zoomButtons.refresh();

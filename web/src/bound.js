@@ -42,6 +42,8 @@ export function createBoundPanel(store, plane, posterior) {
   let run = 0; // the job under way; a newer one stops it
   /** @type {import('./wasm.js').LatentWindow | null} the window showing both q(z|x) and p(z|x), once the bound is known */
   let frame = null;
+  /** @type {{bound: Bound, post: import('./wasm.js').Posterior, model: import('./wasm.js').Model} | null} the bound shown */
+  let known = null;
 
   function restart() {
     const id = ++run;
@@ -49,6 +51,7 @@ export function createBoundPanel(store, plane, posterior) {
     const model = store.model();
     out.hidden = !toggle.checked;
     frame = null;
+    known = null;
     plane.setLayer('true-posterior', null);
     if (!toggle.checked || !post) return say('none', 'exact.no-image');
     if (model.info.kind === 'ae') return say('none', 'exact.ae');
@@ -62,6 +65,7 @@ export function createBoundPanel(store, plane, posterior) {
     const current = () => id === run;
     stepJob(job, model, current, (err) => say('none', 'exact.failed', { reason: errorMessage(err) }), (bound) => {
       frame = windowAround([{ mean: post.mu, cov: [[post.sigma[0] ** 2, 0], [0, post.sigma[1] ** 2]] }, bound.posterior_moments]);
+      known = { bound, post, model };
       showFigures(out, bound, post);
       drawPicture(current, model, post, bound, (drawable, state) => {
         plane.setLayer('true-posterior', drawable);
@@ -86,6 +90,8 @@ export function createBoundPanel(store, plane, posterior) {
   return {
     /** The window that shows both the encoder's q(z|x) and the true posterior (null before the bound is known). */
     frame: () => frame,
+    /** The bound shown, with the posterior and model it belongs to (null before it is known). */
+    current: () => known,
   };
 }
 
@@ -211,7 +217,7 @@ function boundDrawable(logDensity, n, w, bound) {
  * @param {import('./plane.js').View} view
  * @param {Gaussian} q
  */
-function ellipses(ctx, view, q, color, dash) {
+export function ellipses(ctx, view, q, color, dash) {
   const [[a, b], [, c]] = q.cov;
   const mid = (a + c) / 2, spread = Math.hypot((a - c) / 2, b);
   const [major, minor] = [Math.sqrt(Math.max(mid + spread, 0)), Math.sqrt(Math.max(mid - spread, 0))];

@@ -9,6 +9,7 @@ import { RANGE, createLatentPlane, windowText } from './plane.js';
 import { attachZoomButtons, zoomControls } from './zoom.js';
 import { LAYER_IDS, REGISTRY_DRAWN, createLayersPanel } from './layers.js';
 import { createBoundPanel } from './bound.js';
+import { createOptimisePanel } from './optimise.js';
 import { createDecodedPanel } from './decoded.js';
 import { createInterpolationPanel, createSamplingPanel } from './comparisons.js';
 import { createPosteriorPanel } from './posterior.js';
@@ -19,7 +20,7 @@ import { applyMessages, language, pageError, preferredLanguage, render, setLangu
 import { createLesson, exampleDigit } from './lesson.js';
 
 /** The plane's layers, bottom first: the registry's, then the panels' marks. */
-const PLANE_ORDER = [...REGISTRY_DRAWN, 'training', 'samples', 'segment', 'true-posterior', 'posterior'];
+const PLANE_ORDER = [...REGISTRY_DRAWN, 'training', 'samples', 'segment', 'true-posterior', 'optimise', 'posterior'];
 
 /** What the tests and the benchmark may ask the page (a classic global: file:// has no modules). */
 self.VaeExplorer = {
@@ -66,6 +67,7 @@ async function start() {
   createSamplingPanel(store, plane);
   const posterior = createPosteriorPanel(store, plane);
   const bound = createBoundPanel(store, plane, posterior);
+  createOptimisePanel(plane, bound);
   const zoomButtons = attachZoomButtons(plane, posterior.current, bound.frame);
   store.on(['image', 'current'], zoomButtons.refresh);
   zoomButtons.refresh();

@@ -122,6 +122,15 @@ export const EN = {
   'exact.gap-title': 'Approximation gap: even the best diagonal Gaussian q* for this image misses its true posterior by this much, KL(q* ‖ p(z|x)). Amortization gap: the encoder, one network for every image, does this much worse than q*.',
   'exact.full': 'A full covariance (a tilted ellipse, q**, correlation {{ltr:{rho}}}) would gain {{ltr:{full}}} nats over the best diagonal Gaussian.',
   'exact.full-title': 'What the diagonal Gaussian costs on this image beyond a Gaussian that may tilt: the part of the approximation gap a full covariance recovers.',
+  'exact.optimise': 'Optimise q for this image',
+  'exact.optimise-title': 'Gradient ascent on this image\'s ELBO over a diagonal Gaussian, from the encoder\'s q(z|x) towards q*, the best one (the exact ELBO on quadrature nodes, no sampling): what the encoder would give were it fitted to this image alone — semi-amortized inference (Kim et al. 2018).',
+  'exact.optimise-running': 'Optimising q for this image…',
+  'exact.optimise-done': 'After {steps} steps of gradient ascent q reached q*: ELBO {{ltr:{start} → {end}}} nats (ELBO(q*) {{ltr:{best}}}, {{ltr:log p(x) = {logpx}}}). The amortization gap is what one encoder for every image costs on this one; the approximation gap that is left is the price of a diagonal Gaussian.',
+  'exact.optimise-other-mode': 'After {steps} steps of gradient ascent q settled on another mode of the posterior than q*\'s: ELBO {{ltr:{start} → {end}}} nats, below ELBO(q*) {{ltr:{best}}} ({{ltr:log p(x) = {logpx}}}). Ascent finds a local best; q* is the best over every mode.',
+  'exact.optimise-failed': 'q could not be optimised: {reason}',
+  'aria.optimise-chart': 'the ELBO of q at each step of the ascent, under ELBO(q*) and log p(x)',
+  'chart.optimise-log-px': '{{ltr:log p(x)}}',
+  'chart.optimise-best': '{{ltr:ELBO(q*)}}',
   'draw.name': 'your drawing',
 
   'training.kind.ae': 'plain AE',
@@ -273,7 +282,7 @@ export const EN = {
 
   'lesson.bound.title': 'The bound, made visible: the true posterior and the two gaps',
   'lesson.bound.text': 'Exercise 2 starts from the sentence every VAE course says: a VAE maximises a lower bound of {{ltr:log p(x)}}, the ELBO. In two latent dimensions we can compute what it bounds: {{ltr:p(x) = ∫ p(x|z) p(z) dz}} is a sum over a fine grid of z, and the true posterior {{ltr:p(z|x) = p(x|z) p(z) / p(x)}} can be drawn on the plane. The green contours are the true posterior of this digit; the dashed blue ellipses are the encoder\'s {{ltr:q(z|x)}}, a diagonal Gaussian, whose axes must stay parallel to z₁ and z₂.',
-  'lesson.bound.try': 'Compare the shapes: where the true posterior is tilted or bent, no axis-aligned ellipse can cover it. The orange ellipses are q*, the best diagonal Gaussian for this one image; the purple ones, q**, may tilt. Then draw a digit of your own in the drawing box: the picture and the figures follow.',
+  'lesson.bound.try': 'Compare the shapes: where the true posterior is tilted or bent, no axis-aligned ellipse can cover it. The orange ellipses are q*, the best diagonal Gaussian for this one image; the purple ones, q**, may tilt. Press “Optimise q for this image” to watch the amortization gap close: the encoder\'s ellipse glides to q* as gradient ascent fits q to this image alone, and the chart shows its ELBO climbing to ELBO(q*) under log p(x). Then draw a digit of your own in the drawing box: the picture and the figures follow.',
   'lesson.bound.notice': '{{ltr:log p(x) ≥ IWAE ≥ ELBO}}, always. The gap between {{ltr:log p(x)}} and the ELBO has two parts: the approximation gap (what even the best diagonal Gaussian misses: the price of the family) and the amortization gap (what one encoder shared by every image costs on top). Cremer, Li & Duvenaud (2018) found the second usually larger.',
   'lesson.bound.figure': 'For this digit: {{ltr:log p(x) = {logpx}}}, {{ltr:IWAE = {iwae}}}, {{ltr:ELBO = {elbo}}} nats; approximation gap {{ltr:{approx}}}, amortization gap {{ltr:{amort}}}; a full covariance would gain {{ltr:{full}}} nats.',
 

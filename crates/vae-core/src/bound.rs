@@ -25,6 +25,7 @@
 //! posterior and log p(x) are known in closed form; [`log_likelihood_of`] is the one for the
 //! models' decoder (Bernoulli or Gaussian pixels).
 
+pub mod ascent;
 mod best;
 pub mod quadrature;
 pub mod reference;

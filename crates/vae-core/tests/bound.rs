@@ -212,3 +212,37 @@ fn a_likelihood_that_is_nan_is_an_error_not_a_figure() {
     let bound = exact_bound(&flat, Gaussian2::diagonal([0.3, 0.0], [0.5, 0.5]), None).expect("a bound");
     assert!(bound.log_px.abs() < 1e-3, "{bound:?}");
 }
+
+#[test]
+fn optimising_q_climbs_from_the_encoders_q_to_q_star_and_never_past_log_px() {
+    use vae_core::bound::ascent::{Ascent, MAX_STEPS};
+    let model = LinearGaussian::new();
+    let post = model.posterior();
+    let likelihood = |zs: &[f64]| model.log_likelihood(zs);
+    let sd = [post.cov[0][0].sqrt(), post.cov[1][1].sqrt()];
+    // The encoder's q: three σ off and too wide on one axis, too narrow on the other.
+    let start = ([post.mean[0] + 3.0 * sd[0], post.mean[1] - 2.0 * sd[1]], [2.5 * sd[0], 0.4 * sd[1]]);
+    let mut ascent = Ascent::new(&likelihood, start.0, start.1).expect("a start");
+    let encoder_elbo = model.log_px() - kl(&Gaussian2::diagonal(start.0, start.1), &post);
+    assert!(
+        (ascent.elbo - encoder_elbo).abs() < 1e-6 * encoder_elbo.abs(),
+        "the start's ELBO {} vs closed form {encoder_elbo}",
+        ascent.elbo
+    );
+    let mut trace = vec![ascent.elbo];
+    while !ascent.done {
+        ascent.step(&likelihood).expect("a step");
+        trace.push(ascent.elbo);
+    }
+    let precision = model.precision();
+    let q_star = Gaussian2::diagonal(post.mean, [1.0 / precision[0][0].sqrt(), 1.0 / precision[1][1].sqrt()]);
+    let best = model.log_px() - kl(&q_star, &post);
+    assert!(trace.windows(2).all(|w| w[1] >= w[0] - 1e-9), "the ELBO never falls: {trace:?}");
+    assert!((ascent.elbo - best).abs() < 0.01, "ended at {} nats, ELBO(q*) is {best} ({} steps)", ascent.elbo, ascent.steps);
+    assert!(ascent.elbo <= model.log_px() + 1e-9, "above log p(x)");
+    assert!(ascent.steps < MAX_STEPS, "converged, in {} steps and {} evaluations", ascent.steps, ascent.evaluations);
+    let q = ascent.gaussian();
+    for ((mean, best), sd) in q.mean.iter().zip(q_star.mean).zip(sd) {
+        assert!((mean - best).abs() < 0.05 * sd, "mean {:?} vs q* {:?}", q.mean, q_star.mean);
+    }
+}

@@ -9,6 +9,7 @@
 use std::cell::OnceCell;
 
 use burn::prelude::*;
+use vae_core::bound::ascent::Ascent;
 use vae_core::bound::{self, CoarseLogits, ExactBound, ExactJob, Gaussian2};
 use vae_core::fast::FastDecoder;
 use vae_core::latent::{self, LatentGrid};
@@ -280,6 +281,24 @@ impl Explorer {
         Ok(ExactBoundJob { job, input: input.to_vec() })
     }
 
+    /// Starts optimising a diagonal Gaussian q for the preprocessed input `input` from the
+    /// encoder's N(μ, diag σ²) towards q\* (vae-core's `Ascent`): a job to step between frames
+    /// (`OptimiseJob.step`). A `JsError` for an AE or a bad input.
+    #[wasm_bindgen(js_name = optimiseJob)]
+    pub fn optimise_job(&self, input: &[f32], mu0: f32, mu1: f32, sigma0: f32, sigma1: f32) -> Result<OptimiseJob, JsError> {
+        check_input(input)?;
+        if self.meta.kind != vae_core::ModelKind::Vae {
+            return Err(JsError::new("a plain autoencoder has no q(z|x) to optimise: choose a VAE"));
+        }
+        let (mean, sigma) = ([mu0 as f64, mu1 as f64], [sigma0 as f64, sigma1 as f64]);
+        if !mean.iter().all(|v| v.is_finite()) {
+            return Err(JsError::new("optimising q needs a finite μ"));
+        }
+        let likelihood = bound::log_likelihood_of(&self.fast, self.meta.likelihood, input);
+        let ascent = Ascent::new(&likelihood, mean, sigma).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(OptimiseJob { ascent, input: input.to_vec() })
+    }
+
     /// log p(z|x) of `input` at `rows` grid rows from `firstRow` (from the top) of an `n × n` grid
     /// over the window of half-width `range` around (cx, cy), given its `logPx`: a band of the
     /// true posterior's picture.
@@ -347,6 +366,44 @@ impl ExactBoundJob {
     /// Decoder evaluations made so far.
     pub fn evaluations(&self) -> u32 {
         self.job.evaluations() as u32
+    }
+}
+
+/// q optimised for one image, a few steps at a time (vae-core's `Ascent`).
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct OptimiseJob {
+    ascent: Ascent,
+    input: Vec<f32>,
+}
+
+/// Where an [`OptimiseJob`] stands, as the page reads it.
+#[derive(serde::Serialize)]
+struct AscentReport {
+    mean: [f64; 2],
+    sigma: [f64; 2],
+    elbo: f64,
+    steps: usize,
+    done: bool,
+    evaluations: usize,
+}
+
+#[wasm_bindgen]
+impl OptimiseJob {
+    /// Takes up to `steps` steps with `explorer` (the model that made the job); returns
+    /// `{mean, sigma, elbo, steps, done, evaluations}` (nats; `steps` taken in all).
+    pub fn step(&mut self, explorer: &Explorer, steps: u32) -> Result<JsValue, JsValue> {
+        let likelihood = bound::log_likelihood_of(&explorer.fast, explorer.meta.likelihood, &self.input);
+        for _ in 0..steps.max(1) {
+            if self.ascent.done {
+                break;
+            }
+            self.ascent.step(&likelihood).map_err(|e| JsError::new(&e.to_string()))?;
+        }
+        let a = &self.ascent;
+        let report =
+            AscentReport { mean: a.mean, sigma: a.sigma(), elbo: a.elbo, steps: a.steps, done: a.done, evaluations: a.evaluations };
+        Ok(serde::Serialize::serialize(&report, &serde_wasm_bindgen::Serializer::json_compatible())?)
     }
 }
 
