@@ -16,7 +16,7 @@ use vae_core::numeric::{standard_normal_samples, to_vec};
 use vae_core::train::scored_images;
 use vae_core::{IMAGE_PIXELS, LATENT_DIM, ModelKind, Vae, WeightsFile};
 
-use crate::eval::{EvalArgs, load_weights};
+use crate::scoring::{EvalArgs, gaussian_units, load_weights};
 
 /// The exact figures of one image under a model (`coarse`: its decoder's [`coarse_logits`]),
 /// `mu`/`sigma` its encoder's posterior.
@@ -339,7 +339,7 @@ fn print_exact(name: &str, likelihood: Likelihood, r: &ExactReport) {
             vae_core::eval::TEST_BINARIZATION_SEED
         ),
         Likelihood::Gaussian { .. } => {
-            println!("{name}{} on {} grey test images, by quadrature:", crate::eval::gaussian_units(likelihood), r.images)
+            println!("{name}{} on {} grey test images, by quadrature:", gaussian_units(likelihood), r.images)
         }
     }
     println!(

@@ -9,6 +9,7 @@ mod export;
 mod onnx;
 mod pack_data;
 mod run;
+mod scoring;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,7 +36,7 @@ enum Command {
     TrainSuite(TrainArgs),
     /// Test-set ELBO, reconstruction, KL, IWAE log p(x), continuity and completeness of a weights
     /// file. Prints a readable report; with --json, also every figure as one object on the last line.
-    Eval(eval::EvalArgs),
+    Eval(scoring::EvalArgs),
     /// Posterior μ, σ and ELBO terms of image files. Prints one line per image; with --json, one
     /// JSON object per image.
     Encode(eval::EncodeArgs),
@@ -218,6 +219,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Train(args)) => run::train(&args),
         Some(Command::TrainSuite(args)) => run::train_suite(&args),
+        Some(Command::Eval(args)) if args.exact => exact::eval_exact(&args),
         Some(Command::Eval(args)) => eval::eval(&args),
         Some(Command::Encode(args)) => eval::encode(&args),
         Some(Command::Annotate(args)) => eval::annotate(&args),

@@ -9,7 +9,7 @@
 // step N (`<a href="#lesson=N">`, labelled by the message `lesson.step-link`).
 
 import { EN } from './messages-en.js';
-import { loadScript } from './wasm.js';
+import { loadScript } from './scripts.js';
 
 /** The languages the page speaks: writing direction, and the scripts a non-bundled one needs. */
 /**

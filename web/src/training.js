@@ -5,7 +5,8 @@
 
 import { $, errorMessage, fmt, setStatus, sigmaText } from './dom.js';
 import { pageError, render } from './i18n.js';
-import { base64Bytes, loadScript, modelFromBytes, samplePrior, wasmBuild } from './wasm.js';
+import { base64Bytes, modelFromBytes, samplePrior, wasmBuild } from './wasm.js';
+import { loadScript } from './scripts.js';
 import { codesDrawable, drawStill, priorDrawable } from './plane.js';
 import { createLossChart } from './chart.js';
 import { SHEET_LOSS, setTrainingControls } from './train-controls.js';

@@ -2,6 +2,7 @@
 // Every number about the latent space comes from here; the page only maps pointers and paints.
 
 import { pageError } from './i18n.js';
+import { loadScript } from './scripts.js';
 
 /** @typedef {{name: string, label: string, embedded?: boolean, script?: string}} ModelEntry */
 /** A square window on the latent plane: centre (cx, cy) and half-width, latent units. @typedef {{cx: number, cy: number, half: number}} LatentWindow */
@@ -26,28 +27,6 @@ export function base64Bytes(b64) {
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
-}
-
-/** Runs the script at `src` once (a plain script tag: works from file:// as well as http). */
-export function loadScript(src) {
-  if (loaded.has(src)) return loaded.get(src);
-  const done = addScript(src);
-  loaded.set(src, done);
-  done.catch(() => loaded.delete(src));
-  return done;
-}
-
-/** @type {Map<string, Promise<unknown>>} */
-const loaded = new Map();
-
-function addScript(src) {
-  return new Promise((resolve, reject) => {
-    const script = document.createElement('script');
-    script.src = src;
-    script.onload = () => resolve(undefined);
-    script.onerror = () => reject(pageError('error.missing-script', { file: src }));
-    document.head.append(script);
-  });
 }
 
 /**

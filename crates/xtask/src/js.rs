@@ -55,6 +55,11 @@ pub fn check(root: &Path) -> Result<()> {
             bail!("{declarations} is missing: run `cargo xtask web` first (wasm-bindgen writes it)");
         }
     }
+    step("ESLint over web/src and tests/browser (no import circle; function length and complexity): tests/browser/eslint.config.mjs");
+    run(Command::new(tool(root, "eslint"))
+        .args(["-c", "tests/browser/eslint.config.mjs", "--max-warnings", "0", "web/src", "tests/browser"])
+        .current_dir(root))
+    .context("ESLint found problems (see above)")?;
     for (out, entry, project) in BUNDLES {
         run(Command::new(tool(root, "tsc")).args(["-p", project]).current_dir(root))
             .with_context(|| format!("{project}: type errors (see above)"))?;
