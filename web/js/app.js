@@ -289,13 +289,8 @@
     "lesson.summary.ex2": "The KL term regularises: it pulls μ towards 0 and σ towards 1, which makes the latent space continuous and complete ({{step:4}}, {{step:11}}); each pull is needed: without the one on σ the encodings become points, without the one on μ they drift apart ({{step:10}}). Normal distributions with a diagonal covariance give a closed-form KL and cheap, differentiable sampling ({{step:6}}); their price is the approximation gap, and one encoder for every image adds the amortization gap, both shown exactly for any digit ({{step:7}}). The reconstruction term makes the encoding precise; alone, it shrinks σ to points and scatters the codes ({{step:8}}). The sheet's squared error is the same term for a Gaussian decoder ({{step:9}})."
   };
 
-  // web/src/wasm.js
-  function base64Bytes(b64) {
-    const binary = atob(b64);
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    return bytes;
-  }
+  // web/src/scripts.js
+  var loaded = /* @__PURE__ */ new Map();
   function loadScript(src) {
     if (loaded.has(src)) return loaded.get(src);
     const done = addScript(src);
@@ -303,181 +298,15 @@
     done.catch(() => loaded.delete(src));
     return done;
   }
-  var loaded = /* @__PURE__ */ new Map();
   function addScript(src) {
     return new Promise((resolve, reject) => {
       const script = document.createElement("script");
       script.src = src;
       script.onload = () => resolve(void 0);
-      script.onerror = () => reject(pageError("error.missing-script", { file: src }));
+      script.onerror = () => reject(Object.assign(new Error(`missing script ${src}`), { key: "error.missing-script", params: { file: src } }));
       document.head.append(script);
     });
   }
-  function modelEntries() {
-    return Array.isArray(self.VAE_MODELS) ? self.VAE_MODELS : [];
-  }
-  var RELAXED_SIMD_PROBE = new Uint8Array([
-    0,
-    97,
-    115,
-    109,
-    1,
-    0,
-    0,
-    0,
-    // \0asm, version 1
-    1,
-    5,
-    1,
-    96,
-    0,
-    1,
-    123,
-    // types: () → v128
-    3,
-    2,
-    1,
-    0,
-    // one function of that type
-    10,
-    15,
-    1,
-    13,
-    1,
-    1,
-    123,
-    // code: one body, one v128 local
-    32,
-    0,
-    32,
-    0,
-    32,
-    0,
-    253,
-    133,
-    2,
-    11
-    // local.get ×3, f32x4.relaxed_madd, end
-  ]);
-  function wasmBuild() {
-    const asked = new URLSearchParams(self.location?.search || "").get("wasm");
-    if (asked === "simd128" || asked === "relaxed-simd") return asked;
-    return WebAssembly.validate(RELAXED_SIMD_PROBE) ? "relaxed-simd" : "simd128";
-  }
-  var WASM_SCRIPTS = { "relaxed-simd": "pkg/vae_wasm_relaxed_bytes.js", simd128: "pkg/vae_wasm_bytes.js" };
-  var initialised = null;
-  function init() {
-    if (typeof wasm_bindgen === "undefined") throw pageError("error.missing-script", { file: "pkg/vae_wasm.js" });
-    initialised = initialised || (async () => {
-      const script = WASM_SCRIPTS[wasmBuild()];
-      await loadScript(script);
-      const b64 = self.VAE_WASM_BASE64;
-      if (typeof b64 !== "string") throw pageError("error.missing-script", { file: script });
-      delete self.VAE_WASM_BASE64;
-      return wasm_bindgen({ module_or_path: base64Bytes(b64) });
-    })();
-    return initialised;
-  }
-  async function loadModel(name) {
-    await init();
-    const entry = modelEntries().find((m) => m.name === name);
-    if (!entry) throw pageError("error.no-model", { name, names: modelEntries().map((m) => m.name).join(", ") });
-    if (entry.embedded) return new Model(new wasm_bindgen.Explorer(name), null);
-    const store = self.VAE_MODEL_BASE64 = self.VAE_MODEL_BASE64 || {};
-    if (typeof store[name] !== "string") await loadScript(entry.script);
-    const b64 = store[name];
-    if (typeof b64 !== "string") throw pageError("error.missing-script", { file: String(entry.script) });
-    delete store[name];
-    return new Model(wasm_bindgen.Explorer.fromBytes(base64Bytes(b64)), null);
-  }
-  function modelFromBytes(bytes, source) {
-    return new Model(wasm_bindgen.Explorer.fromBytes(bytes), source);
-  }
-  async function wasmMemoryBytes() {
-    return (await init()).memory.buffer.byteLength;
-  }
-  function samplePrior(n, seed) {
-    return wasm_bindgen.Explorer.samplePrior(n, seed);
-  }
-  function interpolate(a, b, n) {
-    return wasm_bindgen.Explorer.interpolate(a.x, a.y, b.x, b.y, n);
-  }
-  function gridExtent(n, range) {
-    return wasm_bindgen.Explorer.gridExtent(n, range);
-  }
-  function priorDensity(x, y) {
-    return wasm_bindgen.Explorer.priorDensity(x, y);
-  }
-  var Model = class {
-    /**
-     * @param {wasm_bindgen.Explorer} explorer
-     * @param {ModelSource} source where it came from (null: shipped with the page)
-     */
-    constructor(explorer, source) {
-      this.explorer = explorer;
-      this.source = source;
-      this.info = explorer.info();
-    }
-    /** Frees the model's memory in the wasm module; the model is unusable afterwards. */
-    free() {
-      this.explorer.free();
-    }
-    /** Decodes z = (x, y) straight into 28×28 ImageData. */
-    decodeImageData(x, y) {
-      return this.explorer.decodeImageData(x, y);
-    }
-    /**
-     * Decodes points `[x0, y0, …]` into one ImageData of 28×28 tiles, `cols` per row.
-     * @param {Float32Array} zs
-     */
-    decodeTiles(zs, cols) {
-      return this.explorer.decodeTiles(zs, cols);
-    }
-    /**
-     * The decoder's manifold: one decoding per point of an n × n grid over the window `w`.
-     * @param {LatentWindow} w
-     */
-    decodeGrid(n, w) {
-      return this.explorer.decodeGrid(n, w.cx, w.cy, w.half);
-    }
-    /** Mean ‖μ‖² of the stored test posteriors (2 for codes spread like N(0, I)). */
-    meanSquaredNorm() {
-      return this.explorer.meanSquaredNorm();
-    }
-    /** Test-set posteriors, flattened `[μ₁, μ₂, σ₁, σ₂, label, …]` (may be empty). */
-    testPosteriors() {
-      return this.explorer.testPosteriors();
-    }
-    /**
-     * log₂ q(z)/p(z) of the aggregate posterior at the points of an n × n grid over the window `w`.
-     * @param {LatentWindow} w
-     */
-    aggregateVsPrior(n, w) {
-      return this.explorer.aggregateVsPrior(n, w.cx, w.cy, w.half);
-    }
-    /**
-     * Mean |Δpixel| per latent unit at the points of an n × n grid over the window `w`.
-     * @param {LatentWindow} w
-     */
-    continuityMap(n, w) {
-      return this.explorer.continuityMap(n, w.cx, w.cy, w.half);
-    }
-    /**
-     * {@link continuityMap} of `rows` grid rows from `firstRow` (from the top) only.
-     * @param {LatentWindow} w
-     */
-    continuityMapRows(n, w, firstRow, rows) {
-      return this.explorer.continuityMapRows(n, w.cx, w.cy, w.half, firstRow, rows);
-    }
-    /**
-     * Preprocesses RGBA pixels MNIST-style and returns the posterior with its ELBO terms.
-     * @param {Uint8Array} rgba
-     * @returns {Posterior}
-     */
-    encodeImage(rgba, width, height) {
-      return this.explorer.encodeImage(rgba, width, height);
-    }
-  };
 
   // web/src/i18n.js
   var LANGUAGES = {
@@ -689,6 +518,179 @@
       }
     };
   }
+
+  // web/src/wasm.js
+  function base64Bytes(b64) {
+    const binary = atob(b64);
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes;
+  }
+  function modelEntries() {
+    return Array.isArray(self.VAE_MODELS) ? self.VAE_MODELS : [];
+  }
+  var RELAXED_SIMD_PROBE = new Uint8Array([
+    0,
+    97,
+    115,
+    109,
+    1,
+    0,
+    0,
+    0,
+    // \0asm, version 1
+    1,
+    5,
+    1,
+    96,
+    0,
+    1,
+    123,
+    // types: () → v128
+    3,
+    2,
+    1,
+    0,
+    // one function of that type
+    10,
+    15,
+    1,
+    13,
+    1,
+    1,
+    123,
+    // code: one body, one v128 local
+    32,
+    0,
+    32,
+    0,
+    32,
+    0,
+    253,
+    133,
+    2,
+    11
+    // local.get ×3, f32x4.relaxed_madd, end
+  ]);
+  function wasmBuild() {
+    const asked = new URLSearchParams(self.location?.search || "").get("wasm");
+    if (asked === "simd128" || asked === "relaxed-simd") return asked;
+    return WebAssembly.validate(RELAXED_SIMD_PROBE) ? "relaxed-simd" : "simd128";
+  }
+  var WASM_SCRIPTS = { "relaxed-simd": "pkg/vae_wasm_relaxed_bytes.js", simd128: "pkg/vae_wasm_bytes.js" };
+  var initialised = null;
+  function init() {
+    if (typeof wasm_bindgen === "undefined") throw pageError("error.missing-script", { file: "pkg/vae_wasm.js" });
+    initialised = initialised || (async () => {
+      const script = WASM_SCRIPTS[wasmBuild()];
+      await loadScript(script);
+      const b64 = self.VAE_WASM_BASE64;
+      if (typeof b64 !== "string") throw pageError("error.missing-script", { file: script });
+      delete self.VAE_WASM_BASE64;
+      return wasm_bindgen({ module_or_path: base64Bytes(b64) });
+    })();
+    return initialised;
+  }
+  async function loadModel(name) {
+    await init();
+    const entry = modelEntries().find((m) => m.name === name);
+    if (!entry) throw pageError("error.no-model", { name, names: modelEntries().map((m) => m.name).join(", ") });
+    if (entry.embedded) return new Model(new wasm_bindgen.Explorer(name), null);
+    const store = self.VAE_MODEL_BASE64 = self.VAE_MODEL_BASE64 || {};
+    if (typeof store[name] !== "string") await loadScript(entry.script);
+    const b64 = store[name];
+    if (typeof b64 !== "string") throw pageError("error.missing-script", { file: String(entry.script) });
+    delete store[name];
+    return new Model(wasm_bindgen.Explorer.fromBytes(base64Bytes(b64)), null);
+  }
+  function modelFromBytes(bytes, source) {
+    return new Model(wasm_bindgen.Explorer.fromBytes(bytes), source);
+  }
+  async function wasmMemoryBytes() {
+    return (await init()).memory.buffer.byteLength;
+  }
+  function samplePrior(n, seed) {
+    return wasm_bindgen.Explorer.samplePrior(n, seed);
+  }
+  function interpolate(a, b, n) {
+    return wasm_bindgen.Explorer.interpolate(a.x, a.y, b.x, b.y, n);
+  }
+  function gridExtent(n, range) {
+    return wasm_bindgen.Explorer.gridExtent(n, range);
+  }
+  function priorDensity(x, y) {
+    return wasm_bindgen.Explorer.priorDensity(x, y);
+  }
+  var Model = class {
+    /**
+     * @param {wasm_bindgen.Explorer} explorer
+     * @param {ModelSource} source where it came from (null: shipped with the page)
+     */
+    constructor(explorer, source) {
+      this.explorer = explorer;
+      this.source = source;
+      this.info = explorer.info();
+    }
+    /** Frees the model's memory in the wasm module; the model is unusable afterwards. */
+    free() {
+      this.explorer.free();
+    }
+    /** Decodes z = (x, y) straight into 28×28 ImageData. */
+    decodeImageData(x, y) {
+      return this.explorer.decodeImageData(x, y);
+    }
+    /**
+     * Decodes points `[x0, y0, …]` into one ImageData of 28×28 tiles, `cols` per row.
+     * @param {Float32Array} zs
+     */
+    decodeTiles(zs, cols) {
+      return this.explorer.decodeTiles(zs, cols);
+    }
+    /**
+     * The decoder's manifold: one decoding per point of an n × n grid over the window `w`.
+     * @param {LatentWindow} w
+     */
+    decodeGrid(n, w) {
+      return this.explorer.decodeGrid(n, w.cx, w.cy, w.half);
+    }
+    /** Mean ‖μ‖² of the stored test posteriors (2 for codes spread like N(0, I)). */
+    meanSquaredNorm() {
+      return this.explorer.meanSquaredNorm();
+    }
+    /** Test-set posteriors, flattened `[μ₁, μ₂, σ₁, σ₂, label, …]` (may be empty). */
+    testPosteriors() {
+      return this.explorer.testPosteriors();
+    }
+    /**
+     * log₂ q(z)/p(z) of the aggregate posterior at the points of an n × n grid over the window `w`.
+     * @param {LatentWindow} w
+     */
+    aggregateVsPrior(n, w) {
+      return this.explorer.aggregateVsPrior(n, w.cx, w.cy, w.half);
+    }
+    /**
+     * Mean |Δpixel| per latent unit at the points of an n × n grid over the window `w`.
+     * @param {LatentWindow} w
+     */
+    continuityMap(n, w) {
+      return this.explorer.continuityMap(n, w.cx, w.cy, w.half);
+    }
+    /**
+     * {@link continuityMap} of `rows` grid rows from `firstRow` (from the top) only.
+     * @param {LatentWindow} w
+     */
+    continuityMapRows(n, w, firstRow, rows) {
+      return this.explorer.continuityMapRows(n, w.cx, w.cy, w.half, firstRow, rows);
+    }
+    /**
+     * Preprocesses RGBA pixels MNIST-style and returns the posterior with its ELBO terms.
+     * @param {Uint8Array} rgba
+     * @returns {Posterior}
+     */
+    encodeImage(rgba, width, height) {
+      return this.explorer.encodeImage(rgba, width, height);
+    }
+  };
 
   // web/src/frames.js
   var due = /* @__PURE__ */ new Set();
