@@ -137,3 +137,23 @@ describe('the lesson\'s step on the bound', () => {
     }
   });
 });
+
+describe('a link to a test digit', () => {
+  test('#test=33 shows MNIST test image 33 as if uploaded, with its bound, IWAE from q short of log p(x); a test image the pack lacks is said', async () => {
+    const page = await openExplorer(shared.browser, `${shared.server.url}#test=33&layers=true-posterior`);
+    await page.waitForFunction(() => document.getElementById('exact').dataset.state === 'done', null, { timeout: 30_000 });
+    assert.match(await page.locator('#status').textContent(), /MNIST test image 33/);
+    const f = await page.evaluate(() => {
+      const d = document.getElementById('exact').dataset;
+      return { logPx: Number(d.logPx), elbo: Number(d.elbo), gap: Number(d.gap), amort: Number(d.amortizationGap), iwae: Number(d.iwae) };
+    });
+    console.log(`# test image 33 in the page: log p(x) ${f.logPx.toFixed(2)}, IWAE(64) ${f.iwae.toFixed(2)}, ELBO ${f.elbo.toFixed(2)}, amortization gap ${f.amort.toFixed(2)}`);
+    assert.ok(f.logPx - f.iwae > 1, `IWAE from q stays short of log p(x) on this digit (${f.iwae} vs ${f.logPx})`);
+    assert.deepEqual(page.problems, []);
+    await page.close();
+    const missing = await openExplorer(shared.browser, `${FILE_URL}#test=5000`);
+    await missing.waitForSelector('#status.error');
+    assert.match(await missing.locator('#status').textContent(), /test image 5000 could not be shown.*first 1000/);
+    await missing.close();
+  });
+});

@@ -129,6 +129,8 @@ self.VAE_MESSAGES_FA = {
   'aria.optimise-chart': 'ELBO توزیع q در هر گام صعود، زیر {{ltr:ELBO(q*)}} و {{ltr:log p(x)}}',
   'chart.optimise-log-px': '{{ltr:log p(x)}}',
   'chart.optimise-best': '{{ltr:ELBO(q*)}}',
+  'test.image-name': 'تصویر آزمون شماره‌ی {n} از MNIST',
+  'status.test-image-failed': 'تصویر آزمون شماره‌ی {n} از MNIST نمایش داده نشد: {reason}',
   'draw.name': 'طرح شما',
 
   'training.kind.ae': 'AE ساده',

@@ -126,6 +126,8 @@
     "chart.optimise-log-px": "{{ltr:log p(x)}}",
     "chart.optimise-best": "{{ltr:ELBO(q*)}}",
     "draw.name": "your drawing",
+    "test.image-name": "MNIST test image {n}",
+    "status.test-image-failed": "MNIST test image {n} could not be shown: {reason}",
     "training.kind.ae": "plain AE",
     "training.loss-group": "the loss",
     "training.likelihood": "decoder's pixels",
@@ -1849,6 +1851,34 @@
     ctx.fillText(steps, w - PAD.right - ctx.measureText(steps).width, h - 4);
   }
 
+  // web/src/testset.js
+  var pack = null;
+  async function gunzip(bytes) {
+    const stream = new Blob([
+      /** @type {BlobPart} */
+      bytes
+    ]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  }
+  function packBytes() {
+    pack = pack || (async () => {
+      await loadScript("pkg/data-mnist.js");
+      const data = self.VAE_DATA_MNIST;
+      if (typeof data !== "string") throw pageError("error.missing-script", { file: "pkg/data-mnist.js" });
+      return gunzip(base64Bytes(data));
+    })();
+    pack.catch(() => {
+      pack = null;
+    });
+    return pack;
+  }
+  async function testImage(n) {
+    const grey = wasm_bindgen.Explorer.packTestImage(await packBytes(), n);
+    const rgba = new Uint8Array(grey.length * 4);
+    grey.forEach((v, i) => rgba.set([v, v, v, 255], 4 * i));
+    return { rgba, width: 28, height: 28, name: { key: "test.image-name", params: { n } } };
+  }
+
   // web/src/decoded.js
   var HUD_EVERY_MS = 500;
   var RUN_GAP_MS = 250;
@@ -2177,7 +2207,8 @@
       layers: params.has("layers") ? params.get("layers").split(",").filter((l) => layerIds.includes(l)) : void 0,
       view: view.length === 3 && view.every(Number.isFinite) && view[2] > 0 ? { cx: view[0], cy: view[1], half: view[2] } : void 0,
       lang: params.get("lang") || void 0,
-      lesson: Number(params.get("lesson")) >= 1 ? Math.floor(Number(params.get("lesson"))) : void 0
+      lesson: Number(params.get("lesson")) >= 1 ? Math.floor(Number(params.get("lesson"))) : void 0,
+      test: /^\d+$/.test(params.get("test") || "") ? Number(params.get("test")) : void 0
     };
   }
   function fragmentWriter(describe) {
@@ -2386,24 +2417,20 @@
   var PRIOR_SEED = 2024;
   var FEW_CORES = fewCores();
   var STATE_MESSAGES = { idle: "training.state.idle", running: "training.state.running", paused: "training.state.paused", stopped: "training.state.stopped" };
-  async function gunzip(bytes) {
-    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
-  }
   var TRAIN_SCRIPTS = { "relaxed-simd": "pkg/train-relaxed.js", simd128: "pkg/train.js" };
   async function startWorker(onMessage) {
     const script = TRAIN_SCRIPTS[wasmBuild()];
     await loadScript(script);
-    await loadScript("pkg/data-mnist.js");
-    const train = self.VAE_TRAIN, data = self.VAE_DATA_MNIST;
-    if (!train || typeof data !== "string") throw pageError("error.missing-script", { file: `${script}, pkg/data-mnist.js` });
+    const pack2 = await packBytes();
+    const train = self.VAE_TRAIN;
+    if (!train) throw pageError("error.missing-script", { file: script });
     const url = URL.createObjectURL(new Blob([train.source], { type: "text/javascript" }));
     const worker = new Worker(url);
     URL.revokeObjectURL(url);
     worker.onmessage = (event) => onMessage(event.data);
     worker.onerror = (event) => onMessage({ type: "error", error: event.message ? { message: event.message } : pageError("error.training.worker") });
     const prior = samplePrior(PRIOR_SAMPLES2, PRIOR_SEED);
-    post(worker, { type: "init", wasm: base64Bytes(train.wasm), pack: await gunzip(base64Bytes(data)), prior, fewCores: FEW_CORES });
+    post(worker, { type: "init", wasm: base64Bytes(train.wasm), pack: pack2, prior, fewCores: FEW_CORES });
     return worker;
   }
   function post(worker, message) {
@@ -3013,6 +3040,7 @@
     plane.setPoint(plane.clampPoint(restored.z || { x: 0, y: 0 }));
     if (restored.view) plane.setWindow(restored.view);
     if (restored.lesson) lesson?.open(restored.lesson);
+    if (restored.test !== void 0) showTestImage(restored.test, posterior);
     watchFragment(LAYER_IDS, (next) => followFragment(next, { store, plane, layers, lesson, languageSwitch }));
     requestAnimationFrame(() => {
       document.body.dataset.readyMs = performance.now().toFixed(1);
@@ -3073,6 +3101,9 @@
     store.on(["current"], () => describeModel(store.model().info));
     list(store.get());
     describeModel(store.model().info);
+  }
+  function showTestImage(n, posterior) {
+    testImage(n).then((image) => posterior.show(image), (err) => setStatus("status.test-image-failed", { n, reason: errorMessage(err) }, true));
   }
   var DATASET_MESSAGES = { mnist: "dataset.mnist", "fashion-mnist": "dataset.fashion-mnist", kmnist: "dataset.kmnist" };
   function kindMessage(info) {

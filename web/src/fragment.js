@@ -1,7 +1,8 @@
 // fragment.js — the view in the URL fragment:
 // `#model=…&z=x,y&layers=a,b&view=cx,cy,halfwidth&lang=fa&lesson=3`, so a view (with its zoomed
 // window, language and lesson step) can be shared and restored, and the page follows the fragment
-// when it changes (a pasted link, the Back button).
+// when it changes (a pasted link, the Back button). A link may also name an MNIST test digit
+// (`test=33`), shown once as if uploaded.
 
 import { RANGE as WHOLE_PLANE_HALF, windowText } from './plane.js';
 
@@ -23,6 +24,7 @@ export function readFragment(layerIds) {
     view: view.length === 3 && view.every(Number.isFinite) && view[2] > 0 ? { cx: view[0], cy: view[1], half: view[2] } : undefined,
     lang: params.get('lang') || undefined,
     lesson: Number(params.get('lesson')) >= 1 ? Math.floor(Number(params.get('lesson'))) : undefined,
+    test: /^\d+$/.test(params.get('test') || '') ? Number(params.get('test')) : undefined,
   };
 }
 

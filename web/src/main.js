@@ -10,6 +10,7 @@ import { attachZoomButtons, zoomControls } from './zoom.js';
 import { LAYER_IDS, REGISTRY_DRAWN, createLayersPanel } from './layers.js';
 import { createBoundPanel } from './bound.js';
 import { createOptimisePanel } from './optimise.js';
+import { testImage } from './testset.js';
 import { createDecodedPanel } from './decoded.js';
 import { createInterpolationPanel, createSamplingPanel } from './comparisons.js';
 import { createPosteriorPanel } from './posterior.js';
@@ -82,6 +83,7 @@ async function start() {
   plane.setPoint(plane.clampPoint(restored.z || { x: 0, y: 0 }));
   if (restored.view) plane.setWindow(restored.view);
   if (restored.lesson) lesson?.open(restored.lesson);
+  if (restored.test !== undefined) showTestImage(restored.test, posterior);
   // A fragment changed by hand, a pasted link or the Back button: the page follows it.
   watchFragment(LAYER_IDS, (next) => followFragment(next, { store, plane, layers, lesson, languageSwitch }));
   // Time to interactive, for the benchmark: page start → first decoded image on screen.
@@ -155,6 +157,15 @@ function createModelSwitch(store) {
   store.on(['current'], () => describeModel(store.model().info));
   list(store.get());
   describeModel(store.model().info);
+}
+
+/**
+ * Shows MNIST test digit `n` (from the pack the page trains on) as if uploaded, or says why not.
+ * @param {number} n
+ * @param {{show: (image: any) => void}} posterior
+ */
+function showTestImage(n, posterior) {
+  testImage(n).then((image) => posterior.show(image), (err) => setStatus('status.test-image-failed', { n, reason: errorMessage(err) }, true));
 }
 
 /** The message naming each dataset the trainer knows (vae-core's `dataset::DATASETS`). */

@@ -132,6 +132,8 @@ export const EN = {
   'chart.optimise-log-px': '{{ltr:log p(x)}}',
   'chart.optimise-best': '{{ltr:ELBO(q*)}}',
   'draw.name': 'your drawing',
+  'test.image-name': 'MNIST test image {n}',
+  'status.test-image-failed': 'MNIST test image {n} could not be shown: {reason}',
 
   'training.kind.ae': 'plain AE',
   'training.loss-group': 'the loss',

@@ -7,6 +7,7 @@ import { $, errorMessage, fmt, setStatus, sigmaText } from './dom.js';
 import { pageError, render } from './i18n.js';
 import { base64Bytes, modelFromBytes, samplePrior, wasmBuild } from './wasm.js';
 import { loadScript } from './scripts.js';
+import { packBytes } from './testset.js';
 import { codesDrawable, drawStill, priorDrawable } from './plane.js';
 import { createLossChart } from './chart.js';
 import { SHEET_LOSS, setTrainingControls } from './train-controls.js';
@@ -27,12 +28,6 @@ const FEW_CORES = fewCores();
 /** How the status line says each state of the Worker. */
 const STATE_MESSAGES = { idle: 'training.state.idle', running: 'training.state.running', paused: 'training.state.paused', stopped: 'training.state.stopped' };
 
-/** Gunzips `bytes` with the browser's own decompressor. */
-async function gunzip(bytes) {
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
 /** The training module of each build of the page's module (its matrix products with relaxed SIMD where the browser has it). */
 const TRAIN_SCRIPTS = { 'relaxed-simd': 'pkg/train-relaxed.js', simd128: 'pkg/train.js' };
 
@@ -46,16 +41,16 @@ const TRAIN_SCRIPTS = { 'relaxed-simd': 'pkg/train-relaxed.js', simd128: 'pkg/tr
 async function startWorker(onMessage) {
   const script = TRAIN_SCRIPTS[wasmBuild()];
   await loadScript(script);
-  await loadScript('pkg/data-mnist.js');
-  const train = self.VAE_TRAIN, data = self.VAE_DATA_MNIST;
-  if (!train || typeof data !== 'string') throw pageError('error.missing-script', { file: `${script}, pkg/data-mnist.js` });
+  const pack = await packBytes();
+  const train = self.VAE_TRAIN;
+  if (!train) throw pageError('error.missing-script', { file: script });
   const url = URL.createObjectURL(new Blob([train.source], { type: 'text/javascript' }));
   const worker = new Worker(url);
   URL.revokeObjectURL(url);
   worker.onmessage = (event) => onMessage(event.data);
   worker.onerror = (event) => onMessage({ type: 'error', error: event.message ? { message: event.message } : pageError('error.training.worker') });
   const prior = samplePrior(PRIOR_SAMPLES, PRIOR_SEED);
-  post(worker, { type: 'init', wasm: base64Bytes(train.wasm), pack: await gunzip(base64Bytes(data)), prior, fewCores: FEW_CORES });
+  post(worker, { type: 'init', wasm: base64Bytes(train.wasm), pack, prior, fewCores: FEW_CORES });
   return worker;
 }
 

@@ -258,6 +258,19 @@ impl Explorer {
         Ok(vae_core::numeric::standard_normal_samples(n as usize * LATENT_DIM, seed as u64))
     }
 
+    /// Test image `n` of a dataset pack (`datasets/mnist.vaed.gz`, decompressed): its 784 grey
+    /// levels, rows from the top (the page shows the test images its figures name).
+    #[wasm_bindgen(js_name = packTestImage)]
+    pub fn pack_test_image(pack: &[u8], n: u32) -> Result<Vec<u8>, JsValue> {
+        let pack = vae_core::pack::DataPack::from_bytes(pack).map_err(|e| js_error(&e))?;
+        let count = pack.test.labels.len();
+        let n = n as usize;
+        if n >= count {
+            return Err(JsError::new(&format!("test image {n} is not in the pack, which holds the first {count}")).into());
+        }
+        Ok(pack.test.images[n * vae_core::IMAGE_PIXELS..(n + 1) * vae_core::IMAGE_PIXELS].to_vec())
+    }
+
     /// Preprocesses an RGBA image the way the model's dataset was made and returns its posterior and ELBO readout
     /// (`{mu, sigma, recon, kl, elbo, iwae, input, reconstruction, samples, inverted}`).
     #[wasm_bindgen(js_name = encodeImage)]
