@@ -147,7 +147,7 @@ fn mnist_tests(root: &Path) -> Result<()> {
     }
     step("Rust tests that need MNIST (the committed dataset pack against the IDX files)");
     run(Command::new(cargo())
-        .args(["test", "--locked", "-p", "integration-tests", "--test", "dataset_pack", "--", "--ignored"])
+        .args(["test", "--workspace", "--locked", "--test", "dataset_pack", "--", "--ignored"])
         .env("VAE_DATA_DIR", &dir)
         .current_dir(root))
 }
