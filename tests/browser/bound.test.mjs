@@ -55,6 +55,10 @@ for (const mode of ['http', 'file']) {
       assert.equal(sure, 'true', 'a digit\'s few modes are all climbed');
       assert.ok(unsureHidden, 'and the page says nothing of doubt');
       assert.ok(evaluations > 100 && evaluations < 20_000, `decoder evaluations ${evaluations}`);
+      // The job's time, from the image to the refined picture, once the picture is done.
+      await page.waitForFunction(() => document.getElementById('exact').dataset.ms);
+      const ms = Number(await page.evaluate(() => document.getElementById('exact').dataset.ms));
+      assert.ok(ms > 0 && ms < 30_000, `data-ms ${ms}`);
       // The picture is on the plane and the zoom frames it.
       await page.click('#plane-zoom-posterior');
       await nextFrames(page);

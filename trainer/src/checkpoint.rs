@@ -34,7 +34,8 @@ const VERSION: u32 = 2;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSettings {
     pub name: String,
-    pub kind: String,
+    /// VAE or AE (stored as vae-core's enum: the same JSON as the string it replaced).
+    pub kind: vae_core::ModelKind,
     pub beta: f64,
     /// The KL mean part's weight when it differs from `beta` (checkpoints before it: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -109,7 +109,7 @@ impl Trainer {
         let name = args.model_name();
         let settings = RunSettings {
             name: name.clone(),
-            kind: args.model.to_string(),
+            kind: args.model,
             beta: args.objective().beta(),
             beta_mean: args.objective().split_beta_mean(),
             likelihood: args.likelihood(),

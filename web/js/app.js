@@ -1600,6 +1600,7 @@
         return say("none", "exact.failed", { reason: errorMessage(err) });
       }
       say("pending", "exact.pending");
+      const started = performance.now();
       const current2 = () => id === run;
       stepJob(job, model, current2, (err) => say("none", "exact.failed", { reason: errorMessage(err) }), (bound) => {
         frame = windowAround([{ mean: post2.mu, cov: [[post2.sigma[0] ** 2, 0], [0, post2.sigma[1] ** 2]] }, bound.posterior_moments]);
@@ -1608,11 +1609,12 @@
         drawPicture(current2, model, post2, bound, (drawable, state) => {
           plane.setLayer("true-posterior", drawable);
           out.dataset.state = state;
+          if (state === "done") out.dataset.ms = (performance.now() - started).toFixed(1);
         });
       });
     }
     function say(state, key, params = {}) {
-      for (const name of ["logPx", "iwae", "elbo", "gap", "approximationGap", "amortizationGap", "fullCovarianceGain", "evaluations", "sure"]) delete out.dataset[name];
+      for (const name of ["logPx", "iwae", "elbo", "gap", "approximationGap", "amortizationGap", "fullCovarianceGain", "evaluations", "sure", "ms"]) delete out.dataset[name];
       $("exact-unsure").hidden = true;
       out.dataset.state = state;
       render($("exact-figures"), key, params);

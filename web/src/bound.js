@@ -62,6 +62,7 @@ export function createBoundPanel(store, plane, posterior) {
       return say('none', 'exact.failed', { reason: errorMessage(err) });
     }
     say('pending', 'exact.pending');
+    const started = performance.now();
     const current = () => id === run;
     stepJob(job, model, current, (err) => say('none', 'exact.failed', { reason: errorMessage(err) }), (bound) => {
       frame = windowAround([{ mean: post.mu, cov: [[post.sigma[0] ** 2, 0], [0, post.sigma[1] ** 2]] }, bound.posterior_moments]);
@@ -70,13 +71,15 @@ export function createBoundPanel(store, plane, posterior) {
       drawPicture(current, model, post, bound, (drawable, state) => {
         plane.setLayer('true-posterior', drawable);
         out.dataset.state = state;
+        // The job's time: from the image to the refined picture.
+        if (state === 'done') out.dataset.ms = (performance.now() - started).toFixed(1);
       });
     });
   }
 
   /** Sets `#exact`'s state and its one-line message (the figures cleared). */
   function say(state, key, params = {}) {
-    for (const name of ['logPx', 'iwae', 'elbo', 'gap', 'approximationGap', 'amortizationGap', 'fullCovarianceGain', 'evaluations', 'sure']) delete out.dataset[name];
+    for (const name of ['logPx', 'iwae', 'elbo', 'gap', 'approximationGap', 'amortizationGap', 'fullCovarianceGain', 'evaluations', 'sure', 'ms']) delete out.dataset[name];
     $('exact-unsure').hidden = true;
     out.dataset.state = state;
     render($('exact-figures'), key, params);
