@@ -719,6 +719,23 @@
     if (globalThis.scheduler?.postTask) globalThis.scheduler.postTask(fn, { priority: "background" });
     else setTimeout(fn, 0);
   }
+  function runInTasks(job, slice, finished, current2, { progress, done, failed }) {
+    const step = () => {
+      if (!current2()) return job.free();
+      let result;
+      try {
+        result = slice();
+      } catch (err) {
+        job.free();
+        return failed(err);
+      }
+      progress?.(result);
+      if (!finished(result)) return void later(step);
+      job.free();
+      done(result);
+    };
+    later(step);
+  }
 
   // web/src/plane.js
   var RANGE = 4;
@@ -1632,20 +1649,7 @@
     };
   }
   function stepJob(job, model, current2, failed, done) {
-    const step = () => {
-      if (!current2()) return job.free();
-      let bound;
-      try {
-        bound = job.step(model.explorer, STEP_BUDGET);
-      } catch (err) {
-        job.free();
-        return failed(err);
-      }
-      if (bound === null) return void later(step);
-      job.free();
-      done(bound);
-    };
-    later(step);
+    runInTasks(job, () => job.step(model.explorer, STEP_BUDGET), (bound) => bound !== null, current2, { done, failed });
   }
   function windowAround(gaussians) {
     const lo = [Infinity, Infinity], hi = [-Infinity, -Infinity];
@@ -1791,21 +1795,8 @@
     } catch (err) {
       return failed(err);
     }
-    const step = () => {
-      if (!current2()) return job.free();
-      let report;
-      try {
-        report = job.step(model.explorer, STEPS_PER_TASK);
-      } catch (err) {
-        job.free();
-        return failed(err);
-      }
-      progress(report);
-      if (!report.done) return void later(step);
-      job.free();
-      end(report);
-    };
-    later(step);
+    const slice = () => job.step(model.explorer, STEPS_PER_TASK);
+    runInTasks(job, slice, (report) => report.done, current2, { progress, done: end, failed });
   }
   function finish(chart, bound, report) {
     const best = bound.best_diagonal;

@@ -9,7 +9,7 @@ import { $, errorMessage, fmt, heatmapCanvas } from './dom.js';
 import { render } from './i18n.js';
 import { pictureDrawable } from './plane.js';
 import { gridExtent } from './wasm.js';
-import { later } from './frames.js';
+import { later, runInTasks } from './frames.js';
 
 const STEP_BUDGET = 256;      // decoder evaluations per background task (≈ 8 ms in Chromium)
 const COARSE_CELLS = 24;      // the first picture of p(z|x): 24² points …
@@ -108,20 +108,7 @@ export function createBoundPanel(store, plane, posterior) {
  * @param {(bound: Bound) => void} done
  */
 function stepJob(job, model, current, failed, done) {
-  const step = () => {
-    if (!current()) return job.free();
-    let bound;
-    try {
-      bound = job.step(model.explorer, STEP_BUDGET);
-    } catch (err) {
-      job.free();
-      return failed(err);
-    }
-    if (bound === null) return void later(step);
-    job.free();
-    done(bound);
-  };
-  later(step);
+  runInTasks(job, () => job.step(model.explorer, STEP_BUDGET), (bound) => bound !== null, current, { done, failed });
 }
 
 /**

@@ -7,7 +7,7 @@
 import { $, errorMessage, fmt } from './dom.js';
 import { onLanguage, render, t } from './i18n.js';
 import { ellipses } from './bound.js';
-import { later, redrawNextFrame } from './frames.js';
+import { redrawNextFrame, runInTasks } from './frames.js';
 
 const STEPS_PER_TASK = 2;          // ascent steps per background task (≈ 2 × 144 decodes)
 const COLOR = '#1565c0';           // q_t on the plane and its line on the chart
@@ -87,22 +87,9 @@ function ascend({ post, model }, current, progress, end) {
   } catch (err) {
     return failed(err);
   }
-  const step = () => {
-    if (!current()) return job.free();
-    /** @type {AscentReport} */
-    let report;
-    try {
-      report = job.step(model.explorer, STEPS_PER_TASK);
-    } catch (err) {
-      job.free();
-      return failed(err);
-    }
-    progress(report);
-    if (!report.done) return void later(step);
-    job.free();
-    end(report);
-  };
-  later(step);
+  /** @type {() => AscentReport} */
+  const slice = () => job.step(model.explorer, STEPS_PER_TASK);
+  runInTasks(job, slice, (report) => report.done, current, { progress, done: end, failed });
 }
 
 /**
