@@ -13,7 +13,7 @@ use vae_core::numeric::standard_normal_samples;
 use vae_core::{ElboTerms, IMAGE_PIXELS, Likelihood, ModelKind, Vae, WeightsFile, WeightsMeta, preprocess_rgba_as, readout};
 
 use crate::data::{self, Split};
-use crate::scoring::{EvalArgs, gaussian_units, load_weights};
+use crate::scoring::{EvalArgs, gaussian_units, load_weights, sigma_x_text};
 use vae_core::classifier::{Classifier, argmax, class_entropy_bits, classify};
 use vae_core::eval::{TEST_BINARIZATION_SEED, elbo_on};
 use vae_core::train::scored_images;
@@ -172,7 +172,7 @@ fn print_heading(r: &EvalReport) {
              images, not comparable with a Bernoulli decoder's:",
             r.name,
             r.kind,
-            if learned { format!("{sigma_x:.4}, learned") } else { sigma_x.to_string() },
+            sigma_x_text(sigma_x, learned),
             r.images
         ),
     }

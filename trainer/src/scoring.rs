@@ -71,6 +71,14 @@ pub fn load_weights(path: &Path, device: &Device) -> Result<(WeightsFile, Vae)> 
 pub fn gaussian_units(likelihood: Likelihood) -> String {
     match likelihood {
         Likelihood::Bernoulli => String::new(),
-        Likelihood::Gaussian { sigma_x, .. } => format!(" (Gaussian decoder, σₓ = {sigma_x}: nats of a density over grey images)"),
+        Likelihood::Gaussian { sigma_x, learned } => {
+            format!(" (Gaussian decoder, σₓ = {}: nats of a density over grey images)", sigma_x_text(sigma_x, learned))
+        }
     }
+}
+
+/// A Gaussian decoder's σₓ as the reports say it: a fixed one as it was given, a learned one to
+/// four places and named so.
+pub fn sigma_x_text(sigma_x: f64, learned: bool) -> String {
+    if learned { format!("{sigma_x:.4}, learned") } else { sigma_x.to_string() }
 }
