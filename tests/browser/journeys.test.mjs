@@ -1,6 +1,6 @@
 // The page's core journeys, one test body run in two engines (Chromium and Firefox ESR, see
 // engines.mjs), over http and from file://: load and the first image, a drag, an upload and its
-// posterior, drawing, the model switch, wheel zoom about the pointer and zoom-to-posterior, a
+// posterior, the exact bound from its Worker, drawing, the model switch, wheel zoom about the pointer and zoom-to-posterior, a
 // lesson step in Persian, training started and paused, and a `.vaew` opened. Each engine prints
 // its version and which wasm build it runs.
 import { after, before, describe, test } from 'node:test';
@@ -92,6 +92,18 @@ async function journeys(page, base, engine) {
   await until(page, 'the posterior of the upload', () => document.getElementById('posterior').dataset.mu);
   const sigma = (await page.evaluate(() => document.getElementById('posterior').dataset.sigma)).split(',').map(Number);
   assert.ok(sigma.every((s) => s > 0 && s < 1), `σ = ${sigma}`);
+
+  // The exact bound, computed in a Worker of its own (a blob Worker handed the page's compiled
+  // module): its figures arrive, ordered, and the refined picture after them.
+  await page.click('#layer-true-posterior');
+  await until(page, 'the exact bound of the upload', () => {
+    const d = document.getElementById('exact').dataset;
+    return d.state === 'done' && Boolean(d.logPx);
+  }, undefined, 60_000);
+  const exact = await page.evaluate(() => ({ ...document.getElementById('exact').dataset }));
+  assert.ok(Number(exact.logPx) >= Number(exact.elbo) && Number(exact.gap) >= 0 && Number(exact.ms) > 0, `the bound: ${JSON.stringify(exact)}`);
+  console.log(`# ${engine}: the upload's exact log p(x) ${Number(exact.logPx).toFixed(4)}, ELBO ${Number(exact.elbo).toFixed(4)}, ${exact.evaluations} decodes, ${exact.ms} ms`);
+  await page.click('#layer-true-posterior');
 
   // Zoom to the posterior, then the wheel about the pointer keeps the latent point under it.
   await page.click('#plane-zoom-posterior');

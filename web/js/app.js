@@ -589,27 +589,32 @@
       const b64 = self.VAE_WASM_BASE64;
       if (typeof b64 !== "string") throw pageError("error.missing-script", { file: script });
       delete self.VAE_WASM_BASE64;
-      return wasm_bindgen({ module_or_path: base64Bytes(b64) });
+      const module = await WebAssembly.compile(base64Bytes(b64));
+      return { exports: await wasm_bindgen({ module_or_path: module }), module };
     })();
     return initialised;
+  }
+  async function compiledModule() {
+    return (await init()).module;
   }
   async function loadModel(name) {
     await init();
     const entry = modelEntries().find((m) => m.name === name);
     if (!entry) throw pageError("error.no-model", { name, names: modelEntries().map((m) => m.name).join(", ") });
-    if (entry.embedded) return new Model(new wasm_bindgen.Explorer(name), null);
+    if (entry.embedded) return new Model(new wasm_bindgen.Explorer(name), null, { name });
     const store = self.VAE_MODEL_BASE64 = self.VAE_MODEL_BASE64 || {};
     if (typeof store[name] !== "string") await loadScript(entry.script);
     const b64 = store[name];
     if (typeof b64 !== "string") throw pageError("error.missing-script", { file: String(entry.script) });
     delete store[name];
-    return new Model(wasm_bindgen.Explorer.fromBytes(base64Bytes(b64)), null);
+    const bytes = base64Bytes(b64);
+    return new Model(wasm_bindgen.Explorer.fromBytes(bytes), null, { bytes });
   }
   function modelFromBytes(bytes, source) {
-    return new Model(wasm_bindgen.Explorer.fromBytes(bytes), source);
+    return new Model(wasm_bindgen.Explorer.fromBytes(bytes), source, { bytes });
   }
   async function wasmMemoryBytes() {
-    return (await init()).memory.buffer.byteLength;
+    return (await init()).exports.memory.buffer.byteLength;
   }
   function samplePrior(n, seed) {
     return wasm_bindgen.Explorer.samplePrior(n, seed);
@@ -623,14 +628,18 @@
   function priorDensity(x, y) {
     return wasm_bindgen.Explorer.priorDensity(x, y);
   }
+  var models = 0;
   var Model = class {
     /**
      * @param {wasm_bindgen.Explorer} explorer
      * @param {ModelSource} source where it came from (null: shipped with the page)
+     * @param {{name?: string, bytes?: Uint8Array}} made how it was made: the embedded model `name`
+     *   or a weights file's `bytes` (the bound's Worker makes its own copy the same way)
      */
-    constructor(explorer, source) {
+    constructor(explorer, source, made) {
       this.explorer = explorer;
       this.source = source;
+      this.recipe = { id: ++models, ...made };
       this.info = explorer.info();
     }
     /** Frees the model's memory in the wasm module; the model is unusable afterwards. */
@@ -718,23 +727,6 @@
   function later(fn) {
     if (globalThis.scheduler?.postTask) globalThis.scheduler.postTask(fn, { priority: "background" });
     else setTimeout(fn, 0);
-  }
-  function runInTasks(job, slice, finished, current2, { progress, done, failed }) {
-    const step = () => {
-      if (!current2()) return job.free();
-      let result;
-      try {
-        result = slice();
-      } catch (err) {
-        job.free();
-        return failed(err);
-      }
-      progress?.(result);
-      if (!finished(result)) return void later(step);
-      job.free();
-      done(result);
-    };
-    later(step);
   }
 
   // web/src/plane.js
@@ -1581,12 +1573,64 @@
     }));
   }
 
+  // web/src/bound-protocol.js
+  function endsJob(message) {
+    return message.type === "failed" || message.type === "picture" && message.state === "done" || message.type === "ascent" && message.report.done;
+  }
+
+  // web/src/bound-jobs.js
+  var SCRIPT = "pkg/bound.js";
+  var started = null;
+  var jobs = 0;
+  var listening = /* @__PURE__ */ new Map();
+  function worker() {
+    started = started || (async () => {
+      await loadScript(SCRIPT);
+      const source = self.VAE_BOUND_SOURCE;
+      if (typeof source !== "string") throw pageError("error.missing-script", { file: SCRIPT });
+      const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+      const w = new Worker(url);
+      URL.revokeObjectURL(url);
+      w.onmessage = (event) => deliver(event.data);
+      w.onerror = (event) => {
+        event.preventDefault();
+        const error = { message: event.message || "the bound's Worker stopped" };
+        for (const job of [...listening.keys()]) deliver({ type: "failed", job, error });
+      };
+      send(w, { type: "init", module: await compiledModule() });
+      return w;
+    })();
+    started.catch(() => {
+      started = null;
+    });
+    return started;
+  }
+  function send(w, message) {
+    w.postMessage(message);
+  }
+  function deliver(message) {
+    const on = listening.get(message.job);
+    if (endsJob(message)) listening.delete(message.job);
+    on?.(message);
+  }
+  function startJob(type, model, image, on) {
+    const job = ++jobs;
+    listening.set(job, on);
+    worker().then((w) => send(w, { type, job, model: model.recipe, image })).catch((err) => {
+      const { key, params } = errorMessage(err);
+      deliver({ type: "failed", job, error: { key, params, message: String(err?.message || err) } });
+    });
+    return {
+      cancel() {
+        if (!listening.delete(job)) return;
+        started?.then((w) => send(w, { type: "cancel", job })).catch(() => {
+        });
+      },
+      running: () => listening.has(job)
+    };
+  }
+
   // web/src/bound.js
-  var STEP_BUDGET = 256;
-  var COARSE_CELLS = 24;
-  var PICTURE_CELLS = 64;
-  var PICTURE_BAND_ROWS = 6;
-  var PICTURE_SIGMAS = 4;
   var FRAME_SIGMAS = 3;
   var FRAME_MARGIN = 1.4;
   var LEVELS = [[-0.5, 170], [-2, 110], [-4.5, 50]];
@@ -1597,11 +1641,16 @@
       $("layer-true-posterior")
     );
     const out = $("exact");
-    let run = 0;
+    let job = null;
+    let cancelled = 0;
     let frame = null;
     let known = null;
     function restart() {
-      const id = ++run;
+      if (job?.running()) {
+        job.cancel();
+        out.dataset.cancelled = String(++cancelled);
+      }
+      job = null;
       const post2 = posterior.current();
       const model = store.model();
       out.hidden = !toggle.checked;
@@ -1610,24 +1659,22 @@
       plane.setLayer("true-posterior", null);
       if (!toggle.checked || !post2) return say("none", "exact.no-image");
       if (model.info.kind === "ae") return say("none", "exact.ae");
-      let job;
-      try {
-        job = model.explorer.exactBoundJob(new Float32Array(post2.input), post2.mu[0], post2.mu[1], post2.sigma[0], post2.sigma[1]);
-      } catch (err) {
-        return say("none", "exact.failed", { reason: errorMessage(err) });
-      }
       say("pending", "exact.pending");
-      const started = performance.now();
-      const current2 = () => id === run;
-      stepJob(job, model, current2, (err) => say("none", "exact.failed", { reason: errorMessage(err) }), (bound) => {
-        frame = windowAround([{ mean: post2.mu, cov: [[post2.sigma[0] ** 2, 0], [0, post2.sigma[1] ** 2]] }, bound.posterior_moments]);
-        known = { bound, post: post2, model };
-        showFigures(out, bound, post2);
-        drawPicture(current2, model, post2, bound, (drawable, state) => {
-          plane.setLayer("true-posterior", drawable);
-          out.dataset.state = state;
-          if (state === "done") out.dataset.ms = (performance.now() - started).toFixed(1);
-        });
+      const started2 = performance.now();
+      let bound = null;
+      const image = { input: new Float32Array(post2.input), mu: post2.mu, sigma: post2.sigma };
+      job = startJob("bound", model, image, (message) => {
+        if (message.type === "failed") return say("none", "exact.failed", { reason: errorMessage(message.error) });
+        if (message.type === "figures") {
+          bound = message.bound;
+          frame = windowAround([{ mean: post2.mu, cov: [[post2.sigma[0] ** 2, 0], [0, post2.sigma[1] ** 2]] }, bound.posterior_moments]);
+          known = { bound, post: post2, model };
+          return showFigures(out, bound, post2);
+        }
+        if (message.type !== "picture" || !bound) return;
+        plane.setLayer("true-posterior", boundDrawable(message.logDensity, message.n, message.window, bound));
+        out.dataset.state = message.state;
+        if (message.state === "done") out.dataset.ms = (performance.now() - started2).toFixed(1);
       });
     }
     function say(state, key, params = {}) {
@@ -1647,9 +1694,6 @@
       /** The bound shown, with the posterior and model it belongs to (null before it is known). */
       current: () => known
     };
-  }
-  function stepJob(job, model, current2, failed, done) {
-    runInTasks(job, () => job.step(model.explorer, STEP_BUDGET), (bound) => bound !== null, current2, { done, failed });
   }
   function windowAround(gaussians) {
     const lo = [Infinity, Infinity], hi = [-Infinity, -Infinity];
@@ -1680,26 +1724,6 @@
     render($("exact-full"), "exact.full", { full: fmt(bound.full_covariance_gain, 3), rho: fmt(correlation(bound.best_full.cov)) });
     $("exact-gaps").hidden = false;
     out.dispatchEvent(new Event("exact-change"));
-  }
-  function drawPicture(current2, model, post2, bound, show) {
-    const m = bound.posterior_moments;
-    const widest = Math.sqrt(Math.max(m.cov[0][0], m.cov[1][1], 1e-8));
-    const w = { cx: m.mean[0], cy: m.mean[1], half: Math.min(10, Math.max(1e-3, PICTURE_SIGMAS * widest)) };
-    const input = new Float32Array(post2.input);
-    const rows = (n, first, count) => model.explorer.logPosteriorRows(input, bound.log_px, n, w.cx, w.cy, w.half, first, count);
-    const coarse = rows(COARSE_CELLS, 0, COARSE_CELLS);
-    show(boundDrawable(coarse, COARSE_CELLS, w, bound), "coarse");
-    const fine = new Float32Array(PICTURE_CELLS * PICTURE_CELLS);
-    let row = 0;
-    const band = () => {
-      if (!current2()) return;
-      const count = Math.min(PICTURE_BAND_ROWS, PICTURE_CELLS - row);
-      fine.set(rows(PICTURE_CELLS, row, count), row * PICTURE_CELLS);
-      row += count;
-      if (row < PICTURE_CELLS) return void later(band);
-      show(boundDrawable(fine, PICTURE_CELLS, w, bound), "done");
-    };
-    later(band);
   }
   function boundDrawable(logDensity, n, w, bound) {
     const peak = logDensity.reduce((a, v) => v > a ? v : a, -Infinity);
@@ -1733,7 +1757,6 @@
   var correlation = (cov) => cov[0][1] / Math.sqrt(cov[0][0] * cov[1][1]);
 
   // web/src/optimise.js
-  var STEPS_PER_TASK = 2;
   var COLOR = "#1565c0";
   var LINES = { logPx: "#00897b", best: "#e8710a" };
   var SAME_MODE_SIGMAS = 1;
@@ -1749,11 +1772,14 @@
       $("exact-optimise-chart")
     );
     let run = 0;
+    let job = null;
     let drawn = null;
     const redraw = () => drawChart(chart, drawn);
     onLanguage(() => redrawNextFrame(redraw));
     function reset() {
       run++;
+      job?.cancel();
+      job = null;
       drawn = null;
       plane.setLayer("optimise", null);
       for (const key of ["elboStart", "elboEnd", "steps", "mode"]) delete chart.dataset[key];
@@ -1772,7 +1798,7 @@
       drawn = { trace: [bound.elbo], logPx: bound.log_px, best: bound.elbo_best_diagonal };
       $("exact-optimise-view").hidden = false;
       render($("exact-optimise-caption"), "exact.optimise-running", {});
-      ascend(known, () => id === run, (report) => {
+      job = ascend(known, () => id === run, (report) => {
         drawn?.trace.push(report.elbo);
         plane.setLayer("optimise", (ctx, view) => ellipses(ctx, view, { mean: report.mean, cov: [[report.sigma[0] ** 2, 0], [0, report.sigma[1] ** 2]] }, COLOR, []));
         redrawNextFrame(redraw);
@@ -1785,18 +1811,17 @@
     reset();
   }
   function ascend({ post: post2, model }, current2, progress, end) {
-    const failed = (err) => {
-      render($("exact-optimise-caption"), "exact.optimise-failed", { reason: errorMessage(err) });
-      end(null);
-    };
-    let job;
-    try {
-      job = model.explorer.optimiseJob(new Float32Array(post2.input), post2.mu[0], post2.mu[1], post2.sigma[0], post2.sigma[1]);
-    } catch (err) {
-      return failed(err);
-    }
-    const slice = () => job.step(model.explorer, STEPS_PER_TASK);
-    runInTasks(job, slice, (report) => report.done, current2, { progress, done: end, failed });
+    const image = { input: new Float32Array(post2.input), mu: post2.mu, sigma: post2.sigma };
+    return startJob("optimise", model, image, (message) => {
+      if (!current2()) return;
+      if (message.type === "failed") {
+        render($("exact-optimise-caption"), "exact.optimise-failed", { reason: errorMessage(message.error) });
+        return end(null);
+      }
+      if (message.type !== "ascent") return;
+      progress(message.report);
+      if (message.report.done) end(message.report);
+    });
   }
   function finish(chart, bound, report) {
     const best = bound.best_diagonal;
@@ -1875,16 +1900,16 @@
   // web/src/decoded.js
   var HUD_EVERY_MS = 500;
   var RUN_GAP_MS = 250;
-  function decodeEverywhere({ point: z, models, current: current2 }, compare, views) {
+  function decodeEverywhere({ point: z, models: models2, current: current2 }, compare, views) {
     const t0 = performance.now();
     for (const [name, ctx] of compare) {
-      const image = models.get(name).decodeImageData(z.x, z.y);
+      const image = models2.get(name).decodeImageData(z.x, z.y);
       ctx.putImageData(image, 0, 0);
       if (name === current2) for (const view of views) view.putImageData(image, 0, 0);
     }
     let decodes = compare.size;
     if (!compare.has(current2)) {
-      const image = models.get(current2).decodeImageData(z.x, z.y);
+      const image = models2.get(current2).decodeImageData(z.x, z.y);
       for (const view of views) view.putImageData(image, 0, 0);
       decodes++;
     }
@@ -2051,9 +2076,9 @@
     function inked(p) {
       last = p;
       changed = true;
-      if (!sentThisFrame) send();
+      if (!sentThisFrame) send2();
     }
-    function send() {
+    function send2() {
       changed = false;
       sentThisFrame = true;
       redrawNextFrame(frame);
@@ -2083,7 +2108,7 @@
     canvas.addEventListener("pointercancel", end);
     function frame() {
       sentThisFrame = false;
-      if (changed) send();
+      if (changed) send2();
     }
     clear();
     return { clear };
@@ -2418,16 +2443,16 @@
     const train = self.VAE_TRAIN;
     if (!train) throw pageError("error.missing-script", { file: script });
     const url = URL.createObjectURL(new Blob([train.source], { type: "text/javascript" }));
-    const worker = new Worker(url);
+    const worker2 = new Worker(url);
     URL.revokeObjectURL(url);
-    worker.onmessage = (event) => onMessage(event.data);
-    worker.onerror = (event) => onMessage({ type: "error", error: event.message ? { message: event.message } : pageError("error.training.worker") });
+    worker2.onmessage = (event) => onMessage(event.data);
+    worker2.onerror = (event) => onMessage({ type: "error", error: event.message ? { message: event.message } : pageError("error.training.worker") });
     const prior = samplePrior(PRIOR_SAMPLES2, PRIOR_SEED);
-    post(worker, { type: "init", wasm: base64Bytes(train.wasm), pack: pack2, prior, fewCores: FEW_CORES });
-    return worker;
+    post(worker2, { type: "init", wasm: base64Bytes(train.wasm), pack: pack2, prior, fewCores: FEW_CORES });
+    return worker2;
   }
-  function post(worker, message) {
-    worker.postMessage(message);
+  function post(worker2, message) {
+    worker2.postMessage(message);
   }
   function readHyperparameters() {
     return {
@@ -2456,7 +2481,7 @@
     ), started: false, pair: false, step: 0, hyper: readHyperparameters(), kind: "vae" };
     const held = holdDuringDrags(messageHandler(store, plane, chart, run));
     const handle = held.handle;
-    function send(message) {
+    function send2(message) {
       run.worker = run.worker || startWorker(handle);
       run.worker.then((w) => post(w, message), (err) => {
         run.worker = null;
@@ -2471,26 +2496,26 @@
       status.dataset.pair = String(pair);
       $("train-pair-view").hidden = !pair;
       if (!pair) dropModel(store, LIVE_AE);
-      send({ type: "reset", settings, pair });
+      send2({ type: "reset", settings, pair });
     }
     $("train-start").addEventListener("click", () => {
       if (!run.started) reset();
-      send({ type: "start" });
+      send2({ type: "start" });
     });
     $("train-pair").addEventListener("click", () => {
       reset(true);
-      send({ type: "start" });
+      send2({ type: "start" });
     });
-    $("train-pause").addEventListener("click", () => send({ type: "pause" }));
+    $("train-pause").addEventListener("click", () => send2({ type: "pause" }));
     $("train-step").addEventListener("click", () => {
       if (!run.started) reset();
-      send({ type: "step" });
+      send2({ type: "step" });
     });
     $("train-reset").addEventListener("click", () => reset());
     $("train-download").addEventListener("click", () => {
-      if (run.started) send({ type: "snapshot", name: store.get().current === LIVE_AE ? LIVE_AE : LIVE, purpose: "download" });
+      if (run.started) send2({ type: "snapshot", name: store.get().current === LIVE_AE ? LIVE_AE : LIVE, purpose: "download" });
     });
-    watchHyperparameters(run, chart, send);
+    watchHyperparameters(run, chart, send2);
     $("train-sheet-loss").addEventListener("click", () => setTrainingControls(SHEET_LOSS));
     const interacting = (on) => {
       held.dragging(on);
@@ -2530,7 +2555,7 @@
     sigmaLearned: (h) => h.sigmaLearned ? { key: "training.mark-sigma-learned", params: {} } : { key: "training.mark-sigma-x", params: { sigma: h.sigmaX } },
     learningRate: (h) => ({ key: "training.mark-lr", params: { lr: h.learningRate } })
   };
-  function watchHyperparameters(run, chart, send) {
+  function watchHyperparameters(run, chart, send2) {
     const apply = () => {
       const hyper = readHyperparameters();
       $("train-sigma-mode").toggleAttribute("disabled", hyper.likelihood !== "gaussian");
@@ -2542,7 +2567,7 @@
       const both = changed.includes("betaMean") && changed.includes("betaVar") && hyper.betaMean === hyper.betaVar;
       chart.mark(run.step, both ? { key: "training.mark-beta", params: { beta: hyper.betaVar } } : MARKS[changed[0]](hyper));
       run.hyper = hyper;
-      send({ type: "set", hyperparameters: hyper });
+      send2({ type: "set", hyperparameters: hyper });
     };
     for (const id of ["train-beta-mean", "train-beta-var", "train-sigma-mode", "train-sigma-x", "train-lr", "train-likelihood"]) $(id).addEventListener("change", apply);
     $("train-beta").addEventListener("change", () => setTrainingControls({ beta: $("train-beta").value }));
@@ -2632,8 +2657,8 @@
       setTimeout(() => URL.revokeObjectURL(url), 1e3);
       return;
     }
-    const { models, current: current2 } = store.get();
-    const old = models.get(name);
+    const { models: models2, current: current2 } = store.get();
+    const old = models2.get(name);
     let model;
     try {
       model = modelFromBytes(bytes, { key: name === LIVE_AE ? "model.source.live-ae" : "model.source.live" });
@@ -2641,17 +2666,17 @@
       setStatus("status.live-failed", { reason: errorMessage(err) }, true);
       return;
     }
-    models.set(name, model);
+    models2.set(name, model);
     store.touch("models");
     if (current2 === name) store.set({ current: name });
     old?.free();
   }
   function dropModel(store, name) {
-    const { models, current: current2 } = store.get();
-    const old = models.get(name);
+    const { models: models2, current: current2 } = store.get();
+    const old = models2.get(name);
     if (!old) return;
-    models.delete(name);
-    if (current2 === name) store.set({ current: models.has(LIVE) ? LIVE : models.keys().next().value });
+    models2.delete(name);
+    if (current2 === name) store.set({ current: models2.has(LIVE) ? LIVE : models2.keys().next().value });
     store.touch("models");
     old.free();
   }
@@ -2663,10 +2688,10 @@
 
   // web/src/open.js
   var MAX_WEIGHTS_BYTES = 64 * 2 ** 20;
-  function uniqueName(models, name) {
-    if (!models.has(name)) return name;
+  function uniqueName(models2, name) {
+    if (!models2.has(name)) return name;
     let k = 2;
-    while (models.has(`${name}-${k}`)) k++;
+    while (models2.has(`${name}-${k}`)) k++;
     return `${name}-${k}`;
   }
   async function openWeights(store, file) {
@@ -2681,9 +2706,9 @@
       setStatus("status.open-failed", { file: file.name, reason: errorMessage(err) }, true);
       return;
     }
-    const { models } = store.get();
-    const name = uniqueName(models, model.info.name);
-    models.set(name, model);
+    const { models: models2 } = store.get();
+    const name = uniqueName(models2, model.info.name);
+    models2.set(name, model);
     store.touch("models");
     store.set({ current: name });
     setStatus("status.opened", { file: file.name, name });
@@ -3062,9 +3087,9 @@
   function createModelSwitch(store) {
     const select = $("model");
     const datasets = $("dataset");
-    function list({ models, current: current2 }) {
-      const dataset = models.get(current2)?.info.dataset;
-      const shown = [...models].filter(([, m]) => m.info.dataset === dataset);
+    function list({ models: models2, current: current2 }) {
+      const dataset = models2.get(current2)?.info.dataset;
+      const shown = [...models2].filter(([, m]) => m.info.dataset === dataset);
       if (String(shown.map(([name]) => name)) !== String([...select.options].map((o) => o.value))) {
         select.replaceChildren(...shown.map(([name, m]) => modelOption(name, m)));
       } else {
@@ -3073,7 +3098,7 @@
         });
       }
       select.value = current2;
-      const ids = [...new Set([...models.values()].map((m) => m.info.dataset))];
+      const ids = [...new Set([...models2.values()].map((m) => m.info.dataset))];
       $("dataset-switch").hidden = ids.length < 2;
       if (String(ids) !== String([...datasets.options].map((o) => o.value))) {
         datasets.replaceChildren(...ids.map((id) => {
@@ -3155,10 +3180,10 @@
   }
   async function loadTheOthers(store, wanted) {
     for (const { name } of modelEntries()) {
-      const { models } = store.get();
-      if (models.has(name)) continue;
+      const { models: models2 } = store.get();
+      if (models2.has(name)) continue;
       try {
-        models.set(name, await loadModel(name));
+        models2.set(name, await loadModel(name));
       } catch (err) {
         setStatus("status.load-other-failed", { name, reason: errorMessage(err) }, true);
         continue;

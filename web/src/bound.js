@@ -2,34 +2,24 @@
 // contours on the plane with the encoder's q (the posterior panel's dashed ellipses), the best
 // diagonal Gaussian q* and the best full-covariance Gaussian q** for this image, and the readout
 // `log p(x) ≥ IWAE ≥ ELBO` with the gap split into its approximation and amortization parts.
-// Everything is vae-core's quadrature (the wasm `ExactBoundJob`), made a step at a time between
-// frames; a newer image or model stops the job under way.
+// Everything is vae-core's quadrature, computed in the bound's own Worker (bound-jobs.js): the
+// main thread only paints what arrives; a newer image or model cancels the job under way, and
+// figures that land always belong to the image shown.
 
 import { $, errorMessage, fmt, heatmapCanvas } from './dom.js';
 import { render } from './i18n.js';
 import { pictureDrawable } from './plane.js';
 import { gridExtent } from './wasm.js';
-import { later, runInTasks } from './frames.js';
+import { startJob } from './bound-jobs.js';
 
-const STEP_BUDGET = 256;      // decoder evaluations per background task (≈ 8 ms in Chromium)
-const COARSE_CELLS = 24;      // the first picture of p(z|x): 24² points …
-const PICTURE_CELLS = 64;     // … then 64², PICTURE_BAND_ROWS rows per task
-const PICTURE_BAND_ROWS = 6;
-const PICTURE_SIGMAS = 4;     // the picture covers the posterior's mean ± 4 of its widest σ
 const FRAME_SIGMAS = 3;       // zoomed to the bound, the window holds q and p(z|x) to ± 3 of their σ …
 const FRAME_MARGIN = 1.4;     // … and a margin
 /** Filled contours: log density below its peak → opacity (the 1σ, 2σ and 3σ levels of a Gaussian). */
 const LEVELS = [[-0.5, 170], [-2, 110], [-4.5, 50]];
 const STYLE = { posterior: [0, 137, 123], diagonal: '#e8710a', full: '#8e24aa' };
 
-/** @typedef {{mean: number[], cov: number[][]}} Gaussian */
-/**
- * @typedef {{log_px: number, log_px_error: number, elbo: number, elbo_best_diagonal: number,
- *   elbo_best_full: number, gap: number, approximation_gap: number, amortization_gap: number,
- *   full_covariance_gain: number, best_diagonal: Gaussian, best_full: Gaussian,
- *   posterior_moments: Gaussian, modes: number, evaluations: number, sure: boolean,
- *   methods: string[]}} Bound
- */
+/** @typedef {import('./bound-protocol.js').Gaussian} Gaussian */
+/** @typedef {import('./bound-protocol.js').Bound} Bound */
 
 /**
  * @param {import('./store.js').Store} store
@@ -39,14 +29,20 @@ const STYLE = { posterior: [0, 137, 123], diagonal: '#e8710a', full: '#8e24aa' }
 export function createBoundPanel(store, plane, posterior) {
   const toggle = /** @type {HTMLInputElement} */ ($('layer-true-posterior'));
   const out = $('exact');
-  let run = 0; // the job under way; a newer one stops it
+  /** @type {{cancel: () => void, running: () => boolean} | null} the job under way */
+  let job = null;
+  let cancelled = 0; // jobs a newer one stopped before they ended (`data-cancelled`)
   /** @type {import('./wasm.js').LatentWindow | null} the window showing both q(z|x) and p(z|x), once the bound is known */
   let frame = null;
   /** @type {{bound: Bound, post: import('./wasm.js').Posterior, model: import('./wasm.js').Model} | null} the bound shown */
   let known = null;
 
   function restart() {
-    const id = ++run;
+    if (job?.running()) {
+      job.cancel();
+      out.dataset.cancelled = String(++cancelled);
+    }
+    job = null;
     const post = posterior.current();
     const model = store.model();
     out.hidden = !toggle.checked;
@@ -55,25 +51,24 @@ export function createBoundPanel(store, plane, posterior) {
     plane.setLayer('true-posterior', null);
     if (!toggle.checked || !post) return say('none', 'exact.no-image');
     if (model.info.kind === 'ae') return say('none', 'exact.ae');
-    let job;
-    try {
-      job = model.explorer.exactBoundJob(new Float32Array(post.input), post.mu[0], post.mu[1], post.sigma[0], post.sigma[1]);
-    } catch (err) {
-      return say('none', 'exact.failed', { reason: errorMessage(err) });
-    }
     say('pending', 'exact.pending');
     const started = performance.now();
-    const current = () => id === run;
-    stepJob(job, model, current, (err) => say('none', 'exact.failed', { reason: errorMessage(err) }), (bound) => {
-      frame = windowAround([{ mean: post.mu, cov: [[post.sigma[0] ** 2, 0], [0, post.sigma[1] ** 2]] }, bound.posterior_moments]);
-      known = { bound, post, model };
-      showFigures(out, bound, post);
-      drawPicture(current, model, post, bound, (drawable, state) => {
-        plane.setLayer('true-posterior', drawable);
-        out.dataset.state = state;
-        // The job's time: from the image to the refined picture.
-        if (state === 'done') out.dataset.ms = (performance.now() - started).toFixed(1);
-      });
+    /** @type {Bound | null} */
+    let bound = null;
+    const image = { input: new Float32Array(post.input), mu: post.mu, sigma: post.sigma };
+    job = startJob('bound', model, image, (message) => {
+      if (message.type === 'failed') return say('none', 'exact.failed', { reason: errorMessage(message.error) });
+      if (message.type === 'figures') {
+        bound = message.bound;
+        frame = windowAround([{ mean: post.mu, cov: [[post.sigma[0] ** 2, 0], [0, post.sigma[1] ** 2]] }, bound.posterior_moments]);
+        known = { bound, post, model };
+        return showFigures(out, bound, post);
+      }
+      if (message.type !== 'picture' || !bound) return;
+      plane.setLayer('true-posterior', boundDrawable(message.logDensity, message.n, message.window, bound));
+      out.dataset.state = message.state;
+      // The job's time: from the image to the refined picture.
+      if (message.state === 'done') out.dataset.ms = (performance.now() - started).toFixed(1);
     });
   }
 
@@ -96,19 +91,6 @@ export function createBoundPanel(store, plane, posterior) {
     /** The bound shown, with the posterior and model it belongs to (null before it is known). */
     current: () => known,
   };
-}
-
-/**
- * Steps `job` a budget of decodes per background task until it ends (`done(bound)`), fails
- * (`failed(err)`) or is no longer `current()`; frees it in every case.
- * @param {wasm_bindgen.ExactBoundJob} job
- * @param {import('./wasm.js').Model} model
- * @param {() => boolean} current
- * @param {(err: unknown) => void} failed
- * @param {(bound: Bound) => void} done
- */
-function stepJob(job, model, current, failed, done) {
-  runInTasks(job, () => job.step(model.explorer, STEP_BUDGET), (bound) => bound !== null, current, { done, failed });
 }
 
 /**
@@ -151,39 +133,9 @@ function showFigures(out, bound, post) {
 }
 
 /**
- * The picture of p(z|x) over the posterior's window: coarse at once, then refined a band of
- * rows per task, each handed to `show(drawable, state)` while `current()` holds.
- * @param {() => boolean} current
- * @param {import('./wasm.js').Model} model
- * @param {import('./wasm.js').Posterior} post
- * @param {Bound} bound
- * @param {(d: import('./plane.js').Drawable, state: string) => void} show
- */
-function drawPicture(current, model, post, bound, show) {
-  const m = bound.posterior_moments;
-  const widest = Math.sqrt(Math.max(m.cov[0][0], m.cov[1][1], 1e-8));
-  const w = { cx: m.mean[0], cy: m.mean[1], half: Math.min(10, Math.max(1e-3, PICTURE_SIGMAS * widest)) };
-  const input = new Float32Array(post.input);
-  const rows = (n, first, count) => model.explorer.logPosteriorRows(input, bound.log_px, n, w.cx, w.cy, w.half, first, count);
-  const coarse = rows(COARSE_CELLS, 0, COARSE_CELLS);
-  show(boundDrawable(coarse, COARSE_CELLS, w, bound), 'coarse');
-  const fine = new Float32Array(PICTURE_CELLS * PICTURE_CELLS);
-  let row = 0;
-  const band = () => {
-    if (!current()) return;
-    const count = Math.min(PICTURE_BAND_ROWS, PICTURE_CELLS - row);
-    fine.set(rows(PICTURE_CELLS, row, count), row * PICTURE_CELLS);
-    row += count;
-    if (row < PICTURE_CELLS) return void later(band);
-    show(boundDrawable(fine, PICTURE_CELLS, w, bound), 'done');
-  };
-  later(band);
-}
-
-/**
  * p(z|x) as filled contours over window `w`, with q*'s and q**'s 1σ and 2σ ellipses.
  * @param {Float32Array} logDensity n × n, rows from the top
- * @param {import('./wasm.js').LatentWindow} w
+ * @param {import('./bound-protocol.js').PictureWindow} w
  * @param {Bound} bound
  * @returns {import('./plane.js').Drawable}
  */

@@ -40,33 +40,3 @@ export function later(fn) {
   if (globalThis.scheduler?.postTask) globalThis.scheduler.postTask(fn, { priority: 'background' });
   else setTimeout(fn, 0);
 }
-
-/**
- * Runs a wasm job a slice per background task ({@link later}): `slice()` (one call of the job's
- * `step`) until `finished(result)`, each result handed to `progress`, the last to `done`; a throw
- * goes to `failed`. The job is freed when it ends, fails, or is no longer `current()` (a newer
- * image or model stopped it).
- * @template T
- * @param {{free: () => void}} job
- * @param {() => T} slice
- * @param {(result: T) => boolean} finished
- * @param {() => boolean} current
- * @param {{progress?: (result: T) => void, done: (result: T) => void, failed: (err: unknown) => void}} on
- */
-export function runInTasks(job, slice, finished, current, { progress, done, failed }) {
-  const step = () => {
-    if (!current()) return job.free();
-    let result;
-    try {
-      result = slice();
-    } catch (err) {
-      job.free();
-      return failed(err);
-    }
-    progress?.(result);
-    if (!finished(result)) return void later(step);
-    job.free();
-    done(result);
-  };
-  later(step);
-}

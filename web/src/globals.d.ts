@@ -1,5 +1,5 @@
 // Globals the page's modules use from the scripts `cargo xtask web` writes (pkg/vae_wasm_bytes.js,
-// pkg/models.js, pkg/model-*.js, pkg/train.js, pkg/data-mnist.js). The wasm module's own API
+// pkg/models.js, pkg/model-*.js, pkg/train.js, pkg/bound.js, pkg/data-mnist.js). The wasm module's own API
 // (`wasm_bindgen`, `wasm_bindgen.Explorer`, …) is typed by the declarations wasm-bindgen writes,
 // pkg/vae_wasm.d.ts, which tsconfig.json includes: it is not re-typed here.
 
@@ -15,6 +15,8 @@ interface Window {
   };
   /** pkg/train.js: the Worker's source (bindings + web/js/train-worker.js) and the training wasm. */
   VAE_TRAIN?: { source: string; wasm: string };
+  /** pkg/bound.js: the bound's Worker's source (bindings + web/js/bound-worker.js). */
+  VAE_BOUND_SOURCE?: string;
   /** pkg/data-mnist.js: the gzipped dataset pack, base64. */
   VAE_DATA_MNIST?: string;
   /** web/i18n/fa.js: the Persian message catalogue. */

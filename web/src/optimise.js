@@ -1,15 +1,15 @@
 // optimise.js — the amortization gap closed live: "Optimise q for this image" runs vae-core's
-// gradient ascent on this image's ELBO over a diagonal Gaussian (the wasm `OptimiseJob`: exact
-// ELBO on quadrature nodes, no sampling), from the encoder's q(z|x) towards q*, a few steps per
-// background task. The ellipse glides on the plane and a small chart draws ELBO(q_t) climbing
+// gradient ascent on this image's ELBO over a diagonal Gaussian (vae-core's `Ascent`: exact
+// ELBO on quadrature nodes, no sampling), from the encoder's q(z|x) towards q*, in the bound's
+// Worker (bound-jobs.js), a report every few steps. The ellipse glides on the plane and a small chart draws ELBO(q_t) climbing
 // from the encoder's ELBO to ELBO(q*) under log p(x) (semi-amortized inference, Kim et al. 2018).
 
 import { $, errorMessage, fmt } from './dom.js';
 import { onLanguage, render, t } from './i18n.js';
 import { ellipses } from './bound.js';
-import { redrawNextFrame, runInTasks } from './frames.js';
+import { redrawNextFrame } from './frames.js';
+import { startJob } from './bound-jobs.js';
 
-const STEPS_PER_TASK = 2;          // ascent steps per background task (≈ 2 × 144 decodes)
 const COLOR = '#1565c0';           // q_t on the plane and its line on the chart
 const LINES = { logPx: '#00897b', best: '#e8710a' };
 /** q_t ends at q*'s mode when its mean is within this many of q*'s σ. */
@@ -17,16 +17,18 @@ const SAME_MODE_SIGMAS = 1;
 const PAD = { left: 44, right: 8, top: 16, bottom: 18 };
 const FONT = '11px system-ui, Vazirmatn, sans-serif';
 
-/** @typedef {{mean: number[], sigma: number[], elbo: number, steps: number, done: boolean, evaluations: number}} AscentReport */
+/** @typedef {import('./bound-protocol.js').AscentReport} AscentReport */
 
 /**
  * @param {{setLayer: (name: string, d: import('./plane.js').Drawable | null) => void, setWindow: (w: import('./wasm.js').LatentWindow) => void}} plane
- * @param {{frame: () => import('./wasm.js').LatentWindow | null, current: () => {bound: import('./bound.js').Bound, post: import('./wasm.js').Posterior, model: import('./wasm.js').Model} | null}} boundPanel
+ * @param {{frame: () => import('./wasm.js').LatentWindow | null, current: () => {bound: import('./bound-protocol.js').Bound, post: import('./wasm.js').Posterior, model: import('./wasm.js').Model} | null}} boundPanel
  */
 export function createOptimisePanel(plane, boundPanel) {
   const button = /** @type {HTMLButtonElement} */ ($('exact-optimise'));
   const chart = /** @type {HTMLCanvasElement} */ ($('exact-optimise-chart'));
   let run = 0;
+  /** @type {{cancel: () => void} | null} the ascent under way */
+  let job = null;
   /** @type {{trace: number[], logPx: number, best: number} | null} what the chart draws */
   let drawn = null;
   const redraw = () => drawChart(chart, drawn);
@@ -35,6 +37,8 @@ export function createOptimisePanel(plane, boundPanel) {
   /** Forgets the last ascent (a new bound, image or model). */
   function reset() {
     run++;
+    job?.cancel();
+    job = null;
     drawn = null;
     plane.setLayer('optimise', null);
     for (const key of ['elboStart', 'elboEnd', 'steps', 'mode']) delete chart.dataset[key];
@@ -54,7 +58,7 @@ export function createOptimisePanel(plane, boundPanel) {
     drawn = { trace: [bound.elbo], logPx: bound.log_px, best: bound.elbo_best_diagonal };
     $('exact-optimise-view').hidden = false;
     render($('exact-optimise-caption'), 'exact.optimise-running', {});
-    ascend(known, () => id === run, (report) => {
+    job = ascend(known, () => id === run, (report) => {
       drawn?.trace.push(report.elbo);
       plane.setLayer('optimise', (ctx, view) => ellipses(ctx, view, { mean: report.mean, cov: [[report.sigma[0] ** 2, 0], [0, report.sigma[1] ** 2]] }, COLOR, []));
       redrawNextFrame(redraw);
@@ -68,35 +72,33 @@ export function createOptimisePanel(plane, boundPanel) {
 }
 
 /**
- * Runs the ascent for the bound's image a few steps per background task while `current()`
- * holds, handing each report to `progress` and the last to `end` (null when it failed, said in
- * the caption).
+ * Runs the ascent for the bound's image in the bound's Worker, handing each report to
+ * `progress` while `current()` holds and the last to `end` (null when it failed, said in the
+ * caption).
  * @param {{post: import('./wasm.js').Posterior, model: import('./wasm.js').Model}} known
  * @param {() => boolean} current
  * @param {(report: AscentReport) => void} progress
  * @param {(report: AscentReport | null) => void} end
  */
 function ascend({ post, model }, current, progress, end) {
-  const failed = (err) => {
-    render($('exact-optimise-caption'), 'exact.optimise-failed', { reason: errorMessage(err) });
-    end(null);
-  };
-  let job;
-  try {
-    job = model.explorer.optimiseJob(new Float32Array(post.input), post.mu[0], post.mu[1], post.sigma[0], post.sigma[1]);
-  } catch (err) {
-    return failed(err);
-  }
-  /** @type {() => AscentReport} */
-  const slice = () => job.step(model.explorer, STEPS_PER_TASK);
-  runInTasks(job, slice, (report) => report.done, current, { progress, done: end, failed });
+  const image = { input: new Float32Array(post.input), mu: post.mu, sigma: post.sigma };
+  return startJob('optimise', model, image, (message) => {
+    if (!current()) return;
+    if (message.type === 'failed') {
+      render($('exact-optimise-caption'), 'exact.optimise-failed', { reason: errorMessage(message.error) });
+      return end(null);
+    }
+    if (message.type !== 'ascent') return;
+    progress(message.report);
+    if (message.report.done) end(message.report);
+  });
 }
 
 /**
  * The ascent's end: its figures on the chart's data attributes, and a sentence saying where it
  * went — to q*'s mode, or (a posterior with several modes) to another one.
  * @param {HTMLCanvasElement} chart
- * @param {import('./bound.js').Bound} bound
+ * @param {import('./bound-protocol.js').Bound} bound
  * @param {AscentReport} report
  */
 function finish(chart, bound, report) {

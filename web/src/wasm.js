@@ -65,10 +65,13 @@ export function wasmBuild() {
 /** The script that inlines each build's module. */
 const WASM_SCRIPTS = { 'relaxed-simd': 'pkg/vae_wasm_relaxed_bytes.js', simd128: 'pkg/vae_wasm_bytes.js' };
 
-/** @type {Promise<{memory: WebAssembly.Memory}> | null} */
+/** @type {Promise<{exports: {memory: WebAssembly.Memory}, module: WebAssembly.Module}> | null} */
 let initialised = null;
 
-/** Initialises the wasm module once: the build this browser runs best, loaded as a script. */
+/**
+ * Initialises the wasm module once: the build this browser runs best, loaded as a script and
+ * compiled here, so that the bound's Worker can be handed the same compiled module.
+ */
 function init() {
   if (typeof wasm_bindgen === 'undefined') throw pageError('error.missing-script', { file: 'pkg/vae_wasm.js' });
   initialised = initialised || (async () => {
@@ -77,9 +80,18 @@ function init() {
     const b64 = self.VAE_WASM_BASE64;
     if (typeof b64 !== 'string') throw pageError('error.missing-script', { file: script });
     delete self.VAE_WASM_BASE64; // the text is no longer needed once decoded
-    return wasm_bindgen({ module_or_path: base64Bytes(b64) });
+    const module = await WebAssembly.compile(base64Bytes(b64));
+    return { exports: await wasm_bindgen({ module_or_path: module }), module };
   })();
   return initialised;
+}
+
+/**
+ * The page's compiled wasm module, for a Worker that runs the same code (the bound's).
+ * @returns {Promise<WebAssembly.Module>}
+ */
+export async function compiledModule() {
+  return (await init()).module;
 }
 
 /**
@@ -92,13 +104,14 @@ export async function loadModel(name) {
   await init();
   const entry = modelEntries().find((m) => m.name === name);
   if (!entry) throw pageError('error.no-model', { name, names: modelEntries().map((m) => m.name).join(', ') });
-  if (entry.embedded) return new Model(new wasm_bindgen.Explorer(name), null);
+  if (entry.embedded) return new Model(new wasm_bindgen.Explorer(name), null, { name });
   const store = (self.VAE_MODEL_BASE64 = self.VAE_MODEL_BASE64 || {});
   if (typeof store[name] !== 'string') await loadScript(entry.script);
   const b64 = store[name];
   if (typeof b64 !== 'string') throw pageError('error.missing-script', { file: String(entry.script) });
   delete store[name]; // the text is no longer needed once decoded
-  return new Model(wasm_bindgen.Explorer.fromBytes(base64Bytes(b64)), null);
+  const bytes = base64Bytes(b64);
+  return new Model(wasm_bindgen.Explorer.fromBytes(bytes), null, { bytes });
 }
 
 /**
@@ -107,7 +120,7 @@ export async function loadModel(name) {
  * @param {ModelSource} source where it came from, as the model switch says it
  */
 export function modelFromBytes(bytes, source) {
-  return new Model(wasm_bindgen.Explorer.fromBytes(bytes), source);
+  return new Model(wasm_bindgen.Explorer.fromBytes(bytes), source, { bytes });
 }
 
 /**
@@ -115,7 +128,7 @@ export function modelFromBytes(bytes, source) {
  * @returns {Promise<number>}
  */
 export async function wasmMemoryBytes() {
-  return (await init()).memory.buffer.byteLength;
+  return (await init()).exports.memory.buffer.byteLength;
 }
 
 /**
@@ -146,15 +159,21 @@ export function priorDensity(x, y) {
   return wasm_bindgen.Explorer.priorDensity(x, y);
 }
 
+let models = 0;
+
 /** One model: decode latent points, encode images, and the maps drawn over the plane. */
 export class Model {
   /**
    * @param {wasm_bindgen.Explorer} explorer
    * @param {ModelSource} source where it came from (null: shipped with the page)
+   * @param {{name?: string, bytes?: Uint8Array}} made how it was made: the embedded model `name`
+   *   or a weights file's `bytes` (the bound's Worker makes its own copy the same way)
    */
-  constructor(explorer, source) {
+  constructor(explorer, source, made) {
     this.explorer = explorer;
     this.source = source;
+    /** @type {import('./bound-protocol.js').ModelRecipe} */
+    this.recipe = { id: ++models, ...made };
     /** @type {ModelInfo} */
     this.info = explorer.info();
   }

@@ -1,0 +1,85 @@
+// bound-jobs.js — the page's side of the bound's Worker (bound-worker/bound-worker.js; the two speak
+// bound-protocol.js): started from pkg/bound.js the first time a bound is asked for, given the
+// page's own compiled wasm module, then handed jobs. Each job's messages go to the callback that
+// started it until its last, or until the job is cancelled (a newer image, model or click).
+
+import { errorMessage } from './dom.js';
+import { pageError } from './i18n.js';
+import { loadScript } from './scripts.js';
+import { compiledModule } from './wasm.js';
+import { endsJob } from './bound-protocol.js';
+
+const SCRIPT = 'pkg/bound.js';
+
+/** @typedef {import('./bound-protocol.js').FromBoundWorker} FromBoundWorker */
+/** @typedef {import('./bound-protocol.js').ToBoundWorker} ToBoundWorker */
+
+/** @type {Promise<Worker> | null} */
+let started = null;
+let jobs = 0;
+/** @type {Map<number, (message: FromBoundWorker) => void>} the jobs whose messages the page still wants */
+const listening = new Map();
+
+/** Starts the Worker once, from pkg/bound.js's source, and sends it the page's module. */
+function worker() {
+  started = started || (async () => {
+    await loadScript(SCRIPT);
+    const source = self.VAE_BOUND_SOURCE;
+    if (typeof source !== 'string') throw pageError('error.missing-script', { file: SCRIPT });
+    const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+    const w = new Worker(url);
+    URL.revokeObjectURL(url);
+    w.onmessage = (event) => deliver(event.data);
+    w.onerror = (event) => {
+      event.preventDefault();
+      const error = { message: event.message || 'the bound\'s Worker stopped' };
+      for (const job of [...listening.keys()]) deliver({ type: 'failed', job, error });
+    };
+    send(w, { type: 'init', module: await compiledModule() });
+    return w;
+  })();
+  started.catch(() => { started = null; });
+  return started;
+}
+
+/**
+ * @param {Worker} w
+ * @param {ToBoundWorker} message
+ */
+function send(w, message) {
+  w.postMessage(message);
+}
+
+/** @param {FromBoundWorker} message */
+function deliver(message) {
+  const on = listening.get(message.job);
+  if (endsJob(message)) listening.delete(message.job);
+  on?.(message);
+}
+
+/**
+ * Starts a job in the Worker for the image's `input` under `model`: `bound` (the figures, then
+ * the picture) stops every job under way; `optimise` an earlier ascent. Its messages go to `on`.
+ * @param {'bound' | 'optimise'} type
+ * @param {import('./wasm.js').Model} model
+ * @param {import('./bound-protocol.js').BoundImage} image
+ * @param {(message: FromBoundWorker) => void} on
+ * @returns {{cancel: () => void, running: () => boolean}}
+ */
+export function startJob(type, model, image, on) {
+  const job = ++jobs;
+  listening.set(job, on);
+  worker()
+    .then((w) => send(w, { type, job, model: model.recipe, image }))
+    .catch((err) => {
+      const { key, params } = errorMessage(err);
+      deliver({ type: 'failed', job, error: { key, params, message: String(err?.message || err) } });
+    });
+  return {
+    cancel() {
+      if (!listening.delete(job)) return;
+      started?.then((w) => send(w, { type: 'cancel', job })).catch(() => {});
+    },
+    running: () => listening.has(job),
+  };
+}

@@ -1,0 +1,52 @@
+// bound-protocol.js — what the page (bound-jobs.js) and the bound's Worker (bound-worker/bound-worker.js)
+// say to each other, typed once: esbuild puts this module into both bundles and tsc checks both
+// against it. The Worker computes the exact bound (vae-core's quadrature), the picture of p(z|x)
+// and Optimise q's ascent with the page's own wasm module, so none of it runs on the main thread.
+
+/** The first picture of p(z|x): COARSE_CELLS² points, sent with the figures … */
+export const COARSE_CELLS = 24;
+/** … then PICTURE_CELLS², computed a band of rows at a time (so that a newer job waits a band at most). */
+export const PICTURE_CELLS = 64;
+export const PICTURE_BAND_ROWS = 8;
+/** The picture covers the posterior's mean ± PICTURE_SIGMAS of its widest σ. */
+export const PICTURE_SIGMAS = 4;
+
+/**
+ * @typedef {{mean: number[], cov: number[][]}} Gaussian
+ * @typedef {{log_px: number, log_px_error: number, elbo: number, elbo_best_diagonal: number,
+ *   elbo_best_full: number, gap: number, approximation_gap: number, amortization_gap: number,
+ *   full_covariance_gain: number, best_diagonal: Gaussian, best_full: Gaussian,
+ *   posterior_moments: Gaussian, modes: number, evaluations: number, sure: boolean,
+ *   methods: string[]}} Bound the bound of one image (vae-wasm's BoundReport)
+ * @typedef {{mean: number[], sigma: number[], elbo: number, steps: number, done: boolean, evaluations: number}} AscentReport
+ *   where Optimise q stands (vae-wasm's AscentReport)
+ * @typedef {{cx: number, cy: number, half: number}} PictureWindow
+ * @typedef {{id: number, name?: string, bytes?: Uint8Array}} ModelRecipe how the Worker makes the
+ *   page's model `id`: the embedded model `name`, or a weights file's `bytes`
+ * @typedef {{input: Float32Array, mu: number[], sigma: number[]}} BoundImage a preprocessed
+ *   input and its encoder's q(z|x) = N(mu, diag sigma²)
+ * @typedef {{key?: string, params?: Record<string, unknown>, message: string}} ErrorReport
+ */
+
+/**
+ * @typedef {{type: 'init', module: WebAssembly.Module}
+ *   | {type: 'bound' | 'optimise', job: number, model: ModelRecipe, image: BoundImage}
+ *   | {type: 'cancel', job: number}} ToBoundWorker
+ *   `bound` stops every job under way (a new image or model); `optimise` stops an earlier ascent.
+ */
+
+/**
+ * @typedef {{type: 'figures', job: number, bound: Bound, ms: number}
+ *   | {type: 'picture', job: number, state: 'coarse' | 'done', n: number, window: PictureWindow, logDensity: Float32Array, ms: number}
+ *   | {type: 'ascent', job: number, report: AscentReport}
+ *   | {type: 'failed', job: number, error: ErrorReport}} FromBoundWorker
+ *   `ms`: the Worker's own time on the job so far (a job waits while another's step runs).
+ */
+
+/**
+ * Whether `message` is the last the page hears of its job.
+ * @param {FromBoundWorker} message
+ */
+export function endsJob(message) {
+  return message.type === 'failed' || (message.type === 'picture' && message.state === 'done') || (message.type === 'ascent' && message.report.done);
+}

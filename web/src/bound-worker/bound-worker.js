@@ -1,0 +1,174 @@
+// bound-worker.js — the exact bound's Worker: vae-core's quadrature for an image, then the picture
+// of p(z|x) coarse and refined, and Optimise q's ascent, all off the main thread. `cargo xtask web`
+// writes pkg/bound.js with this Worker's source (the page module's bindings, which define
+// `wasm_bindgen`, followed by this bundle); the page starts it from a blob (the only kind a page
+// opened from file:// may start) and posts it the wasm module it compiled for itself.
+//
+// A job is a generator that yields between steps; the Worker steps the jobs under way in turn,
+// one step per task, so that a newer message (a new image's job, a cancel) is heard within a step.
+
+import { COARSE_CELLS, PICTURE_BAND_ROWS, PICTURE_CELLS, PICTURE_SIGMAS, endsJob } from '../bound-protocol.js';
+
+/** Decoder evaluations per step of the bound (≈ 10 ms on a 2-core laptop): what a newer job waits at most. */
+const STEP_BUDGET = 384;
+/** Steps of gradient ascent per step of Optimise q (each ≈ 144 decodes). */
+const ASCENT_STEPS = 2;
+
+/** @typedef {import('../bound-protocol.js').ToBoundWorker} ToBoundWorker */
+/** @typedef {import('../bound-protocol.js').FromBoundWorker} FromBoundWorker */
+/** @typedef {{job: number, steps: Generator<void, void, void>}} Running */
+
+/** @type {Promise<unknown> | null} the module, once `init` has loaded it */
+let ready = null;
+/** @type {{id: number, explorer: wasm_bindgen.Explorer} | null} the one model the Worker holds */
+let held = null;
+/** @type {Map<'bound' | 'optimise', Running>} the jobs under way, one of each kind */
+const running = new Map();
+
+/**
+ * @param {FromBoundWorker} message
+ * @param {Transferable[]} [transfer]
+ */
+function post(message, transfer = []) {
+  self.postMessage(message, transfer);
+}
+
+/** @param {unknown} err @returns {import('../bound-protocol.js').ErrorReport} */
+function asReport(err) {
+  const e = /** @type {{key?: string, params?: Record<string, unknown>, message?: string}} */ (err || {});
+  return { key: e.key, params: e.params, message: String(e.message || err) };
+}
+
+/**
+ * The explorer for the page's model `recipe.id`, made once: a new model frees the one before
+ * (its jobs were stopped by the new one's `bound`).
+ * @param {import('../bound-protocol.js').ModelRecipe} recipe
+ */
+function explorerFor(recipe) {
+  if (held?.id === recipe.id) return held.explorer;
+  held?.explorer.free();
+  held = null;
+  const explorer = recipe.bytes ? wasm_bindgen.Explorer.fromBytes(recipe.bytes) : new wasm_bindgen.Explorer(String(recipe.name));
+  held = { id: recipe.id, explorer };
+  return explorer;
+}
+
+/**
+ * The bound of `image`: the figures once the quadrature ends, then the picture of p(z|x) over
+ * its mean ± PICTURE_SIGMAS σ, coarse at once and refined a band of rows per step.
+ * @param {number} job
+ * @param {wasm_bindgen.Explorer} explorer
+ * @param {import('../bound-protocol.js').BoundImage} image
+ * @returns {Generator<void, void, void>}
+ */
+function* boundSteps(job, explorer, image) {
+  const { input, mu, sigma } = image;
+  const started = performance.now();
+  const ms = () => performance.now() - started;
+  const quadrature = explorer.exactBoundJob(input, mu[0], mu[1], sigma[0], sigma[1]);
+  /** @type {import('../bound-protocol.js').Bound | null} */
+  let bound = null;
+  try {
+    while ((bound = quadrature.step(explorer, STEP_BUDGET)) === null) yield;
+  } finally {
+    quadrature.free();
+  }
+  post({ type: 'figures', job, bound, ms: ms() });
+  const m = bound.posterior_moments;
+  const widest = Math.sqrt(Math.max(m.cov[0][0], m.cov[1][1], 1e-8));
+  const window = { cx: m.mean[0], cy: m.mean[1], half: Math.min(10, Math.max(1e-3, PICTURE_SIGMAS * widest)) };
+  const rows = (n, first, count) => explorer.logPosteriorRows(input, bound.log_px, n, window.cx, window.cy, window.half, first, count);
+  const coarse = rows(COARSE_CELLS, 0, COARSE_CELLS);
+  post({ type: 'picture', job, state: 'coarse', n: COARSE_CELLS, window, logDensity: coarse, ms: ms() }, [coarse.buffer]);
+  const fine = new Float32Array(PICTURE_CELLS * PICTURE_CELLS);
+  for (let row = 0; row < PICTURE_CELLS; row += PICTURE_BAND_ROWS) {
+    yield;
+    const count = Math.min(PICTURE_BAND_ROWS, PICTURE_CELLS - row);
+    fine.set(rows(PICTURE_CELLS, row, count), row * PICTURE_CELLS);
+  }
+  post({ type: 'picture', job, state: 'done', n: PICTURE_CELLS, window, logDensity: fine, ms: ms() }, [fine.buffer]);
+}
+
+/**
+ * Optimise q: gradient ascent on the image's ELBO from the encoder's q, a report per step.
+ * @param {number} job
+ * @param {wasm_bindgen.Explorer} explorer
+ * @param {import('../bound-protocol.js').BoundImage} image
+ * @returns {Generator<void, void, void>}
+ */
+function* ascentSteps(job, explorer, image) {
+  const { input, mu, sigma } = image;
+  const ascent = explorer.optimiseJob(input, mu[0], mu[1], sigma[0], sigma[1]);
+  try {
+    for (;;) {
+      /** @type {import('../bound-protocol.js').AscentReport} */
+      const report = ascent.step(explorer, ASCENT_STEPS);
+      const message = /** @type {FromBoundWorker} */ ({ type: 'ascent', job, report });
+      post(message);
+      if (endsJob(message)) return;
+      yield;
+    }
+  } finally {
+    ascent.free();
+  }
+}
+
+/** Stops the job of `kind` under way (its generator's `finally` frees its wasm job). */
+function stop(kind) {
+  running.get(kind)?.steps.return();
+  running.delete(kind);
+}
+
+// One step of each job per task: a MessageChannel's message is a task that does not wait
+// out setTimeout's clamping, and the page's messages are heard between two.
+const pump = new MessageChannel();
+let pumping = false;
+pump.port1.onmessage = () => {
+  pumping = false;
+  for (const [kind, { job, steps }] of [...running]) {
+    try {
+      if (steps.next().done) running.delete(kind);
+    } catch (err) {
+      running.delete(kind);
+      post({ type: 'failed', job, error: asReport(err) });
+    }
+  }
+  schedule();
+};
+
+function schedule() {
+  if (pumping || running.size === 0) return;
+  pumping = true;
+  pump.port2.postMessage(null);
+}
+
+/** @param {ToBoundWorker} message */
+async function handle(message) {
+  if (message.type === 'init') {
+    ready = wasm_bindgen({ module_or_path: message.module });
+    return void (await ready);
+  }
+  if (message.type === 'cancel') {
+    for (const [kind, { job }] of [...running]) if (job === message.job) stop(kind);
+    return;
+  }
+  if (!ready) throw new Error('the bound\'s Worker has not been set up yet');
+  await ready;
+  if (message.type === 'bound') for (const kind of [...running.keys()]) stop(kind);
+  else stop('optimise');
+  const explorer = explorerFor(message.model);
+  const steps = message.type === 'bound' ? boundSteps(message.job, explorer, message.image) : ascentSteps(message.job, explorer, message.image);
+  running.set(message.type, { job: message.job, steps });
+  schedule();
+}
+
+/** Messages are handled one after another: a job must wait for `init` to finish loading. */
+let queue = Promise.resolve();
+self.onmessage = (event) => {
+  /** @type {ToBoundWorker} */
+  const message = event.data;
+  queue = queue.then(() => handle(message)).catch((err) => {
+    if ('job' in message) post({ type: 'failed', job: message.job, error: asReport(err) });
+    else post({ type: 'failed', job: 0, error: asReport(err) });
+  });
+};
