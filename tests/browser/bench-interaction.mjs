@@ -343,47 +343,92 @@ async function strokeLatency(page) {
 }
 
 /**
- * The true posterior's layer (the exact bound) after each upload of `pngs`: from the upload's
- * `change` to `#exact[data-state]` first `coarse` (the first picture, with the figures) and then
- * `done` (the refined picture), and the longest main-thread task in between (Long Tasks API:
- * only tasks over 50 ms are reported; 0 when there were none). Then the drawing pad's stroke →
- * posterior latency with the layer on (the bound's steps run between the stroke's frames).
- * @returns {Promise<{coarse: number[], done: number[], longestTask: number[], draw: number[]}>}
+ * The true posterior's layer (the exact bound, computed in its Worker) after each upload of
+ * `pngs`, with Chrome's CPU throttled `rate`× (`Emulation.setCPUThrottlingRate`; 4 is a
+ * phone-class core): from the upload's `change` to `#exact[data-state]` first `coarse` (the first
+ * picture, with the figures) and then `done` (the refined picture); the main thread's longest
+ * stall meanwhile (the largest lateness of a 4 ms timer, from its first tick after the upload's
+ * own task to `done`: a task of the page's, or a frame's work, over that long); then a drag over
+ * the plane while each image's job runs (main-thread time per move, as {@link dragWork} reads it),
+ * and the drawing pad's stroke → posterior latency with the layer on.
+ * @returns {Promise<{coarse: number[], done: number[], stall: number[], drag: number[], draw: number[]}>}
  */
-export async function boundFigures(page, pngs) {
-  const out = { coarse: [], done: [], longestTask: [], draw: [] };
-  await page.check('#layer-true-posterior');
-  for (const [i, png] of pngs.entries()) {
-    await page.evaluate(() => {
-      self.__bound = new Promise((resolve) => {
-        const times = { t0: null, coarse: null, done: null, longest: 0 };
-        const tasks = new PerformanceObserver((list) => {
-          for (const e of list.getEntries()) if (times.t0 != null && e.startTime >= times.t0) times.longest = Math.max(times.longest, e.duration);
+export async function boundFigures(page, pngs, rate = 1) {
+  const out = { coarse: [], done: [], stall: [], drag: [], draw: [] };
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate });
+  try {
+    await page.check('#layer-true-posterior');
+    for (const [i, png] of pngs.entries()) {
+      await page.evaluate(() => {
+        self.__bound = new Promise((resolve) => {
+          const times = { t0: null, coarse: null, done: null, stall: 0 };
+          let last = null;
+          const tick = () => {
+            const now = performance.now();
+            if (last != null) times.stall = Math.max(times.stall, now - last - 4);
+            last = now;
+            if (times.done == null) setTimeout(tick, 4);
+          };
+          document.getElementById('upload').addEventListener('change', () => { times.t0 = performance.now(); setTimeout(tick, 0); }, { capture: true, once: true });
+          const exact = document.getElementById('exact');
+          const watch = new MutationObserver(() => {
+            if (times.t0 == null) return;
+            const now = performance.now() - times.t0;
+            if (exact.dataset.state === 'coarse' && times.coarse == null) times.coarse = now;
+            if (exact.dataset.state === 'done') {
+              times.done = now;
+              watch.disconnect();
+              resolve(times);
+            }
+          });
+          watch.observe(exact, { attributes: true, attributeFilter: ['data-state'] });
         });
-        tasks.observe({ type: 'longtask' });
-        document.getElementById('upload').addEventListener('change', () => { times.t0 = performance.now(); }, { capture: true, once: true });
-        const exact = document.getElementById('exact');
-        const watch = new MutationObserver(() => {
-          if (times.t0 == null) return;
-          const now = performance.now() - times.t0;
-          if (exact.dataset.state === 'coarse' && times.coarse == null) times.coarse = now;
-          if (exact.dataset.state === 'done') {
-            times.done = now;
-            watch.disconnect();
-            // Long-task entries arrive after their task: read them a moment later.
-            setTimeout(() => { tasks.disconnect(); resolve(times); }, 100);
-          }
-        });
-        watch.observe(exact, { attributes: true, attributeFilter: ['data-state'] });
       });
-    });
-    await page.setInputFiles('#upload', { name: `bound-${i}.png`, mimeType: 'image/png', buffer: png });
-    const t = await page.evaluate(() => self.__bound);
-    out.coarse.push(t.coarse ?? t.done);
-    out.done.push(t.done);
-    out.longestTask.push(t.longest);
+      await page.setInputFiles('#upload', { name: `bound-${i}.png`, mimeType: 'image/png', buffer: png });
+      const t = await page.evaluate(() => self.__bound);
+      out.coarse.push(t.coarse ?? t.done);
+      out.done.push(t.done);
+      out.stall.push(t.stall);
+    }
+    out.drag = await dragWhileBound(page, pngs);
+    for (let i = 0; i < 10; i++) out.draw.push(await strokeLatency(page));
+    await page.uncheck('#layer-true-posterior');
+  } finally {
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+    await cdp.detach();
   }
-  for (let i = 0; i < 10; i++) out.draw.push(await strokeLatency(page));
-  await page.uncheck('#layer-true-posterior');
   return out;
+}
+
+/**
+ * Main-thread time per pointer move of a drag over the plane while the bound's job is under way:
+ * each image of `pngs` is uploaded (outside the figures), then the plane is dragged DRAG_MOVES
+ * moves; only the moves made before its job was done count. (On two cores or fewer the page
+ * holds the job's steps while the pointer is down, so the job is then under way but paused.)
+ * @returns {Promise<number[]>}
+ */
+async function dragWhileBound(page, pngs) {
+  const DRAG_MOVES = 20;
+  const { read: metrics, detach } = await mainThreadCounters(page);
+  const box = await page.locator('#latent-plane').boundingBox();
+  const at = (i) => [box.x + box.width * (0.5 + 0.35 * Math.cos(i / 20)), box.y + box.height * (0.5 + 0.35 * Math.sin(i / 13))];
+  const work = [];
+  const running = () => page.evaluate(() => document.getElementById('exact').dataset.state !== 'done');
+  for (const [i, png] of [...pngs, ...pngs].entries()) {
+    await page.setInputFiles('#upload', { name: `drag-${i}.png`, mimeType: 'image/png', buffer: png });
+    await page.mouse.move(...at(0));
+    await page.mouse.down();
+    for (let k = 1; k <= DRAG_MOVES && (await running()); k++) {
+      const before = await metrics();
+      await page.mouse.move(...at(k));
+      await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0))));
+      const after = await metrics();
+      if (k > 2 && (await running())) work.push(1000 * (after.task - before.task));
+    }
+    await page.mouse.up();
+    await page.waitForFunction(() => document.getElementById('exact').dataset.state === 'done', null, { timeout: 60_000 });
+  }
+  await detach();
+  return work;
 }

@@ -148,6 +148,34 @@ for (const mode of ['http', 'file']) {
   });
 }
 
+describe('a drag on the plane while the bound runs', () => {
+  test('on two cores the bound\'s Worker holds its job while the pointer is down on the plane, and finishes it after', async () => {
+    // The machines this is for: two cores (the drag needs the core the Worker would take).
+    const page = await openExplorer(shared.browser, shared.server.url, {
+      beforeLoad: () => Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => 2 }),
+    });
+    try {
+      await page.check('#layer-true-posterior');
+      const upload = async (digit) => page.locator('#upload').setInputFiles({ name: `${digit}.png`, mimeType: 'image/png', buffer: await renderTextPng(page, digit, { size: 180 }) });
+      await upload('4');
+      await page.waitForFunction(() => document.getElementById('exact').dataset.state === 'done', null, { timeout: 30_000 });
+      const box = await page.locator('#latent-plane').boundingBox();
+      await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5);
+      await page.mouse.down();
+      await upload('6');
+      for (let i = 1; i <= 20; i++) await page.mouse.move(box.x + box.width * (0.5 + 0.01 * i), box.y + box.height * 0.5);
+      await page.waitForTimeout(1500); // a digit's bound takes a few hundred ms when it runs
+      assert.equal(await page.evaluate(() => document.getElementById('exact').dataset.state), 'pending', 'held while the pointer is down');
+      await page.mouse.up();
+      await page.waitForFunction(() => document.getElementById('exact').dataset.state === 'done', null, { timeout: 30_000 });
+      assert.ok(Number(await page.evaluate(() => document.getElementById('exact').dataset.logPx)) < 0, 'and done once it is up');
+      assert.deepEqual(page.problems, []);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
 describe('the lesson\'s step on the bound', () => {
   test('shows the true posterior, the three numbers and the gaps, in English and in Persian', async () => {
     for (const lang of ['en', 'fa']) {

@@ -1578,10 +1578,18 @@
     return message.type === "failed" || message.type === "picture" && message.state === "done" || message.type === "ascent" && message.report.done;
   }
 
+  // web/src/train-protocol.js
+  var LIVE = "live";
+  var LIVE_AE = "live-ae";
+  function fewCores() {
+    return (self.navigator?.hardwareConcurrency || 2) <= 2;
+  }
+
   // web/src/bound-jobs.js
   var SCRIPT = "pkg/bound.js";
   var started = null;
   var jobs = 0;
+  var holding = false;
   var listening = /* @__PURE__ */ new Map();
   function worker() {
     started = started || (async () => {
@@ -1598,6 +1606,7 @@
         for (const job of [...listening.keys()]) deliver({ type: "failed", job, error });
       };
       send(w, { type: "init", module: await compiledModule() });
+      if (holding) send(w, { type: "hold", on: true });
       return w;
     })();
     started.catch(() => {
@@ -1628,6 +1637,12 @@
       },
       running: () => listening.has(job)
     };
+  }
+  function holdWhileDragging(on) {
+    if (!fewCores() || holding === on) return;
+    holding = on;
+    started?.then((w) => send(w, { type: "hold", on })).catch(() => {
+    });
   }
 
   // web/src/bound.js
@@ -1687,6 +1702,8 @@
     }
     toggle.addEventListener("change", restart);
     store.on(["image", "current"], restart);
+    $("latent-plane").addEventListener("pointerdown", () => holdWhileDragging(true));
+    for (const type of ["pointerup", "pointercancel"]) $("latent-plane").addEventListener(type, () => holdWhileDragging(false));
     restart();
     return {
       /** The window that shows both the encoder's q(z|x) and the true posterior (null before the bound is known). */
@@ -2421,13 +2438,6 @@
     set("train-beta-mean", preset.betaMean ?? preset.beta);
     set("train-beta-var", preset.betaVar ?? preset.beta);
     $("train-beta-var").dispatchEvent(new Event("change"));
-  }
-
-  // web/src/train-protocol.js
-  var LIVE = "live";
-  var LIVE_AE = "live-ae";
-  function fewCores() {
-    return (self.navigator?.hardwareConcurrency || 2) <= 2;
   }
 
   // web/src/training.js

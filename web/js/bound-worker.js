@@ -12,9 +12,11 @@
   // web/src/bound-worker/bound-worker.js
   var STEP_BUDGET = 384;
   var ASCENT_STEPS = 2;
+  var HOLD_AT_MOST_MS = 3e4;
   var ready = null;
   var held = null;
   var running = /* @__PURE__ */ new Map();
+  var holding = null;
   function post(message, transfer = []) {
     self.postMessage(message, transfer);
   }
@@ -96,15 +98,21 @@
     schedule();
   };
   function schedule() {
-    if (pumping || running.size === 0) return;
+    if (pumping || running.size === 0 || holding !== null) return;
     pumping = true;
     pump.port2.postMessage(null);
+  }
+  function hold(on) {
+    if (holding !== null) clearTimeout(holding);
+    holding = on ? setTimeout(() => hold(false), HOLD_AT_MOST_MS) : null;
+    schedule();
   }
   async function handle(message) {
     if (message.type === "init") {
       ready = wasm_bindgen({ module_or_path: message.module });
       return void await ready;
     }
+    if (message.type === "hold") return hold(message.on);
     if (message.type === "cancel") {
       for (const [kind, { job }] of [...running]) if (job === message.job) stop(kind);
       return;

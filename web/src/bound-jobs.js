@@ -8,6 +8,7 @@ import { pageError } from './i18n.js';
 import { loadScript } from './scripts.js';
 import { compiledModule } from './wasm.js';
 import { endsJob } from './bound-protocol.js';
+import { fewCores } from './train-protocol.js';
 
 const SCRIPT = 'pkg/bound.js';
 
@@ -17,6 +18,8 @@ const SCRIPT = 'pkg/bound.js';
 /** @type {Promise<Worker> | null} */
 let started = null;
 let jobs = 0;
+/** Whether the Worker's jobs are held (the user drags on the plane, on two cores or fewer). */
+let holding = false;
 /** @type {Map<number, (message: FromBoundWorker) => void>} the jobs whose messages the page still wants */
 const listening = new Map();
 
@@ -36,6 +39,7 @@ function worker() {
       for (const job of [...listening.keys()]) deliver({ type: 'failed', job, error });
     };
     send(w, { type: 'init', module: await compiledModule() });
+    if (holding) send(w, { type: 'hold', on: true }); // a drag began before the Worker did
     return w;
   })();
   started.catch(() => { started = null; });
@@ -82,4 +86,16 @@ export function startJob(type, model, image, on) {
     },
     running: () => listening.has(job),
   };
+}
+
+/**
+ * Tells the Worker the user drags on the plane (`on`) or has stopped: with two cores or fewer
+ * its steps would take the core the drag needs, so it holds them until the pointer is up, as the
+ * training Worker does (interaction first). Starts no Worker.
+ * @param {boolean} on
+ */
+export function holdWhileDragging(on) {
+  if (!fewCores() || holding === on) return;
+  holding = on;
+  started?.then((w) => send(w, { type: 'hold', on })).catch(() => {});
 }

@@ -31,8 +31,10 @@ export const PICTURE_SIGMAS = 4;
 /**
  * @typedef {{type: 'init', module: WebAssembly.Module}
  *   | {type: 'bound' | 'optimise', job: number, model: ModelRecipe, image: BoundImage}
- *   | {type: 'cancel', job: number}} ToBoundWorker
- *   `bound` stops every job under way (a new image or model); `optimise` stops an earlier ascent.
+ *   | {type: 'cancel', job: number}
+ *   | {type: 'hold', on: boolean}} ToBoundWorker
+ *   `bound` stops every job under way (a new image or model); `optimise` stops an earlier ascent;
+ *   `hold` pauses the jobs while the user drags on the plane, on machines of two cores or fewer.
  */
 
 /**

@@ -10,7 +10,7 @@ import { $, errorMessage, fmt, heatmapCanvas } from './dom.js';
 import { render } from './i18n.js';
 import { pictureDrawable } from './plane.js';
 import { gridExtent } from './wasm.js';
-import { startJob } from './bound-jobs.js';
+import { holdWhileDragging, startJob } from './bound-jobs.js';
 
 const FRAME_SIGMAS = 3;       // zoomed to the bound, the window holds q and p(z|x) to ± 3 of their σ …
 const FRAME_MARGIN = 1.4;     // … and a margin
@@ -84,6 +84,8 @@ export function createBoundPanel(store, plane, posterior) {
 
   toggle.addEventListener('change', restart);
   store.on(['image', 'current'], restart);
+  $('latent-plane').addEventListener('pointerdown', () => holdWhileDragging(true));
+  for (const type of ['pointerup', 'pointercancel']) $('latent-plane').addEventListener(type, () => holdWhileDragging(false));
   restart();
   return {
     /** The window that shows both the encoder's q(z|x) and the true posterior (null before the bound is known). */

@@ -13,6 +13,8 @@ import { COARSE_CELLS, PICTURE_BAND_ROWS, PICTURE_CELLS, PICTURE_SIGMAS, endsJob
 const STEP_BUDGET = 384;
 /** Steps of gradient ascent per step of Optimise q (each ≈ 144 decodes). */
 const ASCENT_STEPS = 2;
+/** A hold (the user dragging) lasts at most this long, should its end never arrive. */
+const HOLD_AT_MOST_MS = 30_000;
 
 /** @typedef {import('../bound-protocol.js').ToBoundWorker} ToBoundWorker */
 /** @typedef {import('../bound-protocol.js').FromBoundWorker} FromBoundWorker */
@@ -24,6 +26,8 @@ let ready = null;
 let held = null;
 /** @type {Map<'bound' | 'optimise', Running>} the jobs under way, one of each kind */
 const running = new Map();
+/** @type {ReturnType<typeof setTimeout> | null} while the page holds the jobs: the hold's time limit */
+let holding = null;
 
 /**
  * @param {FromBoundWorker} message
@@ -137,9 +141,20 @@ pump.port1.onmessage = () => {
 };
 
 function schedule() {
-  if (pumping || running.size === 0) return;
+  if (pumping || running.size === 0 || holding !== null) return;
   pumping = true;
   pump.port2.postMessage(null);
+}
+
+/**
+ * Holds the jobs (no step taken) while the user drags, on a machine whose other core the drag
+ * needs; lets them go on when the drag ends or after HOLD_AT_MOST_MS.
+ * @param {boolean} on
+ */
+function hold(on) {
+  if (holding !== null) clearTimeout(holding);
+  holding = on ? setTimeout(() => hold(false), HOLD_AT_MOST_MS) : null;
+  schedule();
 }
 
 /** @param {ToBoundWorker} message */
@@ -148,6 +163,7 @@ async function handle(message) {
     ready = wasm_bindgen({ module_or_path: message.module });
     return void (await ready);
   }
+  if (message.type === 'hold') return hold(message.on);
   if (message.type === 'cancel') {
     for (const [kind, { job }] of [...running]) if (job === message.job) stop(kind);
     return;
