@@ -1589,6 +1589,7 @@
   var SCRIPT = "pkg/bound.js";
   var started = null;
   var jobs = 0;
+  var sentModel = 0;
   var holding = false;
   var listening = /* @__PURE__ */ new Map();
   function worker() {
@@ -1598,6 +1599,7 @@
       if (typeof source !== "string") throw pageError("error.missing-script", { file: SCRIPT });
       const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
       const w = new Worker(url);
+      sentModel = 0;
       URL.revokeObjectURL(url);
       w.onmessage = (event) => deliver(event.data);
       w.onerror = (event) => {
@@ -1617,6 +1619,11 @@
   function send(w, message) {
     w.postMessage(message);
   }
+  function recipeFor(model) {
+    if (model.recipe.id === sentModel) return { id: sentModel };
+    sentModel = model.recipe.id;
+    return model.recipe;
+  }
   function deliver(message) {
     const on = listening.get(message.job);
     if (endsJob(message)) listening.delete(message.job);
@@ -1625,7 +1632,7 @@
   function startJob(type, model, image, on) {
     const job = ++jobs;
     listening.set(job, on);
-    worker().then((w) => send(w, { type, job, model: model.recipe, image })).catch((err) => {
+    worker().then((w) => send(w, { type, job, model: recipeFor(model), image })).catch((err) => {
       const { key, params } = errorMessage(err);
       deliver({ type: "failed", job, error: { key, params, message: String(err?.message || err) } });
     });
@@ -1637,6 +1644,10 @@
       },
       running: () => listening.has(job)
     };
+  }
+  function warm(model) {
+    worker().then((w) => send(w, { type: "warm", model: recipeFor(model) })).catch(() => {
+    });
   }
   function holdWhileDragging(on) {
     if (!fewCores() || holding === on) return;
@@ -1672,6 +1683,7 @@
       frame = null;
       known = null;
       plane.setLayer("true-posterior", null);
+      if (toggle.checked && model.info.kind === "vae") warm(model);
       if (!toggle.checked || !post2) return say("none", "exact.no-image");
       if (model.info.kind === "ae") return say("none", "exact.ae");
       say("pending", "exact.pending");

@@ -29,8 +29,10 @@
   }
   function explorerFor(recipe) {
     if (held?.id === recipe.id) return held.explorer;
+    for (const kind of [...running.keys()]) stop(kind);
     held?.explorer.free();
     held = null;
+    if (!recipe.bytes && !recipe.name) throw new Error(`the bound's Worker was never sent model ${recipe.id}`);
     const explorer = recipe.bytes ? wasm_bindgen.Explorer.fromBytes(recipe.bytes) : new wasm_bindgen.Explorer(String(recipe.name));
     held = { id: recipe.id, explorer };
     return explorer;
@@ -107,6 +109,11 @@
     holding = on ? setTimeout(() => hold(false), HOLD_AT_MOST_MS) : null;
     schedule();
   }
+  function warm(recipe) {
+    if (held?.id === recipe.id) return;
+    const explorer = explorerFor(recipe);
+    if (explorer.info().kind === "vae") explorer.exactBoundJob(new Float32Array(784), 0, 0, 1, 1).free();
+  }
   async function handle(message) {
     if (message.type === "init") {
       ready = wasm_bindgen({ module_or_path: message.module });
@@ -119,6 +126,7 @@
     }
     if (!ready) throw new Error("the bound's Worker has not been set up yet");
     await ready;
+    if (message.type === "warm") return warm(message.model);
     if (message.type === "bound") for (const kind of [...running.keys()]) stop(kind);
     else stop("optimise");
     const explorer = explorerFor(message.model);

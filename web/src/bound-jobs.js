@@ -18,6 +18,8 @@ const SCRIPT = 'pkg/bound.js';
 /** @type {Promise<Worker> | null} */
 let started = null;
 let jobs = 0;
+/** The model the Worker was last sent whole: later messages name it by its id alone (no 2 MB copy per stroke). */
+let sentModel = 0;
 /** Whether the Worker's jobs are held (the user drags on the plane, on two cores or fewer). */
 let holding = false;
 /** @type {Map<number, (message: FromBoundWorker) => void>} the jobs whose messages the page still wants */
@@ -31,6 +33,7 @@ function worker() {
     if (typeof source !== 'string') throw pageError('error.missing-script', { file: SCRIPT });
     const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
     const w = new Worker(url);
+    sentModel = 0; // a new Worker holds no model yet
     URL.revokeObjectURL(url);
     w.onmessage = (event) => deliver(event.data);
     w.onerror = (event) => {
@@ -54,6 +57,17 @@ function send(w, message) {
   w.postMessage(message);
 }
 
+/**
+ * How the Worker makes `model`: whole the first time, by its id after.
+ * @param {import('./wasm.js').Model} model
+ * @returns {import('./bound-protocol.js').ModelRecipe}
+ */
+function recipeFor(model) {
+  if (model.recipe.id === sentModel) return { id: sentModel };
+  sentModel = model.recipe.id;
+  return model.recipe;
+}
+
 /** @param {FromBoundWorker} message */
 function deliver(message) {
   const on = listening.get(message.job);
@@ -74,7 +88,7 @@ export function startJob(type, model, image, on) {
   const job = ++jobs;
   listening.set(job, on);
   worker()
-    .then((w) => send(w, { type, job, model: model.recipe, image }))
+    .then((w) => send(w, { type, job, model: recipeFor(model), image }))
     .catch((err) => {
       const { key, params } = errorMessage(err);
       deliver({ type: 'failed', job, error: { key, params, message: String(err?.message || err) } });
@@ -86,6 +100,15 @@ export function startJob(type, model, image, on) {
     },
     running: () => listening.has(job),
   };
+}
+
+/**
+ * Has the Worker (started if need be) make `model`'s explorer and coarse grid before its first
+ * job, so that the first image's bound comes as fast as the next ones.
+ * @param {import('./wasm.js').Model} model
+ */
+export function warm(model) {
+  worker().then((w) => send(w, { type: 'warm', model: recipeFor(model) })).catch(() => {}); // a failure shows with the first job
 }
 
 /**

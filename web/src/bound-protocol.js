@@ -31,10 +31,12 @@ export const PICTURE_SIGMAS = 4;
 /**
  * @typedef {{type: 'init', module: WebAssembly.Module}
  *   | {type: 'bound' | 'optimise', job: number, model: ModelRecipe, image: BoundImage}
+ *   | {type: 'warm', model: ModelRecipe}
  *   | {type: 'cancel', job: number}
  *   | {type: 'hold', on: boolean}} ToBoundWorker
  *   `bound` stops every job under way (a new image or model); `optimise` stops an earlier ascent;
- *   `hold` pauses the jobs while the user drags on the plane, on machines of two cores or fewer.
+ *   `warm` makes the model's explorer and its coarse grid ahead of a first job (the layer was
+ *   turned on, or the model switched, before an image came); `hold` pauses the jobs while the user drags on the plane, on machines of two cores or fewer.
  */
 
 /**

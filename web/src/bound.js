@@ -10,7 +10,7 @@ import { $, errorMessage, fmt, heatmapCanvas } from './dom.js';
 import { render } from './i18n.js';
 import { pictureDrawable } from './plane.js';
 import { gridExtent } from './wasm.js';
-import { holdWhileDragging, startJob } from './bound-jobs.js';
+import { holdWhileDragging, startJob, warm } from './bound-jobs.js';
 
 const FRAME_SIGMAS = 3;       // zoomed to the bound, the window holds q and p(z|x) to ± 3 of their σ …
 const FRAME_MARGIN = 1.4;     // … and a margin
@@ -49,6 +49,7 @@ export function createBoundPanel(store, plane, posterior) {
     frame = null;
     known = null;
     plane.setLayer('true-posterior', null);
+    if (toggle.checked && model.info.kind === 'vae') warm(model);
     if (!toggle.checked || !post) return say('none', 'exact.no-image');
     if (model.info.kind === 'ae') return say('none', 'exact.ae');
     say('pending', 'exact.pending');

@@ -44,14 +44,16 @@ function asReport(err) {
 }
 
 /**
- * The explorer for the page's model `recipe.id`, made once: a new model frees the one before
- * (its jobs were stopped by the new one's `bound`).
+ * The explorer for the page's model `recipe.id`, made once: a new model stops the jobs of the one
+ * before and frees it.
  * @param {import('../bound-protocol.js').ModelRecipe} recipe
  */
 function explorerFor(recipe) {
   if (held?.id === recipe.id) return held.explorer;
+  for (const kind of [...running.keys()]) stop(kind);
   held?.explorer.free();
   held = null;
+  if (!recipe.bytes && !recipe.name) throw new Error(`the bound's Worker was never sent model ${recipe.id}`);
   const explorer = recipe.bytes ? wasm_bindgen.Explorer.fromBytes(recipe.bytes) : new wasm_bindgen.Explorer(String(recipe.name));
   held = { id: recipe.id, explorer };
   return explorer;
@@ -157,6 +159,17 @@ function hold(on) {
   schedule();
 }
 
+/**
+ * Makes the model's explorer and the decoder's coarse grid every bound of it starts from (61²
+ * decodes, made with its first job): a throwaway job for a blank image makes them.
+ * @param {import('../bound-protocol.js').ModelRecipe} recipe
+ */
+function warm(recipe) {
+  if (held?.id === recipe.id) return;
+  const explorer = explorerFor(recipe);
+  if (explorer.info().kind === 'vae') explorer.exactBoundJob(new Float32Array(784), 0, 0, 1, 1).free();
+}
+
 /** @param {ToBoundWorker} message */
 async function handle(message) {
   if (message.type === 'init') {
@@ -170,6 +183,7 @@ async function handle(message) {
   }
   if (!ready) throw new Error('the bound\'s Worker has not been set up yet');
   await ready;
+  if (message.type === 'warm') return warm(message.model);
   if (message.type === 'bound') for (const kind of [...running.keys()]) stop(kind);
   else stop('optimise');
   const explorer = explorerFor(message.model);
