@@ -9,49 +9,59 @@
 //!
 //! Several modes share p(x) out by a partition of unity, πₘ(z) = aₘ Nₘ(z) / Σₖ aₖ Nₖ(z) with
 //! Nₖ the modes' Laplace approximations and aₖ their masses: p(x) = Σₘ ∫ πₘ(z) p(x, z) dz exactly,
-//! and each share is a single peak. Each share is integrated by the rule at two orders; where
-//! they agree the higher one's answer is taken, and where they do not (a banana, heavy tails, a
-//! lobe the fit missed) a grid in the mode's whitened coordinates, grown until its edges carry no
-//! mass, takes over.
+//! and each share is a single peak.
+//!
+//! A ReLU decoder's log p(x|z) is only piecewise smooth: it has kinks where a unit switches, and
+//! there Gauss–Hermite rules converge slowly and erratically — two orders of one rule can agree to
+//! a few thousandths and both be 0.01–0.03 nats off (test image 281), and 64² nodes can still be
+//! 0.006 off (test image 685), while the trapezoid rule on a
+//! grid in the same whitened frame is within 0.005 nats at a step of 0.3 σ on every such image
+//! measured (docs/model-quality.md). So a share is taken from the rule only where it agrees with
+//! a rule of another family, the trapezoid rule at a step of 0.6 σ over the same frame (whose
+//! edge also shows mass beyond the rule's nodes); where the two disagree, the grid at 0.3 σ,
+//! grown until its edges carry no mass, settles it. A light mode's share, which moves p(x) by
+//! little, is the coarse grid's.
 
 use super::search::Mode;
 use super::{Gaussian2, Halt, Joint, det, eigen, framed, inverse, log_sum_exp, weighted_moments};
 use crate::numeric::LOG_2PI;
 
-/// The lower of the two orders (n² nodes each) a mode's share is integrated with.
+/// The lower of the two orders (n² nodes each) of the rule: its nodes check the ELBO's.
 pub const LOW_ORDER: usize = 10;
-/// The higher order, whose answer is taken.
+/// The higher order, whose answer is taken where the coarse grid agrees with it.
 pub const HIGH_ORDER: usize = 16;
-/// The orders for a mode LIGHT_NATS below the total (less than 3e-4 of p(x)).
-const LIGHT_ORDERS: (usize, usize) = (6, 10);
+/// A mode LIGHT_NATS below the total (less than 3e-4 of p(x)) is integrated on the coarse grid only.
 const LIGHT_NATS: f64 = 8.0;
+/// The rule and the coarse grid agree when their answers differ by at most this share of p(x) (nats).
+const AGREEMENT_NATS: f64 = 0.002;
+/// The rule's two orders agree this closely (share of p(x)) only on an integrand smooth at their
+/// scale (a kinked one's differ by 1e-3 or more): its share is then the rule's, without a grid,
+/// where the probe finds no mass beyond its nodes.
+const SMOOTH_NATS: f64 = 1e-5;
 /// The probe for mass beyond the nodes: PROBE_SIDE² points over ±PROBE_HALF σ, those outside
 /// ±PROBE_CORE σ (where the nodes are) looked at.
 const PROBE_SIDE: usize = 9;
 const PROBE_HALF: f64 = 12.0;
 const PROBE_CORE: f64 = 4.5;
 const PROBE_NATS: f64 = 6.0;
-/// Times a share's rules are raised (a higher order, or a wider frame) before a grid takes over.
-const ESCALATIONS: usize = 3;
-/// The two rules agree when their answers differ by at most this share of p(x) (nats).
-const AGREEMENT_NATS: f64 = 0.003;
-/// The grid that takes over: half-width in the mode's whitened coordinates at first, and points a
-/// side (a step of 0.3 σ: the trapezoid rule on a smooth peak is then exact to far below 0.01 nats).
-const REGION_HALF: f64 = 6.0;
-const REGION_SIDE: usize = 41;
+/// The coarse grid: half-width in the mode's whitened coordinates and points a side (a step of 0.6 σ).
+const COARSE_HALF: f64 = 5.4;
+const COARSE_GRID_SIDE: usize = 19;
+/// The fine grid that settles a share the two disagree on: the same frame at a step of 0.3 σ.
+const FINE_HALF: f64 = 5.4;
+const FINE_GRID_SIDE: usize = 37;
 /// A grid grows by REGION_GROWTH points a side (same step) while a point on its edge weighs more
 /// than e^−EDGE_NATS of its total: what lies beyond is then below ≈ 1e-4 nats.
-const EDGE_NATS: f64 = 16.0;
-const REGION_GROWTH: usize = 20;
+const EDGE_NATS: f64 = 14.0;
 const MAX_REGION_SIDE: usize = 161;
 
 /// How a mode's share of p(x) was settled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
-    /// Adaptive Gauss–Hermite quadrature: the two orders agreed.
+    /// Adaptive Gauss–Hermite quadrature: the rule agreed with the coarse grid.
     Quadrature,
-    /// They did not: a grid in the mode's whitened coordinates.
+    /// A grid in the mode's whitened coordinates: they disagreed, or the mode is light.
     Grid,
 }
 
@@ -227,73 +237,60 @@ impl Partition {
     }
 }
 
-/// Each mode's share of p(x), by adaptive Gauss–Hermite quadrature where its two orders agree and
-/// on a grid where they do not.
+/// Each mode's share of p(x), by adaptive Gauss–Hermite quadrature where it agrees with the
+/// trapezoid rule on a coarse grid, and on a fine grid where it does not.
 pub(super) fn integrate(joint: &mut Joint, modes: &[Mode]) -> Result<Vec<Share>, Halt> {
     let partition = Partition::new(modes);
     let laplace = log_sum_exp(&modes.iter().map(Mode::log_mass).collect::<Vec<_>>());
     let mut rules = Vec::with_capacity(modes.len());
     for (m, mode) in modes.iter().enumerate() {
-        // A light mode's share needs less relative accuracy: lower orders.
-        let (low_order, high_order) = if mode.log_mass() < laplace - LIGHT_NATS { LIGHT_ORDERS } else { (LOW_ORDER, HIGH_ORDER) };
         let mut frame = Gaussian2 { mean: mode.at, cov: mode.cov };
-        let mut low = rule_nodes(joint, &partition, m, &frame, low_order)?;
+        if mode.log_mass() < laplace - LIGHT_NATS {
+            rules.push((frame, None));
+            continue;
+        }
+        let mut low = rule_nodes(joint, &partition, m, &frame, LOW_ORDER)?;
         // The fit is the peak's curvature; where the mass the rule sees is shaped otherwise (a flat
         // or pointed top), the rules are framed by that mass instead.
         if let Some(held) = low.moments_held().filter(|held| !similar(held, &frame)) {
             frame = held;
-            low = rule_nodes(joint, &partition, m, &frame, low_order)?;
+            low = rule_nodes(joint, &partition, m, &frame, LOW_ORDER)?;
         }
-        let high = rule_nodes(joint, &partition, m, &frame, high_order)?;
-        rules.push((frame, low, high));
+        let high = rule_nodes(joint, &partition, m, &frame, HIGH_ORDER)?;
+        rules.push((frame, Some((low, high))));
     }
-    // The agreement asked of a share is relative to p(x), estimated by the higher rules.
-    let total = log_sum_exp(&rules.iter().map(|(_, _, high)| high.log_mass()).collect::<Vec<_>>());
+    // The agreement asked of a share is relative to p(x), estimated by the higher rules (a light
+    // mode's by its fit).
+    let total = log_sum_exp(
+        &rules
+            .iter()
+            .zip(modes)
+            .map(|((_, rule), mode)| rule.as_ref().map_or(mode.log_mass(), |(_, high)| high.log_mass()))
+            .collect::<Vec<_>>(),
+    );
     let mut shares = Vec::with_capacity(modes.len());
-    for (m, (frame, low, high)) in rules.into_iter().enumerate() {
-        shares.push(settle(joint, &partition, m, total, frame, low, high)?);
+    for (m, (frame, rule)) in rules.into_iter().enumerate() {
+        let Some((low, high)) = rule else {
+            shares.push(grid_share(joint, &partition, m, &frame, COARSE_HALF, COARSE_GRID_SIDE)?);
+            continue;
+        };
+        let share = |log_mass: f64| (log_mass - total).exp();
+        let by_rule = high.log_mass();
+        let smooth = by_rule.is_finite() && (share(by_rule) - share(low.log_mass())).abs() <= SMOOTH_NATS;
+        if smooth && !mass_beyond(joint, &partition, m, &frame, by_rule)? {
+            shares.push(Share { nodes: high, coarser: low.log_mass(), low: Some(low), method: Method::Quadrature });
+            continue;
+        }
+        let grid = grid_share(joint, &partition, m, &frame, COARSE_HALF, COARSE_GRID_SIDE)?;
+        let by_grid = grid.nodes.log_mass();
+        let agree = by_rule.is_finite() && (share(by_rule) - share(by_grid)).abs() <= AGREEMENT_NATS;
+        shares.push(if agree || !by_grid.is_finite() {
+            Share { nodes: high, low: Some(low), coarser: by_grid, method: Method::Quadrature }
+        } else {
+            grid_share(joint, &partition, m, &frame, FINE_HALF, FINE_GRID_SIDE)?
+        });
     }
     Ok(shares)
-}
-
-/// One share, from its first two rules: taken where they agree and the probe finds no mass beyond
-/// them; where they disagree, the higher order against a higher one still; where there is mass
-/// beyond, the frame twice as wide; then, failing those, a grid.
-fn settle(
-    joint: &mut Joint,
-    partition: &Partition,
-    m: usize,
-    total: f64,
-    mut frame: Gaussian2,
-    mut low: Nodes,
-    mut high: Nodes,
-) -> Result<Share, Halt> {
-    let mut order = (0, 0);
-    for _ in 0..ESCALATIONS {
-        let (lo, hi) = (low.log_mass(), high.log_mass());
-        if !hi.is_finite() && !lo.is_finite() {
-            break;
-        }
-        let agree = hi.is_finite() && ((hi - total).exp() - (lo - total).exp()).abs() <= AGREEMENT_NATS;
-        let beyond = mass_beyond(joint, partition, m, &frame, hi)?;
-        if agree && !beyond {
-            return Ok(Share { nodes: high, low: Some(low), coarser: lo, method: Method::Quadrature });
-        }
-        if beyond {
-            frame.cov = frame.cov.map(|row| row.map(|c| 4.0 * c));
-            order = (order.0.max(LOW_ORDER), order.1.max(HIGH_ORDER));
-            low = rule_nodes(joint, partition, m, &frame, order.0)?;
-        } else {
-            order = (order.1.max(HIGH_ORDER), order.1.max(HIGH_ORDER) * 3 / 2);
-            low = high;
-        }
-        high = rule_nodes(joint, partition, m, &frame, order.1)?;
-    }
-    let (lo, hi) = (low.log_mass(), high.log_mass());
-    if !hi.is_finite() && !lo.is_finite() {
-        return Ok(Share { nodes: high, low: Some(low), coarser: lo, method: Method::Quadrature });
-    }
-    grid_share(joint, partition, m, &frame)
 }
 
 /// The Cholesky factor of a frame (a tiny round one where it has none).
@@ -342,10 +339,18 @@ fn rule_nodes(joint: &mut Joint, partition: &Partition, m: usize, frame: &Gaussi
     Ok(nodes)
 }
 
-/// A mode's share on a grid in its whitened coordinates, widened until its edge holds no mass.
-fn grid_share(joint: &mut Joint, partition: &Partition, m: usize, frame: &Gaussian2) -> Result<Share, Halt> {
+/// A mode's share on a grid in its whitened coordinates, `n` points a side over ±`half` at first,
+/// widened (same step) until its edge holds no mass.
+fn grid_share(
+    joint: &mut Joint,
+    partition: &Partition,
+    m: usize,
+    frame: &Gaussian2,
+    first_half: f64,
+    first_n: usize,
+) -> Result<Share, Halt> {
     let mut frame = *frame;
-    let (mut half, mut n, mut reframes) = (REGION_HALF, REGION_SIDE, 0);
+    let (mut half, mut n, mut reframes) = (first_half, first_n, 0);
     loop {
         let l = factor(&frame);
         let region = Region::fill(joint, partition, m, Region { centre: frame.mean, l, half, n, values: Vec::new() })?;
@@ -358,12 +363,13 @@ fn grid_share(joint: &mut Joint, partition: &Partition, m: usize, frame: &Gaussi
         let held = region.moments().filter(|m| det(m.cov) > 4.0 * det(frame.cov));
         if let (Some(wider), true) = (held, reframes < 3) {
             frame = wider;
-            (half, n) = (REGION_HALF, REGION_SIDE);
+            (half, n) = (first_half, first_n);
             reframes += 1;
             continue;
         }
         let step = 2.0 * half / (n - 1) as f64;
-        n = (n + REGION_GROWTH).min(MAX_REGION_SIDE);
+        // A quarter more a side, kept odd so the centre stays a point.
+        n = (n + 2 * n.div_ceil(8)).min(MAX_REGION_SIDE);
         half = step * (n - 1) as f64 / 2.0;
     }
 }
