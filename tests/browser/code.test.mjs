@@ -1,6 +1,6 @@
 // The invariants ARCHITECTURE.md states about the code itself, checked on the source (no browser).
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ROOT } from './harness.mjs';
@@ -30,61 +30,7 @@ const RUST_CALLERS = [join(ROOT, 'crates', 'vae-wasm', 'src'), join(ROOT, 'crate
 /** What I/O looks like in Rust: files, sockets, processes, clocks, the environment, stdio. */
 const RUST_IO = /\bstd\s*::\s*(fs|net|process|time|env|io)\b|\b(Instant|SystemTime)\b|\b(println|eprintln|print|eprint)!/;
 
-/**
- * vae-core's modules in layers, bottom first (ARCHITECTURE.md): a module may use only modules of a
- * lower layer, and the crate root's constants. No import points sideways or up, so there is no
- * circle and each module can be read with only what is below it.
- */
-const VAE_CORE_LAYERS = [
-  ['numeric', 'message', 'framing', 'idx', 'dataset'],
-  ['model', 'latent', 'classifier'],
-  ['loss', 'fast', 'preprocess', 'pack'],
-  ['eval', 'bound', 'weights', 'optim'],
-  ['readout', 'train'],
-  ['session'],
-];
-
-/**
- * Every `crate::…` a vae-core module names (in `use` lines and in paths), resolved to the module it
- * comes from: a module's own name, or the module lib.rs re-exports the item from; `null` for the
- * root's own constants.
- */
-function vaeCoreImports(dir) {
-  const lib = readFileSync(join(dir, 'lib.rs'), 'utf8');
-  const reexported = new Map();
-  for (const [, module, items] of lib.matchAll(/^pub use (\w+)::\{?([^;]*?)\}?;/gm)) {
-    for (const item of items.split(',').map((i) => i.trim()).filter(Boolean)) reexported.set(item, module);
-  }
-  const modules = new Set([...lib.matchAll(/^pub mod (\w+);/gm)].map((m) => m[1]));
-  const found = [];
-  for (const module of modules) {
-    // A module's own file and its sub-modules' (`bound.rs` and `bound/*.rs`): all one module here.
-    const own = join(dir, module);
-    const subFiles = existsSync(own) ? sourceFiles(own, ['.rs']) : [];
-    for (const file of [join(dir, `${module}.rs`), ...subFiles]) readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-      if (/^\s*\/\//.test(line)) return; // comments and docs
-      const named = [...line.matchAll(/\bcrate::(\w+)/g)].map((m) => m[1]);
-      // `use crate::{a, b::c}`: each name at the braces' top level.
-      for (const [, group] of line.matchAll(/\bcrate::\{([^}]*)\}/g)) named.push(...group.split(',').map((n) => n.trim().split('::')[0]).filter(Boolean));
-      for (const name of named) {
-        const target = modules.has(name) ? name : reexported.get(name) ?? null;
-        if (target !== module) found.push({ module, file: file.slice(dir.length + 1), line: i + 1, name, target });
-      }
-    });
-  }
-  return { modules, found };
-}
-
 describe('code invariants', () => {
-  test('vae-core is in layers: no module uses one of its own layer or above (no import circle)', () => {
-    const { modules, found } = vaeCoreImports(join(ROOT, 'crates', 'vae-core', 'src'));
-    const layer = new Map(VAE_CORE_LAYERS.flatMap((names, i) => names.map((n) => [n, i])));
-    assert.deepEqual([...modules].filter((m) => !layer.has(m)), [], 'every module has a layer in VAE_CORE_LAYERS');
-    assert.ok(found.length > 20, `found only ${found.length} imports: is the parser still reading them?`);
-    const upward = found.filter((f) => f.target !== null && layer.get(f.target) >= layer.get(f.module));
-    assert.deepEqual(upward.map((f) => `crates/vae-core/src/${f.file}:${f.line} uses ${f.target} (via crate::${f.name})`), []);
-  });
-
   test('vae-core does no I/O: no files, sockets, processes, clocks, environment or printing in its source', () => {
     const files = sourceFiles(join(ROOT, 'crates', 'vae-core', 'src'), ['.rs']);
     assert.ok(files.length > 10, `found only ${files.length} vae-core sources: is the path still right?`);

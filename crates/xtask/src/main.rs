@@ -15,6 +15,7 @@
 //!   to `docs/benchmarks.md`.
 
 mod js;
+mod layers;
 mod serve;
 mod setup;
 mod vendor;
@@ -104,6 +105,8 @@ fn test_task() -> Result<()> {
     step("cargo clippy --all-targets -- -D warnings");
     run(Command::new(cargo()).args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]).current_dir(&root))?;
     vendor::check(&root)?;
+    step("vae-core's layers (every `use` tree and path, parsed with syn)");
+    layers::check(&root)?;
     step("Rust tests (native)");
     run(Command::new(cargo()).args(["test", "--workspace", "--locked"]).current_dir(&root))?;
     mnist_tests(&root)?;

@@ -83,6 +83,7 @@ function* boundSteps(job, explorer, image) {
   const m = bound.posterior_moments;
   const widest = Math.sqrt(Math.max(m.cov[0][0], m.cov[1][1], 1e-8));
   const window = { cx: m.mean[0], cy: m.mean[1], half: Math.min(10, Math.max(1e-3, PICTURE_SIGMAS * widest)) };
+  /** @type {(n: number, first: number, count: number) => Float32Array} a band of the picture: `count` rows of n from `first` */
   const rows = (n, first, count) => explorer.logPosteriorRows(input, bound.log_px, n, window.cx, window.cy, window.half, first, count);
   const coarse = rows(COARSE_CELLS, 0, COARSE_CELLS);
   post({ type: 'picture', job, state: 'coarse', n: COARSE_CELLS, window, logDensity: coarse, ms: ms() }, [coarse.buffer]);
@@ -119,7 +120,10 @@ function* ascentSteps(job, explorer, image) {
   }
 }
 
-/** Stops the job of `kind` under way (its generator's `finally` frees its wasm job). */
+/**
+ * Stops the job of `kind` under way (its generator's `finally` frees its wasm job).
+ * @param {'bound' | 'optimise'} kind
+ */
 function stop(kind) {
   running.get(kind)?.steps.return();
   running.delete(kind);
