@@ -81,7 +81,7 @@ pub struct TrainArgs {
     /// The decoder's pixel distribution: bernoulli (binarised pixels, binary cross-entropy) or
     /// gaussian (grey pixels, squared error / (2σₓ²) + a constant).
     #[arg(long, value_enum, default_value = "bernoulli")]
-    pub likelihood: LikelihoodArg,
+    pub likelihood: vae_core::LikelihoodKind,
     /// The Gaussian decoder's σₓ per pixel (intensities in [0, 1]), or `learned`: each step uses
     /// the σₓ that minimises its batch's loss (σₓ² = the mean squared error per pixel, the
     /// calibrated decoder of Rybkin et al. 2021) and the weights record where it settled. The
@@ -154,15 +154,6 @@ pub enum KeepArg {
     Last,
 }
 
-/// `--likelihood`'s values.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LikelihoodArg {
-    /// Bernoulli pixels (binarised images).
-    Bernoulli,
-    /// Gaussian pixels with σₓ = --sigma-x (grey images).
-    Gaussian,
-}
-
 /// Validation images held out by default.
 pub const DEFAULT_VALIDATION: usize = 5000;
 
@@ -172,13 +163,10 @@ const LEARNED_SIGMA_X_START: f64 = 0.1;
 impl TrainArgs {
     /// The decoder's likelihood as the flags give it.
     pub fn likelihood(&self) -> vae_core::Likelihood {
-        match self.likelihood {
-            LikelihoodArg::Bernoulli => vae_core::Likelihood::Bernoulli,
-            LikelihoodArg::Gaussian => match self.sigma_x {
-                SigmaXArg::Fixed(sigma_x) => vae_core::Likelihood::gaussian(sigma_x),
-                // Where evaluation stands before the first step; each step sets its own.
-                SigmaXArg::Learned => vae_core::Likelihood::learned_gaussian(LEARNED_SIGMA_X_START),
-            },
+        match self.sigma_x {
+            SigmaXArg::Fixed(sigma_x) => vae_core::Likelihood::of(self.likelihood, sigma_x, false),
+            // Where evaluation stands before the first step; each step sets its own.
+            SigmaXArg::Learned => vae_core::Likelihood::of(self.likelihood, LEARNED_SIGMA_X_START, true),
         }
     }
 

@@ -13,7 +13,7 @@ use vae_core::{ElboTerms, ModelKind, VaeConfig};
 
 use crate::checkpoint::{Checkpoint, RunSettings};
 use crate::export::write_atomic;
-use crate::{KeepArg, LikelihoodArg, SigmaXArg, TrainArgs};
+use crate::{KeepArg, SigmaXArg, TrainArgs};
 
 /// A training run as the flags describe it: vae-core's [`Session`] (the loop the page's training
 /// also runs) with the trainer's data, progress bar and checkpoints. The CLI, `train-suite` and
@@ -328,7 +328,7 @@ fn check_flags(args: &TrainArgs) -> Result<()> {
     }
     args.likelihood().checked().map_err(|e| anyhow::anyhow!("--sigma-x: {e}"))?;
     ensure!(
-        args.sigma_x != SigmaXArg::Learned || args.likelihood == LikelihoodArg::Gaussian,
+        args.sigma_x != SigmaXArg::Learned || args.likelihood == vae_core::LikelihoodKind::Gaussian,
         "--sigma-x learned is the Gaussian decoder's; add --likelihood gaussian"
     );
 

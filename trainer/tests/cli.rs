@@ -324,9 +324,15 @@ fn encode_prints_a_json_line_per_image_and_flags_bad_files() {
     img.save(&digit).expect("png");
     let bogus = tmp.path().join("bogus.png");
     std::fs::write(&bogus, b"not a png").expect("write");
+    // Without --exact: the posterior and its ELBO terms only (milliseconds an image).
     let out = trainer(&["encode", "--weights", weights.to_str().expect("utf8"), digit.to_str().expect("utf8"), "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let plain = last_json(&out);
+    assert!(plain["mu"].is_array() && plain.get("log_px").is_none(), "{plain}");
+    let out = trainer(&["encode", "--weights", weights.to_str().expect("utf8"), digit.to_str().expect("utf8"), "--json", "--exact"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let j = last_json(&out);
+    assert_eq!(j["mu"], plain["mu"], "the same posterior with and without the bound");
     assert_eq!(j["file"].as_str(), digit.to_str());
     assert!(j["mu"].as_array().is_some_and(|a| a.len() == 2 && a.iter().all(|v| v.is_number())));
     assert!(j["sigma"].as_array().is_some_and(|a| a.iter().all(|v| v.as_f64().is_some_and(|s| s > 0.0))));

@@ -20,8 +20,8 @@ export function fewCores() {
 
 /**
  * @typedef {'vae' | 'ae'} Kind
- * @typedef {{likelihood: string, sigmaX: number, sigmaLearned: boolean, betaMean: number, betaVar: number, learningRate: number}} Hyperparameters
- * @typedef {Hyperparameters & {kind: string, batchSize: number, seed: number}} Settings
+ * @typedef {{likelihood: 'bernoulli' | 'gaussian', sigmaX: number, sigmaLearned: boolean, betaMean: number, betaVar: number, learningRate: number}} Hyperparameters
+ * @typedef {Hyperparameters & {kind: Kind, batchSize: number, seed: number}} Settings
  * @typedef {{step: number, epoch: number, recon: number, kl: number, klMean: number, klVar: number, betaMean: number, betaVar: number}} Progress
  * @typedef {{recon: number, kl: number}} Terms
  * @typedef {{key?: string, params?: Record<string, unknown>, message: string}} ErrorReport

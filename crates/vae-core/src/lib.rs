@@ -48,7 +48,7 @@ pub mod train;
 pub mod weights;
 
 pub use dataset::{DatasetInfo, Preprocessing};
-pub use loss::{ElboTerms, Likelihood, kl_standard_normal, reconstruction_nats};
+pub use loss::{ElboTerms, Likelihood, LikelihoodKind, kl_standard_normal, reconstruction_nats};
 pub use message::{Localized, PageMessage};
 pub use model::{ModelKind, Vae, VaeConfig};
 pub use preprocess::{PreprocessError, Preprocessed, preprocess_rgba, preprocess_rgba_as};

@@ -59,7 +59,37 @@ pub fn calibrated_sigma_x(mean_squared_error: f64) -> f64 {
     if mean_squared_error.is_nan() { high } else { mean_squared_error.max(0.0).sqrt().clamp(low, high) }
 }
 
+/// Which pixel distribution a likelihood is, without its σₓ: what the trainer's `--likelihood`
+/// and the page's training settings name (`"bernoulli"`, `"gaussian"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum LikelihoodKind {
+    /// Bernoulli pixels (binarised images).
+    #[default]
+    Bernoulli,
+    /// Gaussian pixels with a σₓ (grey images).
+    Gaussian,
+}
+
 impl Likelihood {
+    /// The likelihood `kind` names: for Gaussian pixels with σₓ `sigma_x`, fixed, or where a
+    /// calibrated one starts when `learned` (Bernoulli pixels have neither).
+    pub fn of(kind: LikelihoodKind, sigma_x: f64, learned: bool) -> Self {
+        match kind {
+            LikelihoodKind::Bernoulli => Likelihood::Bernoulli,
+            LikelihoodKind::Gaussian => Likelihood::Gaussian { sigma_x, learned },
+        }
+    }
+
+    /// Which pixel distribution this is.
+    pub fn kind(&self) -> LikelihoodKind {
+        match self {
+            Likelihood::Bernoulli => LikelihoodKind::Bernoulli,
+            Likelihood::Gaussian { .. } => LikelihoodKind::Gaussian,
+        }
+    }
+
     /// Whether this is the Bernoulli likelihood (the default, left out of weights headers).
     pub fn is_bernoulli(&self) -> bool {
         matches!(self, Likelihood::Bernoulli)

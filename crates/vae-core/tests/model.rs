@@ -360,3 +360,19 @@ fn the_shipped_models_read_as_mnist() {
         assert_eq!(meta.classes, dataset::MNIST.class_names(), "{name}");
     }
 }
+
+#[test]
+fn a_likelihood_is_made_from_the_kind_a_flag_or_the_page_names() {
+    use vae_core::{Likelihood, LikelihoodKind};
+    // The names the trainer's --likelihood and the page's settings send, and nothing else.
+    let kind = |name: &str| serde_json::from_value::<LikelihoodKind>(serde_json::json!(name));
+    assert_eq!(kind("bernoulli").expect("a kind"), LikelihoodKind::Bernoulli);
+    assert_eq!(kind("gaussian").expect("a kind"), LikelihoodKind::Gaussian);
+    let refused = kind("laplace").expect_err("an unknown kind").to_string();
+    assert!(refused.contains("bernoulli") && refused.contains("gaussian"), "the error names the choices: {refused}");
+    // Each likelihood is made back from its kind and σₓ.
+    for likelihood in [Likelihood::Bernoulli, Likelihood::gaussian(0.2), Likelihood::learned_gaussian(0.1)] {
+        let made = Likelihood::of(likelihood.kind(), likelihood.sigma_x().unwrap_or(0.5), likelihood.is_learned());
+        assert_eq!(made, likelihood);
+    }
+}

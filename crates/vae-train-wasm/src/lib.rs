@@ -11,7 +11,7 @@ use vae_core::message::js_error;
 use vae_core::pack::DataPack;
 use vae_core::session::{Session, Settings, TrainError, TrainingData};
 use vae_core::train::Objective;
-use vae_core::{Likelihood, ModelKind};
+use vae_core::{Likelihood, LikelihoodKind, ModelKind};
 use wasm_bindgen::prelude::*;
 
 /// A run's settings as JS sends them: `{kind, likelihood, sigmaX, sigmaLearned, betaMean, betaVar,
@@ -32,7 +32,7 @@ struct JsSettings {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct JsHyperparameters {
-    likelihood: String,
+    likelihood: LikelihoodKind,
     #[serde(default)]
     sigma_x: f64,
     #[serde(default)]
@@ -44,14 +44,9 @@ struct JsHyperparameters {
 
 impl JsHyperparameters {
     /// The objective `base` with these weights and this likelihood.
-    fn objective(&self, base: Objective) -> Result<Objective, JsValue> {
-        let likelihood = match self.likelihood.as_str() {
-            "bernoulli" => Likelihood::Bernoulli,
-            "gaussian" if self.sigma_learned => Likelihood::learned_gaussian(self.sigma_x),
-            "gaussian" => Likelihood::gaussian(self.sigma_x),
-            other => return Err(JsError::new(&format!("unknown likelihood {other:?}: use \"bernoulli\" or \"gaussian\"")).into()),
-        };
-        Ok(base.with_betas(self.beta_mean, self.beta_var).with_likelihood(likelihood))
+    fn objective(&self, base: Objective) -> Objective {
+        let likelihood = Likelihood::of(self.likelihood, self.sigma_x, self.sigma_learned);
+        base.with_betas(self.beta_mean, self.beta_var).with_likelihood(likelihood)
     }
 }
 
@@ -71,9 +66,9 @@ struct CodesView {
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
 /** What may change while a run goes on. */
-export interface Hyperparameters { likelihood: string; sigmaX?: number; sigmaLearned?: boolean; betaMean: number; betaVar: number; learningRate: number }
+export interface Hyperparameters { likelihood: "bernoulli" | "gaussian"; sigmaX?: number; sigmaLearned?: boolean; betaMean: number; betaVar: number; learningRate: number }
 /** A run's settings. */
-export interface TrainSettings extends Hyperparameters { kind: string; batchSize: number; seed: number }
+export interface TrainSettings extends Hyperparameters { kind: "vae" | "ae"; batchSize: number; seed: number }
 /** Means over the steps just taken, nats per image. */
 export interface TrainProgress { step: number; epoch: number; recon: number; kl: number; klMean: number; klVar: number; betaMean: number; betaVar: number; sigmaX?: number }
 /** Test-set terms of the live model, nats per image. */
@@ -103,7 +98,7 @@ impl LiveTrainer {
     pub fn new(pack: &[u8], #[wasm_bindgen(unchecked_param_type = "TrainSettings")] settings: JsValue) -> Result<LiveTrainer, JsValue> {
         console_error_panic_hook::set_once();
         let js: JsSettings = serde_wasm_bindgen::from_value(settings)?;
-        let objective = js.hyper.objective(Objective::new(js.kind, 1.0))?;
+        let objective = js.hyper.objective(Objective::new(js.kind, 1.0));
         let settings =
             Settings { objective, ..Settings::live(js.kind, 1.0, js.hyper.learning_rate, js.batch_size as usize, js.seed as u64) };
         let pack = DataPack::from_bytes(pack).map_err(|e| js_error(&TrainError::from(e)))?;
@@ -127,7 +122,7 @@ impl LiveTrainer {
         #[wasm_bindgen(unchecked_param_type = "Hyperparameters")] hyperparameters: JsValue,
     ) -> Result<(), JsValue> {
         let hyper: JsHyperparameters = serde_wasm_bindgen::from_value(hyperparameters)?;
-        let objective = hyper.objective(self.session.settings().objective)?;
+        let objective = hyper.objective(self.session.settings().objective);
         self.session.set_hyperparameters(objective, hyper.learning_rate).map_err(|e| js_error(&e))
     }
 

@@ -183,6 +183,7 @@ const handlers = {
     running = false;
     for (const run of runs) run.trainer.free();
     runs = [];
+    /** @type {[import('../train-protocol.js').Kind, string][]} */
     const kinds = pair ? [['vae', LIVE], ['ae', LIVE_AE]] : [[settings.kind, LIVE]];
     for (const [kind, name] of kinds) {
       // The same seed: the same initial weights and the same batches for both models.
