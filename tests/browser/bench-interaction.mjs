@@ -347,14 +347,16 @@ async function strokeLatency(page) {
  * `pngs`, with Chrome's CPU throttled `rate`× (`Emulation.setCPUThrottlingRate`; 4 is a
  * phone-class core): from the upload's `change` to `#exact[data-state]` first `coarse` (the first
  * picture, with the figures) and then `done` (the refined picture); the main thread's longest
- * stall meanwhile (the largest lateness of a 4 ms timer, from its first tick after the upload's
- * own task to `done`: a task of the page's, or a frame's work, over that long); then a drag over
+ * stall meanwhile (the largest lateness of a 4 ms timer, from its first tick after the task that
+ * encoded the image and started the job to `done`: any task of the page's, or a frame's work,
+ * over that long, the bound's or not — the upload's address-bar update is one); then a drag over
  * the plane while each image's job runs (main-thread time per move, as {@link dragWork} reads it),
- * and the drawing pad's stroke → posterior latency with the layer on.
- * @returns {Promise<{coarse: number[], done: number[], stall: number[], drag: number[], draw: number[]}>}
+ * the drawing pad's stroke → posterior latency with the layer on, and the same drags with the
+ * layer off (`dragAlone`, the peer).
+ * @returns {Promise<{coarse: number[], done: number[], stall: number[], drag: number[], dragAlone: number[], draw: number[]}>}
  */
 export async function boundFigures(page, pngs, rate = 1) {
-  const out = { coarse: [], done: [], stall: [], drag: [], draw: [] };
+  const out = { coarse: [], done: [], stall: [], drag: [], dragAlone: [], draw: [] };
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Emulation.setCPUThrottlingRate', { rate });
   try {
@@ -370,10 +372,16 @@ export async function boundFigures(page, pngs, rate = 1) {
             last = now;
             if (times.done == null) setTimeout(tick, 4);
           };
-          document.getElementById('upload').addEventListener('change', () => { times.t0 = performance.now(); setTimeout(tick, 0); }, { capture: true, once: true });
+          document.getElementById('upload').addEventListener('change', () => { times.t0 = performance.now(); }, { capture: true, once: true });
           const exact = document.getElementById('exact');
+          let started = false;
           const watch = new MutationObserver(() => {
             if (times.t0 == null) return;
+            // The job starts in the task that encoded the image: the probe's first tick is after it.
+            if (exact.dataset.state === 'pending' && !started) {
+              started = true;
+              setTimeout(tick, 0);
+            }
             const now = performance.now() - times.t0;
             if (exact.dataset.state === 'coarse' && times.coarse == null) times.coarse = now;
             if (exact.dataset.state === 'done') {
@@ -391,9 +399,11 @@ export async function boundFigures(page, pngs, rate = 1) {
       out.done.push(t.done);
       out.stall.push(t.stall);
     }
-    out.drag = await dragWhileBound(page, pngs);
+    out.drag = await dragWhileBound(page, pngs, true);
     for (let i = 0; i < 10; i++) out.draw.push(await strokeLatency(page));
     await page.uncheck('#layer-true-posterior');
+    // The peer: the same drags after the same uploads with the layer off (no job at all).
+    out.dragAlone = await dragWhileBound(page, pngs, false);
   } finally {
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
     await cdp.detach();
@@ -402,19 +412,20 @@ export async function boundFigures(page, pngs, rate = 1) {
 }
 
 /**
- * Main-thread time per pointer move of a drag over the plane while the bound's job is under way:
- * each image of `pngs` is uploaded (outside the figures), then the plane is dragged DRAG_MOVES
- * moves; only the moves made before its job was done count. (On two cores or fewer the page
- * holds the job's steps while the pointer is down, so the job is then under way but paused.)
+ * Main-thread time per pointer move of a drag over the plane while the bound's job is under way
+ * (`withBound`; else the same drags with the layer off, the peer): each image of `pngs` is
+ * uploaded (outside the figures), then the plane is dragged DRAG_MOVES moves; with the bound only
+ * the moves made before its job was done count. (On two cores or fewer the page holds the job's
+ * steps while the pointer is down, so the job is then under way but paused.)
  * @returns {Promise<number[]>}
  */
-async function dragWhileBound(page, pngs) {
+async function dragWhileBound(page, pngs, withBound) {
   const DRAG_MOVES = 20;
   const { read: metrics, detach } = await mainThreadCounters(page);
   const box = await page.locator('#latent-plane').boundingBox();
   const at = (i) => [box.x + box.width * (0.5 + 0.35 * Math.cos(i / 20)), box.y + box.height * (0.5 + 0.35 * Math.sin(i / 13))];
   const work = [];
-  const running = () => page.evaluate(() => document.getElementById('exact').dataset.state !== 'done');
+  const running = async () => !withBound || page.evaluate(() => document.getElementById('exact').dataset.state !== 'done');
   for (const [i, png] of [...pngs, ...pngs].entries()) {
     await page.setInputFiles('#upload', { name: `drag-${i}.png`, mimeType: 'image/png', buffer: png });
     await page.mouse.move(...at(0));
@@ -427,7 +438,7 @@ async function dragWhileBound(page, pngs) {
       if (k > 2 && (await running())) work.push(1000 * (after.task - before.task));
     }
     await page.mouse.up();
-    await page.waitForFunction(() => document.getElementById('exact').dataset.state === 'done', null, { timeout: 60_000 });
+    if (withBound) await page.waitForFunction(() => document.getElementById('exact').dataset.state === 'done', null, { timeout: 60_000 });
   }
   await detach();
   return work;
