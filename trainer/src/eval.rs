@@ -156,13 +156,9 @@ fn measure(args: &EvalArgs) -> Result<EvalReport> {
     })
 }
 
+/// What the model is, how it was trained and on what it is scored; then the test-set figures:
+/// bound, continuity, completeness.
 fn print_report(r: &EvalReport) {
-    print_heading(r);
-    print_figures(r);
-}
-
-/// What the model is, how it was trained and on what it is scored.
-fn print_heading(r: &EvalReport) {
     let betas = match r.beta_mean {
         Some(beta_mean) => format!("β_μ = {beta_mean}, β_σ = {}", r.beta),
         None => format!("β = {}", r.beta),
@@ -200,10 +196,6 @@ fn print_heading(r: &EvalReport) {
             r.training_log.len()
         );
     }
-}
-
-/// The test-set figures: bound, continuity, completeness.
-fn print_figures(r: &EvalReport) {
     let (terms, cont, own) = (&r.terms, &r.continuity, &r.continuity_own);
     match r.kind {
         ModelKind::Vae => println!(
