@@ -46,13 +46,14 @@ for (const mode of ['http', 'file']) {
       // picture: the upload's own task (decoding, encoding) ends before it and is not counted.
       await page.evaluate(() => {
         const exact = document.getElementById('exact');
-        const seen = (self.__boundTasks = { since: Infinity, tasks: [] });
+        const seen = (self.__boundTasks = { since: Infinity, tasks: [], drafts: [] });
         new PerformanceObserver((list) => {
           for (const e of list.getEntries()) if (e.startTime >= seen.since) seen.tasks.push(Math.round(e.duration));
         }).observe({ type: 'longtask' });
         new MutationObserver(() => {
           if (exact.dataset.state === 'pending' && seen.since === Infinity) seen.since = performance.now();
-        }).observe(exact, { attributes: true, attributeFilter: ['data-state'] });
+          if (exact.dataset.draft && seen.drafts.at(-1) !== exact.dataset.draft) seen.drafts.push(exact.dataset.draft);
+        }).observe(exact, { attributes: true, attributeFilter: ['data-state', 'data-draft'] });
       });
       const png = await renderTextPng(page, '2', { size: 180 });
       await page.locator('#upload').setInputFiles({ name: 'two.png', mimeType: 'image/png', buffer: png });
@@ -61,6 +62,8 @@ for (const mode of ['http', 'file']) {
       const tasks = await page.evaluate(() => self.__boundTasks);
       assert.ok(Number.isFinite(tasks.since), 'the job started after the upload');
       assert.deepEqual(tasks.tasks, [], `main-thread tasks over 50 ms while the bound ran (ms): ${tasks.tasks}`);
+      // The rule's draft figures came first, then the checked ones (the figures read above).
+      assert.deepEqual(tasks.drafts, ['true', 'false'], 'a draft, then the checked bound');
       assertBound(f, 'an uploaded 2');
       assert.match(await page.locator('#exact-figures').textContent(), /log p\(x\) ≥ IWAE ≥ ELBO/);
       // The search says whether it is sure it found every mode, and what the bound cost.

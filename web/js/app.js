@@ -1705,7 +1705,7 @@
       });
     }
     function say(state, key, params = {}) {
-      for (const name of ["logPx", "iwae", "elbo", "gap", "approximationGap", "amortizationGap", "fullCovarianceGain", "evaluations", "sure", "ms"]) delete out.dataset[name];
+      for (const name of ["logPx", "iwae", "elbo", "gap", "approximationGap", "amortizationGap", "fullCovarianceGain", "evaluations", "sure", "draft", "ms"]) delete out.dataset[name];
       $("exact-unsure").hidden = true;
       out.dataset.state = state;
       render($("exact-figures"), key, params);
@@ -1745,7 +1745,8 @@
       amortizationGap: String(bound.amortization_gap),
       fullCovarianceGain: String(bound.full_covariance_gain),
       evaluations: String(bound.evaluations),
-      sure: String(bound.sure)
+      sure: String(bound.sure),
+      draft: String(bound.draft)
     });
     $("exact-unsure").hidden = bound.sure;
     render($("exact-figures"), "exact.chain", { logpx: fmt(bound.log_px), iwae: post2.iwae == null ? "—" : fmt(post2.iwae), elbo: fmt(bound.elbo) });
@@ -1813,7 +1814,7 @@
       plane.setLayer("optimise", null);
       for (const key of ["elboStart", "elboEnd", "steps", "mode"]) delete chart.dataset[key];
       $("exact-optimise-view").hidden = true;
-      button.disabled = boundPanel.current() === null;
+      button.disabled = boundPanel.current()?.bound.draft !== false;
     }
     button.addEventListener("click", () => {
       const known = boundPanel.current();

@@ -42,26 +42,40 @@
     const started = performance.now();
     const ms = () => performance.now() - started;
     const quadrature = explorer.exactBoundJob(input, mu[0], mu[1], sigma[0], sigma[1]);
-    let bound = null;
+    let bound;
     try {
-      while ((bound = quadrature.step(explorer, STEP_BUDGET)) === null) yield;
+      bound = yield* answer(quadrature, explorer);
+      post({ type: "figures", job, bound, ms: ms() });
+      const coarse = pictureRows(explorer, input, bound, COARSE_CELLS, 0, COARSE_CELLS);
+      post({ type: "picture", job, state: "coarse", n: COARSE_CELLS, window: pictureWindow(bound), logDensity: coarse, ms: ms() }, [coarse.buffer]);
+      while (bound.draft) bound = yield* answer(quadrature, explorer);
+      post({ type: "figures", job, bound, ms: ms() });
     } finally {
       quadrature.free();
     }
-    post({ type: "figures", job, bound, ms: ms() });
-    const m = bound.posterior_moments;
-    const widest = Math.sqrt(Math.max(m.cov[0][0], m.cov[1][1], 1e-8));
-    const window = { cx: m.mean[0], cy: m.mean[1], half: Math.min(10, Math.max(1e-3, PICTURE_SIGMAS * widest)) };
-    const rows = (n, first, count) => explorer.logPosteriorRows(input, bound.log_px, n, window.cx, window.cy, window.half, first, count);
-    const coarse = rows(COARSE_CELLS, 0, COARSE_CELLS);
-    post({ type: "picture", job, state: "coarse", n: COARSE_CELLS, window, logDensity: coarse, ms: ms() }, [coarse.buffer]);
     const fine = new Float32Array(PICTURE_CELLS * PICTURE_CELLS);
     for (let row = 0; row < PICTURE_CELLS; row += PICTURE_BAND_ROWS) {
       yield;
       const count = Math.min(PICTURE_BAND_ROWS, PICTURE_CELLS - row);
-      fine.set(rows(PICTURE_CELLS, row, count), row * PICTURE_CELLS);
+      fine.set(pictureRows(explorer, input, bound, PICTURE_CELLS, row, count), row * PICTURE_CELLS);
     }
-    post({ type: "picture", job, state: "done", n: PICTURE_CELLS, window, logDensity: fine, ms: ms() }, [fine.buffer]);
+    post({ type: "picture", job, state: "done", n: PICTURE_CELLS, window: pictureWindow(bound), logDensity: fine, ms: ms() }, [fine.buffer]);
+  }
+  function* answer(quadrature, explorer) {
+    for (; ; ) {
+      const bound = quadrature.step(explorer, STEP_BUDGET);
+      if (bound !== null) return bound;
+      yield;
+    }
+  }
+  function pictureRows(explorer, input, bound, n, first, count) {
+    const w = pictureWindow(bound);
+    return explorer.logPosteriorRows(input, bound.log_px, n, w.cx, w.cy, w.half, first, count);
+  }
+  function pictureWindow(bound) {
+    const m = bound.posterior_moments;
+    const widest = Math.sqrt(Math.max(m.cov[0][0], m.cov[1][1], 1e-8));
+    return { cx: m.mean[0], cy: m.mean[1], half: Math.min(10, Math.max(1e-3, PICTURE_SIGMAS * widest)) };
   }
   function* ascentSteps(job, explorer, image) {
     const { input, mu, sigma } = image;

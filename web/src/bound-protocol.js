@@ -17,7 +17,8 @@ export const PICTURE_SIGMAS = 4;
  *   elbo_best_full: number, gap: number, approximation_gap: number, amortization_gap: number,
  *   full_covariance_gain: number, best_diagonal: Gaussian, best_full: Gaussian,
  *   posterior_moments: Gaussian, modes: number, evaluations: number, sure: boolean,
- *   methods: string[]}} Bound the bound of one image (vae-wasm's BoundReport)
+ *   methods: string[], draft: boolean}} Bound the bound of one image (vae-wasm's BoundReport):
+ *   a job sends a draft first (the rule's shares unchecked), then the checked bound
  * @typedef {{mean: number[], sigma: number[], elbo: number, steps: number, done: boolean, evaluations: number}} AscentReport
  *   where Optimise q stands (vae-wasm's AscentReport)
  * @typedef {{cx: number, cy: number, half: number}} PictureWindow

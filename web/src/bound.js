@@ -3,8 +3,10 @@
 // diagonal Gaussian q* and the best full-covariance Gaussian q** for this image, and the readout
 // `log p(x) ≥ IWAE ≥ ELBO` with the gap split into its approximation and amortization parts.
 // Everything is vae-core's quadrature, computed in the bound's own Worker (bound-jobs.js): the
-// main thread only paints what arrives; a newer image or model cancels the job under way, and
-// figures that land always belong to the image shown.
+// main thread only paints what arrives — the rule's draft figures with a coarse picture first,
+// then the figures checked by a grid (`#exact[data-draft]` says which) and the refined picture;
+// a newer image or model cancels the job under way, and figures that land always belong to the
+// image shown.
 
 import { $, errorMessage, fmt, heatmapCanvas } from './dom.js';
 import { render } from './i18n.js';
@@ -75,7 +77,7 @@ export function createBoundPanel(store, plane, posterior) {
 
   /** Sets `#exact`'s state and its one-line message (the figures cleared). */
   function say(state, key, params = {}) {
-    for (const name of ['logPx', 'iwae', 'elbo', 'gap', 'approximationGap', 'amortizationGap', 'fullCovarianceGain', 'evaluations', 'sure', 'ms']) delete out.dataset[name];
+    for (const name of ['logPx', 'iwae', 'elbo', 'gap', 'approximationGap', 'amortizationGap', 'fullCovarianceGain', 'evaluations', 'sure', 'draft', 'ms']) delete out.dataset[name];
     $('exact-unsure').hidden = true;
     out.dataset.state = state;
     render($('exact-figures'), key, params);
@@ -126,6 +128,7 @@ function showFigures(out, bound, post) {
     logPx: String(bound.log_px), iwae: post.iwae == null ? '' : String(post.iwae), elbo: String(bound.elbo), gap: String(bound.gap),
     approximationGap: String(bound.approximation_gap), amortizationGap: String(bound.amortization_gap),
     fullCovarianceGain: String(bound.full_covariance_gain), evaluations: String(bound.evaluations), sure: String(bound.sure),
+    draft: String(bound.draft),
   });
   $('exact-unsure').hidden = bound.sure;
   render($('exact-figures'), 'exact.chain', { logpx: fmt(bound.log_px), iwae: post.iwae == null ? '—' : fmt(post.iwae), elbo: fmt(bound.elbo) });

@@ -43,7 +43,8 @@ export function createOptimisePanel(plane, boundPanel) {
     plane.setLayer('optimise', null);
     for (const key of ['elboStart', 'elboEnd', 'steps', 'mode']) delete chart.dataset[key];
     $('exact-optimise-view').hidden = true;
-    button.disabled = boundPanel.current() === null;
+    // Optimise q starts from the checked bound, not its draft (whose figures are about to move).
+    button.disabled = boundPanel.current()?.bound.draft !== false;
   }
 
   button.addEventListener('click', () => {

@@ -107,6 +107,9 @@ pub struct ExactBound {
     pub evaluations: usize,
     /// Whether the search is sure it found every mode holding mass (see [`exact_bound`]).
     pub sure: bool,
+    /// Whether these are a draft: each share taken from the Gauss–Hermite rule unchecked (a
+    /// job's first answer, see [`ExactJob::with_draft`]; within a few hundredths of a nat).
+    pub draft: bool,
 }
 
 impl ExactBound {
@@ -328,7 +331,7 @@ pub fn exact_bound(
     coarse: Option<(usize, Vec<f64>)>,
 ) -> Result<ExactBound, BoundError> {
     let mut joint = Joint { likelihood, evaluations: 0, memo: Memo::default(), budget: usize::MAX };
-    bound_with(&mut joint, encoder, coarse).map_err(|halt| match halt {
+    bound_with(&mut joint, encoder, coarse, false).map_err(|halt| match halt {
         Halt::Failed(e) => e,
         Halt::Budget => unreachable!("an unlimited budget is never spent"),
     })
@@ -343,23 +346,41 @@ pub struct ExactJob {
     coarse: Option<(usize, Vec<f64>)>,
     memo: Memo,
     evaluations: usize,
+    /// A draft is still to be answered first.
+    draft: bool,
 }
 
 impl ExactJob {
     /// A job for an image whose encoder gives `encoder`; `coarse` as for [`exact_bound`].
     pub fn new(encoder: Gaussian2, coarse: Option<(usize, Vec<f64>)>) -> Self {
-        Self { encoder, coarse, memo: Memo::default(), evaluations: 0 }
+        Self { encoder, coarse, memo: Memo::default(), evaluations: 0, draft: false }
+    }
+
+    /// The same job answering twice: first a draft (`draft: true`: every share the rule's,
+    /// unchecked, at about half the evaluations), then the bound (the draft's evaluations reused).
+    /// The page shows the draft at once and the checked figures when they come.
+    pub fn with_draft(mut self) -> Self {
+        self.draft = true;
+        self
     }
 
     /// Goes on with at most `budget` new evaluations of `likelihood`: the bound once done,
     /// `Ok(None)` while there is more to do.
     pub fn step(&mut self, likelihood: &dyn Fn(&[f64]) -> Vec<f64>, budget: usize) -> Result<Option<ExactBound>, BoundError> {
         let mut joint = Joint { likelihood, evaluations: self.evaluations, memo: std::mem::take(&mut self.memo), budget: budget.max(1) };
-        let result = bound_with(&mut joint, self.encoder, self.coarse.clone());
+        let result = bound_with(&mut joint, self.encoder, self.coarse.clone(), self.draft);
         self.memo = joint.memo;
         self.evaluations = joint.evaluations;
         match result {
-            Ok(bound) => Ok(Some(bound)),
+            Ok(bound) => {
+                if self.draft {
+                    // The best Gaussians were searched on the draft's nodes: search again on the
+                    // checked ones (the decoder's values stay).
+                    self.memo.optima.clear();
+                    self.draft = false;
+                }
+                Ok(Some(bound))
+            }
             Err(Halt::Budget) => Ok(None),
             Err(Halt::Failed(e)) => Err(e),
         }
@@ -371,7 +392,7 @@ impl ExactJob {
     }
 }
 
-fn bound_with(joint: &mut Joint, encoder: Gaussian2, coarse: Option<(usize, Vec<f64>)>) -> Result<ExactBound, Halt> {
+fn bound_with(joint: &mut Joint, encoder: Gaussian2, coarse: Option<(usize, Vec<f64>)>, draft: bool) -> Result<ExactBound, Halt> {
     let sd = [encoder.cov[0][0].sqrt(), encoder.cov[1][1].sqrt()];
     if !sd.iter().all(|s| *s > 0.0 && s.is_finite()) {
         return Err(BoundError::NoPosterior(sd[0], sd[1]).into());
@@ -381,7 +402,7 @@ fn bound_with(joint: &mut Joint, encoder: Gaussian2, coarse: Option<(usize, Vec<
         None => (COARSE_SIDE, joint.at(&coarse_points(COARSE_SIDE))?),
     };
     let (modes, sure) = find_modes(joint, &encoder, side, &coarse)?;
-    let shares = quadrature::integrate(joint, &modes)?;
+    let shares = quadrature::integrate(joint, &modes, draft)?;
     let log_px = log_sum_exp(&shares.iter().map(|s| s.nodes.log_mass()).collect::<Vec<_>>());
     let log_px_coarser = log_sum_exp(&shares.iter().map(|s| s.coarser).collect::<Vec<_>>());
     let mut integrated = Integrated { high: quadrature::Nodes::default(), low: Some(quadrature::Nodes::default()) };
@@ -415,6 +436,7 @@ fn bound_with(joint: &mut Joint, encoder: Gaussian2, coarse: Option<(usize, Vec<
         methods: shares.iter().map(|s| s.method).collect(),
         evaluations: joint.evaluations,
         sure,
+        draft,
     })
 }
 

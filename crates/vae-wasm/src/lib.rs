@@ -290,7 +290,7 @@ impl Explorer {
         if ![mu0, mu1, sigma0, sigma1].iter().all(|v| v.is_finite()) || sigma0 <= 0.0 || sigma1 <= 0.0 {
             return Err(JsError::new("the exact bound needs a finite μ and a positive σ"));
         }
-        let job = self.exact_job(input, [mu0, mu1], [sigma0, sigma1]).map_err(|e| JsError::new(&e))?;
+        let job = self.exact_job(input, [mu0, mu1], [sigma0, sigma1]).map_err(|e| JsError::new(&e))?.with_draft();
         Ok(ExactBoundJob { job, input: input.to_vec() })
     }
 
@@ -365,7 +365,9 @@ impl ExactBoundJob {
     /// Goes on with at most `budget` decoder evaluations of `explorer` (the model that made the
     /// job): the bound (nats: `log_px`, `elbo`, `gap`, `approximation_gap`, `amortization_gap`,
     /// `full_covariance_gain`, the Gaussians `encoder`, `best_diagonal`, `best_full`,
-    /// `posterior_moments` as `{mean, cov}`, …) once done, `null` while there is more to do.
+    /// `posterior_moments` as `{mean, cov}`, …) when an answer is ready — first a draft
+    /// (`draft: true`, the rule's unchecked), then the checked bound (`draft: false`) — and `null`
+    /// while there is more to do.
     pub fn step(&mut self, explorer: &Explorer, budget: u32) -> Result<JsValue, JsValue> {
         let likelihood = bound::log_likelihood_of(&explorer.fast, explorer.meta.likelihood, &self.input);
         match self.job.step(&likelihood, budget as usize) {

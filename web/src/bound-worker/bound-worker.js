@@ -60,8 +60,9 @@ function explorerFor(recipe) {
 }
 
 /**
- * The bound of `image`: the figures once the quadrature ends, then the picture of p(z|x) over
- * its mean ± PICTURE_SIGMAS σ, coarse at once and refined a band of rows per step.
+ * The bound of `image`: the draft figures (the rule's, unchecked) as soon as the quadrature has
+ * them, with the picture of p(z|x) over its mean ± PICTURE_SIGMAS σ at once; then the checked
+ * figures, and the picture refined a band of rows per step.
  * @param {number} job
  * @param {wasm_bindgen.Explorer} explorer
  * @param {import('../bound-protocol.js').BoundImage} image
@@ -72,28 +73,64 @@ function* boundSteps(job, explorer, image) {
   const started = performance.now();
   const ms = () => performance.now() - started;
   const quadrature = explorer.exactBoundJob(input, mu[0], mu[1], sigma[0], sigma[1]);
-  /** @type {import('../bound-protocol.js').Bound | null} */
-  let bound = null;
+  let bound;
   try {
-    while ((bound = quadrature.step(explorer, STEP_BUDGET)) === null) yield;
+    bound = yield* answer(quadrature, explorer);
+    post({ type: 'figures', job, bound, ms: ms() });
+    const coarse = pictureRows(explorer, input, bound, COARSE_CELLS, 0, COARSE_CELLS);
+    post({ type: 'picture', job, state: 'coarse', n: COARSE_CELLS, window: pictureWindow(bound), logDensity: coarse, ms: ms() }, [coarse.buffer]);
+    while (bound.draft) bound = yield* answer(quadrature, explorer);
+    post({ type: 'figures', job, bound, ms: ms() });
   } finally {
     quadrature.free();
   }
-  post({ type: 'figures', job, bound, ms: ms() });
-  const m = bound.posterior_moments;
-  const widest = Math.sqrt(Math.max(m.cov[0][0], m.cov[1][1], 1e-8));
-  const window = { cx: m.mean[0], cy: m.mean[1], half: Math.min(10, Math.max(1e-3, PICTURE_SIGMAS * widest)) };
-  /** @type {(n: number, first: number, count: number) => Float32Array} a band of the picture: `count` rows of n from `first` */
-  const rows = (n, first, count) => explorer.logPosteriorRows(input, bound.log_px, n, window.cx, window.cy, window.half, first, count);
-  const coarse = rows(COARSE_CELLS, 0, COARSE_CELLS);
-  post({ type: 'picture', job, state: 'coarse', n: COARSE_CELLS, window, logDensity: coarse, ms: ms() }, [coarse.buffer]);
   const fine = new Float32Array(PICTURE_CELLS * PICTURE_CELLS);
   for (let row = 0; row < PICTURE_CELLS; row += PICTURE_BAND_ROWS) {
     yield;
     const count = Math.min(PICTURE_BAND_ROWS, PICTURE_CELLS - row);
-    fine.set(rows(PICTURE_CELLS, row, count), row * PICTURE_CELLS);
+    fine.set(pictureRows(explorer, input, bound, PICTURE_CELLS, row, count), row * PICTURE_CELLS);
   }
-  post({ type: 'picture', job, state: 'done', n: PICTURE_CELLS, window, logDensity: fine, ms: ms() }, [fine.buffer]);
+  post({ type: 'picture', job, state: 'done', n: PICTURE_CELLS, window: pictureWindow(bound), logDensity: fine, ms: ms() }, [fine.buffer]);
+}
+
+/**
+ * Steps the quadrature a budget at a time until it answers (a draft, or the checked bound).
+ * @param {wasm_bindgen.ExactBoundJob} quadrature
+ * @param {wasm_bindgen.Explorer} explorer
+ * @returns {Generator<void, import('../bound-protocol.js').Bound, void>}
+ */
+function* answer(quadrature, explorer) {
+  for (;;) {
+    /** @type {import('../bound-protocol.js').Bound | null} */
+    const bound = quadrature.step(explorer, STEP_BUDGET);
+    if (bound !== null) return bound;
+    yield;
+  }
+}
+
+/**
+ * `count` rows from `first` of the n × n picture of log p(z|x) over {@link pictureWindow}.
+ * @param {wasm_bindgen.Explorer} explorer
+ * @param {Float32Array} input
+ * @param {import('../bound-protocol.js').Bound} bound
+ * @param {number} n
+ * @param {number} first
+ * @param {number} count
+ */
+function pictureRows(explorer, input, bound, n, first, count) {
+  const w = pictureWindow(bound);
+  return explorer.logPosteriorRows(input, bound.log_px, n, w.cx, w.cy, w.half, first, count);
+}
+
+/**
+ * The window the picture of p(z|x) covers: the posterior's mean ± PICTURE_SIGMAS of its widest σ.
+ * @param {import('../bound-protocol.js').Bound} bound
+ * @returns {import('../bound-protocol.js').PictureWindow}
+ */
+function pictureWindow(bound) {
+  const m = bound.posterior_moments;
+  const widest = Math.sqrt(Math.max(m.cov[0][0], m.cov[1][1], 1e-8));
+  return { cx: m.mean[0], cy: m.mean[1], half: Math.min(10, Math.max(1e-3, PICTURE_SIGMAS * widest)) };
 }
 
 /**
