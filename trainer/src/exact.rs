@@ -343,7 +343,7 @@ fn print_exact(name: &str, likelihood: Likelihood, r: &ExactReport) {
         }
     }
     println!(
-        "  log p(x) {:.3} nats (exact: the largest error estimate of one image's figure, the change between two orders of the rule or a grid's step doubling, is {:.1e})",
+        "  log p(x) {:.3} nats (exact: the largest error estimate of one image's figure, its change from the coarser rule that checked it (a grid at twice the step), is {:.1e})",
         r.log_px, r.max_log_px_error
     );
     println!("  ELBO of the encoder's q(z|x) {:.3} nats (integrated, not sampled): the gap is {:.3} nats", r.elbo, r.log_px - r.elbo);

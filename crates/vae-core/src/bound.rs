@@ -82,8 +82,9 @@ impl Gaussian2 {
 pub struct ExactBound {
     /// log p(x) by quadrature.
     pub log_px: f64,
-    /// How much log p(x) moved between the two quadrature orders (or when a grid's step doubled):
-    /// its error is well below this.
+    /// How far log p(x) is from the coarser rule that checked it (the grid at twice the step
+    /// beside the Gauss–Hermite rule, or a grid's own at twice its step; the rule's lower order
+    /// in a draft): its error is usually well below this.
     pub log_px_error: f64,
     /// The encoder's ELBO, ELBO(q_encoder), by quadrature.
     pub elbo: f64,
