@@ -44,14 +44,14 @@ const PROBE_SIDE: usize = 9;
 const PROBE_HALF: f64 = 12.0;
 const PROBE_CORE: f64 = 4.5;
 const PROBE_NATS: f64 = 6.0;
-/// The coarse grid: half-width in the mode's whitened coordinates and points a side (a step of 0.6 σ).
-const COARSE_HALF: f64 = 5.4;
+/// The grids' half-width at first, in the mode's whitened coordinates, and their points a side:
+/// the coarse grid that checks the rule (a step of 0.6 σ) and the fine one that settles a share
+/// the two disagree on (0.3 σ).
+const GRID_HALF: f64 = 5.4;
 const COARSE_GRID_SIDE: usize = 19;
-/// The fine grid that settles a share the two disagree on: the same frame at a step of 0.3 σ.
-const FINE_HALF: f64 = 5.4;
 const FINE_GRID_SIDE: usize = 37;
-/// A grid grows by REGION_GROWTH points a side (same step) while a point on its edge weighs more
-/// than e^−EDGE_NATS of its total: what lies beyond is then below ≈ 1e-4 nats.
+/// A grid grows by about a quarter a side (same step) while a point on its edge weighs more than
+/// e^−EDGE_NATS of its total: what lies beyond is then below ≈ 1e-4 nats.
 const EDGE_NATS: f64 = 14.0;
 const MAX_REGION_SIDE: usize = 161;
 
@@ -272,27 +272,24 @@ pub(super) fn integrate(joint: &mut Joint, modes: &[Mode], draft: bool) -> Resul
     let mut shares = Vec::with_capacity(modes.len());
     for (m, (frame, rule)) in rules.into_iter().enumerate() {
         let Some((low, high)) = rule else {
-            shares.push(grid_share(joint, &partition, m, &frame, COARSE_HALF, COARSE_GRID_SIDE)?);
+            shares.push(grid_share(joint, &partition, m, &frame, GRID_HALF, COARSE_GRID_SIDE)?);
             continue;
         };
         let share = |log_mass: f64| (log_mass - total).exp();
         let by_rule = high.log_mass();
-        if draft {
-            shares.push(Share { nodes: high, coarser: low.log_mass(), low: Some(low), method: Method::Quadrature });
-            continue;
-        }
+        // A draft takes the rule's answer unchecked; so does an integrand smooth at its scale.
         let smooth = by_rule.is_finite() && (share(by_rule) - share(low.log_mass())).abs() <= SMOOTH_NATS;
-        if smooth && !mass_beyond(joint, &partition, m, &frame, by_rule)? {
+        if draft || (smooth && !mass_beyond(joint, &partition, m, &frame, by_rule)?) {
             shares.push(Share { nodes: high, coarser: low.log_mass(), low: Some(low), method: Method::Quadrature });
             continue;
         }
-        let grid = grid_share(joint, &partition, m, &frame, COARSE_HALF, COARSE_GRID_SIDE)?;
+        let grid = grid_share(joint, &partition, m, &frame, GRID_HALF, COARSE_GRID_SIDE)?;
         let by_grid = grid.nodes.log_mass();
         let agree = by_rule.is_finite() && (share(by_rule) - share(by_grid)).abs() <= AGREEMENT_NATS;
         shares.push(if agree || !by_grid.is_finite() {
             Share { nodes: high, low: Some(low), coarser: by_grid, method: Method::Quadrature }
         } else {
-            grid_share(joint, &partition, m, &frame, FINE_HALF, FINE_GRID_SIDE)?
+            grid_share(joint, &partition, m, &frame, GRID_HALF, FINE_GRID_SIDE)?
         });
     }
     Ok(shares)
