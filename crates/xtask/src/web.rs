@@ -100,11 +100,8 @@ fn bindgen_relaxed(root: &Path, dir: &str, wasm: &Path, plain_glue: &Path, force
 /// `pkg/vae_train_wasm.js` followed by the Worker's committed bundle, web/js/train-worker.js),
 /// loaded when training starts.
 fn write_train_script(root: &Path, pkg: &Path, name: &str, wasm: &[u8], what: &str) -> Result<()> {
-    let worker =
-        fs::read_to_string(root.join(crate::js::WORKER_BUNDLE)).with_context(|| format!("reading {}", crate::js::WORKER_BUNDLE))?;
-    let glue = fs::read_to_string(pkg.join("vae_train_wasm.js")).context("reading the training module's bindings")?;
-    let script =
-        serde_json::json!({ "source": format!("{glue}\n{worker}"), "wasm": base64::engine::general_purpose::STANDARD.encode(wasm) });
+    let source = worker_source(root, pkg, "vae_train_wasm.js", crate::js::WORKER_BUNDLE)?;
+    let script = serde_json::json!({ "source": source, "wasm": base64::engine::general_purpose::STANDARD.encode(wasm) });
     write_if_changed(
         &pkg.join(name),
         &format!(
@@ -118,10 +115,7 @@ fn write_train_script(root: &Path, pkg: &Path, name: &str, wasm: &[u8], what: &s
 /// same for both builds) followed by its committed bundle, web/js/bound-worker.js. The page posts
 /// the Worker the module it compiled, so the Worker runs the build the page runs.
 fn write_bound_script(root: &Path, pkg: &Path) -> Result<()> {
-    let worker = fs::read_to_string(root.join(crate::js::BOUND_WORKER_BUNDLE))
-        .with_context(|| format!("reading {}", crate::js::BOUND_WORKER_BUNDLE))?;
-    let glue = fs::read_to_string(pkg.join("vae_wasm.js")).context("reading the page module's bindings")?;
-    let source = serde_json::to_string(&format!("{glue}\n{worker}"))?;
+    let source = serde_json::to_string(&worker_source(root, pkg, "vae_wasm.js", crate::js::BOUND_WORKER_BUNDLE)?)?;
     write_if_changed(
         &pkg.join("bound.js"),
         &format!(
@@ -129,6 +123,14 @@ fn write_bound_script(root: &Path, pkg: &Path) -> Result<()> {
              self.VAE_BOUND_SOURCE = {source};\n"
         ),
     )
+}
+
+/// A Worker's source: a module's bindings (`pkg/<glue>`, which define `wasm_bindgen`) followed by
+/// the Worker's committed bundle (`bundle`, under the workspace root).
+fn worker_source(root: &Path, pkg: &Path, glue: &str, bundle: &str) -> Result<String> {
+    let bindings = fs::read_to_string(pkg.join(glue)).with_context(|| format!("reading the bindings pkg/{glue}"))?;
+    let worker = fs::read_to_string(root.join(bundle)).with_context(|| format!("reading {bundle}"))?;
+    Ok(format!("{bindings}\n{worker}"))
 }
 
 /// A script that sets `self.VAE_WASM_BASE64` to the base64 of the page's module: the page also runs from file://.
