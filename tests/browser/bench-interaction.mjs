@@ -27,25 +27,40 @@ export async function dragWork(page, selector, moves = 100, rounds = DRAG_ROUNDS
   const { read: metrics, detach } = await mainThreadCounters(page);
   await page.locator(selector).scrollIntoViewIfNeeded();
   const box = await page.locator(selector).boundingBox();
-  const at = (i) => [box.x + box.width * (0.5 + 0.35 * Math.cos(i / 20)), box.y + box.height * (0.5 + 0.35 * Math.sin(i / 13))];
   const work = [], script = [], cpu = [];
   for (let round = 0; round < rounds; round++) {
-    await page.mouse.move(...at(0));
+    await page.mouse.move(...dragPoint(box, 0));
     await page.mouse.down();
     for (let i = 1; i <= moves; i++) {
-      const before = await metrics();
-      await page.mouse.move(...at(i));
-      await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0))));
-      const after = await metrics();
+      const spent = await frameWork(page, metrics, () => page.mouse.move(...dragPoint(box, i)));
       if (i <= WARM_UP_MOVES) continue; // the first moves of a drag warm caches up
-      work.push(1000 * (after.task - before.task));
-      script.push(1000 * (after.script - before.script));
-      cpu.push(1000 * (after.cpu - before.cpu));
+      work.push(spent.task);
+      script.push(spent.script);
+      cpu.push(spent.cpu);
     }
     await page.mouse.up();
   }
   await detach();
   return { work, script, cpu };
+}
+
+/** The i-th point of the benchmark's drag path over `box` (a Lissajous loop inside it). */
+function dragPoint(box, i) {
+  return [box.x + box.width * (0.5 + 0.35 * Math.cos(i / 20)), box.y + box.height * (0.5 + 0.35 * Math.sin(i / 13))];
+}
+
+/**
+ * Main-thread time (ms) of `act` (an input event) and the frame it causes: Chrome's counters
+ * read before it and after that frame has run.
+ * @param {() => Promise<unknown>} act
+ * @returns {Promise<{task: number, script: number, cpu: number}>}
+ */
+async function frameWork(page, metrics, act) {
+  const before = await metrics();
+  await act();
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0))));
+  const after = await metrics();
+  return { task: 1000 * (after.task - before.task), script: 1000 * (after.script - before.script), cpu: 1000 * (after.cpu - before.cpu) };
 }
 
 /**
@@ -63,12 +78,9 @@ export async function zoomWork(page, steps = 12) {
   const work = [], refinedMs = [];
   for (const direction of [-1, 1]) {
     for (let i = 0; i < steps; i++) {
-      const before = await metrics();
-      const t0 = Date.now();
-      await page.mouse.wheel(0, direction * 100);
-      await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0))));
-      const after = await metrics();
-      work.push(1000 * (after.task - before.task));
+      let t0 = 0;
+      const step = () => { t0 = Date.now(); return page.mouse.wheel(0, direction * 100); };
+      work.push((await frameWork(page, metrics, step)).task);
       await page.waitForFunction(() => !document.getElementById('latent-plane').dataset.refining, null, { polling: 10 });
       refinedMs.push(Date.now() - t0);
     }
@@ -423,19 +435,15 @@ async function dragWhileBound(page, pngs, withBound) {
   const DRAG_MOVES = 20;
   const { read: metrics, detach } = await mainThreadCounters(page);
   const box = await page.locator('#latent-plane').boundingBox();
-  const at = (i) => [box.x + box.width * (0.5 + 0.35 * Math.cos(i / 20)), box.y + box.height * (0.5 + 0.35 * Math.sin(i / 13))];
   const work = [];
   const running = async () => !withBound || page.evaluate(() => document.getElementById('exact').dataset.state !== 'done');
   for (const [i, png] of [...pngs, ...pngs].entries()) {
     await page.setInputFiles('#upload', { name: `drag-${i}.png`, mimeType: 'image/png', buffer: png });
-    await page.mouse.move(...at(0));
+    await page.mouse.move(...dragPoint(box, 0));
     await page.mouse.down();
     for (let k = 1; k <= DRAG_MOVES && (await running()); k++) {
-      const before = await metrics();
-      await page.mouse.move(...at(k));
-      await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0))));
-      const after = await metrics();
-      if (k > 2 && (await running())) work.push(1000 * (after.task - before.task));
+      const { task } = await frameWork(page, metrics, () => page.mouse.move(...dragPoint(box, k)));
+      if (k > 2 && (await running())) work.push(task);
     }
     await page.mouse.up();
     if (withBound) await page.waitForFunction(() => document.getElementById('exact').dataset.state === 'done', null, { timeout: 60_000 });

@@ -1573,6 +1573,11 @@
     }));
   }
 
+  // web/src/error-report.js
+  function errorReport(err) {
+    return { key: err && err.key, params: err && err.params, message: String(err && err.message || err) };
+  }
+
   // web/src/bound-protocol.js
   function endsJob(message) {
     return message.type === "failed" || message.type === "picture" && message.state === "done" || message.type === "ascent" && message.report.done;
@@ -1629,13 +1634,11 @@
     if (endsJob(message)) listening.delete(message.job);
     on?.(message);
   }
-  function startJob(type, model, image, on) {
+  function startJob(type, model, post2, on) {
     const job = ++jobs;
     listening.set(job, on);
-    worker().then((w) => send(w, { type, job, model: recipeFor(model), image })).catch((err) => {
-      const { key, params } = errorMessage(err);
-      deliver({ type: "failed", job, error: { key, params, message: String(err?.message || err) } });
-    });
+    const image = { input: new Float32Array(post2.input), mu: post2.mu, sigma: post2.sigma };
+    worker().then((w) => send(w, { type, job, model: recipeFor(model), image })).catch((err) => deliver({ type: "failed", job, error: errorReport(err) }));
     return {
       cancel() {
         if (!listening.delete(job)) return;
@@ -1689,8 +1692,7 @@
       say("pending", "exact.pending");
       const started2 = performance.now();
       let bound = null;
-      const image = { input: new Float32Array(post2.input), mu: post2.mu, sigma: post2.sigma };
-      job = startJob("bound", model, image, (message) => {
+      job = startJob("bound", model, post2, (message) => {
         if (message.type === "failed") return say("none", "exact.failed", { reason: errorMessage(message.error) });
         if (message.type === "figures") {
           bound = message.bound;
@@ -1801,13 +1803,11 @@
       /** @type {HTMLCanvasElement} */
       $("exact-optimise-chart")
     );
-    let run = 0;
     let job = null;
     let drawn = null;
     const redraw = () => drawChart(chart, drawn);
     onLanguage(() => redrawNextFrame(redraw));
     function reset() {
-      run++;
       job?.cancel();
       job = null;
       drawn = null;
@@ -1820,7 +1820,6 @@
       const known = boundPanel.current();
       if (!known) return;
       reset();
-      const id = run;
       const { bound } = known;
       const frame = boundPanel.frame();
       if (frame) plane.setWindow(frame);
@@ -1828,7 +1827,7 @@
       drawn = { trace: [bound.elbo], logPx: bound.log_px, best: bound.elbo_best_diagonal };
       $("exact-optimise-view").hidden = false;
       render($("exact-optimise-caption"), "exact.optimise-running", {});
-      job = ascend(known, () => id === run, (report) => {
+      job = ascend(known, (report) => {
         drawn?.trace.push(report.elbo);
         plane.setLayer("optimise", (ctx, view) => ellipses(ctx, view, { mean: report.mean, cov: [[report.sigma[0] ** 2, 0], [0, report.sigma[1] ** 2]] }, COLOR, []));
         redrawNextFrame(redraw);
@@ -1840,10 +1839,8 @@
     $("exact").addEventListener("exact-change", reset);
     reset();
   }
-  function ascend({ post: post2, model }, current2, progress, end) {
-    const image = { input: new Float32Array(post2.input), mu: post2.mu, sigma: post2.sigma };
-    return startJob("optimise", model, image, (message) => {
-      if (!current2()) return;
+  function ascend({ post: post2, model }, progress, end) {
+    return startJob("optimise", model, post2, (message) => {
       if (message.type === "failed") {
         render($("exact-optimise-caption"), "exact.optimise-failed", { reason: errorMessage(message.error) });
         return end(null);

@@ -4,6 +4,11 @@
   var LIVE = "live";
   var LIVE_AE = "live-ae";
 
+  // web/src/error-report.js
+  function errorReport(err) {
+    return { key: err && err.key, params: err && err.params, message: String(err && err.message || err) };
+  }
+
   // web/src/worker/train-worker.js
   var SLICE_MS = 40;
   var VIEW_EVERY_MS = 300;
@@ -21,9 +26,6 @@
   var priorPoints = null;
   var last = { view: 0, test: 0, snapshot: 0 };
   var rate = { images: 0, steps: 0 };
-  function asMessage(err) {
-    return { key: err && err.key, params: err && err.params, message: String(err && err.message || err) };
-  }
   function post(message, transfer = []) {
     self.postMessage(message, transfer);
   }
@@ -36,7 +38,7 @@
       } catch (err) {
         running = false;
         report(true);
-        post({ type: "diverged", name: run.name, kind: run.kind.toUpperCase(), pair: runs.length > 1, error: asMessage(err) });
+        post({ type: "diverged", name: run.name, kind: run.kind.toUpperCase(), pair: runs.length > 1, error: errorReport(err) });
         return false;
       }
     }
@@ -165,7 +167,7 @@
         );
       } catch (err) {
         running = false;
-        post({ type: "error", error: asMessage(err) });
+        post({ type: "error", error: errorReport(err) });
       }
     });
   };

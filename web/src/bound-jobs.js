@@ -3,7 +3,7 @@
 // page's own compiled wasm module, then handed jobs. Each job's messages go to the callback that
 // started it until its last, or until the job is cancelled (a newer image, model or click).
 
-import { errorMessage } from './dom.js';
+import { errorReport } from './error-report.js';
 import { pageError } from './i18n.js';
 import { loadScript } from './scripts.js';
 import { compiledModule } from './wasm.js';
@@ -14,6 +14,7 @@ const SCRIPT = 'pkg/bound.js';
 
 /** @typedef {import('./bound-protocol.js').FromBoundWorker} FromBoundWorker */
 /** @typedef {import('./bound-protocol.js').ToBoundWorker} ToBoundWorker */
+/** @typedef {{cancel: () => void, running: () => boolean}} Job a job started in the Worker */
 
 /** @type {Promise<Worker> | null} */
 let started = null;
@@ -76,23 +77,22 @@ function deliver(message) {
 }
 
 /**
- * Starts a job in the Worker for the image's `input` under `model`: `bound` (the figures, then
- * the picture) stops every job under way; `optimise` an earlier ascent. Its messages go to `on`.
+ * Starts a job in the Worker for the image `post` was encoded from, under `model`: `bound` (the
+ * figures, then the picture) stops every job under way; `optimise` an earlier ascent. Its
+ * messages go to `on`.
  * @param {'bound' | 'optimise'} type
  * @param {import('./wasm.js').Model} model
- * @param {import('./bound-protocol.js').BoundImage} image
+ * @param {import('./wasm.js').Posterior} post
  * @param {(message: FromBoundWorker) => void} on
- * @returns {{cancel: () => void, running: () => boolean}}
+ * @returns {Job}
  */
-export function startJob(type, model, image, on) {
+export function startJob(type, model, post, on) {
   const job = ++jobs;
   listening.set(job, on);
+  const image = { input: new Float32Array(post.input), mu: post.mu, sigma: post.sigma };
   worker()
     .then((w) => send(w, { type, job, model: recipeFor(model), image }))
-    .catch((err) => {
-      const { key, params } = errorMessage(err);
-      deliver({ type: 'failed', job, error: { key, params, message: String(err?.message || err) } });
-    });
+    .catch((err) => deliver({ type: 'failed', job, error: errorReport(err) }));
   return {
     cancel() {
       if (!listening.delete(job)) return;

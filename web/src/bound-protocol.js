@@ -3,14 +3,6 @@
 // against it. The Worker computes the exact bound (vae-core's quadrature), the picture of p(z|x)
 // and Optimise q's ascent with the page's own wasm module, so none of it runs on the main thread.
 
-/** The first picture of p(z|x): COARSE_CELLS² points, sent with the figures … */
-export const COARSE_CELLS = 24;
-/** … then PICTURE_CELLS², computed a band of rows at a time (so that a newer job waits a band at most). */
-export const PICTURE_CELLS = 64;
-export const PICTURE_BAND_ROWS = 8;
-/** The picture covers the posterior's mean ± PICTURE_SIGMAS of its widest σ. */
-export const PICTURE_SIGMAS = 4;
-
 /**
  * @typedef {{mean: number[], cov: number[][]}} Gaussian
  * @typedef {{log_px: number, log_px_error: number, elbo: number, elbo_best_diagonal: number,
@@ -26,7 +18,7 @@ export const PICTURE_SIGMAS = 4;
  *   page's model `id`: the embedded model `name`, or a weights file's `bytes`
  * @typedef {{input: Float32Array, mu: number[], sigma: number[]}} BoundImage a preprocessed
  *   input and its encoder's q(z|x) = N(mu, diag sigma²)
- * @typedef {{key?: string, params?: Record<string, unknown>, message: string}} ErrorReport
+ * @typedef {import('./error-report.js').ErrorReport} ErrorReport
  */
 
 /**

@@ -31,7 +31,7 @@ const STYLE = { posterior: [0, 137, 123], diagonal: '#e8710a', full: '#8e24aa' }
 export function createBoundPanel(store, plane, posterior) {
   const toggle = /** @type {HTMLInputElement} */ ($('layer-true-posterior'));
   const out = $('exact');
-  /** @type {{cancel: () => void, running: () => boolean} | null} the job under way */
+  /** @type {import('./bound-jobs.js').Job | null} the job under way */
   let job = null;
   let cancelled = 0; // jobs a newer one stopped before they ended (`data-cancelled`)
   /** @type {import('./wasm.js').LatentWindow | null} the window showing both q(z|x) and p(z|x), once the bound is known */
@@ -58,8 +58,7 @@ export function createBoundPanel(store, plane, posterior) {
     const started = performance.now();
     /** @type {Bound | null} */
     let bound = null;
-    const image = { input: new Float32Array(post.input), mu: post.mu, sigma: post.sigma };
-    job = startJob('bound', model, image, (message) => {
+    job = startJob('bound', model, post, (message) => {
       if (message.type === 'failed') return say('none', 'exact.failed', { reason: errorMessage(message.error) });
       if (message.type === 'figures') {
         bound = message.bound;

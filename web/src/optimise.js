@@ -26,8 +26,7 @@ const FONT = '11px system-ui, Vazirmatn, sans-serif';
 export function createOptimisePanel(plane, boundPanel) {
   const button = /** @type {HTMLButtonElement} */ ($('exact-optimise'));
   const chart = /** @type {HTMLCanvasElement} */ ($('exact-optimise-chart'));
-  let run = 0;
-  /** @type {{cancel: () => void} | null} the ascent under way */
+  /** @type {import('./bound-jobs.js').Job | null} the ascent under way (cancelled, its messages are dropped) */
   let job = null;
   /** @type {{trace: number[], logPx: number, best: number} | null} what the chart draws */
   let drawn = null;
@@ -36,7 +35,6 @@ export function createOptimisePanel(plane, boundPanel) {
 
   /** Forgets the last ascent (a new bound, image or model). */
   function reset() {
-    run++;
     job?.cancel();
     job = null;
     drawn = null;
@@ -51,7 +49,6 @@ export function createOptimisePanel(plane, boundPanel) {
     const known = boundPanel.current();
     if (!known) return;
     reset();
-    const id = run;
     const { bound } = known;
     const frame = boundPanel.frame();
     if (frame) plane.setWindow(frame);
@@ -59,7 +56,7 @@ export function createOptimisePanel(plane, boundPanel) {
     drawn = { trace: [bound.elbo], logPx: bound.log_px, best: bound.elbo_best_diagonal };
     $('exact-optimise-view').hidden = false;
     render($('exact-optimise-caption'), 'exact.optimise-running', {});
-    job = ascend(known, () => id === run, (report) => {
+    job = ascend(known, (report) => {
       drawn?.trace.push(report.elbo);
       plane.setLayer('optimise', (ctx, view) => ellipses(ctx, view, { mean: report.mean, cov: [[report.sigma[0] ** 2, 0], [0, report.sigma[1] ** 2]] }, COLOR, []));
       redrawNextFrame(redraw);
@@ -74,17 +71,14 @@ export function createOptimisePanel(plane, boundPanel) {
 
 /**
  * Runs the ascent for the bound's image in the bound's Worker, handing each report to
- * `progress` while `current()` holds and the last to `end` (null when it failed, said in the
- * caption).
+ * `progress` and the last to `end` (null when it failed, said in the caption) until it ends or
+ * is cancelled.
  * @param {{post: import('./wasm.js').Posterior, model: import('./wasm.js').Model}} known
- * @param {() => boolean} current
  * @param {(report: AscentReport) => void} progress
  * @param {(report: AscentReport | null) => void} end
  */
-function ascend({ post, model }, current, progress, end) {
-  const image = { input: new Float32Array(post.input), mu: post.mu, sigma: post.sigma };
-  return startJob('optimise', model, image, (message) => {
-    if (!current()) return;
+function ascend({ post, model }, progress, end) {
+  return startJob('optimise', model, post, (message) => {
     if (message.type === 'failed') {
       render($('exact-optimise-caption'), 'exact.optimise-failed', { reason: errorMessage(message.error) });
       return end(null);

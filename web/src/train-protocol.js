@@ -24,7 +24,7 @@ export function fewCores() {
  * @typedef {Hyperparameters & {kind: Kind, batchSize: number, seed: number}} Settings
  * @typedef {{step: number, epoch: number, recon: number, kl: number, klMean: number, klVar: number, betaMean: number, betaVar: number}} Progress
  * @typedef {{recon: number, kl: number}} Terms
- * @typedef {{key?: string, params?: Record<string, unknown>, message: string}} ErrorReport
+ * @typedef {import('./error-report.js').ErrorReport} ErrorReport
  * @typedef {'idle' | 'running' | 'paused' | 'stopped'} RunState
  * @typedef {'download' | string} Purpose a download, or the model's name in the switch
  */

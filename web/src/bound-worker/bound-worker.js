@@ -7,7 +7,8 @@
 // A job is a generator that yields between steps; the Worker steps the jobs under way in turn,
 // one step per task, so that a newer message (a new image's job, a cancel) is heard within a step.
 
-import { COARSE_CELLS, PICTURE_BAND_ROWS, PICTURE_CELLS, PICTURE_SIGMAS, endsJob } from '../bound-protocol.js';
+import { endsJob } from '../bound-protocol.js';
+import { errorReport } from '../error-report.js';
 
 /** Decoder evaluations per step of the bound (≈ 10 ms on a 2-core laptop): what a newer job waits at most. */
 const STEP_BUDGET = 384;
@@ -15,6 +16,13 @@ const STEP_BUDGET = 384;
 const ASCENT_STEPS = 2;
 /** A hold (the user dragging) lasts at most this long, should its end never arrive. */
 const HOLD_AT_MOST_MS = 30_000;
+/** The first picture of p(z|x): COARSE_CELLS² points, sent with the figures … */
+const COARSE_CELLS = 24;
+/** … then PICTURE_CELLS², computed a band of rows at a time (so that a newer job waits a band at most). */
+const PICTURE_CELLS = 64;
+const PICTURE_BAND_ROWS = 8;
+/** The picture covers the posterior's mean ± PICTURE_SIGMAS of its widest σ. */
+const PICTURE_SIGMAS = 4;
 
 /** @typedef {import('../bound-protocol.js').ToBoundWorker} ToBoundWorker */
 /** @typedef {import('../bound-protocol.js').FromBoundWorker} FromBoundWorker */
@@ -35,12 +43,6 @@ let holding = null;
  */
 function post(message, transfer = []) {
   self.postMessage(message, transfer);
-}
-
-/** @param {unknown} err @returns {import('../bound-protocol.js').ErrorReport} */
-function asReport(err) {
-  const e = /** @type {{key?: string, params?: Record<string, unknown>, message?: string}} */ (err || {});
-  return { key: e.key, params: e.params, message: String(e.message || err) };
 }
 
 /**
@@ -177,7 +179,7 @@ pump.port1.onmessage = () => {
       if (steps.next().done) running.delete(kind);
     } catch (err) {
       running.delete(kind);
-      post({ type: 'failed', job, error: asReport(err) });
+      post({ type: 'failed', job, error: errorReport(err) });
     }
   }
   schedule();
@@ -239,7 +241,6 @@ self.onmessage = (event) => {
   /** @type {ToBoundWorker} */
   const message = event.data;
   queue = queue.then(() => handle(message)).catch((err) => {
-    if ('job' in message) post({ type: 'failed', job: message.job, error: asReport(err) });
-    else post({ type: 'failed', job: 0, error: asReport(err) });
+    post({ type: 'failed', job: 'job' in message ? message.job : 0, error: errorReport(err) });
   });
 };

@@ -9,6 +9,7 @@
 // test codes, prior samples and a snapshot of the model as a weights file.
 
 import { LIVE, LIVE_AE } from '../train-protocol.js';
+import { errorReport } from '../error-report.js';
 
 /** @typedef {import('../train-protocol.js').ToWorker} ToWorker */
 /** @typedef {import('../train-protocol.js').FromWorker} FromWorker */
@@ -47,16 +48,6 @@ const last = { view: 0, test: 0, snapshot: 0 };
 const rate = { images: 0, steps: 0 };
 
 /**
- * What was thrown, as plain fields a message can carry (an Error's own `key` and `params`, which
- * the training module's errors have for the page's catalogues, would not survive the copy).
- * @param {any} err
- * @returns {import('../train-protocol.js').ErrorReport}
- */
-function asMessage(err) {
-  return { key: err && err.key, params: err && err.params, message: String((err && err.message) || err) };
-}
-
-/**
  * @param {FromWorker} message
  * @param {Transferable[]} [transfer]
  */
@@ -76,7 +67,7 @@ function slice() {
       running = false;
       // The kept model's figures first: when the page shows "stopped", they are already there.
       report(true);
-      post({ type: 'diverged', name: run.name, kind: run.kind.toUpperCase(), pair: runs.length > 1, error: asMessage(err) });
+      post({ type: 'diverged', name: run.name, kind: run.kind.toUpperCase(), pair: runs.length > 1, error: errorReport(err) });
       return false;
     }
   }
@@ -240,7 +231,7 @@ self.onmessage = (event) => {
       await handlers[message.type](/** @type {any} */ (message));
     } catch (err) {
       running = false;
-      post({ type: 'error', error: asMessage(err) });
+      post({ type: 'error', error: errorReport(err) });
     }
   });
 };
